@@ -1,0 +1,53 @@
+/**
+ * Error classes and codes.
+ *
+ * Every failure the library reports on purpose is a `CosignError` with a `code` naming its area
+ * and reason (`OCI_MANIFEST_TOO_LARGE`, `VERIFY_NO_MATCHING_SIGNATURE`, ...). "Verifying is not
+ * parsing": malformed input raises a `*_MALFORMED`/`*_INVALID` code, a failed check a
+ * `VERIFY_*`-style code. Bad arguments are built-in `TypeError`/`RangeError`; unparseable text is
+ * `SyntaxError`. Modules declare their own literal code unions (for example
+ * `type OciErrorCode = "OCI_..."`) so the union grows with the code that raises it.
+ *
+ * @module
+ */
+
+/** The areas an error code starts with. */
+export type ErrorArea =
+  | "OCI"
+  | "VERIFY"
+  | "REKOR"
+  | "FULCIO"
+  | "OIDC"
+  | "KEY"
+  | "PAYLOAD"
+  | "BUNDLE"
+  | "TRUST"
+  | "TSA"
+  | "X509"
+  | "CLI"
+  | "SERVER";
+
+/** An error code: `<AREA>_<REASON>` in upper snake case. */
+export type ErrorCode = `${ErrorArea}_${string}`;
+
+/** The one error class of the library: a typed `code`, a one-line message, and its cause. */
+export class CosignError extends Error {
+  /** What failed, machine-readable and stable. */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "CosignError";
+    this.code = code;
+  }
+}
+
+/** True when `error` is a `CosignError`, optionally with the given code. */
+export function isCosignError(error: unknown, code?: ErrorCode): error is CosignError {
+  return error instanceof CosignError && (code === undefined || error.code === code);
+}
+
+/** The message of any thrown value, for wrapping causes. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

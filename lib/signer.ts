@@ -1,0 +1,381 @@
+/**
+ * Public keys and signature verification (cosign-spec.md section 4.3).
+ *
+ * A `PublicKey` wraps a DER SubjectPublicKeyInfo and caches its WebCrypto keys (import is the
+ * expensive part of a verify). ECDSA signatures are ASN.1 DER on the wire; WebCrypto wants raw
+ * `r||s`, so `verifySignature` converts, and also accepts raw signatures as sigstore does.
+ * Digest-only inputs (`verifyPrehashed`) use pure-JS curves, since WebCrypto cannot verify a
+ * precomputed digest.
+ *
+ * @module
+ */
+
+import { ed25519, ed25519ph, p256, p384, p521 } from "./_deps.ts";
+import { type Bytes, concat, digestLength, equalBytes, type HashName, sha256 } from "./_bytes.ts";
+import {
+  at,
+  children,
+  derInteger,
+  derSequence,
+  parseDer,
+  readBitString,
+  readInteger,
+  readOid,
+  readUnsignedIntegerBytes,
+  TAG,
+} from "./_der.ts";
+import { decodePem, encodePem } from "./_pem.ts";
+import { CosignError } from "./errors.ts";
+
+/** Key types cosign accepts (cosign-spec.md section 4.2). */
+export type KeyKind = "ecdsa-p256" | "ecdsa-p384" | "ecdsa-p521" | "rsa" | "ed25519";
+
+/** Error codes raised by key handling. */
+export type KeyErrorCode =
+  | "KEY_MALFORMED"
+  | "KEY_UNSUPPORTED"
+  | "KEY_WRONG_PASSWORD"
+  | "KEY_MISMATCH";
+
+/** OIDs of SubjectPublicKeyInfo algorithms and curves (RFC 5480, RFC 8410, RFC 8017). */
+export const OID = {
+  EC_PUBLIC_KEY: "1.2.840.10045.2.1",
+  P256: "1.2.840.10045.3.1.7",
+  P384: "1.3.132.0.34",
+  P521: "1.3.132.0.35",
+  RSA: "1.2.840.113549.1.1.1",
+  ED25519: "1.3.101.112",
+} as const;
+
+const CURVES = {
+  [OID.P256]: { kind: "ecdsa-p256", curve: "P-256", size: 32, hash: "sha256", noble: p256 },
+  [OID.P384]: { kind: "ecdsa-p384", curve: "P-384", size: 48, hash: "sha384", noble: p384 },
+  [OID.P521]: { kind: "ecdsa-p521", curve: "P-521", size: 66, hash: "sha512", noble: p521 },
+} as const;
+
+type Curve = (typeof CURVES)[keyof typeof CURVES];
+
+const WEBCRYPTO_HASH: Record<HashName, string> = {
+  sha256: "SHA-256",
+  sha384: "SHA-384",
+  sha512: "SHA-512",
+};
+
+/** A parsed public key; compare keys by `spki` bytes. */
+export class PublicKey {
+  /** The key type. */
+  readonly kind: KeyKind;
+  /** DER SubjectPublicKeyInfo. */
+  readonly spki: Bytes;
+  /** The raw key: the uncompressed EC point, the 32 Ed25519 bytes, or the RSA `RSAPublicKey`. */
+  readonly rawKey: Bytes;
+  /** RSA modulus length in bits (0 for other keys). */
+  readonly rsaBits: number;
+  readonly #curve: Curve | undefined;
+  readonly #cryptoKeys = new Map<string, Promise<CryptoKey>>();
+
+  private constructor(kind: KeyKind, spki: Bytes, rawKey: Bytes, rsaBits: number, curve?: Curve) {
+    this.kind = kind;
+    this.spki = spki;
+    this.rawKey = rawKey;
+    this.rsaBits = rsaBits;
+    this.#curve = curve;
+  }
+
+  /** Parse a DER SubjectPublicKeyInfo; unsupported algorithms raise `KEY_UNSUPPORTED`. */
+  static fromSpki(spki: Uint8Array): PublicKey {
+    const copy = Uint8Array.from(spki) as Bytes;
+    let parts;
+    try {
+      parts = children(parseDer(copy), TAG.SEQUENCE);
+      const algorithm = children(at(parts, 0, "algorithm"), TAG.SEQUENCE);
+      const oid = readOid(at(algorithm, 0, "algorithm OID"));
+      const rawKey = readBitString(at(parts, 1, "subjectPublicKey"));
+      if (oid === OID.EC_PUBLIC_KEY) {
+        const curveOid = readOid(at(algorithm, 1, "curve"));
+        const curve = CURVES[curveOid as keyof typeof CURVES];
+        if (!curve) {
+          throw new CosignError("KEY_UNSUPPORTED", `Unsupported elliptic curve "${curveOid}"`);
+        }
+        if (rawKey.length !== 1 + 2 * curve.size || rawKey[0] !== 4) {
+          throw new SyntaxError("EC public key is not an uncompressed point");
+        }
+        return new PublicKey(curve.kind, copy, rawKey, 0, curve);
+      }
+      if (oid === OID.ED25519) {
+        if (rawKey.length !== 32) throw new SyntaxError("Ed25519 public key is not 32 bytes");
+        return new PublicKey("ed25519", copy, rawKey, 0);
+      }
+      if (oid === OID.RSA) {
+        const rsa = children(parseDer(rawKey), TAG.SEQUENCE);
+        const modulus = readUnsignedIntegerBytes(at(rsa, 0, "modulus"));
+        readInteger(at(rsa, 1, "exponent"));
+        return new PublicKey("rsa", copy, rawKey, bitLength(modulus));
+      }
+      throw new CosignError("KEY_UNSUPPORTED", `Unsupported public key algorithm "${oid}"`);
+    } catch (error) {
+      if (error instanceof CosignError) throw error;
+      throw new CosignError("KEY_MALFORMED", `Invalid public key: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Parse a `PUBLIC KEY` PEM (PKIX). */
+  static fromPem(pem: string): PublicKey {
+    let der: Bytes;
+    try {
+      der = decodePem(pem, ["PUBLIC KEY"]).bytes;
+    } catch (cause) {
+      throw new CosignError(
+        "KEY_MALFORMED",
+        `Invalid public key PEM: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
+    }
+    return PublicKey.fromSpki(der);
+  }
+
+  /** The key as a `PUBLIC KEY` PEM, as cosign writes `cosign.pub`. */
+  toPem(): string {
+    return encodePem("PUBLIC KEY", this.spki);
+  }
+
+  /** SHA-256 of the SPKI: the Rekor log ID form, and cosign's `publicKey.hint`. */
+  fingerprint(): Bytes {
+    return sha256(this.spki);
+  }
+
+  /** True when both keys have the same SPKI bytes. */
+  equals(other: PublicKey): boolean {
+    return equalBytes(this.spki, other.spki);
+  }
+
+  /** The default hash cosign uses with this key (section 4.3). */
+  get defaultHash(): HashName {
+    return this.#curve?.hash ?? (this.kind === "ed25519" ? "sha512" : "sha256");
+  }
+
+  /** ECDSA field size in bytes (0 for other keys). */
+  get curveSize(): number {
+    return this.#curve?.size ?? 0;
+  }
+
+  /** The WebCrypto key for `hash` (cached). */
+  cryptoKey(hash: HashName): Promise<CryptoKey> {
+    const cacheKey = this.kind === "ed25519" ? "ed25519" : hash;
+    let key = this.#cryptoKeys.get(cacheKey);
+    if (!key) {
+      const algorithm = this.#curve
+        ? { name: "ECDSA", namedCurve: this.#curve.curve }
+        : this.kind === "ed25519"
+        ? { name: "Ed25519" }
+        : { name: "RSASSA-PKCS1-v1_5", hash: WEBCRYPTO_HASH[hash] };
+      key = crypto.subtle.importKey("spki", this.spki, algorithm, false, ["verify"]);
+      this.#cryptoKeys.set(cacheKey, key);
+    }
+    return key;
+  }
+
+  /** The curve implementation for prehashed ECDSA. */
+  get nobleCurve(): Curve["noble"] | undefined {
+    return this.#curve?.noble;
+  }
+}
+
+function bitLength(magnitude: Uint8Array): number {
+  if (magnitude.length === 0) return 0;
+  return (magnitude.length - 1) * 8 + (32 - Math.clz32(magnitude[0]!));
+}
+
+/** Options of `verifySignature`. */
+export interface VerifyOptions {
+  /** Hash to use; default: the key's default hash (section 4.3). Ignored for Ed25519. */
+  hash?: HashName;
+}
+
+/**
+ * Verify `signature` over `data` with `key`. Returns false for a signature that does not verify
+ * or cannot be decoded; never throws on attacker-supplied signature bytes.
+ */
+export async function verifySignature(
+  key: PublicKey,
+  data: Uint8Array,
+  signature: Uint8Array,
+  options: VerifyOptions = {},
+): Promise<boolean> {
+  const hash = options.hash ?? key.defaultHash;
+  try {
+    const cryptoKey = await key.cryptoKey(hash);
+    if (key.kind === "ed25519") {
+      if (signature.length !== 64) return false;
+      return await crypto.subtle.verify("Ed25519", cryptoKey, signature as Bytes, data as Bytes);
+    }
+    if (key.kind === "rsa") {
+      return await crypto.subtle.verify(
+        "RSASSA-PKCS1-v1_5",
+        cryptoKey,
+        signature as Bytes,
+        data as Bytes,
+      );
+    }
+    const raw = ecdsaSignatureToRaw(signature, key.curveSize);
+    if (!raw) return false;
+    return await crypto.subtle.verify(
+      { name: "ECDSA", hash: WEBCRYPTO_HASH[hash] },
+      cryptoKey,
+      raw,
+      data as Bytes,
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Verify a signature over a precomputed digest (`digest` = H(message)). ECDSA uses pure-JS
+ * curves; RSA PKCS#1 v1.5 is checked by modular exponentiation; Ed25519 only in its prehashed
+ * form (Ed25519ph, where the digest is SHA-512 of the message).
+ */
+export function verifyPrehashed(
+  key: PublicKey,
+  digest: Uint8Array,
+  signature: Uint8Array,
+  hash: HashName,
+): boolean {
+  if (digest.length !== digestLength(hash)) return false;
+  try {
+    const curve = key.nobleCurve;
+    if (curve) {
+      const raw = ecdsaSignatureToRaw(signature, key.curveSize);
+      if (!raw) return false;
+      return curve.verify(raw, digest, key.rawKey, {
+        prehash: false,
+        lowS: false,
+        format: "compact",
+      });
+    }
+    if (key.kind === "rsa") return verifyRsaPkcs1Prehashed(key, digest, signature, hash);
+    return false;
+  } catch {
+    return false;
+  }
+}
+
+/** Verify an Ed25519ph signature over a message (cosign uses it for Ed25519 keys with Rekor). */
+export function verifyEd25519ph(key: PublicKey, message: Uint8Array, signature: Uint8Array) {
+  if (key.kind !== "ed25519" || signature.length !== 64) return false;
+  try {
+    return ed25519ph.verify(signature, message, key.rawKey);
+  } catch {
+    return false;
+  }
+}
+
+/** Pure Ed25519 verification without WebCrypto (used where a sync answer is needed). */
+export function verifyEd25519Sync(key: PublicKey, message: Uint8Array, signature: Uint8Array) {
+  if (key.kind !== "ed25519" || signature.length !== 64) return false;
+  try {
+    return ed25519.verify(signature, message, key.rawKey);
+  } catch {
+    return false;
+  }
+}
+
+// DigestInfo prefixes for PKCS#1 v1.5 (RFC 8017 section 9.2, note 1).
+const DIGEST_INFO_PREFIX: Record<HashName, string> = {
+  sha256: "3031300d060960864801650304020105000420",
+  sha384: "3041300d060960864801650304020205000430",
+  sha512: "3051300d060960864801650304020305000440",
+};
+
+function verifyRsaPkcs1Prehashed(
+  key: PublicKey,
+  digest: Uint8Array,
+  signature: Uint8Array,
+  hash: HashName,
+): boolean {
+  const rsa = children(parseDer(key.rawKey), TAG.SEQUENCE);
+  const modulusBytes = readUnsignedIntegerBytes(at(rsa, 0, "modulus"));
+  const n = toBigInt(modulusBytes);
+  const e = readInteger(at(rsa, 1, "exponent"));
+  const k = modulusBytes.length;
+  if (signature.length !== k) return false;
+  const s = toBigInt(signature);
+  if (s >= n) return false;
+  const m = modPow(s, e, n);
+  const em = Uint8Array.fromHex(m.toString(16).padStart(k * 2, "0"));
+  const t = concat(Uint8Array.fromHex(DIGEST_INFO_PREFIX[hash]), digest);
+  if (k < t.length + 11) return false;
+  const expected = new Uint8Array(k);
+  expected[1] = 1;
+  expected.fill(0xff, 2, k - t.length - 1);
+  expected.set(t, k - t.length);
+  return equalBytes(em, expected);
+}
+
+function toBigInt(bytes: Uint8Array): bigint {
+  return bytes.length === 0 ? 0n : BigInt(`0x${bytes.toHex()}`);
+}
+
+function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
+  let result = 1n;
+  base %= modulus;
+  while (exponent > 0n) {
+    if (exponent & 1n) result = (result * base) % modulus;
+    exponent >>= 1n;
+    base = (base * base) % modulus;
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ECDSA signature encodings (cosign-spec.md section 12, gotcha 11)
+
+/**
+ * An ECDSA signature as raw `r||s` of `size`-byte halves: from DER `SEQUENCE{r,s}`, or passed
+ * through when it already is raw. Returns undefined when it is neither.
+ */
+export function ecdsaSignatureToRaw(signature: Uint8Array, size: number): Bytes | undefined {
+  if (signature[0] === 0x30) {
+    try {
+      const [r, s, extra] = children(parseDer(signature), TAG.SEQUENCE);
+      if (r && s && !extra) {
+        const rBytes = readUnsignedIntegerBytes(r);
+        const sBytes = readUnsignedIntegerBytes(s);
+        if (rBytes.length <= size && sBytes.length <= size) {
+          const raw = new Uint8Array(2 * size);
+          raw.set(rBytes, size - rBytes.length);
+          raw.set(sBytes, 2 * size - sBytes.length);
+          return raw;
+        }
+      }
+    } catch {
+      // not DER: fall through to the raw form
+    }
+  }
+  return signature.length === 2 * size ? Uint8Array.from(signature) as Bytes : undefined;
+}
+
+/** A raw `r||s` ECDSA signature as ASN.1 DER, the form cosign writes. */
+export function ecdsaRawToDer(raw: Uint8Array): Bytes {
+  if (raw.length === 0 || raw.length % 2) throw new RangeError("Invalid raw ECDSA signature");
+  const half = raw.length / 2;
+  return derSequence(derInteger(raw.subarray(0, half)), derInteger(raw.subarray(half)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing
+
+/** Something that signs: a key in memory (or later a KMS or token). */
+export interface Signer {
+  /** The matching public key. */
+  readonly publicKey: PublicKey;
+  /**
+   * Sign `data` (hashed with `hash`, default the key's default hash). ECDSA signatures are DER,
+   * Ed25519 signatures are pure Ed25519 unless `prehash: true` asks for Ed25519ph.
+   */
+  sign(data: Uint8Array, options?: { hash?: HashName; prehash?: boolean }): Promise<Bytes>;
+}

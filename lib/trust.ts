@@ -1,0 +1,401 @@
+/**
+ * Trust material: `trusted_root.json` and `signing_config.json` (cosign-spec.md section 8).
+ *
+ * Log keys, CT log keys, CA and TSA chains come only from a trusted root (SECURITY.md rule 7).
+ * Parsing is strict: a validity window without `start` is malformed, not unbounded
+ * (conformance case `trust-root-tlog-missing-validity-start_fail`): such an entry carries a
+ * `problem` and verifies nothing. Validity windows are closed intervals
+ * (`*-validity-end-inclusive`).
+ *
+ * @module
+ */
+
+import { type Bytes, equalBytes, toBase64, toHex } from "./_bytes.ts";
+import {
+  asArray,
+  asBase64,
+  asNonEmptyString,
+  asOptionalArray,
+  asOptionalString,
+  asRecord,
+  asSafeInteger,
+  asString,
+  asTimestamp,
+  parseJson,
+} from "./_json.ts";
+import { CosignError, isCosignError } from "./errors.ts";
+import { derBitString, derNull, derOid, derSequence } from "./_der.ts";
+import { OID, PublicKey } from "./signer.ts";
+
+/** Error codes raised here. */
+export type TrustErrorCode = "TRUST_MALFORMED" | "TRUST_MISSING";
+
+/** Media types of trusted roots we read. */
+export const TRUSTED_ROOT_MEDIA_TYPES = [
+  "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+  "application/vnd.dev.sigstore.trustedroot.v0.1+json",
+  "application/vnd.dev.sigstore.trustedroot.v0.2+json",
+] as const;
+
+/** Media type of signing configs we read and write. */
+export const SIGNING_CONFIG_MEDIA_TYPE = "application/vnd.dev.sigstore.signingconfig.v0.2+json";
+
+/** A closed time interval; `end` absent means open-ended. */
+export interface ValidityPeriod {
+  readonly start: Date;
+  readonly end?: Date;
+}
+
+/** A transparency log or CT log key from the trusted root. */
+export interface TrustedLog {
+  readonly baseUrl: string;
+  /** SHA-256 of the log key's SPKI (the log ID). */
+  readonly logId: Bytes;
+  readonly key: PublicKey;
+  /** `PKIX_ECDSA_P256_SHA_256`, `PKIX_ED25519`, ... */
+  readonly keyDetails: string;
+  readonly validFor: ValidityPeriod;
+  /** Why this entry is unusable (a malformed validity window); such an entry never verifies. */
+  readonly problem?: string;
+  /** Checkpoint key ID (v0.2 roots), when it differs from the log ID. */
+  readonly checkpointKeyId?: Bytes;
+  readonly operator?: string;
+}
+
+/** A certificate authority (Fulcio) or timestamp authority from the trusted root. */
+export interface TrustedAuthority {
+  readonly subject: { readonly organization?: string; readonly commonName?: string };
+  readonly uri: string;
+  /** DER certificates, leaf-most first, the trust anchor last. */
+  readonly certificates: readonly Bytes[];
+  readonly validFor: ValidityPeriod;
+  /** Why this entry is unusable (a malformed validity window); such an entry never verifies. */
+  readonly problem?: string;
+  readonly operator?: string;
+}
+
+/** A parsed `trusted_root.json`. */
+export interface TrustedRoot {
+  readonly mediaType: string;
+  readonly tlogs: readonly TrustedLog[];
+  readonly ctlogs: readonly TrustedLog[];
+  readonly certificateAuthorities: readonly TrustedAuthority[];
+  readonly timestampAuthorities: readonly TrustedAuthority[];
+}
+
+/** Most entries of each list a trusted root may have. */
+const MAX_ROOT_ITEMS = 64;
+
+/** True when `time` lies in the closed interval `period`. */
+export function isWithin(period: ValidityPeriod, time: Date): boolean {
+  const t = time.getTime();
+  return t >= period.start.getTime() && (period.end === undefined || t <= period.end.getTime());
+}
+
+function malformed(message: string, cause?: unknown): CosignError {
+  return new CosignError("TRUST_MALFORMED", `Invalid trusted root: ${message}`, { cause });
+}
+
+/** A window no time falls in: the validity of an entry we keep only to report its problem. */
+const NEVER: ValidityPeriod = { start: new Date(8.64e15) };
+
+/**
+ * The validity of a trusted-root entry. An absent `validFor` means unbounded (sigstore-js's
+ * fixtures rely on it); a present one without `start` is malformed, and the entry is kept with
+ * a `problem` and an empty window, so using it fails closed and names the reason.
+ */
+function parseEntryValidity(
+  value: unknown,
+  path: string,
+): { validFor: ValidityPeriod; problem?: string } {
+  if (value === undefined || value === null) return { validFor: { start: new Date(0) } };
+  try {
+    return { validFor: parseValidity(value, path) };
+  } catch (error) {
+    return { validFor: NEVER, problem: (error as Error).message };
+  }
+}
+
+function parseValidity(value: unknown, path: string): ValidityPeriod {
+  const record = asRecord(value, path);
+  if (record.start === undefined) throw new SyntaxError(`${path}.start: missing`);
+  const start = asTimestamp(record.start, `${path}.start`);
+  if (record.end === undefined || record.end === null) return { start };
+  const end = asTimestamp(record.end, `${path}.end`);
+  if (end < start) throw new SyntaxError(`${path}: end is before start`);
+  return { start, end };
+}
+
+function parseLog(value: unknown, path: string): TrustedLog {
+  const record = asRecord(value, path);
+  const publicKey = asRecord(record.publicKey, `${path}.publicKey`);
+  const rawBytes = asBase64(publicKey.rawBytes, `${path}.publicKey.rawBytes`);
+  const keyDetails = asString(publicKey.keyDetails ?? "", `${path}.publicKey.keyDetails`);
+  // Old roots give some RSA CT keys as a bare PKCS#1 RSAPublicKey (keyDetails PKCS1_RSA_*).
+  const key = PublicKey.fromSpki(
+    keyDetails.startsWith("PKCS1_RSA") ? rsaPublicKeyToSpki(rawBytes) : rawBytes,
+  );
+  const logId = asBase64(asRecord(record.logId, `${path}.logId`).keyId, `${path}.logId.keyId`);
+  if (logId.length !== 32) throw new SyntaxError(`${path}.logId.keyId: expected 32 bytes`);
+  const checkpointKeyId = record.checkpointKeyId == null ? undefined : asBase64(
+    asRecord(record.checkpointKeyId, `${path}.checkpointKeyId`).keyId,
+    `${path}.checkpointKeyId.keyId`,
+  );
+  const operator = asOptionalString(record.operator, `${path}.operator`);
+  return {
+    baseUrl: asString(record.baseUrl ?? "", `${path}.baseUrl`),
+    logId,
+    key,
+    keyDetails,
+    ...parseEntryValidity(publicKey.validFor, `${path}.publicKey.validFor`),
+    ...(checkpointKeyId ? { checkpointKeyId } : {}),
+    ...(operator ? { operator } : {}),
+  };
+}
+
+function rsaPublicKeyToSpki(rsaPublicKey: Uint8Array): Bytes {
+  const algorithm = derSequence(derOid(OID.RSA), derNull());
+  return derSequence(algorithm, derBitString(rsaPublicKey));
+}
+
+function parseAuthority(value: unknown, path: string): TrustedAuthority {
+  const record = asRecord(value, path);
+  const subject = record.subject === undefined ? {} : asRecord(record.subject, `${path}.subject`);
+  const organization = asOptionalString(subject.organization, `${path}.subject.organization`);
+  const commonName = asOptionalString(subject.commonName, `${path}.subject.commonName`);
+  const chain = asRecord(record.certChain, `${path}.certChain`);
+  const certificates = asArray(chain.certificates, `${path}.certChain.certificates`, 16).map(
+    (cert, i) =>
+      asBase64(
+        asRecord(cert, `${path}.certChain.certificates[${i}]`).rawBytes,
+        `${path}.certChain.certificates[${i}].rawBytes`,
+      ),
+  );
+  if (certificates.length === 0) throw new SyntaxError(`${path}.certChain: no certificates`);
+  const operator = asOptionalString(record.operator, `${path}.operator`);
+  return {
+    subject: {
+      ...(organization !== undefined ? { organization } : {}),
+      ...(commonName !== undefined ? { commonName } : {}),
+    },
+    uri: asString(record.uri ?? "", `${path}.uri`),
+    certificates,
+    ...parseEntryValidity(record.validFor, `${path}.validFor`),
+    ...(operator ? { operator } : {}),
+  };
+}
+
+/** Parse a trusted root from JSON text, bytes or an already-parsed value. */
+export function parseTrustedRoot(input: string | Uint8Array | unknown): TrustedRoot {
+  try {
+    const json = typeof input === "string" || input instanceof Uint8Array
+      ? parseJson(input, "trusted root")
+      : input;
+    const record = asRecord(json, "trustedRoot");
+    const mediaType = asString(record.mediaType, "trustedRoot.mediaType");
+    if (!(TRUSTED_ROOT_MEDIA_TYPES as readonly string[]).includes(mediaType)) {
+      throw new SyntaxError(`unsupported mediaType "${mediaType}"`);
+    }
+    const list = <T>(key: string, parse: (value: unknown, path: string) => T): T[] =>
+      asOptionalArray(record[key], `trustedRoot.${key}`, MAX_ROOT_ITEMS).map((item, i) =>
+        parse(item, `trustedRoot.${key}[${i}]`)
+      );
+    return {
+      mediaType,
+      tlogs: list("tlogs", parseLog),
+      ctlogs: list("ctlogs", parseLog),
+      certificateAuthorities: list("certificateAuthorities", parseAuthority),
+      timestampAuthorities: list("timestampAuthorities", parseAuthority),
+    };
+  } catch (error) {
+    if (isCosignError(error, "TRUST_MALFORMED")) throw error;
+    throw malformed((error as Error).message, error);
+  }
+}
+
+/** The logs whose log ID equals `logId`. */
+export function findLogs(logs: readonly TrustedLog[], logId: Uint8Array): TrustedLog[] {
+  return logs.filter((log) => equalBytes(log.logId, logId));
+}
+
+function encodeValidity(period: ValidityPeriod) {
+  return {
+    start: period.start.toISOString(),
+    ...(period.end ? { end: period.end.toISOString() } : {}),
+  };
+}
+
+/** The JSON form of a trusted root (v0.1 media type), as `dcosign serve` writes it. */
+export function encodeTrustedRoot(root: Omit<TrustedRoot, "mediaType">): Record<string, unknown> {
+  const log = (entry: TrustedLog) => ({
+    baseUrl: entry.baseUrl,
+    hashAlgorithm: "SHA2_256",
+    publicKey: {
+      rawBytes: toBase64(entry.key.spki),
+      keyDetails: entry.keyDetails,
+      validFor: encodeValidity(entry.validFor),
+    },
+    logId: { keyId: toBase64(entry.logId) },
+  });
+  const authority = (entry: TrustedAuthority) => ({
+    subject: entry.subject,
+    uri: entry.uri,
+    certChain: { certificates: entry.certificates.map((der) => ({ rawBytes: toBase64(der) })) },
+    validFor: encodeValidity(entry.validFor),
+  });
+  return {
+    mediaType: TRUSTED_ROOT_MEDIA_TYPES[0],
+    tlogs: root.tlogs.map(log),
+    certificateAuthorities: root.certificateAuthorities.map(authority),
+    ctlogs: root.ctlogs.map(log),
+    timestampAuthorities: root.timestampAuthorities.map(authority),
+  };
+}
+
+/** The `keyDetails` name of a key, as trusted roots and bundles spell it. */
+export function keyDetailsOf(key: PublicKey): string {
+  switch (key.kind) {
+    case "ecdsa-p256":
+      return "PKIX_ECDSA_P256_SHA_256";
+    case "ecdsa-p384":
+      return "PKIX_ECDSA_P384_SHA_384";
+    case "ecdsa-p521":
+      return "PKIX_ECDSA_P521_SHA_512";
+    case "ed25519":
+      return "PKIX_ED25519";
+    case "rsa":
+      return `PKIX_RSA_PKCS1V15_${key.rsaBits}_SHA256`;
+  }
+}
+
+/** Hex log ID of a key, as Rekor JSON and legacy bundles spell it. */
+export function logIdHex(key: PublicKey): string {
+  return toHex(key.fingerprint());
+}
+
+// ---------------------------------------------------------------------------------------------
+// signing_config.json (section 8.3)
+
+/** One service endpoint of a signing config. */
+export interface ServiceEndpoint {
+  readonly url: string;
+  readonly majorApiVersion: number;
+  readonly validFor: ValidityPeriod;
+  readonly operator: string;
+}
+
+/** How many services of a kind to use. */
+export interface ServiceSelector {
+  readonly selector: "ALL" | "ANY" | "EXACT";
+  readonly count?: number;
+}
+
+/** A parsed `signing_config.json`. */
+export interface SigningConfig {
+  readonly caUrls: readonly ServiceEndpoint[];
+  readonly oidcUrls: readonly ServiceEndpoint[];
+  readonly rekorTlogUrls: readonly ServiceEndpoint[];
+  readonly tsaUrls: readonly ServiceEndpoint[];
+  readonly rekorTlogConfig: ServiceSelector;
+  readonly tsaConfig: ServiceSelector;
+}
+
+function parseSelector(value: unknown, path: string): ServiceSelector {
+  if (value === undefined) return { selector: "ANY" };
+  const record = asRecord(value, path);
+  const selector = asString(record.selector, `${path}.selector`);
+  if (selector !== "ALL" && selector !== "ANY" && selector !== "EXACT") {
+    throw new SyntaxError(`${path}.selector: unknown selector "${selector}"`);
+  }
+  if (selector !== "EXACT") return { selector };
+  const count = asSafeInteger(record.count, `${path}.count`);
+  if (count < 1) throw new SyntaxError(`${path}.count: must be positive`);
+  return { selector, count };
+}
+
+/** Parse a signing config from JSON text, bytes or a parsed value. */
+export function parseSigningConfig(input: string | Uint8Array | unknown): SigningConfig {
+  try {
+    const json = typeof input === "string" || input instanceof Uint8Array
+      ? parseJson(input, "signing config")
+      : input;
+    const record = asRecord(json, "signingConfig");
+    const mediaType = asString(record.mediaType, "signingConfig.mediaType");
+    if (mediaType !== SIGNING_CONFIG_MEDIA_TYPE) {
+      throw new SyntaxError(`unsupported mediaType "${mediaType}"`);
+    }
+    const list = (key: string): ServiceEndpoint[] =>
+      asOptionalArray(record[key], `signingConfig.${key}`, MAX_ROOT_ITEMS).map((item, i) => {
+        const path = `signingConfig.${key}[${i}]`;
+        const service = asRecord(item, path);
+        return {
+          url: asNonEmptyString(service.url, `${path}.url`),
+          majorApiVersion: asSafeInteger(service.majorApiVersion, `${path}.majorApiVersion`),
+          validFor: parseValidity(service.validFor, `${path}.validFor`),
+          operator: asString(service.operator ?? "", `${path}.operator`),
+        };
+      });
+    return {
+      caUrls: list("caUrls"),
+      oidcUrls: list("oidcUrls"),
+      rekorTlogUrls: list("rekorTlogUrls"),
+      tsaUrls: list("tsaUrls"),
+      rekorTlogConfig: parseSelector(record.rekorTlogConfig, "signingConfig.rekorTlogConfig"),
+      tsaConfig: parseSelector(record.tsaConfig, "signingConfig.tsaConfig"),
+    };
+  } catch (error) {
+    throw new CosignError(
+      "TRUST_MALFORMED",
+      `Invalid signing config: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Pick services as section 8.3 describes: valid at `now`, a supported API version (highest
+ * first), newest `start` first, one per operator, then as many as the selector asks.
+ */
+export function selectServices(
+  services: readonly ServiceEndpoint[],
+  supportedVersions: readonly number[],
+  selector: ServiceSelector,
+  now: Date,
+): ServiceEndpoint[] {
+  const candidates = services
+    .filter((s) => isWithin(s.validFor, now) && supportedVersions.includes(s.majorApiVersion))
+    .sort((a, b) =>
+      b.majorApiVersion - a.majorApiVersion ||
+      b.validFor.start.getTime() - a.validFor.start.getTime()
+    );
+  const byOperator: ServiceEndpoint[] = [];
+  const seen = new Set<string>();
+  for (const service of candidates) {
+    const operator = service.operator || service.url;
+    if (seen.has(operator)) continue;
+    seen.add(operator);
+    byOperator.push(service);
+  }
+  if (selector.selector === "ALL") return byOperator;
+  const count = selector.selector === "EXACT" ? selector.count ?? 1 : 1;
+  return byOperator.slice(0, count);
+}
+
+/** The JSON form of a signing config (v0.2). */
+export function encodeSigningConfig(config: SigningConfig): Record<string, unknown> {
+  const service = (s: ServiceEndpoint) => ({
+    url: s.url,
+    majorApiVersion: s.majorApiVersion,
+    validFor: encodeValidity(s.validFor),
+    operator: s.operator,
+  });
+  return {
+    mediaType: SIGNING_CONFIG_MEDIA_TYPE,
+    caUrls: config.caUrls.map(service),
+    oidcUrls: config.oidcUrls.map(service),
+    rekorTlogUrls: config.rekorTlogUrls.map(service),
+    tsaUrls: config.tsaUrls.map(service),
+    rekorTlogConfig: config.rekorTlogConfig,
+    tsaConfig: config.tsaConfig,
+  };
+}

@@ -1,0 +1,7 @@
+/**
+ * Third-party test tools, pinned once.
+ *
+ * @module
+ */
+
+export { default as fc } from "npm:fast-check@4.10.2";
