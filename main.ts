@@ -10,17 +10,20 @@
 import { runCli } from "./cli/app.ts";
 import { processContext } from "./cli/context.ts";
 
-if (import.meta.main) {
+/** Run the CLI on `args` in this process and return its exit code. */
+export async function main(args: readonly string[]): Promise<number> {
   const controller = new AbortController();
   const interrupt = () => controller.abort(new DOMException("Interrupted", "AbortError"));
   Deno.addSignalListener("SIGINT", interrupt);
-  let code = 1;
   try {
-    code = await runCli(Deno.args, processContext(controller.signal));
+    return await runCli(args, processContext(controller.signal));
   } catch (error) {
     // Nothing may crash as success (SECURITY.md rule 10): report and exit 1.
     console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
-    code = 1;
+    return 1;
+  } finally {
+    Deno.removeSignalListener("SIGINT", interrupt);
   }
-  Deno.exit(code);
 }
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

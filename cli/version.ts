@@ -1,6 +1,5 @@
 /**
- * `dcosign version`: the version stamp. `scripts/compile.ts` rewrites `BUILD` when it builds a
- * release binary; a source checkout reports "source".
+ * `dcosign version`: the version, and how this copy was built.
  *
  * @module
  */
@@ -10,8 +9,11 @@ import type { CommandRun } from "./app.ts";
 /** The release version (kept equal to deno.json's `version`; a test checks it). */
 export const VERSION = "0.1.0";
 
-/** How this copy was built: "source", or the target and date a compiled binary was built for. */
-export const BUILD = "source";
+/**
+ * How this copy was built: "source", or the stamp `scripts/compile.ts` sets (target and date)
+ * before it loads the CLI into a compiled binary.
+ */
+export const BUILD: string = (globalThis as { DCOSIGN_BUILD?: string }).DCOSIGN_BUILD ?? "source";
 
 /** Print the version, as text or `--json`. */
 export const version: CommandRun = ({ flags, out }) => {
