@@ -1,0 +1,564 @@
+/**
+ * X.509 certificates (RFC 5280), parsed lean over `lib/_der.ts`, and the Fulcio identity they carry
+ * (cosign-spec.md sections 7.2-7.4).
+ *
+ * Parsing keeps the raw bytes (`raw`, `tbs`, names) so every later check binds to exactly what was
+ * signed. Known extensions get typed fields; a malformed known extension makes the whole
+ * certificate malformed (as Go's `x509.ParseCertificate` does), unknown ones are kept raw. Counts
+ * of extensions, names and SAN entries are bounded before use (SECURITY.md rule 4). Chain
+ * verification lives in `lib/x509_chain.ts`.
+ *
+ * @module
+ */
+
+import { type Bytes, fromUtf8, toHex } from "./_bytes.ts";
+import {
+  at,
+  children,
+  contextTag,
+  type DerNode,
+  expectTag,
+  parseDer,
+  readBoolean,
+  readInteger,
+  readOctetString,
+  readOid,
+  readSmallInteger,
+  readString,
+  readTime,
+  TAG,
+} from "./_der.ts";
+import { decodePemBlocks } from "./_pem.ts";
+import { CosignError, errorMessage, isCosignError } from "./errors.ts";
+import { PublicKey } from "./signer.ts";
+
+/** Error codes raised while parsing certificates. */
+export type X509ParseErrorCode = "X509_MALFORMED" | "X509_UNSUPPORTED";
+
+/** Extension and usage OIDs this module knows (RFC 5280 section 4.2, RFC 6962, Fulcio). */
+export const X509_OID = {
+  SUBJECT_KEY_ID: "2.5.29.14",
+  KEY_USAGE: "2.5.29.15",
+  SUBJECT_ALT_NAME: "2.5.29.17",
+  BASIC_CONSTRAINTS: "2.5.29.19",
+  NAME_CONSTRAINTS: "2.5.29.30",
+  CERTIFICATE_POLICIES: "2.5.29.32",
+  AUTHORITY_KEY_ID: "2.5.29.35",
+  EXT_KEY_USAGE: "2.5.29.37",
+  /** RFC 6962 section 3.3: the embedded SCT list. */
+  SCT_LIST: "1.3.6.1.4.1.11129.2.4.2",
+  /** RFC 6962 section 3.1: the precertificate poison. */
+  PRECERT_POISON: "1.3.6.1.4.1.11129.2.4.3",
+  EKU_ANY: "2.5.29.37.0",
+  EKU_CODE_SIGNING: "1.3.6.1.5.5.7.3.3",
+  EKU_TIME_STAMPING: "1.3.6.1.5.5.7.3.8",
+  /** Fulcio's OtherName SAN type-id (`user!domain`). */
+  FULCIO_OTHERNAME: "1.3.6.1.4.1.57264.1.7",
+} as const;
+
+/** Names of the Fulcio extensions 1.3.6.1.4.1.57264.1.x (cosign-spec.md section 7.2). */
+export const FULCIO_EXTENSIONS: Readonly<Record<string, string>> = {
+  "1.3.6.1.4.1.57264.1.1": "issuer",
+  "1.3.6.1.4.1.57264.1.2": "githubWorkflowTrigger",
+  "1.3.6.1.4.1.57264.1.3": "githubWorkflowSha",
+  "1.3.6.1.4.1.57264.1.4": "githubWorkflowName",
+  "1.3.6.1.4.1.57264.1.5": "githubWorkflowRepository",
+  "1.3.6.1.4.1.57264.1.6": "githubWorkflowRef",
+  "1.3.6.1.4.1.57264.1.8": "issuerV2",
+  "1.3.6.1.4.1.57264.1.9": "buildSignerUri",
+  "1.3.6.1.4.1.57264.1.10": "buildSignerDigest",
+  "1.3.6.1.4.1.57264.1.11": "runnerEnvironment",
+  "1.3.6.1.4.1.57264.1.12": "sourceRepositoryUri",
+  "1.3.6.1.4.1.57264.1.13": "sourceRepositoryDigest",
+  "1.3.6.1.4.1.57264.1.14": "sourceRepositoryRef",
+  "1.3.6.1.4.1.57264.1.15": "sourceRepositoryIdentifier",
+  "1.3.6.1.4.1.57264.1.16": "sourceRepositoryOwnerUri",
+  "1.3.6.1.4.1.57264.1.17": "sourceRepositoryOwnerIdentifier",
+  "1.3.6.1.4.1.57264.1.18": "buildConfigUri",
+  "1.3.6.1.4.1.57264.1.19": "buildConfigDigest",
+  "1.3.6.1.4.1.57264.1.20": "buildTrigger",
+  "1.3.6.1.4.1.57264.1.21": "runInvocationUri",
+  "1.3.6.1.4.1.57264.1.22": "sourceRepositoryVisibilityAtSigning",
+  "1.3.6.1.4.1.57264.1.23": "deploymentEnvironment",
+  "1.3.6.1.4.1.57264.1.24": "tokenSubject",
+};
+
+const FULCIO_ARC = "1.3.6.1.4.1.57264.1.";
+
+/** Most extensions, name attributes, SAN entries and EKU OIDs one certificate may carry. */
+const MAX_EXTENSIONS = 64;
+const MAX_NAME_ATTRIBUTES = 64;
+const MAX_SANS = 64;
+const MAX_EKUS = 32;
+/** Largest certificate we parse (Fulcio leaves are ~2-4 KiB). */
+const MAX_CERT_BYTES = 64 * 1024;
+
+/** One attribute of a distinguished name. */
+export interface NameAttribute {
+  readonly oid: string;
+  readonly value: string;
+}
+
+/** A distinguished name: its DER (what chains compare), its RDNs, and RFC 4514 text. */
+export interface DistinguishedName {
+  readonly raw: Bytes;
+  readonly rdns: readonly (readonly NameAttribute[])[];
+  /** RFC 4514 form, last RDN first (`CN=sigstore-intermediate,O=sigstore.dev`). */
+  readonly text: string;
+}
+
+/** One extension as found in the certificate. */
+export interface Extension {
+  readonly oid: string;
+  readonly critical: boolean;
+  /** The contents of `extnValue` (the DER of the extension's own structure). */
+  readonly value: Bytes;
+}
+
+/** A SubjectAlternativeName entry (RFC 5280 section 4.2.1.6). */
+export interface GeneralName {
+  readonly type: "email" | "dns" | "uri" | "ip" | "otherName" | "other";
+  /** Text value; for `ip` the dotted or colon form; for `other` the hex of the raw entry. */
+  readonly value: string;
+  /** The type-id of an `otherName`. */
+  readonly oid?: string;
+}
+
+/** Key usage bit names, in bit order (RFC 5280 section 4.2.1.3). */
+export const KEY_USAGE_BITS = [
+  "digitalSignature",
+  "nonRepudiation",
+  "keyEncipherment",
+  "dataEncipherment",
+  "keyAgreement",
+  "keyCertSign",
+  "cRLSign",
+  "encipherOnly",
+  "decipherOnly",
+] as const;
+
+/** A key usage bit name. */
+export type KeyUsageName = (typeof KEY_USAGE_BITS)[number];
+
+/** A parsed certificate. Every field is derived from `raw`. */
+export interface Certificate {
+  /** The whole DER certificate. */
+  readonly raw: Bytes;
+  /** The DER TBSCertificate: the signed bytes. */
+  readonly tbs: Bytes;
+  /** 1, 2 or 3. */
+  readonly version: number;
+  readonly serial: bigint;
+  /** The contents of the serial INTEGER, as CMS issuerAndSerialNumber compares it. */
+  readonly serialBytes: Bytes;
+  readonly issuer: DistinguishedName;
+  readonly subject: DistinguishedName;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly publicKey: PublicKey;
+  /** The outer signature algorithm OID. */
+  readonly signatureAlgorithm: string;
+  /** DER of the algorithm parameters when present (RSA-PSS needs them). */
+  readonly signatureParameters?: Bytes;
+  /** The signature bytes (DER for ECDSA). */
+  readonly signature: Bytes;
+  readonly extensions: readonly Extension[];
+  readonly basicConstraints?: { readonly cA: boolean; readonly pathLen?: number };
+  readonly keyUsage?: readonly KeyUsageName[];
+  readonly extKeyUsage?: readonly string[];
+  readonly subjectKeyId?: Bytes;
+  readonly authorityKeyId?: Bytes;
+  readonly subjectAltNames: readonly GeneralName[];
+  /** Fulcio extensions present, by OID, decoded to text (.1-.6 raw, .8+ UTF8String). */
+  readonly fulcio: Readonly<Record<string, string>>;
+  /** The TLS-encoded SCT list of extension 1.3.6.1.4.1.11129.2.4.2, when present. */
+  readonly sctList?: Bytes;
+}
+
+function malformed(message: string, cause?: unknown): CosignError {
+  return new CosignError("X509_MALFORMED", `Invalid certificate: ${message}`, { cause });
+}
+
+/** Parse a DER certificate; malformed input raises `X509_MALFORMED`. */
+export function parseCertificate(der: Uint8Array): Certificate {
+  if (der.length > MAX_CERT_BYTES) throw malformed(`larger than ${MAX_CERT_BYTES} bytes`);
+  const raw = Uint8Array.from(der) as Bytes;
+  try {
+    return parseCertificateDer(raw);
+  } catch (error) {
+    if (isCosignError(error, "X509_MALFORMED") || isCosignError(error, "X509_UNSUPPORTED")) {
+      throw error;
+    }
+    if (isCosignError(error, "KEY_UNSUPPORTED")) {
+      throw new CosignError("X509_UNSUPPORTED", `Unsupported certificate: ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw malformed(errorMessage(error), error);
+  }
+}
+
+function parseCertificateDer(raw: Bytes): Certificate {
+  const [tbsNode, algNode, sigNode, extra] = children(parseDer(raw), TAG.SEQUENCE);
+  if (!tbsNode || !algNode || !sigNode || extra) throw new SyntaxError("expected 3 elements");
+  expectTag(tbsNode, TAG.SEQUENCE, "tbsCertificate");
+  const algorithm = readAlgorithm(algNode);
+  const signature = readBitStringBytes(sigNode);
+  const fields = children(tbsNode);
+  let i = 0;
+  let version = 1;
+  if (fields[0]?.tag === contextTag(0, true)) {
+    version = readSmallInteger(parseDer(fields[0].value)) + 1;
+    if (version < 1 || version > 3) throw new SyntaxError(`unknown version ${version}`);
+    i = 1;
+  }
+  const serialNode = at(fields, i++, "serialNumber");
+  const serial = readInteger(serialNode);
+  const innerAlgorithm = at(fields, i++, "signature");
+  // RFC 5280 section 4.1.1.2: both algorithm fields must be identical.
+  if (toHex(innerAlgorithm.raw) !== toHex(algNode.raw)) {
+    throw new SyntaxError("signature algorithm differs from the TBS signature algorithm");
+  }
+  const issuer = parseName(at(fields, i++, "issuer"));
+  const validity = children(at(fields, i++, "validity"), TAG.SEQUENCE);
+  const notBefore = readTime(at(validity, 0, "notBefore"));
+  const notAfter = readTime(at(validity, 1, "notAfter"));
+  const subject = parseName(at(fields, i++, "subject"));
+  const spki = at(fields, i++, "subjectPublicKeyInfo");
+  expectTag(spki, TAG.SEQUENCE, "subjectPublicKeyInfo");
+  const publicKey = PublicKey.fromSpki(spki.raw);
+  let extensions: Extension[] = [];
+  for (; i < fields.length; i++) {
+    const field = fields[i]!;
+    if (field.tag === 0x81 || field.tag === 0x82) continue; // unique IDs (obsolete)
+    if (field.tag !== contextTag(3, true)) throw new SyntaxError("unexpected TBS field");
+    if (version !== 3) throw new SyntaxError("extensions in a certificate before v3");
+    extensions = parseExtensions(parseDer(field.value));
+  }
+  return {
+    raw,
+    tbs: tbsNode.raw,
+    version,
+    serial,
+    serialBytes: serialNode.value,
+    issuer,
+    subject,
+    notBefore,
+    notAfter,
+    publicKey,
+    signatureAlgorithm: algorithm.oid,
+    ...(algorithm.parameters ? { signatureParameters: algorithm.parameters } : {}),
+    signature,
+    extensions,
+    ...decodeKnownExtensions(extensions),
+  };
+}
+
+/** An AlgorithmIdentifier: OID and the DER of its parameters (absent or NULL -> undefined). */
+export function readAlgorithm(node: DerNode): { oid: string; parameters?: Bytes } {
+  const parts = children(node, TAG.SEQUENCE);
+  if (parts.length > 2) throw new SyntaxError("AlgorithmIdentifier has extra elements");
+  const oid = readOid(at(parts, 0, "algorithm"));
+  const parameters = parts[1];
+  return parameters && parameters.tag !== TAG.NULL ? { oid, parameters: parameters.raw } : { oid };
+}
+
+/** BIT STRING contents with the unused-bits octet checked (signatures need 0). */
+function readBitStringBytes(node: DerNode): Bytes {
+  const { bytes, unused } = readNamedBits(node);
+  if (unused !== 0) throw new SyntaxError("signature BIT STRING has unused bits");
+  return bytes;
+}
+
+function readNamedBits(node: DerNode): { bytes: Bytes; unused: number } {
+  expectTag(node, TAG.BIT_STRING, "BIT STRING");
+  const unused = node.value[0];
+  if (unused === undefined || unused > 7 || (unused > 0 && node.value.length === 1)) {
+    throw new SyntaxError("invalid BIT STRING");
+  }
+  return { bytes: node.value.subarray(1), unused };
+}
+
+const NAME_LABELS: Readonly<Record<string, string>> = {
+  "2.5.4.3": "CN",
+  "2.5.4.5": "SERIALNUMBER",
+  "2.5.4.6": "C",
+  "2.5.4.7": "L",
+  "2.5.4.8": "ST",
+  "2.5.4.9": "STREET",
+  "2.5.4.10": "O",
+  "2.5.4.11": "OU",
+  "2.5.4.17": "POSTALCODE",
+  "1.2.840.113549.1.9.1": "EMAILADDRESS",
+  "0.9.2342.19200300.100.1.25": "DC",
+  "0.9.2342.19200300.100.1.1": "UID",
+};
+
+/** Parse a Name (RFC 5280 section 4.1.2.4). */
+export function parseName(node: DerNode): DistinguishedName {
+  const rdns: NameAttribute[][] = [];
+  let count = 0;
+  for (const set of children(node, TAG.SEQUENCE)) {
+    const rdn: NameAttribute[] = [];
+    for (const atv of children(set, TAG.SET)) {
+      if (++count > MAX_NAME_ATTRIBUTES) throw new SyntaxError("too many name attributes");
+      const parts = children(atv, TAG.SEQUENCE);
+      const oid = readOid(at(parts, 0, "attribute type"));
+      const valueNode = at(parts, 1, "attribute value");
+      let value: string;
+      try {
+        value = readString(valueNode);
+      } catch {
+        value = `#${toHex(valueNode.raw)}`;
+      }
+      rdn.push({ oid, value });
+    }
+    rdns.push(rdn);
+  }
+  const text = [...rdns].reverse().map((rdn) =>
+    rdn.map((a) => `${NAME_LABELS[a.oid] ?? a.oid}=${escapeDnValue(a.value)}`).join("+")
+  ).join(",");
+  return { raw: node.raw, rdns, text };
+}
+
+function escapeDnValue(value: string): string {
+  if (value.startsWith("#") && /^#[0-9a-f]*$/.test(value)) return value;
+  return value.replace(/[,+"\\<>;=]/g, (c) => `\\${c}`).replace(/^[ #]|[ ]$/g, (c) => `\\${c}`);
+}
+
+function parseExtensions(node: DerNode): Extension[] {
+  const list = children(node, TAG.SEQUENCE);
+  if (list.length > MAX_EXTENSIONS) throw new SyntaxError(`more than ${MAX_EXTENSIONS} extensions`);
+  const seen = new Set<string>();
+  return list.map((ext) => {
+    const parts = children(ext, TAG.SEQUENCE);
+    const oid = readOid(at(parts, 0, "extnID"));
+    // RFC 5280 section 4.2: a certificate must not include an extension more than once.
+    if (seen.has(oid)) throw new SyntaxError(`duplicate extension "${oid}"`);
+    seen.add(oid);
+    let critical = false;
+    let index = 1;
+    if (parts[1]?.tag === TAG.BOOLEAN) {
+      critical = readBoolean(parts[1]);
+      index = 2;
+    }
+    const value = readOctetString(at(parts, index, "extnValue"));
+    if (parts.length > index + 1) throw new SyntaxError("extension has extra elements");
+    return { oid, critical, value };
+  });
+}
+
+type KnownExtensions = Pick<
+  Certificate,
+  | "basicConstraints"
+  | "keyUsage"
+  | "extKeyUsage"
+  | "subjectKeyId"
+  | "authorityKeyId"
+  | "subjectAltNames"
+  | "fulcio"
+  | "sctList"
+>;
+
+function decodeKnownExtensions(extensions: readonly Extension[]): KnownExtensions {
+  const out: {
+    -readonly [K in keyof KnownExtensions]: KnownExtensions[K];
+  } = { subjectAltNames: [], fulcio: {} };
+  const fulcio: Record<string, string> = {};
+  for (const ext of extensions) {
+    try {
+      decodeExtension(ext, out, fulcio);
+    } catch (cause) {
+      throw new SyntaxError(`extension "${ext.oid}": ${errorMessage(cause)}`, { cause });
+    }
+  }
+  out.fulcio = fulcio;
+  return out;
+}
+
+function decodeExtension(
+  ext: Extension,
+  out: { -readonly [K in keyof KnownExtensions]: KnownExtensions[K] },
+  fulcio: Record<string, string>,
+): void {
+  switch (ext.oid) {
+    case X509_OID.BASIC_CONSTRAINTS: {
+      const parts = children(parseDer(ext.value), TAG.SEQUENCE);
+      let index = 0;
+      let cA = false;
+      if (parts[0]?.tag === TAG.BOOLEAN) {
+        cA = readBoolean(parts[0]);
+        index = 1;
+      }
+      const pathNode = parts[index];
+      if (pathNode && parts.length > index + 1) throw new SyntaxError("extra elements");
+      out.basicConstraints = pathNode ? { cA, pathLen: readSmallInteger(pathNode) } : { cA };
+      return;
+    }
+    case X509_OID.KEY_USAGE: {
+      // DER leaves the unused trailing bits zero, so reading them as unset is exact.
+      const { bytes } = readNamedBits(parseDer(ext.value));
+      out.keyUsage = KEY_USAGE_BITS.filter((_, bit) =>
+        ((bytes[bit >> 3] ?? 0) & (0x80 >> (bit & 7))) !== 0
+      );
+      return;
+    }
+    case X509_OID.EXT_KEY_USAGE: {
+      const oids = children(parseDer(ext.value), TAG.SEQUENCE);
+      if (oids.length > MAX_EKUS) throw new SyntaxError("too many key purposes");
+      out.extKeyUsage = oids.map(readOid);
+      return;
+    }
+    case X509_OID.SUBJECT_KEY_ID:
+      out.subjectKeyId = readOctetString(parseDer(ext.value));
+      return;
+    case X509_OID.AUTHORITY_KEY_ID: {
+      const keyId = children(parseDer(ext.value), TAG.SEQUENCE).find((n) => n.tag === 0x80);
+      if (keyId) out.authorityKeyId = keyId.value;
+      return;
+    }
+    case X509_OID.SUBJECT_ALT_NAME:
+      out.subjectAltNames = parseGeneralNames(parseDer(ext.value));
+      return;
+    case X509_OID.SCT_LIST:
+      out.sctList = readOctetString(parseDer(ext.value));
+      return;
+  }
+  if (ext.oid.startsWith(FULCIO_ARC) && FULCIO_EXTENSIONS[ext.oid]) {
+    const arc = Number(ext.oid.slice(FULCIO_ARC.length));
+    // .1-.6 hold the raw string bytes; .8 and later a DER UTF8String (section 7.2, gotcha 14).
+    fulcio[ext.oid] = arc <= 6
+      ? new TextDecoder().decode(ext.value)
+      : readString(parseDer(ext.value));
+  }
+}
+
+/** Parse a GeneralNames SEQUENCE (SAN, RFC 5280 section 4.2.1.6). */
+function parseGeneralNames(node: DerNode): GeneralName[] {
+  const names = children(node, TAG.SEQUENCE);
+  if (names.length > MAX_SANS) throw new SyntaxError(`more than ${MAX_SANS} names`);
+  if (names.length === 0) throw new SyntaxError("empty subject alternative name");
+  return names.map((name): GeneralName => {
+    switch (name.tag) {
+      case contextTag(0, true): {
+        const parts = children(name.value);
+        const oid = readOid(at(parts, 0, "otherName type-id"));
+        const wrapped = at(parts, 1, "otherName value");
+        expectTag(wrapped, contextTag(0, true), "otherName value");
+        let value: string;
+        try {
+          value = readString(parseDer(wrapped.value));
+        } catch {
+          value = toHex(wrapped.value);
+        }
+        return { type: "otherName", value, oid };
+      }
+      case 0x81:
+        return { type: "email", value: fromUtf8(name.value) };
+      case 0x82:
+        return { type: "dns", value: fromUtf8(name.value) };
+      case 0x86:
+        return { type: "uri", value: fromUtf8(name.value) };
+      case 0x87:
+        return { type: "ip", value: formatIp(name.value) };
+      default:
+        return { type: "other", value: toHex(name.raw) };
+    }
+  });
+}
+
+function formatIp(bytes: Uint8Array): string {
+  if (bytes.length === 4) return [...bytes].join(".");
+  if (bytes.length === 16) {
+    const groups: string[] = [];
+    for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+    return groups.join(":");
+  }
+  throw new SyntaxError("iPAddress is neither 4 nor 16 bytes");
+}
+
+/** The extension with `oid`, if present. */
+export function findExtension(cert: Certificate, oid: string): Extension | undefined {
+  return cert.extensions.find((ext) => ext.oid === oid);
+}
+
+/** Parse the single `CERTIFICATE` PEM block in `pem`. */
+export function parseCertificatePem(pem: string): Certificate {
+  const certs = parseCertificatesPem(pem);
+  if (certs.length !== 1) throw malformed(`expected one PEM certificate, found ${certs.length}`);
+  return certs[0]!;
+}
+
+/**
+ * Parse every `CERTIFICATE` block of a PEM bundle, in order (a cosign chain annotation: leaf
+ * first). An empty input, or a block of another type, raises `X509_MALFORMED`.
+ */
+export function parseCertificatesPem(pem: string): Certificate[] {
+  let blocks;
+  try {
+    blocks = decodePemBlocks(pem);
+  } catch (cause) {
+    throw malformed(`bad PEM: ${errorMessage(cause)}`, cause);
+  }
+  if (blocks.length === 0) throw malformed("no PEM certificate found");
+  return blocks.map((block) => {
+    if (block.type !== "CERTIFICATE") throw malformed(`unexpected PEM type "${block.type}"`);
+    return parseCertificate(block.bytes);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity (cosign-spec.md section 7.4)
+
+/** GitHub workflow values from the deprecated Fulcio extensions .2-.6. */
+export interface GithubWorkflow {
+  readonly trigger?: string;
+  readonly sha?: string;
+  readonly name?: string;
+  readonly repository?: string;
+  readonly ref?: string;
+}
+
+/** Who a Fulcio certificate was issued to. */
+export interface CertificateIdentity {
+  /** The SAN sigstore-go compares: first URI, else first email, else the Fulcio otherName. */
+  readonly san?: string;
+  /** Every SAN entry (the legacy path accepts any of them). */
+  readonly sans: readonly GeneralName[];
+  /** The OIDC issuer: .8 (UTF8String) when present, else the deprecated .1 (raw). */
+  readonly issuer?: string;
+  readonly githubWorkflow: GithubWorkflow;
+  /** Every Fulcio extension present, by name (`issuerV2`, `sourceRepositoryUri`, ...). */
+  readonly extensions: Readonly<Record<string, string>>;
+}
+
+/** The identity of a Fulcio certificate (sigstore-go's SAN order, section 7.4). */
+export function certificateIdentity(cert: Certificate): CertificateIdentity {
+  const sans = cert.subjectAltNames;
+  const san = sans.find((n) => n.type === "uri")?.value ??
+    sans.find((n) => n.type === "email")?.value ??
+    sans.find((n) => n.type === "otherName" && n.oid === X509_OID.FULCIO_OTHERNAME)?.value;
+  const extensions: Record<string, string> = {};
+  for (const [oid, value] of Object.entries(cert.fulcio)) {
+    extensions[FULCIO_EXTENSIONS[oid]!] = value;
+  }
+  const issuer = extensions.issuerV2 ?? extensions.issuer;
+  const githubWorkflow: Record<string, string> = {};
+  const workflow: [keyof GithubWorkflow, string][] = [
+    ["trigger", "githubWorkflowTrigger"],
+    ["sha", "githubWorkflowSha"],
+    ["name", "githubWorkflowName"],
+    ["repository", "githubWorkflowRepository"],
+    ["ref", "githubWorkflowRef"],
+  ];
+  for (const [key, name] of workflow) {
+    if (extensions[name] !== undefined) githubWorkflow[key] = extensions[name];
+  }
+  return {
+    ...(san !== undefined ? { san } : {}),
+    sans,
+    ...(issuer !== undefined ? { issuer } : {}),
+    githubWorkflow,
+    extensions,
+  };
+}

@@ -1,0 +1,487 @@
+/**
+ * Certificate path validation (RFC 5280 section 6, as Go's `crypto/x509` applies it) and the
+ * Sigstore CA helper (cosign-spec.md sections 8.1, 9.2 step 3, 9.3 step 6).
+ *
+ * Anchors come only from the caller's `roots` (the trusted root), never from supplied material
+ * (SECURITY.md rule 7). Every certificate of the path must be valid at every given time
+ * (SECURITY.md row 8, rule 6). Verified issuer -> child signatures are cached in a bounded map
+ * keyed by a hash of the issuer key and the child's raw bytes: P-384 verification costs ~2 ms in
+ * Deno, and the same Fulcio intermediate signs every leaf.
+ *
+ * @module
+ */
+
+import { type Bytes, concat, equalBytes, type HashName, sha256, toHex } from "./_bytes.ts";
+import { at, children, contextTag, parseDer, readOid, readSmallInteger, TAG } from "./_der.ts";
+import { CosignError, errorMessage } from "./errors.ts";
+import { type PublicKey, verifySignature } from "./signer.ts";
+import { isWithin, type TrustedAuthority, type TrustedRoot } from "./trust.ts";
+import { type Certificate, parseCertificate, X509_OID } from "./x509.ts";
+
+/** Error codes raised by chain verification. */
+export type X509ChainErrorCode =
+  | "X509_NO_CHAIN"
+  | "X509_OUTSIDE_VALIDITY"
+  | "X509_BAD_SIGNATURE"
+  | "X509_NOT_CA"
+  | "X509_PATH_LENGTH"
+  | "X509_KEY_USAGE"
+  | "X509_EXT_KEY_USAGE"
+  | "X509_CRITICAL_EXTENSION"
+  | "X509_UNSUPPORTED_ALGORITHM"
+  | "X509_TOO_MANY_CERTIFICATES"
+  | "X509_NO_TRUSTED_CA";
+
+/** Most certificates in a path, and most candidate intermediates a caller may supply. */
+const MAX_PATH_LENGTH = 8;
+const MAX_INTERMEDIATES = 32;
+/** Most cached signature results. */
+const MAX_CACHE_ENTRIES = 4096;
+
+// RFC 5758 section 3.2, RFC 4055 section 5 and 3.1, RFC 8410 section 3.
+const SIGNATURE_ALGORITHMS: Readonly<
+  Record<string, { family: "ecdsa" | "rsa" | "rsa-pss" | "ed25519"; hash?: HashName }>
+> = {
+  "1.2.840.10045.4.3.2": { family: "ecdsa", hash: "sha256" },
+  "1.2.840.10045.4.3.3": { family: "ecdsa", hash: "sha384" },
+  "1.2.840.10045.4.3.4": { family: "ecdsa", hash: "sha512" },
+  "1.2.840.113549.1.1.11": { family: "rsa", hash: "sha256" },
+  "1.2.840.113549.1.1.12": { family: "rsa", hash: "sha384" },
+  "1.2.840.113549.1.1.13": { family: "rsa", hash: "sha512" },
+  "1.2.840.113549.1.1.10": { family: "rsa-pss" },
+  "1.3.101.112": { family: "ed25519" },
+  // CMS SignerInfo may name the key algorithm and leave the hash to digestAlgorithm (RFC 5652).
+  "1.2.840.10045.2.1": { family: "ecdsa" },
+  "1.2.840.113549.1.1.1": { family: "rsa" },
+};
+
+const HASH_OIDS: Readonly<Record<string, HashName>> = {
+  "2.16.840.1.101.3.4.2.1": "sha256",
+  "2.16.840.1.101.3.4.2.2": "sha384",
+  "2.16.840.1.101.3.4.2.3": "sha512",
+};
+
+/** The SHA-2 hash an AlgorithmIdentifier OID names, or undefined. */
+export function hashFromOid(oid: string): HashName | undefined {
+  return HASH_OIDS[oid];
+}
+
+const WEBCRYPTO_HASH: Record<HashName, string> = {
+  sha256: "SHA-256",
+  sha384: "SHA-384",
+  sha512: "SHA-512",
+};
+
+const pssKeys = new WeakMap<PublicKey, Map<HashName, Promise<CryptoKey>>>();
+
+/**
+ * Verify `signature` over `data` with the algorithm an AlgorithmIdentifier names (certificate,
+ * CRL or CMS signatures). `digestHash` supplies the hash when the OID names only the key type
+ * (CMS `rsaEncryption`/`id-ecPublicKey`). An unknown algorithm, or one that does not fit the key,
+ * raises `X509_UNSUPPORTED_ALGORITHM`; a signature that does not verify returns false.
+ */
+export async function verifyAlgorithmSignature(
+  key: PublicKey,
+  data: Uint8Array,
+  signature: Uint8Array,
+  algorithm: { oid: string; parameters?: Uint8Array; digestHash?: HashName },
+): Promise<boolean> {
+  const entry = SIGNATURE_ALGORITHMS[algorithm.oid];
+  const family = key.kind.startsWith("ecdsa") ? "ecdsa" : key.kind;
+  const fits = entry &&
+    (entry.family === family || (entry.family === "rsa-pss" && family === "rsa"));
+  if (!entry || !fits) {
+    throw new CosignError(
+      "X509_UNSUPPORTED_ALGORITHM",
+      `Unsupported signature algorithm "${algorithm.oid}" for a ${key.kind} key`,
+    );
+  }
+  if (entry.family === "ed25519") return await verifySignature(key, data, signature);
+  if (entry.family === "rsa-pss") {
+    return await verifyPss(key, data, signature, algorithm.parameters);
+  }
+  const hash = entry.hash ?? algorithm.digestHash;
+  if (!hash) {
+    throw new CosignError("X509_UNSUPPORTED_ALGORITHM", "Signature algorithm names no hash");
+  }
+  return await verifySignature(key, data, signature, { hash });
+}
+
+/** RSASSA-PSS with SHA-2 and MGF1 over the same hash (RFC 4055 section 3.1). */
+async function verifyPss(
+  key: PublicKey,
+  data: Uint8Array,
+  signature: Uint8Array,
+  parameters: Uint8Array | undefined,
+): Promise<boolean> {
+  let hash: HashName | undefined;
+  let saltLength = 20;
+  try {
+    for (const field of children(parseDer(parameters ?? new Uint8Array(0)), TAG.SEQUENCE)) {
+      const inner = parseDer(field.value);
+      if (field.tag === contextTag(0, true)) {
+        hash = HASH_OIDS[readOid(at(children(inner, TAG.SEQUENCE), 0, "hash"))];
+      } else if (field.tag === contextTag(1, true)) {
+        const mgf = children(inner, TAG.SEQUENCE);
+        const mgfHash =
+          HASH_OIDS[readOid(at(children(at(mgf, 1, "mgf hash"), TAG.SEQUENCE), 0, ""))];
+        if (readOid(at(mgf, 0, "mgf")) !== "1.2.840.113549.1.1.8" || mgfHash !== hash) {
+          hash = undefined;
+          break;
+        }
+      } else if (field.tag === contextTag(2, true)) {
+        saltLength = readSmallInteger(inner);
+      }
+    }
+  } catch (cause) {
+    throw new CosignError("X509_UNSUPPORTED_ALGORITHM", "Invalid RSA-PSS parameters", { cause });
+  }
+  if (!hash) {
+    throw new CosignError("X509_UNSUPPORTED_ALGORITHM", "Unsupported RSA-PSS parameters");
+  }
+  let keys = pssKeys.get(key);
+  if (!keys) pssKeys.set(key, keys = new Map());
+  let cryptoKey = keys.get(hash);
+  if (!cryptoKey) {
+    cryptoKey = crypto.subtle.importKey(
+      "spki",
+      key.spki,
+      { name: "RSA-PSS", hash: WEBCRYPTO_HASH[hash] },
+      false,
+      ["verify"],
+    );
+    keys.set(hash, cryptoKey);
+  }
+  try {
+    return await crypto.subtle.verify(
+      { name: "RSA-PSS", saltLength },
+      await cryptoKey,
+      signature as Bytes,
+      data as Bytes,
+    );
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signature cache
+
+const signatureCache = new Map<string, true>();
+
+/** Forget every cached issuer -> child signature result (benchmarks and tests). */
+export function clearCertificateSignatureCache(): void {
+  signatureCache.clear();
+}
+
+/** True when `issuer`'s key signed `child` (cached when `useCache`). */
+export async function isSignedBy(
+  child: Certificate,
+  issuer: Certificate,
+  useCache = true,
+): Promise<boolean> {
+  const key = useCache ? toHex(sha256(concat(issuer.publicKey.spki, child.raw))) : "";
+  if (useCache && signatureCache.has(key)) return true;
+  const ok = await verifyAlgorithmSignature(issuer.publicKey, child.tbs, child.signature, {
+    oid: child.signatureAlgorithm,
+    ...(child.signatureParameters ? { parameters: child.signatureParameters } : {}),
+  });
+  if (ok && useCache) {
+    if (signatureCache.size >= MAX_CACHE_ENTRIES) {
+      signatureCache.delete(signatureCache.keys().next().value!);
+    }
+    signatureCache.set(key, true);
+  }
+  return ok;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Path validation
+
+/** Options of `verifyCertificateChain`. */
+export interface ChainOptions {
+  /** Trust anchors: only from the trusted root. */
+  readonly roots: readonly Certificate[];
+  /** Untrusted certificates that may complete the path (a bundle's chain, a CMS bag). */
+  readonly intermediates?: readonly Certificate[];
+  /** The time every certificate must be valid at (use `times` for several). */
+  readonly time?: Date;
+  /** Every time every certificate must be valid at (SECURITY.md row 8). */
+  readonly times?: readonly Date[];
+  /** Require EKU codeSigning on the leaf (Fulcio leaves). */
+  readonly requireCodeSigning?: boolean;
+  /** Require EKU timeStamping, alone and critical, on the leaf (RFC 3161 section 2.3). */
+  readonly requireTimeStamping?: boolean;
+  /** Use the signature cache (default true). */
+  readonly cache?: boolean;
+}
+
+// Extensions whose semantics we apply or that carry no constraint (Go's handled set).
+const HANDLED_EXTENSIONS = new Set<string>([
+  X509_OID.BASIC_CONSTRAINTS,
+  X509_OID.KEY_USAGE,
+  X509_OID.EXT_KEY_USAGE,
+  X509_OID.SUBJECT_KEY_ID,
+  X509_OID.AUTHORITY_KEY_ID,
+  X509_OID.SUBJECT_ALT_NAME,
+]);
+
+function fail(code: X509ChainErrorCode, message: string): CosignError {
+  return new CosignError(code, message);
+}
+
+function describe(cert: Certificate): string {
+  return cert.subject.text || cert.subjectAltNames[0]?.value || `serial ${cert.serial}`;
+}
+
+function checkValidity(cert: Certificate, times: readonly Date[]): CosignError | undefined {
+  for (const time of times) {
+    const t = time.getTime();
+    if (t < cert.notBefore.getTime() || t > cert.notAfter.getTime()) {
+      return fail(
+        "X509_OUTSIDE_VALIDITY",
+        `Certificate "${
+          describe(cert)
+        }" is not valid at "${time.toISOString()}" (valid from "${cert.notBefore.toISOString()}" to "${cert.notAfter.toISOString()}")`,
+      );
+    }
+  }
+  return undefined;
+}
+
+function checkCriticalExtensions(cert: Certificate): CosignError | undefined {
+  for (const ext of cert.extensions) {
+    if (ext.critical && !HANDLED_EXTENSIONS.has(ext.oid)) {
+      return fail(
+        "X509_CRITICAL_EXTENSION",
+        `Certificate "${describe(cert)}" has an unhandled critical extension "${ext.oid}"`,
+      );
+    }
+  }
+  return undefined;
+}
+
+/** Go's EKU nesting: an issuer that restricts EKUs must allow the one the leaf is used for. */
+function allowsUsage(cert: Certificate, usage: string | undefined): boolean {
+  if (!usage || !cert.extKeyUsage) return true;
+  return cert.extKeyUsage.includes(usage) || cert.extKeyUsage.includes(X509_OID.EKU_ANY);
+}
+
+function checkLeafUsage(leaf: Certificate, options: ChainOptions): CosignError | undefined {
+  if (options.requireCodeSigning && !leaf.extKeyUsage?.includes(X509_OID.EKU_CODE_SIGNING)) {
+    return fail("X509_EXT_KEY_USAGE", `Certificate "${describe(leaf)}" is not for code signing`);
+  }
+  if (options.requireTimeStamping) {
+    const ext = leaf.extensions.find((e) => e.oid === X509_OID.EXT_KEY_USAGE);
+    const ekus = leaf.extKeyUsage ?? [];
+    if (!ext?.critical || ekus.length !== 1 || ekus[0] !== X509_OID.EKU_TIME_STAMPING) {
+      return fail(
+        "X509_EXT_KEY_USAGE",
+        `Certificate "${describe(leaf)}" does not have the sole critical EKU timeStamping`,
+      );
+    }
+  }
+  return undefined;
+}
+
+/** Constraints on `issuer` as the signer of `child` at depth `index` (the leaf is 0). */
+async function checkIssuer(
+  issuer: Certificate,
+  child: Certificate,
+  path: readonly Certificate[],
+  usage: string | undefined,
+  options: ChainOptions,
+  times: readonly Date[],
+): Promise<CosignError | undefined> {
+  const name = describe(issuer);
+  if (issuer.version === 3 && !issuer.basicConstraints?.cA) {
+    return fail("X509_NOT_CA", `Certificate "${name}" is not a CA but issued "${describe(child)}"`);
+  }
+  if (issuer.keyUsage && !issuer.keyUsage.includes("keyCertSign")) {
+    return fail("X509_KEY_USAGE", `CA certificate "${name}" lacks the keyCertSign key usage`);
+  }
+  // RFC 5280 section 4.2.1.9: pathLen counts the non-leaf certificates below the issuer.
+  const pathLen = issuer.basicConstraints?.pathLen;
+  const below = path.length - 1;
+  if (pathLen !== undefined && below > pathLen) {
+    return fail(
+      "X509_PATH_LENGTH",
+      `CA certificate "${name}" allows ${pathLen} intermediates below it, the path has ${below}`,
+    );
+  }
+  if (!allowsUsage(issuer, usage)) {
+    return fail("X509_EXT_KEY_USAGE", `CA certificate "${name}" does not allow EKU "${usage}"`);
+  }
+  const invalid = checkValidity(issuer, times) ?? checkCriticalExtensions(issuer);
+  if (invalid) return invalid;
+  if (!(await isSignedBy(child, issuer, options.cache ?? true))) {
+    return fail(
+      "X509_BAD_SIGNATURE",
+      `Signature of certificate "${describe(child)}" does not verify with the key of "${name}"`,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Verify `leaf` up to one of `options.roots` and return the path, leaf first, anchor last. Every
+ * certificate must be valid at every time given; issuers must be CAs with keyCertSign (when
+ * key usage is present) within their pathLen; a critical extension we do not handle fails.
+ * Throws a `CosignError` naming the reason (`X509_OUTSIDE_VALIDITY`, `X509_NOT_CA`, ...).
+ */
+export async function verifyCertificateChain(
+  leaf: Certificate,
+  options: ChainOptions,
+): Promise<Certificate[]> {
+  const times = [...(options.time ? [options.time] : []), ...(options.times ?? [])];
+  if (times.length === 0) throw new TypeError("verifyCertificateChain() needs at least one time");
+  if (options.roots.length === 0) {
+    throw fail("X509_NO_CHAIN", "No trust anchors to verify the certificate against");
+  }
+  const intermediates = options.intermediates ?? [];
+  if (intermediates.length > MAX_INTERMEDIATES) {
+    throw fail("X509_TOO_MANY_CERTIFICATES", `More than ${MAX_INTERMEDIATES} intermediates`);
+  }
+  const usage = options.requireTimeStamping
+    ? X509_OID.EKU_TIME_STAMPING
+    : options.requireCodeSigning
+    ? X509_OID.EKU_CODE_SIGNING
+    : undefined;
+  const leafProblem = checkValidity(leaf, times) ?? checkCriticalExtensions(leaf) ??
+    checkLeafUsage(leaf, options);
+  if (leafProblem) throw leafProblem;
+  // A leaf that is itself an anchor (a one-certificate TSA chain) is trusted as it is.
+  if (options.roots.some((root) => equalBytes(root.raw, leaf.raw))) return [leaf];
+
+  let lastError: CosignError | undefined;
+  const extend = async (path: Certificate[]): Promise<Certificate[] | undefined> => {
+    const child = path[path.length - 1]!;
+    const candidates = [
+      ...options.roots.map((cert) => ({ cert, anchor: true })),
+      ...intermediates.map((cert) => ({ cert, anchor: false })),
+    ].filter(({ cert }) =>
+      equalBytes(cert.subject.raw, child.issuer.raw) &&
+      !path.some((p) => equalBytes(p.raw, cert.raw))
+    );
+    // Prefer the issuer whose subject key ID matches the child's authority key ID.
+    const matches = (cert: Certificate) =>
+      child.authorityKeyId && cert.subjectKeyId &&
+      equalBytes(child.authorityKeyId, cert.subjectKeyId);
+    candidates.sort((a, b) =>
+      Number(b.anchor) - Number(a.anchor) || Number(matches(b.cert)) - Number(matches(a.cert))
+    );
+    for (const { cert, anchor } of candidates) {
+      const problem = await checkIssuer(cert, child, path, usage, options, times);
+      if (problem) {
+        lastError = problem;
+        continue;
+      }
+      if (anchor) return [...path, cert];
+      if (path.length + 1 >= MAX_PATH_LENGTH) {
+        lastError = fail("X509_NO_CHAIN", `Certificate path longer than ${MAX_PATH_LENGTH}`);
+        continue;
+      }
+      const found = await extend([...path, cert]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  const chain = await extend([leaf]);
+  if (chain) return chain;
+  throw lastError ??
+    fail(
+      "X509_NO_CHAIN",
+      `No trusted issuer "${leaf.issuer.text}" found for certificate "${describe(leaf)}"`,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sigstore certificate authorities (trusted_root.json certificateAuthorities)
+
+const parsedAuthorityCerts = new WeakMap<readonly Bytes[], Certificate[]>();
+
+/** The parsed certificates of a trusted-root authority (cached per authority). */
+export function authorityCertificates(authority: TrustedAuthority): Certificate[] {
+  let certs = parsedAuthorityCerts.get(authority.certificates);
+  if (!certs) {
+    certs = authority.certificates.map((der) => parseCertificate(der));
+    parsedAuthorityCerts.set(authority.certificates, certs);
+  }
+  return certs;
+}
+
+/** A verified path and the trusted-root authority it ends in. */
+export interface AuthorityChain {
+  readonly chain: Certificate[];
+  readonly authority: TrustedAuthority;
+}
+
+/** Options of `verifyAuthorityChain`. */
+export interface AuthorityChainOptions {
+  /** Untrusted intermediates supplied with the leaf (a bundle's or CMS token's certificates). */
+  readonly intermediates?: readonly Certificate[];
+  readonly requireCodeSigning?: boolean;
+  readonly requireTimeStamping?: boolean;
+  readonly cache?: boolean;
+}
+
+/**
+ * Verify `leaf` against each authority whose `validFor` contains every time (closed interval)
+ * and return the first that verifies. Its certificates supply the intermediates (all but the
+ * last) and the one anchor (the last). An authority with a `problem` never verifies.
+ */
+export async function verifyAuthorityChain(
+  leaf: Certificate,
+  authorities: readonly TrustedAuthority[],
+  times: readonly Date[],
+  options: AuthorityChainOptions = {},
+): Promise<AuthorityChain> {
+  if (times.length === 0) throw new TypeError("verifyAuthorityChain() needs at least one time");
+  const reasons: string[] = [];
+  for (const authority of authorities) {
+    const label = authority.uri || authority.subject.commonName || "authority";
+    if (authority.problem) {
+      reasons.push(`"${label}" is unusable: ${authority.problem}`);
+      continue;
+    }
+    const outside = times.find((time) => !isWithin(authority.validFor, time));
+    if (outside) {
+      reasons.push(`"${label}" is not valid at "${outside.toISOString()}"`);
+      continue;
+    }
+    try {
+      const certs = authorityCertificates(authority);
+      const chain = await verifyCertificateChain(leaf, {
+        ...options,
+        roots: certs.slice(-1),
+        intermediates: [...certs.slice(0, -1), ...(options.intermediates ?? [])],
+        times,
+      });
+      return { chain, authority };
+    } catch (error) {
+      reasons.push(`"${label}": ${errorMessage(error)}`);
+    }
+  }
+  throw new CosignError(
+    "X509_NO_TRUSTED_CA",
+    `No trusted authority verifies certificate "${describe(leaf)}": ${
+      reasons.join("; ") || "the trusted root lists none"
+    }`,
+  );
+}
+
+/**
+ * Verify a Fulcio leaf against the trusted root's certificate authorities at every given time
+ * (integrated time, TSA times), requiring EKU codeSigning (cosign-spec.md section 9.2 step 3).
+ */
+export function verifyFulcioChain(
+  leaf: Certificate,
+  trustedRoot: Pick<TrustedRoot, "certificateAuthorities">,
+  times: readonly Date[],
+  options: Omit<AuthorityChainOptions, "requireCodeSigning" | "requireTimeStamping"> = {},
+): Promise<AuthorityChain> {
+  return verifyAuthorityChain(leaf, trustedRoot.certificateAuthorities, times, {
+    ...options,
+    requireCodeSigning: true,
+  });
+}
