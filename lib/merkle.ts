@@ -1,0 +1,462 @@
+/**
+ * RFC 6962 / RFC 9162 Merkle trees: leaf and node hashing, inclusion and consistency proofs
+ * (verification and generation). Shared by the Rekor client and the embedded log.
+ *
+ * Sizes and indexes are bigints end to end: Rekor's public shards are past 2^30 entries and an
+ * attacker can claim anything up to 2^64, so nothing here is ever rounded through a double.
+ * Roots compare as bytes, never as case-folded hex (rekor #2861). Proof lengths are checked
+ * against the tree shape before any hashing, so a wrong hash count has its own reason (and the
+ * last-leaf case that sigstore-js #646 got wrong is counted with a real bit length).
+ *
+ * Generation reads node hashes from a `MerkleNodeSource`: the hash of each complete subtree of
+ * 2^level leaves. A log that stores those (about 2n nodes for n leaves) answers every proof with
+ * O(log n) reads; `MemoryMerkleTree` is such a source in memory.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { type Bytes, equalBytes, toBytes } from "./_bytes.ts";
+import { CosignError } from "./errors.ts";
+
+/** Error codes raised here. */
+export type MerkleErrorCode = "REKOR_PROOF_INVALID" | "REKOR_CONSISTENCY_INVALID";
+
+/** Why a proof failed, for callers and tests that need more than the message. */
+export type MerkleFailure =
+  | "index-out-of-range"
+  | "wrong-hash-count"
+  | "bad-hash-length"
+  | "root-mismatch"
+  | "size-order"
+  | "empty-tree"
+  | "proof-not-empty";
+
+/** A proof that does not verify; `reason` says which check failed. */
+export class MerkleProofError extends CosignError {
+  /** The failed check. */
+  readonly reason: MerkleFailure;
+
+  constructor(code: MerkleErrorCode, reason: MerkleFailure, message: string) {
+    super(code, message);
+    this.name = "MerkleProofError";
+    this.reason = reason;
+  }
+}
+
+/** Size of a SHA-256 node hash. */
+export const HASH_SIZE = 32;
+
+/** Most hashes a proof can need: one per level of a tree of 2^64 leaves. */
+export const MAX_PROOF_HASHES = 64;
+
+/** Largest tree size (and index + 1) RFC 9162 allows: sizes are uint64. */
+export const MAX_TREE_SIZE = (1n << 64n) - 1n;
+
+/** The root of the empty tree: SHA-256 of nothing (RFC 6962 section 2.1). */
+export const EMPTY_ROOT: Bytes = toBytes(createHash("sha256").digest());
+
+const LEAF_PREFIX = new Uint8Array([0]);
+const NODE_PREFIX = new Uint8Array([1]);
+
+/** RFC 6962 section 2.1 leaf hash: SHA-256(0x00 || data). */
+export function hashLeaf(data: Uint8Array): Bytes {
+  return toBytes(createHash("sha256").update(LEAF_PREFIX).update(data).digest());
+}
+
+/** RFC 6962 section 2.1 interior node hash: SHA-256(0x01 || left || right). */
+export function hashChildren(left: Uint8Array, right: Uint8Array): Bytes {
+  return toBytes(createHash("sha256").update(NODE_PREFIX).update(left).update(right).digest());
+}
+
+// ---------------------------------------------------------------------------------------------
+// bigint bit helpers (never `toString(2).length` of 0n, which is 1: sigstore-js #646)
+
+function bitLength(x: bigint): number {
+  let bits = 0;
+  while (x >= 0x1_0000_0000n) {
+    x >>= 32n;
+    bits += 32;
+  }
+  return bits + (32 - Math.clz32(Number(x)));
+}
+
+function popCount(x: bigint): number {
+  let count = 0;
+  while (x > 0n) {
+    let word = Number(x & 0xffff_ffffn);
+    x >>= 32n;
+    while (word) {
+      word &= word - 1;
+      count++;
+    }
+  }
+  return count;
+}
+
+function trailingZeros(x: bigint): number {
+  let zeros = 0;
+  while (x > 0n && (x & 1n) === 0n) {
+    x >>= 1n;
+    zeros++;
+  }
+  return zeros;
+}
+
+/** Largest power of two strictly below `n` (n >= 2), as RFC 6962 section 2.1 splits trees. */
+function splitPoint(n: bigint): bigint {
+  return 1n << BigInt(bitLength(n - 1n) - 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification
+
+/** Inputs of an inclusion proof check. */
+export interface InclusionInput {
+  /** Tree-local index of the leaf. */
+  readonly index: bigint;
+  /** Tree size the proof is for. */
+  readonly size: bigint;
+  /** `hashLeaf(body)`. */
+  readonly leafHash: Uint8Array;
+  /** Sibling hashes, leaf to root. */
+  readonly proof: readonly Uint8Array[];
+}
+
+function fail(code: MerkleErrorCode, reason: MerkleFailure, message: string): never {
+  throw new MerkleProofError(code, reason, message);
+}
+
+function checkHashes(code: MerkleErrorCode, hashes: readonly Uint8Array[], what: string): void {
+  for (let i = 0; i < hashes.length; i++) {
+    if (hashes[i]!.length !== HASH_SIZE) {
+      fail(code, "bad-hash-length", `${what} hash ${i} is ${hashes[i]!.length} bytes, not 32`);
+    }
+  }
+}
+
+/** Expected inclusion proof length for `index` in a tree of `size` (RFC 9162 section 2.1.3.1). */
+export function inclusionProofLength(index: bigint, size: bigint): number {
+  const inner = bitLength(index ^ (size - 1n));
+  return inner + popCount(index >> BigInt(inner));
+}
+
+/**
+ * The root an inclusion proof leads to (RFC 9162 section 2.1.3.2). Throws `MerkleProofError`
+ * (`REKOR_PROOF_INVALID`) when the index is not inside the tree, the proof has the wrong number
+ * of hashes for this index and size, or a hash is not 32 bytes.
+ */
+export function rootFromInclusion(input: InclusionInput): Bytes {
+  const { index, size, leafHash, proof } = input;
+  const code = "REKOR_PROOF_INVALID";
+  if (index < 0n || size > MAX_TREE_SIZE || index >= size) {
+    fail(code, "index-out-of-range", `Leaf index ${index} is not inside a tree of size ${size}`);
+  }
+  if (proof.length > MAX_PROOF_HASHES) {
+    fail(code, "wrong-hash-count", `Inclusion proof has ${proof.length} hashes, more than 64`);
+  }
+  const expected = inclusionProofLength(index, size);
+  if (proof.length !== expected) {
+    fail(
+      code,
+      "wrong-hash-count",
+      `Inclusion proof has ${proof.length} hashes, expected ${expected} for leaf ${index} of ${size}`,
+    );
+  }
+  if (leafHash.length !== HASH_SIZE) {
+    fail(code, "bad-hash-length", `Leaf hash is ${leafHash.length} bytes, not 32`);
+  }
+  checkHashes(code, proof, "Inclusion proof");
+  let fn = index;
+  let sn = size - 1n;
+  let r: Uint8Array = leafHash;
+  for (const p of proof) {
+    // The length check above guarantees sn > 0 here; the RFC's own check is kept as a guard.
+    if (sn === 0n) fail(code, "wrong-hash-count", "Inclusion proof is longer than the tree");
+    if ((fn & 1n) === 1n || fn === sn) {
+      r = hashChildren(p, r);
+      if ((fn & 1n) === 0n) {
+        while ((fn & 1n) === 0n && fn !== 0n) {
+          fn >>= 1n;
+          sn >>= 1n;
+        }
+      }
+    } else {
+      r = hashChildren(r, p);
+    }
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  if (sn !== 0n) fail(code, "wrong-hash-count", "Inclusion proof is shorter than the tree");
+  return toBytes(r);
+}
+
+/**
+ * Check an inclusion proof against a root. Throws `MerkleProofError` (`REKOR_PROOF_INVALID`)
+ * naming the failed check; the root comparison is exact on bytes.
+ */
+export function verifyInclusion(input: InclusionInput & { readonly root: Uint8Array }): void {
+  const computed = rootFromInclusion(input);
+  if (!equalBytes(computed, input.root)) {
+    fail(
+      "REKOR_PROOF_INVALID",
+      "root-mismatch",
+      `Inclusion proof leads to root "${computed.toHex()}", not "${input.root.toHex()}"`,
+    );
+  }
+}
+
+/** Inputs of a consistency proof check. */
+export interface ConsistencyInput {
+  readonly size1: bigint;
+  readonly size2: bigint;
+  readonly root1: Uint8Array;
+  readonly root2: Uint8Array;
+  readonly proof: readonly Uint8Array[];
+}
+
+/** Expected consistency proof length from `size1` to `size2` (0 < size1 < size2). */
+export function consistencyProofLength(size1: bigint, size2: bigint): number {
+  const level = BigInt(trailingZeros(size1));
+  const index = (size1 - 1n) >> level;
+  const size = ((size2 - 1n) >> level) + 1n;
+  return inclusionProofLength(index, size) + (index === 0n ? 0 : 1);
+}
+
+/**
+ * Check that the tree of `size2` with `root2` extends the tree of `size1` with `root1`
+ * (RFC 9162 section 2.1.4.2). Throws `MerkleProofError` (`REKOR_CONSISTENCY_INVALID`). A proof
+ * from the empty tree proves nothing and is refused (rekor #1290).
+ */
+export function verifyConsistency(input: ConsistencyInput): void {
+  const { size1, size2, root1, root2, proof } = input;
+  const code = "REKOR_CONSISTENCY_INVALID";
+  if (size1 < 0n || size2 > MAX_TREE_SIZE || size2 < size1) {
+    fail(code, "size-order", `Tree size ${size2} cannot extend tree size ${size1}`);
+  }
+  if (size1 === 0n) fail(code, "empty-tree", "A consistency proof from the empty tree is useless");
+  if (size1 === size2) {
+    if (proof.length > 0) {
+      fail(code, "proof-not-empty", "Trees of equal size need an empty consistency proof");
+    }
+    if (!equalBytes(root1, root2)) {
+      fail(code, "root-mismatch", `Trees of size ${size1} have different roots`);
+    }
+    return;
+  }
+  if (root1.length !== HASH_SIZE || root2.length !== HASH_SIZE) {
+    fail(code, "bad-hash-length", "Tree roots must be 32 bytes");
+  }
+  if (proof.length > MAX_PROOF_HASHES + 1) {
+    fail(code, "wrong-hash-count", `Consistency proof has ${proof.length} hashes, too many`);
+  }
+  const expected = consistencyProofLength(size1, size2);
+  if (proof.length !== expected) {
+    fail(
+      code,
+      "wrong-hash-count",
+      `Consistency proof has ${proof.length} hashes, expected ${expected} from ${size1} to ${size2}`,
+    );
+  }
+  checkHashes(code, proof, "Consistency proof");
+  // RFC 9162 section 2.1.4.2, steps 2-7.
+  const path: readonly Uint8Array[] = (size1 & (size1 - 1n)) === 0n ? [root1, ...proof] : proof;
+  let fn = size1 - 1n;
+  let sn = size2 - 1n;
+  while ((fn & 1n) === 1n) {
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  let fr: Uint8Array = path[0]!;
+  let sr: Uint8Array = path[0]!;
+  for (let i = 1; i < path.length; i++) {
+    const c = path[i]!;
+    if (sn === 0n) fail(code, "wrong-hash-count", "Consistency proof is longer than the tree");
+    if ((fn & 1n) === 1n || fn === sn) {
+      fr = hashChildren(c, fr);
+      sr = hashChildren(c, sr);
+      if ((fn & 1n) === 0n) {
+        while ((fn & 1n) === 0n && fn !== 0n) {
+          fn >>= 1n;
+          sn >>= 1n;
+        }
+      }
+    } else {
+      sr = hashChildren(sr, c);
+    }
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  if (sn !== 0n) fail(code, "wrong-hash-count", "Consistency proof is shorter than the tree");
+  if (!equalBytes(fr, root1)) {
+    fail(code, "root-mismatch", `Consistency proof does not lead to the root of size ${size1}`);
+  }
+  if (!equalBytes(sr, root2)) {
+    fail(code, "root-mismatch", `Consistency proof does not lead to the root of size ${size2}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generation
+
+/** Where proof generation reads stored node hashes from. */
+export interface MerkleNodeSource {
+  /**
+   * The hash of the complete subtree of 2^`level` leaves whose first leaf is
+   * `index * 2^level` (level 0: the leaf hashes). Only nodes of complete subtrees inside the
+   * tree being proven are asked for.
+   */
+  nodeHash(level: number, index: bigint): Uint8Array;
+}
+
+/** MTH(D[start:start+n]) for an aligned `start`: complete subtrees, folded from the right. */
+function subtreeHash(source: MerkleNodeSource, start: bigint, n: bigint): Bytes {
+  const parts: Uint8Array[] = [];
+  let offset = start;
+  for (let level = bitLength(n) - 1; level >= 0; level--) {
+    const width = 1n << BigInt(level);
+    if ((n & width) === 0n) continue;
+    parts.push(source.nodeHash(level, offset >> BigInt(level)));
+    offset += width;
+  }
+  let hash = parts[parts.length - 1]!;
+  for (let i = parts.length - 2; i >= 0; i--) hash = hashChildren(parts[i]!, hash);
+  return toBytes(hash);
+}
+
+function checkSize(size: bigint): void {
+  if (size < 0n || size > MAX_TREE_SIZE) throw new RangeError(`Invalid tree size ${size}`);
+}
+
+/** MTH of the first `size` leaves (RFC 6962 section 2.1); the empty tree's root for 0. */
+export function rootHash(source: MerkleNodeSource, size: bigint): Bytes {
+  checkSize(size);
+  return size === 0n ? toBytes(EMPTY_ROOT) : subtreeHash(source, 0n, size);
+}
+
+/** PATH(index, D[size]) of RFC 6962 section 2.1.1: sibling hashes, leaf to root. */
+export function inclusionProof(source: MerkleNodeSource, index: bigint, size: bigint): Bytes[] {
+  checkSize(size);
+  if (index < 0n || index >= size) {
+    throw new RangeError(`Leaf index ${index} is not inside a tree of size ${size}`);
+  }
+  const siblings: Bytes[] = [];
+  let start = 0n;
+  let n = size;
+  let m = index;
+  while (n > 1n) {
+    const k = splitPoint(n);
+    if (m < k) {
+      siblings.push(subtreeHash(source, start + k, n - k));
+      n = k;
+    } else {
+      siblings.push(subtreeHash(source, start, k));
+      start += k;
+      m -= k;
+      n -= k;
+    }
+  }
+  return siblings.reverse();
+}
+
+/**
+ * PROOF(size1, D[size2]) of RFC 6962 section 2.1.2: the hashes proving the tree of `size2`
+ * extends the tree of `size1`. Empty when the sizes are equal; `size1` must be positive.
+ */
+export function consistencyProof(source: MerkleNodeSource, size1: bigint, size2: bigint): Bytes[] {
+  checkSize(size2);
+  if (size1 <= 0n || size1 > size2) {
+    throw new RangeError(`No consistency proof from tree size ${size1} to ${size2}`);
+  }
+  const siblings: Bytes[] = [];
+  let start = 0n;
+  let n = size2;
+  let m = size1;
+  let complete = true;
+  while (m !== n) {
+    const k = splitPoint(n);
+    if (m <= k) {
+      siblings.push(subtreeHash(source, start + k, n - k));
+      n = k;
+    } else {
+      siblings.push(subtreeHash(source, start, k));
+      start += k;
+      m -= k;
+      n -= k;
+      complete = false;
+    }
+  }
+  if (!complete) siblings.push(subtreeHash(source, start, m));
+  return siblings.reverse();
+}
+
+/**
+ * The hashes to store when leaf `index` is appended: `[level, index, hash]` for the leaf and
+ * for every complete subtree it closes. `source` must already hold the earlier nodes.
+ */
+export function nodesForAppend(
+  source: MerkleNodeSource,
+  index: bigint,
+  leafHash: Uint8Array,
+): Array<[level: number, index: bigint, hash: Bytes]> {
+  const nodes: Array<[number, bigint, Bytes]> = [[0, index, toBytes(leafHash)]];
+  let hash: Uint8Array = leafHash;
+  let level = 0;
+  let i = index;
+  while ((i & 1n) === 1n) {
+    hash = hashChildren(source.nodeHash(level, i - 1n), hash);
+    level++;
+    i >>= 1n;
+    nodes.push([level, i, toBytes(hash)]);
+  }
+  return nodes;
+}
+
+/**
+ * An append-only tree in memory that keeps every complete-subtree hash (about 2n hashes in
+ * flat buffers), so proofs read O(log n) nodes. For tests, benchmarks and ephemeral logs.
+ */
+export class MemoryMerkleTree implements MerkleNodeSource {
+  #levels: Uint8Array[] = [];
+  #counts: number[] = [];
+  #size = 0;
+
+  /** Number of leaves. */
+  get size(): bigint {
+    return BigInt(this.#size);
+  }
+
+  /** Append a leaf hash; returns its index. */
+  append(leafHash: Uint8Array): bigint {
+    if (leafHash.length !== HASH_SIZE) throw new RangeError("Leaf hash must be 32 bytes");
+    const index = BigInt(this.#size);
+    for (const [level, , hash] of nodesForAppend(this, index, leafHash)) this.#push(level, hash);
+    this.#size++;
+    return index;
+  }
+
+  #push(level: number, hash: Uint8Array): void {
+    if (this.#levels.length === level) {
+      this.#levels.push(new Uint8Array(HASH_SIZE * 16));
+      this.#counts.push(0);
+    }
+    let buffer = this.#levels[level]!;
+    const count = this.#counts[level]!;
+    if ((count + 1) * HASH_SIZE > buffer.length) {
+      const grown = new Uint8Array(buffer.length * 2);
+      grown.set(buffer);
+      this.#levels[level] = buffer = grown;
+    }
+    buffer.set(hash, count * HASH_SIZE);
+    this.#counts[level] = count + 1;
+  }
+
+  /** See `MerkleNodeSource.nodeHash`; the returned view must not be modified. */
+  nodeHash(level: number, index: bigint): Uint8Array {
+    const i = Number(index);
+    if (level >= this.#levels.length || i < 0 || i >= this.#counts[level]!) {
+      throw new RangeError(`No node at level ${level}, index ${index}`);
+    }
+    return this.#levels[level]!.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+  }
+}
