@@ -11,7 +11,7 @@ import { createPrivateKey, createPublicKey } from "node:crypto";
 import { digest, utf8 } from "../../lib/_bytes.ts";
 import { decodePem } from "../../lib/_pem.ts";
 import { importPrivateKeyPem, type PrivateKey } from "../../lib/keys.ts";
-import { decryptPrivateKey } from "../../lib/key_file.ts";
+import { decryptPrivateKey, decryptSecret } from "../../lib/key_file.ts";
 import { type KeyKind, verifyEd25519ph, verifySignature } from "../../lib/signer.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { INTEROP, readInteropText, requireComponents } from "../_support.ts";
@@ -167,6 +167,17 @@ if (requireComponents("keys interop", INTEROP)) {
       });
     });
   }
+
+  Deno.test("PrivateKey.toPkcs8() re-encodes decrypted cosign keys byte for byte", async () => {
+    // What Go's x509.MarshalPKCS8PrivateKey wrote is what we write; only the RFC 8410 v2
+    // Ed25519 plaintext differs, since we (like Go) write the v1 form.
+    for (const c of ENCRYPTED.filter((c) => c.kind !== "ed25519" && !c.file.includes("eckey"))) {
+      const pem = readInteropText(`fixtures/${c.file}`);
+      const plaintext = await decryptSecret(decodePem(pem).bytes, c.password);
+      const key = await decryptPrivateKey(pem, c.password);
+      assert.deepEqual(key.toPkcs8(), plaintext, c.file);
+    }
+  });
 
   Deno.test("decryptPrivateKey() opens a key with its password plus trailing NUL bytes, as every scrypt does", async () => {
     // A property of HMAC key padding (RFC 2104 section 2), shared by every scrypt: documented
