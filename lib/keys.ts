@@ -52,7 +52,7 @@ const DIGEST_INFO_PREFIX: Record<HashName, string> = {
 
 /** Options of `PrivateKey.sign`. */
 export interface SignOptions {
-  /** Hash for ECDSA and RSA; default the key's default hash (section 4.3). */
+  /** Hash for ECDSA and RSA; default the key's default hash (section 4.3); pure Ed25519 has none. */
   hash?: HashName;
   /** Ed25519 only: sign as Ed25519ph (RFC 8032 section 5.1, SHA-512 prehash) instead of pure. */
   prehash?: boolean;
@@ -259,6 +259,14 @@ export async function importPrivateKeyPem(pem: string): Promise<PrivateKey> {
       `Unsupported private key: PEM type "${block.type}" is not one of ${
         Object.keys(PEM_FORMATS).map((t) => `"${t}"`).join(", ")
       }`,
+    );
+  }
+  // RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`) mean OpenSSL's legacy PEM encryption, which
+  // cosign does not read either: say so rather than fail on the ciphertext as DER.
+  if (Object.keys(block.headers).length > 0) {
+    throw new CosignError(
+      "KEY_UNSUPPORTED",
+      "Unsupported private key: PEM headers (legacy OpenSSL PEM encryption) are not supported",
     );
   }
   return await PrivateKey.fromDer(block.bytes, format);

@@ -320,6 +320,14 @@ Deno.test("importPrivateKeyPem() refuses garbage, several blocks, other PEM type
     importPrivateKeyPem(encodePem("CERTIFICATE", new Uint8Array(10))),
     assertCode("KEY_UNSUPPORTED", /unsupported private key/i),
   );
+  const legacyEncrypted = ec.replace(
+    "-----\n",
+    "-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\n",
+  );
+  await assert.rejects(
+    importPrivateKeyPem(legacyEncrypted),
+    assertCode("KEY_UNSUPPORTED", /PEM headers/),
+  );
   await assert.rejects(
     importPrivateKeyPem(ec + " ".repeat(MAX_KEY_FILE_SIZE)),
     assertCode("KEY_MALFORMED", /larger than/),
