@@ -117,3 +117,13 @@ export function asTimestamp(value: unknown, path: string): Date {
   if (Number.isNaN(date.getTime())) throw new SyntaxError(`${path}: invalid timestamp`);
   return date;
 }
+
+/**
+ * A base64 string decoded the way Go decodes JSON `[]byte` and protobuf-JSON `bytes`: `\r` and
+ * `\n` are skipped, so MIME-wrapped values (as `base64` prints them) are accepted; real bundles
+ * carry them (conformance `rekor2-timestamp-with-incorrect-time_fail`).
+ */
+export function asWrappedBase64(value: unknown, path: string): Bytes {
+  const text = asString(value, path);
+  return asBase64(/[\r\n]/.test(text) ? text.replace(/[\r\n]/g, "") : text, path);
+}
