@@ -1,0 +1,121 @@
+/**
+ * Key references as cosign's `--key` takes them (cosign-spec.md section 4.2): a file path, an
+ * `env://VAR`, or an `http(s)://` URL; and the password rule of section 4.1: `COSIGN_PASSWORD`
+ * when set (even empty), else a prompt on a terminal, else all of stdin.
+ *
+ * @module
+ */
+
+import { MAX_KEY_FILE_SIZE } from "../lib/keys.ts";
+import { decryptPrivateKey, type Password } from "../lib/key_file.ts";
+import type { PrivateKey } from "../lib/keys.ts";
+import { decodePemBlocks } from "../lib/_pem.ts";
+import { CosignError, errorMessage } from "../lib/errors.ts";
+import { PublicKey } from "../lib/signer.ts";
+import { parseCertificate } from "../lib/x509.ts";
+import { type CliContext, resolvePath } from "./context.ts";
+
+const UNSUPPORTED_SCHEMES = /^(awskms|gcpkms|azurekms|hashivault|k8s|gitlab|github|pkcs11):/;
+
+/** Read the text a key reference points at, bounded in size. */
+export async function readKeyRef(ctx: CliContext, ref: string): Promise<string> {
+  if (UNSUPPORTED_SCHEMES.test(ref)) {
+    throw new CosignError(
+      "KEY_UNSUPPORTED",
+      `Unsupported key reference "${ref}": dcosign reads keys from files, env:// and https:// only`,
+    );
+  }
+  if (ref.startsWith("env://")) {
+    const value = ctx.env(ref.slice("env://".length));
+    if (value === undefined) {
+      throw new CosignError("KEY_MALFORMED", `Cannot read key "${ref}": the variable is not set`);
+    }
+    return value;
+  }
+  if (/^https?:\/\//.test(ref)) {
+    const response = await ctx.fetch(ref, { signal: ctx.signal });
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new CosignError(
+        "KEY_MALFORMED",
+        `Cannot fetch key "${ref}": HTTP ${response.status}`,
+      );
+    }
+    const text = await response.text();
+    if (text.length > MAX_KEY_FILE_SIZE) {
+      throw new CosignError("KEY_MALFORMED", `Cannot read key "${ref}": larger than 64 KiB`);
+    }
+    return text;
+  }
+  const path = resolvePath(ctx, ref);
+  try {
+    const info = await Deno.stat(path);
+    if (info.size > MAX_KEY_FILE_SIZE) {
+      throw new CosignError("KEY_MALFORMED", `Cannot read key "${ref}": larger than 64 KiB`);
+    }
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof CosignError) throw error;
+    throw new CosignError("KEY_MALFORMED", `Cannot read key "${ref}": ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/** The password for a key file, as cosign finds it. */
+export async function readPassword(
+  ctx: CliContext,
+  options: { confirm?: boolean } = {},
+): Promise<Password> {
+  const fromEnv = ctx.env("COSIGN_PASSWORD");
+  if (fromEnv !== undefined) return fromEnv;
+  if (ctx.prompt) {
+    const password = await ctx.prompt("Enter password for private key: ", { hidden: true });
+    if (options.confirm) {
+      const again = await ctx.prompt("Enter password for private key again: ", { hidden: true });
+      if (again !== password) {
+        throw new CosignError("KEY_PASSWORD_MISMATCH", "Passwords do not match");
+      }
+    }
+    return password;
+  }
+  // Not a terminal: cosign reads the whole of stdin, byte for byte.
+  return await ctx.readStdin();
+}
+
+/** Load an encrypted cosign private key from a reference, asking for its password. */
+export async function loadPrivateKey(ctx: CliContext, ref: string): Promise<PrivateKey> {
+  const pem = await readKeyRef(ctx, ref);
+  const password = await readPassword(ctx);
+  try {
+    return await decryptPrivateKey(pem, password);
+  } catch (error) {
+    if (error instanceof CosignError) {
+      throw new CosignError(error.code, `Cannot load private key "${ref}": ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+/**
+ * Load a public key for verification: a `PUBLIC KEY` PEM, or the key of a `CERTIFICATE` PEM
+ * (cosign accepts either for `--key`).
+ */
+export async function loadPublicKey(ctx: CliContext, ref: string): Promise<PublicKey> {
+  const text = await readKeyRef(ctx, ref);
+  try {
+    const blocks = decodePemBlocks(text);
+    const block = blocks[0];
+    if (!block) throw new SyntaxError("no PEM block found");
+    if (block.type === "PUBLIC KEY") return PublicKey.fromSpki(block.bytes);
+    if (block.type === "CERTIFICATE") return parseCertificate(block.bytes).publicKey;
+    throw new SyntaxError(`expected a "PUBLIC KEY" or "CERTIFICATE" PEM, got "${block.type}"`);
+  } catch (error) {
+    const code = error instanceof CosignError ? error.code : "KEY_MALFORMED";
+    throw new CosignError(code, `Cannot load public key "${ref}": ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+}
