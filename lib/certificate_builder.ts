@@ -383,7 +383,7 @@ export function createLeafCertificate(
  * in place, by the SCT list, signed again (RFC 6962 section 3.1). Because only that extension
  * changes, the SCTs' signed precertificate data still matches the final certificate.
  */
-export function finalizePrecertificate(
+export async function finalizePrecertificate(
   issuer: Signer,
   precertificate: Certificate,
   scts: readonly SignedCertificateTimestamp[],
@@ -399,5 +399,5 @@ export function finalizePrecertificate(
     return derContext(3, true, derSequence(...extensions));
   });
   if (!replaced) throw new TypeError("The certificate is not a precertificate (no poison)");
-  return signTbsCertificate(encodeTlv(TAG.SEQUENCE, concat(...fields)), issuer);
+  return await signTbsCertificate(encodeTlv(TAG.SEQUENCE, concat(...fields)), issuer);
 }
