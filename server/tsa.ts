@@ -1,0 +1,370 @@
+/**
+ * The embedded RFC 3161 timestamp authority (`dcosign serve`, path `/api/v1/timestamp`), shaped
+ * like sigstore/timestamp-authority: a self-signed root, a leaf with the sole critical EKU
+ * timeStamping, policy 1.3.6.1.4.1.57264.2, and `TimeStampResp` answers that `lib/timestamp.ts`
+ * (and sigstore-go/js) verify. State lives in `TimestampAuthority`; `tsaRoutes` is a thin Hono
+ * layer. Requests are bounded before parsing (64 KiB, 128 OID arcs in `lib/_der.ts`), and the
+ * Content-Type must name exactly one `application/` type (SECURITY.md row 26).
+ *
+ * @module
+ */
+
+import { Hono } from "./_deps.ts";
+import { type Bytes, concat, digest, fromBase64, type HashName, toBase64 } from "../lib/_bytes.ts";
+import {
+  derContext,
+  derGeneralizedTime,
+  derInteger,
+  derNull,
+  derOctetString,
+  derOid,
+  derSequence,
+  derSet,
+  derTime,
+  encodeTlv,
+} from "../lib/_der.ts";
+import { encodePem } from "../lib/_pem.ts";
+import {
+  createLeafCertificate,
+  createRootCertificate,
+  randomSerial,
+  signatureAlgorithmFor,
+} from "../lib/certificate_builder.ts";
+import { CosignError, errorMessage, isCosignError } from "../lib/errors.ts";
+import { ecdsaRawToDer, PublicKey, type Signer } from "../lib/signer.ts";
+import { HASH_OID, parseTimestampRequest, TIMESTAMP_OID } from "../lib/timestamp.ts";
+import type { TrustedAuthority } from "../lib/trust.ts";
+import { type Certificate, parseCertificate, X509_OID } from "../lib/x509.ts";
+
+/** Error codes raised here. */
+export type TsaServerErrorCode = "SERVER_TSA_STATE" | "TSA_UNSUPPORTED_POLICY";
+
+const WEBCRYPTO_HASH: Record<HashName, string> = {
+  sha256: "SHA-256",
+  sha384: "SHA-384",
+  sha512: "SHA-512",
+};
+
+/** An ECDSA key held as a WebCrypto key, with its PKCS#8 for persistence. */
+class CryptoKeySigner implements Signer {
+  readonly publicKey: PublicKey;
+  readonly pkcs8: Bytes;
+  readonly #key: CryptoKey;
+
+  private constructor(publicKey: PublicKey, pkcs8: Bytes, key: CryptoKey) {
+    this.publicKey = publicKey;
+    this.pkcs8 = pkcs8;
+    this.#key = key;
+  }
+
+  static async generate(): Promise<CryptoKeySigner> {
+    const pair = await crypto.subtle.generateKey(
+      { name: "ECDSA", namedCurve: "P-384" },
+      true,
+      ["sign", "verify"],
+    );
+    return CryptoKeySigner.fromPkcs8(
+      new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey)),
+    );
+  }
+
+  static async fromPkcs8(pkcs8: Uint8Array): Promise<CryptoKeySigner> {
+    const bytes = Uint8Array.from(pkcs8) as Bytes;
+    let key: CryptoKey | undefined;
+    for (const namedCurve of ["P-384", "P-256", "P-521"]) {
+      key = await crypto.subtle.importKey("pkcs8", bytes, { name: "ECDSA", namedCurve }, true, [
+        "sign",
+      ]).catch(() => undefined);
+      if (key) break;
+    }
+    if (!key) throw new CosignError("SERVER_TSA_STATE", "TSA key is not an ECDSA PKCS#8 key");
+    // WebCrypto derives the public key through a JWK export of the private key.
+    const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", key);
+    if (!kty || !crv || !x || !y) throw new CosignError("SERVER_TSA_STATE", "Invalid TSA key");
+    const publicJwk = await crypto.subtle.importKey(
+      "jwk",
+      { kty, crv, x, y, ext: true },
+      { name: "ECDSA", namedCurve: crv },
+      true,
+      ["verify"],
+    );
+    const spki = new Uint8Array(await crypto.subtle.exportKey("spki", publicJwk));
+    return new CryptoKeySigner(PublicKey.fromSpki(spki), bytes, key);
+  }
+
+  async sign(data: Uint8Array, options: { hash?: HashName } = {}): Promise<Bytes> {
+    const hash = WEBCRYPTO_HASH[options.hash ?? this.publicKey.defaultHash];
+    const raw = await crypto.subtle.sign({ name: "ECDSA", hash }, this.#key, data as Bytes);
+    return ecdsaRawToDer(new Uint8Array(raw));
+  }
+}
+
+/** Options of `TimestampAuthority.create`. */
+export interface TimestampAuthorityOptions {
+  /** Clock (default `() => new Date()`). */
+  readonly now?: () => Date;
+  /** Signing key for the TSA leaf; default a fresh P-384 key (then `toJSON` can persist it). */
+  readonly signer?: Signer;
+  /** The leaf key as PKCS#8 DER (ECDSA), instead of `signer`. */
+  readonly pkcs8?: Uint8Array;
+  /** Base URL the TSA is served at, for `trustedAuthority()` (default `http://127.0.0.1`). */
+  readonly url?: string;
+}
+
+/** The persisted form: the leaf key and the chain. */
+export interface TimestampAuthorityJson {
+  /** Base64 PKCS#8 of the leaf key. */
+  readonly key: string;
+  /** Base64 DER certificates, leaf first, root last. */
+  readonly certificates: readonly string[];
+}
+
+/** Largest request body accepted. */
+export const MAX_TSA_REQUEST_BYTES = 64 * 1024;
+
+/** An RFC 3161 timestamp authority: its key, its chain, and how it answers requests. */
+export class TimestampAuthority {
+  /** Leaf first, root last. */
+  readonly chain: readonly Certificate[];
+  readonly #signer: Signer;
+  readonly #pkcs8: Bytes | undefined;
+  readonly #now: () => Date;
+  readonly #url: string;
+
+  private constructor(
+    signer: Signer,
+    pkcs8: Bytes | undefined,
+    chain: Certificate[],
+    options: TimestampAuthorityOptions,
+  ) {
+    if (!chain[0]!.publicKey.equals(signer.publicKey)) {
+      throw new CosignError("SERVER_TSA_STATE", "TSA key does not match its certificate");
+    }
+    this.#signer = signer;
+    this.#pkcs8 = pkcs8;
+    this.chain = chain;
+    this.#now = options.now ?? (() => new Date());
+    this.#url = options.url ?? "http://127.0.0.1";
+  }
+
+  /** A new TSA: a self-signed P-384 root (discarded key) and a 10-year timestamping leaf. */
+  static async create(options: TimestampAuthorityOptions = {}): Promise<TimestampAuthority> {
+    const generated = options.signer || options.pkcs8
+      ? undefined
+      : await CryptoKeySigner.generate();
+    const imported = options.pkcs8 ? await CryptoKeySigner.fromPkcs8(options.pkcs8) : undefined;
+    const signer = options.signer ?? imported ?? generated!;
+    const now = (options.now ?? (() => new Date()))();
+    const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000 - 60_000);
+    const notAfter = new Date(notBefore.getTime() + 10 * 365 * 24 * 3600 * 1000);
+    const rootKey = await CryptoKeySigner.generate();
+    const root = await createRootCertificate(rootKey, {
+      subject: { O: "dcosign", CN: "dcosign-tsa-root" },
+      notBefore,
+      notAfter,
+    });
+    const leaf = await createLeafCertificate(rootKey, root, {
+      publicKey: signer.publicKey,
+      subject: { O: "dcosign", CN: "dcosign-tsa" },
+      notBefore,
+      notAfter,
+      extKeyUsage: [X509_OID.EKU_TIME_STAMPING],
+      criticalExtKeyUsage: true,
+    });
+    const pkcs8 = (imported ?? generated)?.pkcs8;
+    return new TimestampAuthority(signer, pkcs8, [leaf, root], options);
+  }
+
+  /** Restore a TSA from `toJSON()` output. */
+  static async fromJSON(
+    json: unknown,
+    options: Omit<TimestampAuthorityOptions, "signer" | "pkcs8"> = {},
+  ): Promise<TimestampAuthority> {
+    let pkcs8: Bytes;
+    let chain: Certificate[];
+    try {
+      const record = json as Partial<TimestampAuthorityJson>;
+      if (typeof record?.key !== "string" || !Array.isArray(record.certificates)) {
+        throw new SyntaxError("expected {key, certificates}");
+      }
+      if (record.certificates.length < 1 || record.certificates.length > 8) {
+        throw new SyntaxError("expected 1 to 8 certificates");
+      }
+      pkcs8 = fromBase64(record.key);
+      chain = record.certificates.map((c) => parseCertificate(fromBase64(String(c))));
+    } catch (cause) {
+      throw new CosignError("SERVER_TSA_STATE", `Invalid TSA state: ${errorMessage(cause)}`, {
+        cause,
+      });
+    }
+    const signer = await CryptoKeySigner.fromPkcs8(pkcs8);
+    return new TimestampAuthority(signer, pkcs8, chain, options);
+  }
+
+  /** The key (PKCS#8) and chain, for `fromJSON`; only when the TSA holds its own key. */
+  toJSON(): TimestampAuthorityJson {
+    if (!this.#pkcs8) {
+      throw new TypeError("This TSA signs with an external signer: its key cannot be exported");
+    }
+    return {
+      key: toBase64(this.#pkcs8),
+      certificates: this.chain.map((cert) => toBase64(cert.raw)),
+    };
+  }
+
+  /** The chain as PEM, leaf first (`GET /api/v1/timestamp/certchain`). */
+  certificateChainPem(): string {
+    return this.chain.map((cert) => encodePem("CERTIFICATE", cert.raw)).join("");
+  }
+
+  /** The trusted-root entry for this TSA (leaf first, root last, valid from the leaf's start). */
+  trustedAuthority(): TrustedAuthority {
+    const root = this.chain[this.chain.length - 1]!;
+    const attribute = (oid: string) => root.subject.rdns.flat().find((a) => a.oid === oid)?.value;
+    const organization = attribute("2.5.4.10");
+    const commonName = attribute("2.5.4.3");
+    return {
+      subject: {
+        ...(organization !== undefined ? { organization } : {}),
+        ...(commonName !== undefined ? { commonName } : {}),
+      },
+      uri: `${this.#url.replace(/\/$/, "")}/api/v1/timestamp`,
+      certificates: this.chain.map((cert) => cert.raw),
+      validFor: { start: this.chain[0]!.notBefore },
+    };
+  }
+
+  /**
+   * Answer a DER `TimeStampReq` with a granted DER `TimeStampResp` (RFC 3161 section 2.4.2).
+   * Malformed requests raise `TSA_MALFORMED`, other hashes `TSA_UNSUPPORTED_HASH`, a foreign
+   * policy `TSA_UNSUPPORTED_POLICY`.
+   */
+  async issue(requestBytes: Uint8Array, now: Date = this.#now()): Promise<Bytes> {
+    if (requestBytes.length > MAX_TSA_REQUEST_BYTES) {
+      throw new CosignError("TSA_MALFORMED", "Timestamp request is too large");
+    }
+    const request = parseTimestampRequest(requestBytes);
+    if (request.policy && request.policy !== TIMESTAMP_OID.SIGSTORE_POLICY) {
+      throw new CosignError(
+        "TSA_UNSUPPORTED_POLICY",
+        `Unsupported timestamp policy "${request.policy}"`,
+      );
+    }
+    const leaf = this.chain[0]!;
+    const tstInfo = derSequence(
+      derInteger(1),
+      derOid(TIMESTAMP_OID.SIGSTORE_POLICY),
+      derSequence(
+        derSequence(derOid(HASH_OID[request.hash]), derNull()),
+        derOctetString(request.hashedMessage),
+      ),
+      derInteger(randomSerial()),
+      derGeneralizedTime(now, true),
+      derSequence(derInteger(1)), // accuracy: one second
+      ...(request.nonce !== undefined ? [encodeSignedInteger(request.nonce)] : []),
+      derContext(0, true, derContext(4, true, leaf.subject.raw)),
+    );
+    const { algorithm, hash } = signatureAlgorithmFor(this.#signer.publicKey);
+    const hashAlgorithm = derSequence(derOid(HASH_OID[hash]));
+    const attribute = (oid: string, value: Uint8Array) => derSequence(derOid(oid), derSet(value));
+    // RFC 5035: ESSCertIDv2 (SHA-256, the default) binds the signing certificate.
+    const essCertId = derSequence(
+      derSequence(derSequence(
+        derOctetString(digest("sha256", leaf.raw)),
+        derSequence(
+          derSequence(derContext(4, true, leaf.issuer.raw)),
+          encodeTlv(0x02, leaf.serialBytes),
+        ),
+      )),
+    );
+    const signedAttributes = derSet(
+      attribute(TIMESTAMP_OID.CONTENT_TYPE, derOid(TIMESTAMP_OID.TST_INFO)),
+      attribute(TIMESTAMP_OID.SIGNING_TIME, derTime(now)),
+      attribute(TIMESTAMP_OID.MESSAGE_DIGEST, derOctetString(digest(hash, tstInfo))),
+      attribute(TIMESTAMP_OID.SIGNING_CERTIFICATE_V2, essCertId),
+    );
+    const signature = await this.#signer.sign(signedAttributes, { hash });
+    const signerInfo = derSequence(
+      derInteger(1),
+      derSequence(leaf.issuer.raw, encodeTlv(0x02, leaf.serialBytes)),
+      hashAlgorithm,
+      concat(Uint8Array.of(0xa0), signedAttributes.subarray(1)),
+      algorithm,
+      derOctetString(signature),
+    );
+    const certificates = request.certReq
+      ? [derContext(0, true, ...this.chain.slice(0, -1).map((cert) => cert.raw))]
+      : [];
+    const signedData = derSequence(
+      derInteger(3),
+      derSet(hashAlgorithm),
+      derSequence(derOid(TIMESTAMP_OID.TST_INFO), derContext(0, true, derOctetString(tstInfo))),
+      ...certificates,
+      derSet(signerInfo),
+    );
+    const token = derSequence(derOid(TIMESTAMP_OID.SIGNED_DATA), derContext(0, true, signedData));
+    return derSequence(derSequence(derInteger(0)), token);
+  }
+}
+
+/** A request nonce is echoed as the same INTEGER, negative values included. */
+function encodeSignedInteger(value: bigint): Bytes {
+  if (value >= 0n) return derInteger(value);
+  let length = 1;
+  while (value < -(1n << BigInt(8 * length - 1))) length++;
+  const twos = (1n << BigInt(8 * length)) + value;
+  return encodeTlv(0x02, Uint8Array.fromHex(twos.toString(16).padStart(2 * length, "0")));
+}
+
+async function readBody(request: Request, limit: number): Promise<Bytes | undefined> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > limit) return undefined;
+  const reader = request.body?.getReader();
+  if (!reader) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return concat(...chunks);
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+}
+
+/** True when the header names exactly one `application/` type and it is timestamp-query. */
+function isTimestampQuery(contentType: string | undefined): boolean {
+  if (!contentType || contentType.length > 256) return false;
+  if (contentType.split("application/", 3).length !== 2) return false;
+  return contentType.split(";", 1)[0]!.trim().toLowerCase() === "application/timestamp-query";
+}
+
+/** The TSA routes: `POST /api/v1/timestamp` and `GET /api/v1/timestamp/certchain`. */
+export function tsaRoutes(tsa: TimestampAuthority): Hono {
+  const app = new Hono();
+  app.post("/api/v1/timestamp", async (c) => {
+    if (!isTimestampQuery(c.req.header("content-type"))) {
+      await c.req.raw.body?.cancel();
+      return c.text("Content-Type must be application/timestamp-query", 415);
+    }
+    const body = await readBody(c.req.raw, MAX_TSA_REQUEST_BYTES);
+    if (!body) return c.text("Timestamp request is too large", 413);
+    try {
+      const response = await tsa.issue(body);
+      return c.body(response, 201, { "Content-Type": "application/timestamp-reply" });
+    } catch (error) {
+      if (isCosignError(error) && error.code.startsWith("TSA_")) {
+        return c.text(errorMessage(error), 400);
+      }
+      throw error;
+    }
+  });
+  app.get("/api/v1/timestamp/certchain", (c) =>
+    c.body(tsa.certificateChainPem(), 200, {
+      "Content-Type": "application/pem-certificate-chain",
+    }));
+  return app;
+}
