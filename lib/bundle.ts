@@ -1,0 +1,495 @@
+/**
+ * Sigstore bundles (`dev.sigstore.bundle.v1.Bundle`, protobuf JSON) v0.1 to v0.3: strict
+ * parsing and serialization as cosign v3 writes them (cosign-spec.md section 6.3, gotcha 20).
+ *
+ * Parsing enforces the structure every later check relies on, so verification never meets a
+ * half-formed bundle (sigstore-go crashed on a proof without checkpoint, SECURITY.md 1.9):
+ * one known media type; exactly one of `messageSignature` / `dsseEnvelope`, a DSSE envelope with
+ * exactly one signature; exactly one kind of key material; v0.1 entries carry an inclusion
+ * promise, v0.2+ entries an inclusion proof, and every proof its checkpoint; v0.3 material is a
+ * single certificate or a key hint unless chains are allowed; counts bounded while parsing
+ * (SECURITY.md row 20). Malformed input is `BUNDLE_MALFORMED` with the JSON path, including
+ * truncated JSON. The legacy cosign formats live in `lib/legacy_bundle.ts`.
+ *
+ * @module
+ */
+
+import { type Bytes, digestLength, type HashName, toBase64, utf8 } from "./_bytes.ts";
+import { encodeGoJson, GoStruct, type GoValue } from "./_go_json.ts";
+import {
+  asArray,
+  asInt64,
+  asNonEmptyString,
+  asOptionalArray,
+  asRecord,
+  asString,
+  asWrappedBase64,
+  type JsonRecord,
+  parseJson,
+} from "./_json.ts";
+import { decodeEnvelopeJson, type Envelope } from "./dsse.ts";
+import { CosignError } from "./errors.ts";
+import type { PublicKey } from "./signer.ts";
+import type { InclusionProof, TlogEntry } from "./tlog_entry.ts";
+
+/** Error codes raised here. */
+export type BundleErrorCode = "BUNDLE_MALFORMED" | "BUNDLE_UNSUPPORTED" | "BUNDLE_TOO_LARGE";
+
+/** Bundle format versions we read. */
+export type BundleVersion = "0.1" | "0.2" | "0.3";
+
+/** The v0.3 media type cosign v3 writes. */
+export const BUNDLE_V03_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+/** Largest bundle read by default. */
+export const MAX_BUNDLE_BYTES = 32 << 20;
+
+/** Most transparency-log entries a bundle may carry (SECURITY.md row 20). */
+export const MAX_TLOG_ENTRIES = 32;
+
+/** Most RFC 3161 timestamps a bundle may carry (SECURITY.md row 20). */
+export const MAX_TIMESTAMPS = 32;
+
+/** Most certificates in a v0.1/v0.2 chain. */
+export const MAX_CHAIN_CERTIFICATES = 10;
+
+/** Most hashes in an inclusion proof: a tree of 2^64 leaves needs 64. */
+const MAX_PROOF_HASHES = 64;
+
+/** The key material of a bundle: exactly one of the protobuf oneof members. */
+export type BundleKeyMaterial =
+  /** A key hint; the key itself comes from the verifier (cosign ignores the hint). */
+  | { readonly kind: "publicKey"; readonly hint: string }
+  /** v0.3: the leaf certificate alone (DER). */
+  | { readonly kind: "certificate"; readonly certificate: Bytes }
+  /** v0.1/v0.2: DER certificates, leaf first. */
+  | { readonly kind: "x509CertificateChain"; readonly certificates: readonly Bytes[] };
+
+/** Verification material: key material, log entries and signed timestamps. */
+export interface VerificationMaterial {
+  readonly key: BundleKeyMaterial;
+  readonly tlogEntries: readonly TlogEntry[];
+  /** DER `TimeStampResp`s (`rfc3161Timestamps[].signedTimestamp`), verbatim. */
+  readonly rfc3161Timestamps: readonly Bytes[];
+}
+
+/** The digest a message signature claims to cover (an unauthenticated hint). */
+export interface MessageDigest {
+  readonly algorithm: HashName;
+  readonly digest: Bytes;
+}
+
+/** What was signed: a message signature over an artifact, or a DSSE envelope. */
+export type BundleContent =
+  | {
+    readonly kind: "messageSignature";
+    readonly messageDigest?: MessageDigest;
+    readonly signature: Bytes;
+  }
+  | { readonly kind: "dsseEnvelope"; readonly envelope: Envelope };
+
+/** A parsed Sigstore bundle. */
+export interface Bundle {
+  /** The media type as written (both spellings of v0.3 are kept). */
+  readonly mediaType: string;
+  readonly version: BundleVersion;
+  readonly verificationMaterial: VerificationMaterial;
+  readonly content: BundleContent;
+}
+
+/** Options of `parseBundle`. */
+export interface ParseBundleOptions {
+  /** Accept `x509CertificateChain` in v0.3 bundles (cosign `--allow-certificate-chain`). */
+  readonly allowCertificateChain?: boolean;
+  /** Largest input accepted (default `MAX_BUNDLE_BYTES`). */
+  readonly maxBytes?: number;
+}
+
+const HASH_ENUM: Readonly<Record<string, HashName>> = {
+  SHA2_256: "sha256",
+  SHA2_384: "sha384",
+  SHA2_512: "sha512",
+};
+
+const LEGACY_MEDIA_TYPE = /^application\/vnd\.dev\.sigstore\.bundle\+json;version=(\d+\.\d+)$/;
+const MEDIA_TYPE = /^application\/vnd\.dev\.sigstore\.bundle\.v(\d+\.\d+)(?:\.\d+)?\+json$/;
+
+/**
+ * The bundle version a media type names (section 6.3): `...bundle+json;version=0.N` or
+ * `...bundle.v0.N+json`. Unknown spellings and versions from 0.4 on raise `BUNDLE_UNSUPPORTED`.
+ */
+export function bundleVersionOf(mediaType: string): BundleVersion {
+  const version = LEGACY_MEDIA_TYPE.exec(mediaType)?.[1] ?? MEDIA_TYPE.exec(mediaType)?.[1];
+  if (version === "0.1" || version === "0.2" || version === "0.3") return version;
+  throw new CosignError(
+    "BUNDLE_UNSUPPORTED",
+    version === undefined
+      ? `Unsupported bundle media type "${mediaType}"`
+      : `Unsupported bundle version "${version}" (media type "${mediaType}")`,
+  );
+}
+
+function malformed(message: string, cause?: unknown): CosignError {
+  return new CosignError("BUNDLE_MALFORMED", `Invalid bundle: ${message}`, { cause });
+}
+
+/** Absent in protobuf JSON: a missing key or `null`. */
+function isAbsent(value: unknown): value is undefined | null {
+  return value === undefined || value === null;
+}
+
+/**
+ * Parse and structurally validate a bundle.
+ *
+ * @example
+ * ```ts
+ * const bundle = parseBundle(await Deno.readFile("artifact.sigstore.json"));
+ * if (bundle.content.kind === "dsseEnvelope") console.log(bundle.content.envelope.payloadType);
+ * ```
+ */
+export function parseBundle(input: string | Uint8Array, options: ParseBundleOptions = {}): Bundle {
+  const max = options.maxBytes ?? MAX_BUNDLE_BYTES;
+  const size = typeof input === "string" ? input.length : input.byteLength;
+  if (size > max) {
+    throw new CosignError(
+      "BUNDLE_TOO_LARGE",
+      `Cannot read bundle: ${size} bytes exceeds the limit of ${max}`,
+    );
+  }
+  let root: JsonRecord;
+  try {
+    root = asRecord(parseJson(input, "bundle"), "bundle");
+  } catch (error) {
+    throw malformed((error as Error).message, error);
+  }
+  let mediaType: string;
+  try {
+    mediaType = asNonEmptyString(root.mediaType, "mediaType");
+  } catch (error) {
+    throw malformed((error as Error).message, error);
+  }
+  const version = bundleVersionOf(mediaType);
+  try {
+    const verificationMaterial = readVerificationMaterial(
+      root.verificationMaterial,
+      version,
+      options.allowCertificateChain ?? false,
+    );
+    const content = readContent(root);
+    return { mediaType, version, verificationMaterial, content };
+  } catch (error) {
+    if (error instanceof CosignError) throw error;
+    throw malformed((error as Error).message, error);
+  }
+}
+
+/** Exactly one present member of a protobuf oneof, by JSON name. */
+function oneOf<T extends string>(record: JsonRecord, names: readonly T[], path: string): T {
+  const present = names.filter((name) => !isAbsent(record[name]));
+  if (present.length !== 1) {
+    throw new SyntaxError(
+      `${path}: expected exactly one of ${names.join(", ")}, found ${
+        present.length === 0 ? "none" : present.join(", ")
+      }`,
+    );
+  }
+  return present[0]!;
+}
+
+function readVerificationMaterial(
+  value: unknown,
+  version: BundleVersion,
+  allowChain: boolean,
+): VerificationMaterial {
+  const path = "verificationMaterial";
+  const record = asRecord(value, path);
+  const key = readKeyMaterial(record, version, allowChain);
+  const tlogEntries = asOptionalArray(record.tlogEntries, `${path}.tlogEntries`, MAX_TLOG_ENTRIES)
+    .map((item, i) => readTlogEntry(item, `${path}.tlogEntries[${i}]`, version));
+  let rfc3161Timestamps: Bytes[] = [];
+  if (!isAbsent(record.timestampVerificationData)) {
+    const where = `${path}.timestampVerificationData`;
+    const data = asRecord(record.timestampVerificationData, where);
+    rfc3161Timestamps = asOptionalArray(
+      data.rfc3161Timestamps,
+      `${where}.rfc3161Timestamps`,
+      MAX_TIMESTAMPS,
+    ).map((item, i) => {
+      const at = `${where}.rfc3161Timestamps[${i}]`;
+      return nonEmptyBytes(asRecord(item, at).signedTimestamp, `${at}.signedTimestamp`);
+    });
+  }
+  return { key, tlogEntries, rfc3161Timestamps };
+}
+
+function readKeyMaterial(
+  record: JsonRecord,
+  version: BundleVersion,
+  allowChain: boolean,
+): BundleKeyMaterial {
+  const path = "verificationMaterial";
+  const kind = oneOf(record, ["publicKey", "x509CertificateChain", "certificate"] as const, path);
+  if (kind === "publicKey") {
+    const hint = asRecord(record.publicKey, `${path}.publicKey`).hint;
+    return { kind, hint: isAbsent(hint) ? "" : asString(hint, `${path}.publicKey.hint`) };
+  }
+  if (kind === "certificate") {
+    const certificate = asRecord(record.certificate, `${path}.certificate`);
+    return {
+      kind,
+      certificate: nonEmptyBytes(certificate.rawBytes, `${path}.certificate.rawBytes`),
+    };
+  }
+  if (version === "0.3" && !allowChain) {
+    throw new SyntaxError(
+      `${path}.x509CertificateChain: not allowed in a v0.3 bundle (only a single certificate or a public key)`,
+    );
+  }
+  const where = `${path}.x509CertificateChain.certificates`;
+  const chain = asRecord(record.x509CertificateChain, `${path}.x509CertificateChain`);
+  const certificates = asArray(chain.certificates ?? [], where, MAX_CHAIN_CERTIFICATES).map(
+    (item, i) =>
+      nonEmptyBytes(asRecord(item, `${where}[${i}]`).rawBytes, `${where}[${i}].rawBytes`),
+  );
+  if (certificates.length === 0) throw new SyntaxError(`${where}: the chain is empty`);
+  return { kind, certificates };
+}
+
+function readTlogEntry(value: unknown, path: string, version: BundleVersion): TlogEntry {
+  const record = asRecord(value, path);
+  const logIndex = nonNegative(record.logIndex, `${path}.logIndex`);
+  const logId = nonEmptyBytes(asRecord(record.logId, `${path}.logId`).keyId, `${path}.logId.keyId`);
+  const kv = asRecord(record.kindVersion, `${path}.kindVersion`);
+  const kindVersion = {
+    kind: asNonEmptyString(kv.kind, `${path}.kindVersion.kind`),
+    version: asNonEmptyString(kv.version, `${path}.kindVersion.version`),
+  };
+  const integratedTime = nonNegative(record.integratedTime, `${path}.integratedTime`);
+  const canonicalizedBody = nonEmptyBytes(record.canonicalizedBody, `${path}.canonicalizedBody`);
+  let entry: TlogEntry = { logIndex, logId, kindVersion, integratedTime, canonicalizedBody };
+  if (!isAbsent(record.inclusionPromise)) {
+    const promise = asRecord(record.inclusionPromise, `${path}.inclusionPromise`);
+    const signedEntryTimestamp = nonEmptyBytes(
+      promise.signedEntryTimestamp,
+      `${path}.inclusionPromise.signedEntryTimestamp`,
+    );
+    entry = { ...entry, inclusionPromise: { signedEntryTimestamp } };
+  } else if (version === "0.1") {
+    throw new SyntaxError(`${path}.inclusionPromise: required in a v0.1 bundle`);
+  }
+  if (!isAbsent(record.inclusionProof)) {
+    entry = { ...entry, inclusionProof: readInclusionProof(record.inclusionProof, path) };
+  } else if (version !== "0.1") {
+    throw new SyntaxError(`${path}.inclusionProof: required from bundle v0.2 on`);
+  }
+  return entry;
+}
+
+function readInclusionProof(value: unknown, entryPath: string): InclusionProof {
+  const path = `${entryPath}.inclusionProof`;
+  const record = asRecord(value, path);
+  const logIndex = nonNegative(record.logIndex, `${path}.logIndex`);
+  const treeSize = nonNegative(record.treeSize, `${path}.treeSize`);
+  const rootHash = sha256Hash(record.rootHash, `${path}.rootHash`);
+  const hashes = asOptionalArray(record.hashes, `${path}.hashes`, MAX_PROOF_HASHES).map(
+    (item, i) => sha256Hash(item, `${path}.hashes[${i}]`),
+  );
+  // A proof is only as good as the signed checkpoint it ends in; without one it proves nothing
+  // (sigstore-go d19dc5b crashed here), in every bundle version.
+  if (isAbsent(record.checkpoint)) throw new SyntaxError(`${path}.checkpoint: missing`);
+  const checkpoint = asNonEmptyString(
+    asRecord(record.checkpoint, `${path}.checkpoint`).envelope,
+    `${path}.checkpoint.envelope`,
+  );
+  return { logIndex, rootHash, treeSize, hashes, checkpoint };
+}
+
+function readContent(root: JsonRecord): BundleContent {
+  const kind = oneOf(root, ["messageSignature", "dsseEnvelope"] as const, "bundle");
+  if (kind === "dsseEnvelope") {
+    const envelope = decodeEnvelopeJson(root.dsseEnvelope, "dsseEnvelope");
+    if (envelope.signatures.length !== 1) {
+      throw new SyntaxError(
+        `dsseEnvelope.signatures: a bundle envelope needs exactly one signature, found ${envelope.signatures.length}`,
+      );
+    }
+    if (envelope.payload.length === 0) throw new SyntaxError("dsseEnvelope.payload: empty");
+    return { kind, envelope };
+  }
+  const path = "messageSignature";
+  const record = asRecord(root.messageSignature, path);
+  const signature = nonEmptyBytes(record.signature, `${path}.signature`);
+  if (isAbsent(record.messageDigest)) return { kind, signature };
+  const md = asRecord(record.messageDigest, `${path}.messageDigest`);
+  const name = asString(md.algorithm, `${path}.messageDigest.algorithm`);
+  const algorithm = Object.hasOwn(HASH_ENUM, name) ? HASH_ENUM[name] : undefined;
+  if (algorithm === undefined) {
+    throw new CosignError(
+      "BUNDLE_UNSUPPORTED",
+      `Invalid bundle: ${path}.messageDigest.algorithm "${name}" is not supported`,
+    );
+  }
+  const digest = asWrappedBase64(md.digest, `${path}.messageDigest.digest`);
+  if (digest.length !== digestLength(algorithm)) {
+    throw new SyntaxError(
+      `${path}.messageDigest.digest: ${digest.length} bytes, expected ${digestLength(algorithm)}`,
+    );
+  }
+  return { kind, messageDigest: { algorithm, digest }, signature };
+}
+
+/** A protobuf int64 that must not be negative; absent is 0 (protobuf JSON omits zeros). */
+function nonNegative(value: unknown, path: string): bigint {
+  if (isAbsent(value)) return 0n;
+  const result = asInt64(value, path);
+  if (result < 0n) throw new SyntaxError(`${path}: must not be negative`);
+  return result;
+}
+
+function nonEmptyBytes(value: unknown, path: string): Bytes {
+  const bytes = asWrappedBase64(value, path);
+  if (bytes.length === 0) throw new SyntaxError(`${path}: must not be empty`);
+  return bytes;
+}
+
+function sha256Hash(value: unknown, path: string): Bytes {
+  const bytes = asWrappedBase64(value, path);
+  if (bytes.length !== 32) throw new SyntaxError(`${path}: expected a 32-byte hash`);
+  return bytes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serialization
+
+/** `publicKey.hint` as cosign and sigstore-go write it: b64(SHA-256(SPKI DER)) (section 6.3). */
+export function publicKeyHint(key: PublicKey): string {
+  return toBase64(key.fingerprint());
+}
+
+/**
+ * The bundle as protobuf JSON, the way cosign v3 writes it: compact, fields in `.proto`
+ * declaration order, int64 as strings, bytes as standard base64, zero values and empty lists
+ * left out (an empty DSSE `keyid` too). `parseBundle(serializeBundle(b))` deep-equals `b`.
+ */
+export function serializeBundle(bundle: Bundle): string {
+  const material = bundle.verificationMaterial;
+  const value = new GoStruct([
+    ["mediaType", bundle.mediaType],
+    [
+      "verificationMaterial",
+      new GoStruct([
+        ...keyFields(material.key),
+        ["tlogEntries", nonEmpty(material.tlogEntries.map(encodeTlogEntry))],
+        [
+          "timestampVerificationData",
+          material.rfc3161Timestamps.length === 0 ? undefined : new GoStruct([[
+            "rfc3161Timestamps",
+            material.rfc3161Timestamps.map((t) => new GoStruct([["signedTimestamp", toBase64(t)]])),
+          ]]),
+        ],
+      ]),
+    ],
+    ...contentFields(bundle.content),
+  ]);
+  return encodeGoJson(value, { style: "protojson" });
+}
+
+/** The serialized bundle as UTF-8 bytes. */
+export function encodeBundle(bundle: Bundle): Bytes {
+  return utf8(serializeBundle(bundle));
+}
+
+type Field = readonly [string, GoValue | undefined];
+
+function keyFields(key: BundleKeyMaterial): Field[] {
+  switch (key.kind) {
+    case "publicKey":
+      return [["publicKey", new GoStruct([["hint", key.hint || undefined]])]];
+    case "certificate":
+      return [["certificate", new GoStruct([["rawBytes", toBase64(key.certificate)]])]];
+    case "x509CertificateChain":
+      return [[
+        "x509CertificateChain",
+        new GoStruct([[
+          "certificates",
+          key.certificates.map((c) => new GoStruct([["rawBytes", toBase64(c)]])),
+        ]]),
+      ]];
+  }
+}
+
+function contentFields(content: BundleContent): Field[] {
+  if (content.kind === "dsseEnvelope") {
+    const envelope = content.envelope;
+    return [[
+      "dsseEnvelope",
+      new GoStruct([
+        ["payload", toBase64(envelope.payload)],
+        ["payloadType", envelope.payloadType],
+        [
+          "signatures",
+          envelope.signatures.map((s) =>
+            new GoStruct([["sig", toBase64(s.sig)], ["keyid", s.keyid || undefined]])
+          ),
+        ],
+      ]),
+    ]];
+  }
+  const digest = content.messageDigest;
+  return [[
+    "messageSignature",
+    new GoStruct([
+      [
+        "messageDigest",
+        digest === undefined ? undefined : new GoStruct([
+          ["algorithm", hashEnumOf(digest.algorithm)],
+          ["digest", toBase64(digest.digest)],
+        ]),
+      ],
+      ["signature", toBase64(content.signature)],
+    ]),
+  ]];
+}
+
+function hashEnumOf(hash: HashName): string {
+  return hash === "sha256" ? "SHA2_256" : hash === "sha384" ? "SHA2_384" : "SHA2_512";
+}
+
+function encodeTlogEntry(entry: TlogEntry): GoStruct {
+  const proof = entry.inclusionProof;
+  return new GoStruct([
+    ["logIndex", int64(entry.logIndex)],
+    ["logId", new GoStruct([["keyId", toBase64(entry.logId)]])],
+    [
+      "kindVersion",
+      new GoStruct([["kind", entry.kindVersion.kind], ["version", entry.kindVersion.version]]),
+    ],
+    ["integratedTime", int64(entry.integratedTime)],
+    [
+      "inclusionPromise",
+      entry.inclusionPromise === undefined ? undefined : new GoStruct([
+        ["signedEntryTimestamp", toBase64(entry.inclusionPromise.signedEntryTimestamp)],
+      ]),
+    ],
+    [
+      "inclusionProof",
+      proof === undefined ? undefined : new GoStruct([
+        ["logIndex", int64(proof.logIndex)],
+        ["rootHash", toBase64(proof.rootHash)],
+        ["treeSize", int64(proof.treeSize)],
+        ["hashes", nonEmpty(proof.hashes.map((h) => toBase64(h)))],
+        ["checkpoint", new GoStruct([["envelope", proof.checkpoint]])],
+      ]),
+    ],
+    ["canonicalizedBody", toBase64(entry.canonicalizedBody)],
+  ]);
+}
+
+/** protobuf JSON writes int64 as a decimal string and leaves out zero. */
+function int64(value: bigint): string | undefined {
+  return value === 0n ? undefined : value.toString();
+}
+
+function nonEmpty<T extends GoValue>(items: T[]): T[] | undefined {
+  return items.length === 0 ? undefined : items;
+}
