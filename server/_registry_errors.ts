@@ -48,7 +48,9 @@ export type OciErrorCode =
 
 /** How a registry error is answered over HTTP. */
 export interface OciErrorMapping {
+  /** The HTTP status. */
   readonly status: number;
+  /** The `code` of the OCI error body. */
   readonly oci: OciErrorCode;
 }
 
@@ -79,7 +81,9 @@ export const OCI_ERRORS: Readonly<Record<RegistryErrorCode, OciErrorMapping>> = 
 
 /** One entry of an OCI error body beyond the first (e.g. every missing blob of a manifest). */
 export interface RegistryErrorItem {
+  /** Human-readable message. */
   readonly message: string;
+  /** The OCI `detail` member. */
   readonly detail?: unknown;
 }
 
@@ -89,8 +93,10 @@ export class RegistryError extends CosignError {
   readonly detail: unknown;
   /** Further entries with the same code (the spec wants one entry per unknown blob). */
   readonly items: readonly RegistryErrorItem[];
+  /** What went wrong; maps to an HTTP status and OCI code through `OCI_ERRORS`. */
   override readonly code: RegistryErrorCode;
 
+  /** A failure with its code, message, and optional cause, OCI detail and sibling items. */
   constructor(
     code: RegistryErrorCode,
     message: string,

@@ -22,6 +22,8 @@ import { type BasicCredentials, registryRoutes } from "./registry.ts";
 import { RegistryStore } from "./registry_store.ts";
 
 export { type BasicCredentials, registryRoutes, type RegistryRoutesOptions } from "./registry.ts";
+export type { Bytes } from "../lib/_bytes.ts";
+export { CosignError, type ErrorArea, type ErrorCode } from "../lib/errors.ts";
 export * from "./registry_store.ts";
 
 /**
@@ -63,6 +65,7 @@ export interface StackServicesOptions {
 
 /** The stateful services of the stack. */
 export interface StackServices extends AsyncDisposable {
+  /** The OCI registry's state. */
   readonly registry: RegistryStore;
   // Seam: `log: TransparencyLog` (server/rekor.ts), the Fulcio CA, the OIDC issuer, the TSA.
   /** Close every service. Idempotent. */
@@ -95,11 +98,15 @@ export interface Stack extends AsyncDisposable {
   readonly url: string;
   /** The registry as `host:port`. */
   readonly registryHost: string;
+  /** The address listened on. */
   readonly hostname: string;
+  /** The port listened on (the one picked when 0 was asked for). */
   readonly port: number;
   /** What the ready file says. */
   readonly ready: ReadyInfo;
+  /** The composed app, also usable in-process. */
   readonly app: Hono;
+  /** The services' state. */
   readonly services: StackServices;
   /** Resolves once the stack is closed. */
   readonly finished: Promise<void>;

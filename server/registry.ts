@@ -23,7 +23,9 @@ import type { RegistryStore, UploadStatus } from "./registry_store.ts";
 
 /** Credentials for Basic auth. */
 export interface BasicCredentials {
+  /** The user name. */
   readonly username: string;
+  /** The password (or token). */
   readonly password: string;
 }
 

@@ -40,7 +40,13 @@ import {
 } from "./_registry_manifest.ts";
 
 export { isRegistryError, OCI_ERRORS, RegistryError } from "./_registry_errors.ts";
-export type { OciErrorCode, RegistryErrorCode } from "./_registry_errors.ts";
+export type {
+  OciErrorCode,
+  OciErrorMapping,
+  RegistryErrorCode,
+  RegistryErrorItem,
+} from "./_registry_errors.ts";
+export type { BlobBody } from "./_registry_blobs.ts";
 export {
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
@@ -77,13 +83,17 @@ export interface RegistryStoreOptions {
 
 /** A blob known to a repository. */
 export interface BlobInfo {
+  /** `algorithm:hex`. */
   readonly digest: string;
+  /** Size in bytes. */
   readonly size: number;
 }
 
 /** The state of an upload session. */
 export interface UploadStatus {
+  /** The session id (the last segment of its Location). */
   readonly id: string;
+  /** The repository the session uploads into. */
   readonly repository: string;
   /** Bytes received so far. */
   readonly size: number;
@@ -102,14 +112,19 @@ export interface UploadChunkOptions {
 
 /** A stored manifest, byte-exact. */
 export interface StoredManifest {
+  /** The digest of `bytes`. */
   readonly digest: string;
+  /** The media type it was pushed as. */
   readonly mediaType: string;
+  /** The bytes exactly as pushed. */
   readonly bytes: Bytes;
 }
 
 /** What a manifest PUT stored. */
 export interface PutManifestResult {
+  /** The digest it is stored under. */
   readonly digest: string;
+  /** Its effective media type. */
   readonly mediaType: string;
   /** The digest named by the manifest's `subject`, if any. */
   readonly subject?: string;
@@ -117,22 +132,31 @@ export interface PutManifestResult {
 
 /** A descriptor of the referrers index (distribution-spec v1.1 "Listing Referrers"). */
 export interface ReferrerDescriptor {
+  /** The referrer manifest's media type. */
   readonly mediaType: string;
+  /** The referrer manifest's digest. */
   readonly digest: string;
+  /** The referrer manifest's size. */
   readonly size: number;
+  /** Its `artifactType`, else its config media type (image manifests). */
   readonly artifactType?: string;
+  /** Its annotations, copied as the spec asks. */
   readonly annotations?: Readonly<Record<string, string>>;
 }
 
 /** A page of a listing; `next` is the cursor of the following page when there is one. */
 export interface Page<T, C> {
+  /** The items of this page. */
   readonly items: T[];
+  /** Cursor (`last`) of the next page; absent on the last page. */
   readonly next?: C;
 }
 
 /** Paging options: at most `n` items after `last`. */
 export interface PageOptions<C> {
+  /** Page size (capped at `MAX_PAGE_SIZE`); 0 gives an empty page. */
   readonly n?: number;
+  /** Start after this cursor. */
   readonly last?: C;
 }
 
