@@ -442,10 +442,27 @@ async function readBounded(request: Request, max: number): Promise<Bytes> {
   if (request.body === null) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for await (const chunk of request.body) {
-    total += chunk.length;
-    if (total > max) throw tooLarge();
-    chunks.push(chunk);
+  const reader = request.body.getReader();
+  try {
+    for (;;) {
+      let next: ReadableStreamReadResult<Uint8Array>;
+      try {
+        next = await reader.read();
+      } catch (cause) {
+        throw new RegistryError("SERVER_MANIFEST_INVALID", "Reading the manifest body failed", {
+          cause,
+        });
+      }
+      if (next.done) break;
+      total += next.value.length;
+      if (total > max) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(next.value);
+    }
+  } finally {
+    reader.releaseLock();
   }
   return concat(...chunks);
 }

@@ -773,7 +773,31 @@ export class RegistryStore {
       await session.sink.write(chunk);
     };
     if (body instanceof ReadableStream) {
-      for await (const chunk of body) await append(chunk);
+      const reader = body.getReader();
+      try {
+        for (;;) {
+          let next: ReadableStreamReadResult<Uint8Array>;
+          try {
+            next = await reader.read();
+          } catch (cause) {
+            // The client went away or sent a broken body: its fault, not the server's.
+            throw new RegistryError(
+              "SERVER_BLOB_UPLOAD_INVALID",
+              "Reading the upload body failed",
+              {
+                cause,
+              },
+            );
+          }
+          if (next.done) break;
+          await append(next.value);
+        }
+      } catch (error) {
+        await reader.cancel().catch(() => {});
+        throw error;
+      } finally {
+        reader.releaseLock();
+      }
     } else if (body !== null && body !== undefined && body.length > 0) {
       await append(body);
     }

@@ -658,3 +658,20 @@ Deno.test("RegistryStore serves a manifest through the blob endpoint too", async
     await store.close();
   }
 });
+
+Deno.test("RegistryStore blames a body stream that fails on the client (BLOB_UPLOAD_INVALID)", async () => {
+  const store = await RegistryStore.open();
+  try {
+    const broken = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(utf8("partial"));
+        controller.error(new Error("connection reset"));
+      },
+    });
+    const { id } = await store.startUpload("a");
+    await assert.rejects(store.appendUpload("a", id, broken), code("SERVER_BLOB_UPLOAD_INVALID"));
+    assert.throws(() => store.getUpload("a", id), code("SERVER_BLOB_UPLOAD_UNKNOWN"));
+  } finally {
+    await store.close();
+  }
+});
