@@ -64,9 +64,13 @@ function isRequestUri(text: string): boolean {
 
 /** A predicate ready for `buildStatement`, with its type. */
 export interface BuiltPredicate {
+  /** The predicate type URI `--type` maps to. */
   readonly predicateType: string;
-  /** The predicate value (a `GoValue`: struct fields keep cosign's order). */
-  readonly predicate: GoValue;
+  /**
+   * The predicate value, for `buildStatement`: JSON data, with cosign's struct field order kept
+   * where cosign writes a Go struct (`custom`, `vuln`).
+   */
+  readonly predicate: unknown;
 }
 
 /**

@@ -67,7 +67,9 @@ export type BundleKeyMaterial =
 
 /** Verification material: key material, log entries and signed timestamps. */
 export interface VerificationMaterial {
+  /** The signing certificate(s) or key hint. */
   readonly key: BundleKeyMaterial;
+  /** Transparency-log entries, at most `MAX_TLOG_ENTRIES`. */
   readonly tlogEntries: readonly TlogEntry[];
   /** DER `TimeStampResp`s (`rfc3161Timestamps[].signedTimestamp`), verbatim. */
   readonly rfc3161Timestamps: readonly Bytes[];
@@ -75,7 +77,9 @@ export interface VerificationMaterial {
 
 /** The digest a message signature claims to cover (an unauthenticated hint). */
 export interface MessageDigest {
+  /** The hash function (`SHA2_256` and friends on the wire). */
   readonly algorithm: HashName;
+  /** The digest bytes, of the algorithm's length. */
   readonly digest: Bytes;
 }
 
@@ -92,8 +96,11 @@ export type BundleContent =
 export interface Bundle {
   /** The media type as written (both spellings of v0.3 are kept). */
   readonly mediaType: string;
+  /** The format version the media type names; it decides the structural rules. */
   readonly version: BundleVersion;
+  /** Key material, log entries and timestamps. */
   readonly verificationMaterial: VerificationMaterial;
+  /** What was signed. */
   readonly content: BundleContent;
 }
 

@@ -36,9 +36,11 @@ export interface EnvelopeSignature {
 
 /** A DSSE envelope. */
 export interface Envelope {
+  /** How to interpret the payload, e.g. `application/vnd.in-toto+json`; covered by PAE. */
   readonly payloadType: string;
   /** The decoded payload: the bytes PAE covers. */
   readonly payload: Bytes;
+  /** At least one signature (bundles: exactly one). */
   readonly signatures: readonly EnvelopeSignature[];
   /** The bytes this envelope was parsed from, when it was parsed from bytes or text. */
   readonly raw?: Bytes;

@@ -175,6 +175,7 @@ export interface LegacyBlobBundle {
   readonly signature: Bytes;
   /** The decoded `cert` field: PEM text bytes or DER; classify with `classifyLegacyVerifier`. */
   readonly cert?: Bytes;
+  /** The `rekorBundle` field as a SET-only entry, when the file has one. */
   readonly rekorBundle?: TlogEntry;
 }
 

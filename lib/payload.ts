@@ -209,7 +209,9 @@ export interface StatementSubject {
 export interface Statement {
   /** `_type`: `IN_TOTO_STATEMENT_V01` or `IN_TOTO_STATEMENT_V1`. */
   readonly type: string;
+  /** The subjects, at most `MAX_SUBJECTS`. */
   readonly subject: readonly StatementSubject[];
+  /** The predicate type URI. */
   readonly predicateType: string;
   /** The predicate; `undefined` when absent (cosign v3 `sign` omits it). */
   readonly predicate?: unknown;
@@ -217,10 +219,13 @@ export interface Statement {
 
 /** Input of `buildStatement`. */
 export interface StatementInput {
+  /** At least one subject. */
   readonly subjects: readonly StatementSubject[];
+  /** The predicate type URI (see `predicateTypeFor`). */
   readonly predicateType: string;
   /** Any JSON for v0.1; an object (or absent) for v1, whose predicate is a protobuf Struct. */
   readonly predicate?: unknown;
+  /** `"v0.1"` as `cosign attest` writes, `"v1"` as `cosign sign` (v3) and `--statement` do. */
   readonly version: "v0.1" | "v1";
 }
 

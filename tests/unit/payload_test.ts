@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fc } from "../_deps.ts";
 import { fromUtf8, utf8 } from "../../lib/_bytes.ts";
-import { encodeGoJson, GoStruct } from "../../lib/_go_json.ts";
+import { encodeGoJson, GoStruct, toGoValue } from "../../lib/_go_json.ts";
 import { parseEnvelope } from "../../lib/dsse.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import {
@@ -312,12 +312,12 @@ Deno.test("buildPredicate() wraps custom data, embeds spdx text and keeps JSON o
   const custom = buildPredicate("custom", utf8('{"foo": "bar"}\n'), now);
   assert.equal(custom.predicateType, CUSTOM_PREDICATE_TYPE);
   assert.equal(
-    encodeGoJson(custom.predicate),
+    encodeGoJson(toGoValue(custom.predicate)),
     '{"Data":"{\\"foo\\": \\"bar\\"}\\n","Timestamp":"2025-02-28T19:18:11Z"}',
   );
   // the custom URI given in full wraps too, as in cosign's generateCustomPredicate
   assert.equal(
-    encodeGoJson(buildPredicate(CUSTOM_PREDICATE_TYPE, utf8("x"), now).predicate),
+    encodeGoJson(toGoValue(buildPredicate(CUSTOM_PREDICATE_TYPE, utf8("x"), now).predicate)),
     '{"Data":"x","Timestamp":"2025-02-28T19:18:11Z"}',
   );
   assert.deepEqual(buildPredicate("spdx", utf8("SPDXVersion: 2.2"), now), {
@@ -325,7 +325,7 @@ Deno.test("buildPredicate() wraps custom data, embeds spdx text and keeps JSON o
     predicate: "SPDXVersion: 2.2",
   });
   const json = buildPredicate("https://example.com/t", utf8('{"b":1,"a":{"d":2,"c":3}}'), now);
-  assert.equal(encodeGoJson(json.predicate), '{"a":{"c":3,"d":2},"b":1}');
+  assert.equal(encodeGoJson(toGoValue(json.predicate)), '{"a":{"c":3,"d":2},"b":1}');
 });
 
 Deno.test("buildPredicate() refuses predicates cosign refuses, naming the reason", () => {
@@ -366,7 +366,7 @@ Deno.test("buildPredicate() refuses predicates cosign refuses, naming the reason
     now,
   );
   assert.equal(
-    encodeGoJson(slsa.predicate),
+    encodeGoJson(toGoValue(slsa.predicate)),
     '{"buildType":"x","builder":{"id":"2"},"invocation":{"configSource":{}}}',
   );
 });
@@ -380,7 +380,7 @@ Deno.test("buildPredicate() reshapes vuln predicates into cosign's struct, zero 
     new Date(0),
   );
   assert.equal(
-    encodeGoJson(built.predicate),
+    encodeGoJson(toGoValue(built.predicate)),
     '{"invocation":{"parameters":null,"uri":"","event_id":"","builder.id":""},' +
       '"scanner":{"uri":"s","version":"","db":{"uri":"","version":""},"result":{"x":[1]}},' +
       '"metadata":{"scanStartedOn":"2022-04-12T00:00:00.5Z","scanFinishedOn":"0001-01-01T00:00:00Z"}}',
@@ -449,7 +449,7 @@ if (requireComponents("payload fixtures from the interop corpus", INTEROP)) {
     const vuln = buildPredicate("vuln", readInteropBytes(`${dir}/vuln-predicate.json`), now);
     // the file already has cosign's field order and every field, so the struct writes it back
     const text = readInteropText(`${dir}/vuln-predicate.json`);
-    assert.equal(encodeGoJson(vuln.predicate), JSON.stringify(JSON.parse(text)));
+    assert.equal(encodeGoJson(toGoValue(vuln.predicate)), JSON.stringify(JSON.parse(text)));
     for (
       const [type, file] of [["spdxjson", "bom-go-mod.spdx.json"], [
         "cyclonedx",
