@@ -1,0 +1,439 @@
+/**
+ * The OCI registry client (OCI distribution spec v1.1, docker registry API v2): manifests, blobs,
+ * tags and referrers, each checked against its digest and read against a byte budget
+ * (SECURITY.md rows 4-6, 36-38). Authentication, redirects, the plain-HTTP policy and retries
+ * live in `_oci_transport.ts`; uploads in `_oci_upload.ts`.
+ *
+ * ```ts
+ * const client = new RegistryClient({ credentials: createCredentialResolver() });
+ * const descriptor = await client.resolve(parseImageReference("ghcr.io/org/app:1.0"));
+ * ```
+ *
+ * @module
+ */
+
+import { type Bytes, type HashName, sha256Digest } from "./_bytes.ts";
+import { isRecord, parseJson } from "./_json.ts";
+import { CosignError } from "./errors.ts";
+import {
+  formatImageReference,
+  formatRepository,
+  type ImageReference,
+  parseDigest,
+  type RepositoryRef,
+} from "./oci_reference.ts";
+import {
+  DEFAULT_MAX_LAYERS,
+  DEFAULT_MAX_MANIFESTS,
+  MANIFEST_ACCEPT,
+  MEDIA_TYPE,
+  type OciDescriptor,
+  parseIndex,
+} from "./oci_manifest.ts";
+import { discardBody, mediaTypeOf, readBounded } from "./_oci_http.ts";
+import { listReferrersWith, listTagsWith, type ReferrersList } from "./_oci_listing.ts";
+import { repositoryScope } from "./_oci_auth.ts";
+import { type Call, RegistryTransport, type TransportOptions } from "./_oci_transport.ts";
+import {
+  headBlobWith,
+  mountBlobWith,
+  uploadBlobWith,
+  type UploadedBlob,
+  type UploadOptions,
+} from "./_oci_upload.ts";
+
+export type { OciDescriptor } from "./oci_manifest.ts";
+export type { RegistryCredentials } from "./docker_config.ts";
+export type { RegistryExchange, RetryPolicy } from "./_oci_transport.ts";
+export type { UploadedBlob, UploadOptions } from "./_oci_upload.ts";
+export type { ReferrersList } from "./_oci_listing.ts";
+
+/** Error codes raised by the registry client. */
+export type OciErrorCode =
+  | "OCI_MANIFEST_UNKNOWN"
+  | "OCI_BLOB_UNKNOWN"
+  | "OCI_NAME_UNKNOWN"
+  | "OCI_UNAUTHORIZED"
+  | "OCI_DENIED"
+  | "OCI_AUTH_FAILED"
+  | "OCI_DIGEST_MISMATCH"
+  | "OCI_SIZE_MISMATCH"
+  | "OCI_TOO_LARGE"
+  | "OCI_TOO_MANY_MANIFESTS"
+  | "OCI_INSECURE_REGISTRY"
+  | "OCI_REDIRECT_REFUSED"
+  | "OCI_NETWORK_ERROR"
+  | "OCI_REGISTRY_ERROR"
+  | "OCI_MANIFEST_INVALID";
+
+/** Hard limits on what a registry can make us read (SECURITY.md rows 4-6, 36). */
+export interface RegistryLimits {
+  /**
+   * Largest manifest or index read or written: 4 MiB, the most distribution (the reference
+   * registry, `maxManifestBodySize = 4 << 20`) accepts on PUT; ggcr reads up to 100 MiB.
+   */
+  readonly maxManifestBytes: number;
+  /** Largest blob read: 128 MiB, cosign's `COSIGN_MAX_ATTACHMENT_SIZE` default. */
+  readonly maxBlobBytes: number;
+  /** Most layers in a manifest: cosign `maxLayers` = 1000. */
+  readonly maxLayers: number;
+  /** Most signatures or attestations read for one image: cosign `maxAllowedSigsOrAtts` = 100. */
+  readonly maxSignatures: number;
+  /** Most matching referrers considered for one image. */
+  readonly maxReferrers: number;
+  /** Most entries read from any index (referrers indexes before filtering included). */
+  readonly maxIndexManifests: number;
+  /** Most pages followed through `Link` headers (tags, referrers). */
+  readonly maxPages: number;
+  /** Largest Sigstore bundle layer read: 10 MiB (cosign c255b039). */
+  readonly maxBundleBytes: number;
+}
+
+/** The default limits. */
+export const DEFAULT_LIMITS: RegistryLimits = {
+  maxManifestBytes: 4 * 1024 * 1024,
+  maxBlobBytes: 128 * 1024 * 1024,
+  maxLayers: DEFAULT_MAX_LAYERS,
+  maxSignatures: 100,
+  maxReferrers: 100,
+  maxIndexManifests: DEFAULT_MAX_MANIFESTS,
+  maxPages: 100,
+  maxBundleBytes: 10 * 1024 * 1024,
+};
+
+/** Options of `RegistryClient`. */
+export interface RegistryClientOptions extends TransportOptions {
+  readonly limits?: Partial<RegistryLimits>;
+  /** Blobs larger than this are uploaded in PATCH chunks of this size (default 8 MiB). */
+  readonly chunkSize?: number;
+}
+
+/** A manifest's bytes and its descriptor (digest computed from the bytes). */
+export interface FetchedManifest {
+  readonly descriptor: OciDescriptor;
+  readonly bytes: Bytes;
+}
+
+/** A pushed manifest's descriptor and the registry's `OCI-Subject` answer, if any. */
+export interface PushedManifest extends OciDescriptor {
+  /** Set when the registry processed the manifest's `subject` (distribution spec v1.1). */
+  readonly ociSubject?: string;
+}
+
+/** The fallback tag of the OCI referrers API: `sha256-<hex>` (distribution spec v1.1). */
+export function referrersTagFor(digest: string): string {
+  const { algorithm, hex } = parseDigest(digest);
+  return `${algorithm}-${hex}`;
+}
+
+/** The registry client. One instance caches credentials and tokens: share it. */
+export class RegistryClient {
+  /** The limits in force. */
+  readonly limits: RegistryLimits;
+  readonly #transport: RegistryTransport;
+  readonly #chunkSize: number;
+
+  constructor(options: RegistryClientOptions = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.#transport = new RegistryTransport(options);
+    this.#chunkSize = options.chunkSize ?? 8 * 1024 * 1024;
+    if (!(this.#chunkSize > 0)) throw new RangeError("chunkSize must be positive");
+  }
+
+  #exchange(call: Call): Promise<Response> {
+    return this.#transport.exchange(call);
+  }
+
+  #fail(response: Response, action: string, notFound: OciErrorCode, repo: RepositoryRef) {
+    return this.#transport.fail(response, action, notFound, repo);
+  }
+
+  // ---------------------------------------------------------------------------- manifests
+
+  /** The digest of `ref`: no request for a digest reference, one HEAD for a tag. */
+  async resolveDigest(ref: ImageReference): Promise<string> {
+    return ref.digest ?? (await this.resolve(ref)).digest;
+  }
+
+  /** The descriptor (mediaType, digest, size) of `ref`, or `OCI_MANIFEST_UNKNOWN`. */
+  async resolve(ref: ImageReference): Promise<OciDescriptor> {
+    const descriptor = await this.headManifest(ref);
+    if (descriptor === undefined) {
+      throw new CosignError(
+        "OCI_MANIFEST_UNKNOWN",
+        `Cannot resolve "${formatImageReference(ref)}": manifest unknown`,
+      );
+    }
+    return descriptor;
+  }
+
+  /**
+   * HEAD a manifest: its descriptor, or `undefined` on 404. Falls back to a GET when the answer
+   * lacks `Docker-Content-Digest`, `Content-Type` or `Content-Length`. A digest reference must
+   * come back with that digest (SECURITY.md row 38).
+   */
+  async headManifest(ref: ImageReference): Promise<OciDescriptor | undefined> {
+    const name = formatImageReference(ref);
+    const response = await this.#exchange({
+      method: "HEAD",
+      repo: ref,
+      target: manifestPath(ref),
+      scopes: [repositoryScope(ref.repository, false)],
+      headers: { accept: MANIFEST_ACCEPT.join(",") },
+    });
+    if (response.status === 404) {
+      await discardBody(response);
+      return undefined;
+    }
+    if (response.status !== 200) {
+      throw await this.#fail(response, `resolve "${name}"`, "OCI_MANIFEST_UNKNOWN", ref);
+    }
+    await discardBody(response);
+    const digest = response.headers.get("docker-content-digest")?.trim() ?? "";
+    const mediaType = mediaTypeOf(response.headers.get("content-type"));
+    const size = Number(response.headers.get("content-length") ?? "NaN");
+    if (
+      !/^sha(256:[0-9a-f]{64}|512:[0-9a-f]{128})$/.test(digest) || mediaType === undefined ||
+      !Number.isSafeInteger(size)
+    ) {
+      try {
+        return (await this.getManifest(ref)).descriptor;
+      } catch (error) {
+        if (error instanceof CosignError && error.code === "OCI_MANIFEST_UNKNOWN") return undefined;
+        throw error;
+      }
+    }
+    if (ref.digest !== undefined && digest !== ref.digest) throw digestMismatch(name, digest);
+    if (size > this.limits.maxManifestBytes) {
+      throw new CosignError(
+        "OCI_TOO_LARGE",
+        `Refusing manifest "${name}": ${size} bytes exceed the limit of ${this.limits.maxManifestBytes}`,
+      );
+    }
+    return { mediaType, digest, size };
+  }
+
+  /**
+   * GET a manifest with the OCI + Docker Accept list. The bytes are read against
+   * `maxManifestBytes` and hashed; a digest reference must match them (`OCI_DIGEST_MISMATCH`).
+   */
+  async getManifest(
+    ref: ImageReference,
+    options: { accept?: readonly string[] } = {},
+  ): Promise<FetchedManifest> {
+    const name = formatImageReference(ref);
+    const response = await this.#exchange({
+      method: "GET",
+      repo: ref,
+      target: manifestPath(ref),
+      scopes: [repositoryScope(ref.repository, false)],
+      headers: { accept: (options.accept ?? MANIFEST_ACCEPT).join(",") },
+    });
+    if (response.status !== 200) {
+      throw await this.#fail(response, `get manifest "${name}"`, "OCI_MANIFEST_UNKNOWN", ref);
+    }
+    const algorithm: HashName = ref.digest === undefined
+      ? "sha256"
+      : parseDigest(ref.digest).algorithm;
+    const { bytes, digest } = await readBounded(
+      response,
+      this.limits.maxManifestBytes,
+      `manifest "${name}"`,
+      algorithm,
+    );
+    if (ref.digest !== undefined && digest !== ref.digest) throw digestMismatch(name, digest!);
+    const mediaType = embeddedMediaType(bytes) ?? mediaTypeOf(response.headers.get("content-type"));
+    if (mediaType === undefined) {
+      throw new CosignError(
+        "OCI_MANIFEST_INVALID",
+        `Invalid manifest "${name}": no media type in the body or Content-Type`,
+      );
+    }
+    return { descriptor: { mediaType, digest: digest!, size: bytes.length }, bytes };
+  }
+
+  /** PUT a manifest by tag or digest; returns its descriptor. */
+  async putManifest(ref: ImageReference, bytes: Bytes, mediaType: string): Promise<PushedManifest> {
+    const name = formatImageReference(ref);
+    if (bytes.length > this.limits.maxManifestBytes) {
+      throw new CosignError(
+        "OCI_TOO_LARGE",
+        `Refusing to push manifest "${name}": ${bytes.length} bytes exceed the limit of ${this.limits.maxManifestBytes}`,
+      );
+    }
+    const digest = sha256Digest(bytes);
+    if (ref.digest !== undefined && ref.digest !== digest) throw digestMismatch(name, digest);
+    const response = await this.#exchange({
+      method: "PUT",
+      repo: ref,
+      target: manifestPath(ref),
+      scopes: [repositoryScope(ref.repository, true)],
+      headers: { "content-type": mediaType },
+      body: bytes,
+    });
+    if (response.status !== 201 && response.status !== 200 && response.status !== 202) {
+      throw await this.#fail(response, `push manifest "${name}"`, "OCI_NAME_UNKNOWN", ref);
+    }
+    await discardBody(response);
+    const ociSubject = response.headers.get("oci-subject")?.trim();
+    return { mediaType, digest, size: bytes.length, ...(ociSubject ? { ociSubject } : {}) };
+  }
+
+  /** DELETE a manifest (by digest on most registries). */
+  async deleteManifest(ref: ImageReference): Promise<void> {
+    const name = formatImageReference(ref);
+    const response = await this.#exchange({
+      method: "DELETE",
+      repo: ref,
+      target: manifestPath(ref),
+      scopes: [repositoryScope(ref.repository, true)],
+    });
+    if (response.status !== 202 && response.status !== 200) {
+      throw await this.#fail(response, `delete manifest "${name}"`, "OCI_MANIFEST_UNKNOWN", ref);
+    }
+    await discardBody(response);
+  }
+
+  // ---------------------------------------------------------------------------- blobs
+
+  /** HEAD a blob: its size, or `undefined` when the registry does not have it. */
+  headBlob(repo: RepositoryRef, digest: string): Promise<number | undefined> {
+    return headBlobWith(this.#transport, repo, digest);
+  }
+
+  /**
+   * GET a blob, checked against `digest` and (when given) the descriptor `size`. The limit
+   * (`maxBytes`, default `maxBlobBytes`) applies to the descriptor size before any request, to
+   * `Content-Length`, and while streaming.
+   */
+  async getBlob(
+    repo: RepositoryRef,
+    digest: string,
+    options: { size?: number; maxBytes?: number } = {},
+  ): Promise<Bytes> {
+    const { algorithm } = parseDigest(digest);
+    const name = blobName(repo, digest);
+    const limit = options.maxBytes ?? this.limits.maxBlobBytes;
+    if (options.size !== undefined && options.size > limit) {
+      throw new CosignError(
+        "OCI_TOO_LARGE",
+        `Refusing blob "${name}": its descriptor says ${options.size} bytes, over the limit of ${limit}`,
+      );
+    }
+    const response = await this.#exchange({
+      method: "GET",
+      repo,
+      target: `/v2/${repo.repository}/blobs/${digest}`,
+      scopes: [repositoryScope(repo.repository, false)],
+    });
+    if (response.status !== 200) {
+      throw await this.#fail(response, `get blob "${name}"`, "OCI_BLOB_UNKNOWN", repo);
+    }
+    const read = await readBounded(
+      response,
+      Math.min(limit, options.size ?? limit),
+      `blob "${name}"`,
+      algorithm,
+    );
+    if (read.digest !== digest) throw digestMismatch(name, read.digest!);
+    if (options.size !== undefined && read.bytes.length !== options.size) {
+      throw new CosignError(
+        "OCI_SIZE_MISMATCH",
+        `Refusing blob "${name}": ${read.bytes.length} bytes, descriptor says ${options.size}`,
+      );
+    }
+    return read.bytes;
+  }
+
+  /**
+   * Upload a blob unless the registry has it: HEAD, then (optionally) a cross-repository mount,
+   * then POST + PUT, or POST + PATCH chunks + PUT for blobs over `chunkSize`.
+   */
+  uploadBlob(repo: RepositoryRef, data: Bytes, options: UploadOptions = {}): Promise<UploadedBlob> {
+    return uploadBlobWith(this.#transport, repo, data, this.#chunkSize, options);
+  }
+
+  /**
+   * Mount a blob from another repository of the same registry: true when mounted (201); false
+   * when the registry declined (the upload session it opened is cancelled).
+   */
+  mountBlob(repo: RepositoryRef, digest: string, from: RepositoryRef): Promise<boolean> {
+    return mountBlobWith(this.#transport, repo, digest, from);
+  }
+
+  // ---------------------------------------------------------------------------- listings
+
+  /** Every tag of a repository, following `Link` pages (at most `maxPages`). */
+  listTags(repo: RepositoryRef): Promise<string[]> {
+    return listTagsWith(this.#transport, this.limits, repo);
+  }
+
+  /**
+   * The referrers of `digest` (OCI distribution spec v1.1): the referrers API when it answers
+   * 200 with an image index, else the fallback tag `sha256-<hex>` (404 there means none);
+   * `artifactType` is filtered client-side either way (cosign-spec.md section 1.8, gotcha 19).
+   */
+  listReferrers(
+    repo: RepositoryRef,
+    digest: string,
+    options: { artifactType?: string } = {},
+  ): Promise<ReferrersList> {
+    return listReferrersWith(this.#transport, this.limits, repo, digest, {
+      ...options,
+      fallback: () => this.#fallbackReferrers(repo, digest),
+    });
+  }
+
+  async #fallbackReferrers(repo: RepositoryRef, digest: string): Promise<readonly OciDescriptor[]> {
+    const ref: ImageReference = {
+      registry: repo.registry,
+      repository: repo.repository,
+      tag: referrersTagFor(digest),
+    };
+    let fetched: FetchedManifest;
+    try {
+      fetched = await this.getManifest(ref, { accept: [MEDIA_TYPE.OCI_INDEX] });
+    } catch (error) {
+      if (
+        error instanceof CosignError &&
+        (error.code === "OCI_MANIFEST_UNKNOWN" || error.code === "OCI_NAME_UNKNOWN")
+      ) {
+        return [];
+      }
+      throw error;
+    }
+    return parseIndex(fetched.bytes, {
+      maxManifests: this.limits.maxIndexManifests,
+      what: `referrers index "${formatImageReference(ref)}"`,
+    }).manifests;
+  }
+}
+
+function manifestPath(ref: ImageReference): string {
+  const id = ref.digest ?? ref.tag;
+  if (id === undefined) throw new TypeError("An image reference needs a tag or a digest");
+  return `/v2/${ref.repository}/manifests/${id}`;
+}
+
+function blobName(repo: RepositoryRef, digest: string): string {
+  return `${formatRepository(repo)}@${digest}`;
+}
+
+function digestMismatch(name: string, actual: string): CosignError {
+  return new CosignError(
+    "OCI_DIGEST_MISMATCH",
+    `Refusing "${name}": the registry returned content with digest "${actual}"`,
+  );
+}
+
+/** The `mediaType` field of a manifest body, when it has one. */
+function embeddedMediaType(bytes: Bytes): string | undefined {
+  try {
+    const parsed = parseJson(bytes, "manifest");
+    return isRecord(parsed) && typeof parsed.mediaType === "string" && parsed.mediaType !== ""
+      ? parsed.mediaType
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
