@@ -1,0 +1,322 @@
+/**
+ * Rekor entry kinds (cosign-spec.md section 5.2): parsing canonical entry bodies, building
+ * proposed entries, and checking that a logged body describes exactly the signature, key or
+ * certificate and artifact being verified (section 5.6; SECURITY.md rows 1, 3, 7).
+ *
+ * Kinds read: `hashedrekord` 0.0.1, `dsse` 0.0.1, `intoto` 0.0.2 (double base64), the legacy
+ * `rekord` 0.0.1 (x509) and `intoto` 0.0.1, and Rekor v2's `hashedrekord` / `dsse` 0.0.2.
+ * Every body is bounded in size and signature count, and every failure is a typed error, never
+ * an uncaught `SyntaxError` from JSON or base64 (sigstore-js #1722, rekor GHSA-843x-px86-vq42).
+ *
+ * @module
+ */
+
+import {
+  type Bytes,
+  digest as hashWith,
+  digestLength,
+  equalBytes,
+  type HashName,
+  toBase64,
+  toHex,
+  utf8,
+} from "./_bytes.ts";
+import { asNonEmptyString, asRecord, type JsonRecord } from "./_json.ts";
+import type { EntryBody, EntryDigest, LoggedSignature } from "./_rekor_bodies.ts";
+import { CosignError, errorMessage } from "./errors.ts";
+
+/** Error codes raised here. */
+export type RekorEntryErrorCode = "REKOR_BODY_MALFORMED" | "REKOR_BODY_MISMATCH";
+
+export {
+  MAX_ENTRY_BODY_BYTES,
+  MAX_ENTRY_SIGNATURES,
+  parseEntryBody,
+  SUPPORTED_ENTRY_KINDS,
+} from "./_rekor_bodies.ts";
+export type { EntryBody, EntryDigest, LoggedSignature } from "./_rekor_bodies.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Binding checks (section 5.6)
+
+/** What the verifier holds and the entry must describe exactly. */
+export interface ExpectedContent {
+  /** The signature being verified: a message signature, or the DSSE envelope's signature. */
+  readonly signature?: Uint8Array;
+  /** DER of the verifying key (SubjectPublicKeyInfo) or certificate. */
+  readonly publicKeyOrCertificateDer?: Uint8Array;
+  /** Message signatures: the signed artifact's digest. */
+  readonly artifactDigest?: { readonly algorithm: HashName; readonly digest: Uint8Array };
+  /** DSSE: the envelope being verified (its payload type and decoded payload). */
+  readonly dsseEnvelope?: { readonly payloadType: string; readonly payload: Uint8Array };
+  /** DSSE without the envelope at hand: SHA-256 of the decoded payload. */
+  readonly payloadHash?: Uint8Array;
+  /** Legacy layers: SHA-256 of the envelope bytes exactly as logged (dsse 0.0.1). */
+  readonly envelopeHash?: Uint8Array;
+}
+
+function mismatch(message: string): CosignError {
+  return new CosignError("REKOR_BODY_MISMATCH", `Log entry does not match: ${message}`);
+}
+
+function paeOf(payloadType: string, payload: Uint8Array): Bytes {
+  // DSSE protocol.md: "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body.
+  const type = utf8(payloadType);
+  const head = utf8(`DSSEv1 ${type.length} `);
+  const middle = utf8(` ${payload.length} `);
+  const out = new Uint8Array(head.length + type.length + middle.length + payload.length);
+  out.set(head);
+  out.set(type, head.length);
+  out.set(middle, head.length + type.length);
+  out.set(payload, head.length + type.length + middle.length);
+  return out;
+}
+
+function checkDigest(
+  logged: EntryDigest | undefined,
+  algorithm: HashName,
+  value: Uint8Array,
+  what: string,
+) {
+  if (!logged) throw mismatch(`the entry records no ${what}`);
+  if (logged.algorithm !== algorithm || !equalBytes(logged.value, value)) {
+    throw mismatch(
+      `its ${what} is ${logged.algorithm}:${toHex(logged.value)}, not ${algorithm}:${toHex(value)}`,
+    );
+  }
+}
+
+function checkPayloadHash(body: EntryBody, expected: ExpectedContent): void {
+  const logged = body.payloadHash;
+  if (!logged) throw mismatch("the entry records no payload hash");
+  if (expected.dsseEnvelope) {
+    checkDigest(
+      logged,
+      logged.algorithm,
+      hashWith(logged.algorithm, expected.dsseEnvelope.payload),
+      "payload hash",
+    );
+  } else if (expected.payloadHash) {
+    checkDigest(logged, "sha256", expected.payloadHash, "payload hash");
+  } else {
+    throw new TypeError(
+      `Checking a ${body.kind} entry needs the DSSE envelope or its payload hash`,
+    );
+  }
+}
+
+/**
+ * Check that `body` describes exactly `expected`; throws `REKOR_BODY_MISMATCH` naming the
+ * first difference. Signature and key/certificate are required (a `TypeError` when missing:
+ * binding to nothing would succeed vacuously), and must appear together in one logged
+ * signature, compared byte for byte (DER after PEM decoding). hashedrekord 0.0.1 and rekord
+ * must record the artifact digest and cannot carry a DSSE envelope; v2 hashedrekord records the
+ * artifact digest, or for DSSE the digest of PAE(envelope); dsse and intoto record the payload
+ * hash (and `envelopeHash`, when expected, must match dsse 0.0.1's).
+ */
+export function checkEntryBinding(body: EntryBody, expected: ExpectedContent): void {
+  const key = expected.publicKeyOrCertificateDer;
+  if (!key) throw new TypeError("Checking a log entry needs the verifying key or certificate");
+  const needsSignature = !(body.kind === "intoto" && body.apiVersion === "0.0.1");
+  if (needsSignature && !expected.signature) {
+    throw new TypeError("Checking a log entry needs the signature being verified");
+  }
+  const match = body.signatures.find((logged) =>
+    equalBytes(logged.verifier, key) &&
+    (!needsSignature || (logged.signature !== undefined &&
+      equalBytes(logged.signature, expected.signature!)))
+  );
+  if (!match) {
+    const keyLogged = body.signatures.some((logged) => equalBytes(logged.verifier, key));
+    throw mismatch(
+      keyLogged
+        ? "the logged signature is not the one being verified"
+        : "the logged key or certificate is not the verifying one",
+    );
+  }
+  const kindVersion = `${body.kind}/${body.apiVersion}`;
+  switch (kindVersion) {
+    case "hashedrekord/0.0.1":
+    case "rekord/0.0.1": {
+      if (expected.dsseEnvelope) {
+        throw mismatch(`a DSSE envelope cannot be logged as ${body.kind} ${body.apiVersion}`);
+      }
+      const artifact = expected.artifactDigest;
+      if (!artifact) throw new TypeError(`Checking a ${body.kind} entry needs the artifact digest`);
+      checkDigest(body.digest, artifact.algorithm, artifact.digest, "artifact digest");
+      break;
+    }
+    case "hashedrekord/0.0.2": {
+      const logged = body.digest!;
+      if (expected.dsseEnvelope) {
+        const { payloadType, payload } = expected.dsseEnvelope;
+        checkDigest(
+          logged,
+          logged.algorithm,
+          hashWith(logged.algorithm, paeOf(payloadType, payload)),
+          "digest of the DSSE envelope",
+        );
+      } else if (expected.artifactDigest) {
+        checkDigest(
+          logged,
+          expected.artifactDigest.algorithm,
+          expected.artifactDigest.digest,
+          "artifact digest",
+        );
+      } else {
+        throw new TypeError("Checking a hashedrekord entry needs the artifact digest or envelope");
+      }
+      break;
+    }
+    case "dsse/0.0.1":
+    case "dsse/0.0.2":
+    case "intoto/0.0.2":
+    case "intoto/0.0.1":
+      if (expected.artifactDigest && !expected.dsseEnvelope && !expected.payloadHash) {
+        throw mismatch(`a message signature cannot be logged as ${body.kind} ${body.apiVersion}`);
+      }
+      checkPayloadHash(body, expected);
+      if (expected.envelopeHash) {
+        checkDigest(
+          body.envelopeHash ?? body.contentHash,
+          "sha256",
+          expected.envelopeHash,
+          "envelope hash",
+        );
+      }
+      break;
+    default:
+      throw mismatch(`unsupported kind ${body.kind} ${body.apiVersion}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Proposed entries (what clients POST to /api/v1/log/entries)
+
+/** A Rekor v1 proposed entry. */
+export interface ProposedEntry {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly spec: JsonRecord;
+}
+
+/** Inputs of a hashedrekord 0.0.1 entry (message signatures). */
+export interface HashedRekordInput {
+  readonly digest: { readonly algorithm: HashName; readonly value: Uint8Array };
+  readonly signature: Uint8Array;
+  /** PEM of the verifying certificate or `PUBLIC KEY`, as cosign sends it. */
+  readonly verifierPem: string;
+}
+
+/** A hashedrekord 0.0.1 proposed entry, as cosign builds it. */
+export function buildHashedRekordEntry(input: HashedRekordInput): ProposedEntry {
+  if (input.digest.value.length !== digestLength(input.digest.algorithm)) {
+    throw new RangeError(`Not a ${input.digest.algorithm} digest`);
+  }
+  return {
+    apiVersion: "0.0.1",
+    kind: "hashedrekord",
+    spec: {
+      data: { hash: { algorithm: input.digest.algorithm, value: toHex(input.digest.value) } },
+      signature: {
+        content: toBase64(input.signature),
+        publicKey: { content: toBase64(utf8(input.verifierPem)) },
+      },
+    },
+  };
+}
+
+/** A dsse 0.0.1 proposed entry: the envelope text exactly as stored, and verifier PEMs. */
+export function buildDsseEntry(
+  envelopeJson: string,
+  verifierPems: readonly string[],
+): ProposedEntry {
+  if (verifierPems.length === 0) throw new RangeError("A dsse entry needs a verifier");
+  return {
+    apiVersion: "0.0.1",
+    kind: "dsse",
+    spec: {
+      proposedContent: {
+        envelope: envelopeJson,
+        verifiers: verifierPems.map((pem) => toBase64(utf8(pem))),
+      },
+    },
+  };
+}
+
+/** Inputs of an intoto 0.0.2 entry. */
+export interface IntotoInput {
+  readonly payloadType: string;
+  /** The decoded DSSE payload. */
+  readonly payload: Uint8Array;
+  /** Each envelope signature with the PEM that verifies it. */
+  readonly signatures: readonly { sig: Uint8Array; keyid?: string; verifierPem: string }[];
+}
+
+/** An intoto 0.0.2 proposed entry (cosign `--rekor-entry-type intoto`): double base64. */
+export function buildIntotoEntry(input: IntotoInput): ProposedEntry {
+  if (input.signatures.length === 0) throw new RangeError("An intoto entry needs a signature");
+  return {
+    apiVersion: "0.0.2",
+    kind: "intoto",
+    spec: {
+      content: {
+        envelope: {
+          payloadType: input.payloadType,
+          payload: toBase64(utf8(toBase64(input.payload))),
+          signatures: input.signatures.map((s) => ({
+            ...(s.keyid ? { keyid: s.keyid } : {}),
+            sig: toBase64(utf8(toBase64(s.sig))),
+            publicKey: toBase64(utf8(s.verifierPem)),
+          })),
+        },
+      },
+    },
+  };
+}
+
+function malformed(message: string, cause?: unknown): CosignError {
+  return new CosignError("REKOR_BODY_MALFORMED", `Invalid Rekor entry body: ${message}`, {
+    cause,
+  });
+}
+
+/** Read a proposed entry from JSON; `REKOR_BODY_MALFORMED` when it has no kind or spec. */
+export function parseProposedEntry(value: unknown): ProposedEntry {
+  try {
+    const record = asRecord(value, "entry");
+    return {
+      apiVersion: asNonEmptyString(record.apiVersion, "apiVersion"),
+      kind: asNonEmptyString(record.kind, "kind"),
+      spec: asRecord(record.spec, "spec"),
+    };
+  } catch (error) {
+    throw malformed(errorMessage(error), error);
+  }
+}
+
+function sameDigest(a: EntryDigest | undefined, b: EntryDigest | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.algorithm === b.algorithm && equalBytes(a.value, b.value);
+}
+
+/**
+ * True when two parsed bodies commit to the same content: kind, version, every digest, and the
+ * same set of (signature, verifier) pairs. Used to check that what a log returns is what was
+ * proposed (rekor #2799), whatever the byte-level differences of two canonicalizers.
+ */
+export function sameEntryContent(a: EntryBody, b: EntryBody): boolean {
+  if (a.kind !== b.kind || a.apiVersion !== b.apiVersion) return false;
+  if (!sameDigest(a.digest, b.digest) || !sameDigest(a.payloadHash, b.payloadHash)) return false;
+  if (!sameDigest(a.envelopeHash, b.envelopeHash) || !sameDigest(a.contentHash, b.contentHash)) {
+    return false;
+  }
+  if (a.signatures.length !== b.signatures.length) return false;
+  const same = (x: LoggedSignature, y: LoggedSignature) =>
+    x.verifierType === y.verifierType && equalBytes(x.verifier, y.verifier) &&
+    (x.signature === undefined
+      ? y.signature === undefined
+      : y.signature !== undefined && equalBytes(x.signature, y.signature));
+  return a.signatures.every((x) => b.signatures.some((y) => same(x, y))) &&
+    b.signatures.every((y) => a.signatures.some((x) => same(x, y)));
+}
