@@ -95,6 +95,10 @@ Deno.test("decodeSimpleSigningPayload() refuses payloads without a usable manife
     '{"critical":{"image":{"docker-manifest-digest":"not a digest"}}}',
     `{"critical":{"identity":{"docker-reference":1},"image":{"docker-manifest-digest":"${DIGEST}"}}}`,
     `{"critical":{"image":{"docker-manifest-digest":"${DIGEST}"}},"optional":[1]}`,
+    // Go would read the second spelling (case-blind, last wins): a different digest than ours
+    `{"critical":{"image":{"docker-manifest-digest":"${DIGEST}"}},"Critical":{"image":{}}}`,
+    `{"critical":{"image":{"docker-manifest-digest":"${DIGEST}","Docker-Manifest-Digest":"x"}}}`,
+    `{"critical":{"image":{"docker-manifest-digest":"${DIGEST}"},"TYPE":"x"}}`,
   ];
   for (const text of cases) {
     assert.throws(
@@ -223,6 +227,11 @@ Deno.test("parseStatement() refuses malformed statements, a null subject include
     { ...ok, predicateType: "" },
     { ...ok, _type: "https://in-toto.io/Statement/v2" },
     { ...ok, _type: undefined },
+    { ...ok, predicate_type: "other" },
+    { ...ok, PredicateType: "other" },
+    { ...ok, type: IN_TOTO_STATEMENT_V01 },
+    { ...ok, "\u017Fubject": [] }, // U+017F folds to "s" in Go's case-blind match
+    { ...ok, subject: [{ digest: { sha256: "ab" }, Digest: { sha256: "cd" } }] },
     [],
   ];
   for (const value of cases) {
