@@ -21,6 +21,7 @@ import {
   asSafeInteger,
   asString,
   asTimestamp,
+  isRecord,
   parseJson,
 } from "./_json.ts";
 import { CosignError, isCosignError } from "./errors.ts";
@@ -116,6 +117,21 @@ function parseEntryValidity(
   }
 }
 
+/**
+ * The validity of a CA or TSA. Unlike a bare log key, an authority's certificates carry their
+ * own validity, so an absent or empty (`{}`) window adds no bound (sigstore-js reads it so, and
+ * its fixtures' mock TSA relies on it); an `end` without `start` is still malformed.
+ */
+function parseAuthorityValidity(
+  value: unknown,
+  path: string,
+): { validFor: ValidityPeriod; problem?: string } {
+  if (isRecord(value) && value.start === undefined && value.end === undefined) {
+    return { validFor: { start: new Date(0) } };
+  }
+  return parseEntryValidity(value, path);
+}
+
 function parseValidity(value: unknown, path: string): ValidityPeriod {
   const record = asRecord(value, path);
   if (record.start === undefined) throw new SyntaxError(`${path}.start: missing`);
@@ -180,7 +196,7 @@ function parseAuthority(value: unknown, path: string): TrustedAuthority {
     },
     uri: asString(record.uri ?? "", `${path}.uri`),
     certificates,
-    ...parseEntryValidity(record.validFor, `${path}.validFor`),
+    ...parseAuthorityValidity(record.validFor, `${path}.validFor`),
     ...(operator ? { operator } : {}),
   };
 }

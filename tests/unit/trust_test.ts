@@ -35,3 +35,25 @@ Deno.test("isWithin() treats validity windows as closed intervals", () => {
   assert.ok(isWithin(period, new Date(2000)));
   assert.ok(!isWithin(period, new Date(2001)));
 });
+
+Deno.test("parseTrustedRoot() reads an authority's empty validFor as unbounded, a log key's as malformed", () => {
+  const spki =
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE2G2Y+2tabdTV5BcGiBIx0a9fAFwrkBbmLSGtks4L3qX6yYY0zufBnhC8Ur/iy55GhWP/9A/bY2LhC30M9+RYtw==";
+  const root = parseTrustedRoot({
+    mediaType: "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+    tlogs: [{
+      baseUrl: "https://log",
+      publicKey: { rawBytes: spki, keyDetails: "PKIX_ECDSA_P256_SHA_256", validFor: {} },
+      logId: { keyId: "wNI9atQGlz+VWfO6LRygH4QUfY/8W4RFwiT5i5WRgB0=" },
+    }],
+    timestampAuthorities: [{
+      subject: {},
+      uri: "https://tsa",
+      certChain: { certificates: [{ rawBytes: "MAA=" }] },
+      validFor: {},
+    }],
+  });
+  assert.ok(root.tlogs[0]!.problem);
+  assert.equal(root.timestampAuthorities[0]!.problem, undefined);
+  assert.ok(isWithin(root.timestampAuthorities[0]!.validFor, new Date()));
+});
