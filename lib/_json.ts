@@ -127,3 +127,30 @@ export function asWrappedBase64(value: unknown, path: string): Bytes {
   const text = asString(value, path);
   return asBase64(/[\r\n]/.test(text) ? text.replace(/[\r\n]/g, "") : text, path);
 }
+
+/**
+ * The value as an object in which each of `fields` has a single spelling. Go's `encoding/json`
+ * matches field names case-blind (the last match wins) and protojson also accepts the proto
+ * names (`tlog_entries` for `tlogEntries`), so a second spelling could make a Go reader see
+ * another value than we do: it throws instead of being ignored.
+ */
+export function asStrictRecord(
+  value: unknown,
+  path: string,
+  fields: readonly string[],
+): JsonRecord {
+  const record = asRecord(value, path);
+  const wanted = new Map(fields.map((field) => [foldFieldName(field), field]));
+  for (const key of Object.keys(record)) {
+    const field = wanted.get(foldFieldName(key));
+    if (field !== undefined && key !== field) {
+      throw new SyntaxError(`${path}: field "${key}" is another spelling of "${field}"`);
+    }
+  }
+  return record;
+}
+
+/** Go's case folding (simple folds such as U+017F to "s" included), underscores ignored. */
+function foldFieldName(name: string): string {
+  return name.toUpperCase().toLowerCase().replaceAll("_", "");
+}

@@ -21,7 +21,7 @@ import {
   asInt64,
   asNonEmptyString,
   asOptionalArray,
-  asRecord,
+  asStrictRecord,
   asString,
   asWrappedBase64,
   type JsonRecord,
@@ -118,6 +118,27 @@ const HASH_ENUM: Readonly<Record<string, HashName>> = {
   SHA2_512: "sha512",
 };
 
+// JSON names of the protobuf fields we read: a second spelling (the proto name, another case)
+// is refused (see asStrictRecord), since protojson would read it.
+const BUNDLE_FIELDS = ["mediaType", "verificationMaterial", "messageSignature", "dsseEnvelope"];
+const MATERIAL_FIELDS = [
+  "publicKey",
+  "x509CertificateChain",
+  "certificate",
+  "tlogEntries",
+  "timestampVerificationData",
+];
+const ENTRY_FIELDS = [
+  "logIndex",
+  "logId",
+  "kindVersion",
+  "integratedTime",
+  "inclusionPromise",
+  "inclusionProof",
+  "canonicalizedBody",
+];
+const PROOF_FIELDS = ["logIndex", "rootHash", "treeSize", "hashes", "checkpoint"];
+
 const LEGACY_MEDIA_TYPE = /^application\/vnd\.dev\.sigstore\.bundle\+json;version=(\d+\.\d+)$/;
 const MEDIA_TYPE = /^application\/vnd\.dev\.sigstore\.bundle\.v(\d+\.\d+)(?:\.\d+)?\+json$/;
 
@@ -165,7 +186,7 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
   }
   let root: JsonRecord;
   try {
-    root = asRecord(parseJson(input, "bundle"), "bundle");
+    root = asStrictRecord(parseJson(input, "bundle"), "bundle", BUNDLE_FIELDS);
   } catch (error) {
     throw malformed((error as Error).message, error);
   }
@@ -209,21 +230,24 @@ function readVerificationMaterial(
   allowChain: boolean,
 ): VerificationMaterial {
   const path = "verificationMaterial";
-  const record = asRecord(value, path);
+  const record = asStrictRecord(value, path, MATERIAL_FIELDS);
   const key = readKeyMaterial(record, version, allowChain);
   const tlogEntries = asOptionalArray(record.tlogEntries, `${path}.tlogEntries`, MAX_TLOG_ENTRIES)
     .map((item, i) => readTlogEntry(item, `${path}.tlogEntries[${i}]`, version));
   let rfc3161Timestamps: Bytes[] = [];
   if (!isAbsent(record.timestampVerificationData)) {
     const where = `${path}.timestampVerificationData`;
-    const data = asRecord(record.timestampVerificationData, where);
+    const data = asStrictRecord(record.timestampVerificationData, where, ["rfc3161Timestamps"]);
     rfc3161Timestamps = asOptionalArray(
       data.rfc3161Timestamps,
       `${where}.rfc3161Timestamps`,
       MAX_TIMESTAMPS,
     ).map((item, i) => {
       const at = `${where}.rfc3161Timestamps[${i}]`;
-      return nonEmptyBytes(asRecord(item, at).signedTimestamp, `${at}.signedTimestamp`);
+      return nonEmptyBytes(
+        asStrictRecord(item, at, ["signedTimestamp"]).signedTimestamp,
+        `${at}.signedTimestamp`,
+      );
     });
   }
   return { key, tlogEntries, rfc3161Timestamps };
@@ -237,11 +261,11 @@ function readKeyMaterial(
   const path = "verificationMaterial";
   const kind = oneOf(record, ["publicKey", "x509CertificateChain", "certificate"] as const, path);
   if (kind === "publicKey") {
-    const hint = asRecord(record.publicKey, `${path}.publicKey`).hint;
+    const hint = asStrictRecord(record.publicKey, `${path}.publicKey`, ["hint"]).hint;
     return { kind, hint: isAbsent(hint) ? "" : asString(hint, `${path}.publicKey.hint`) };
   }
   if (kind === "certificate") {
-    const certificate = asRecord(record.certificate, `${path}.certificate`);
+    const certificate = asStrictRecord(record.certificate, `${path}.certificate`, ["rawBytes"]);
     return {
       kind,
       certificate: nonEmptyBytes(certificate.rawBytes, `${path}.certificate.rawBytes`),
@@ -253,20 +277,28 @@ function readKeyMaterial(
     );
   }
   const where = `${path}.x509CertificateChain.certificates`;
-  const chain = asRecord(record.x509CertificateChain, `${path}.x509CertificateChain`);
+  const chain = asStrictRecord(record.x509CertificateChain, `${path}.x509CertificateChain`, [
+    "certificates",
+  ]);
   const certificates = asArray(chain.certificates ?? [], where, MAX_CHAIN_CERTIFICATES).map(
     (item, i) =>
-      nonEmptyBytes(asRecord(item, `${where}[${i}]`).rawBytes, `${where}[${i}].rawBytes`),
+      nonEmptyBytes(
+        asStrictRecord(item, `${where}[${i}]`, ["rawBytes"]).rawBytes,
+        `${where}[${i}].rawBytes`,
+      ),
   );
   if (certificates.length === 0) throw new SyntaxError(`${where}: the chain is empty`);
   return { kind, certificates };
 }
 
 function readTlogEntry(value: unknown, path: string, version: BundleVersion): TlogEntry {
-  const record = asRecord(value, path);
+  const record = asStrictRecord(value, path, ENTRY_FIELDS);
   const logIndex = nonNegative(record.logIndex, `${path}.logIndex`);
-  const logId = nonEmptyBytes(asRecord(record.logId, `${path}.logId`).keyId, `${path}.logId.keyId`);
-  const kv = asRecord(record.kindVersion, `${path}.kindVersion`);
+  const logId = nonEmptyBytes(
+    asStrictRecord(record.logId, `${path}.logId`, ["keyId"]).keyId,
+    `${path}.logId.keyId`,
+  );
+  const kv = asStrictRecord(record.kindVersion, `${path}.kindVersion`, ["kind", "version"]);
   const kindVersion = {
     kind: asNonEmptyString(kv.kind, `${path}.kindVersion.kind`),
     version: asNonEmptyString(kv.version, `${path}.kindVersion.version`),
@@ -275,7 +307,9 @@ function readTlogEntry(value: unknown, path: string, version: BundleVersion): Tl
   const canonicalizedBody = nonEmptyBytes(record.canonicalizedBody, `${path}.canonicalizedBody`);
   let entry: TlogEntry = { logIndex, logId, kindVersion, integratedTime, canonicalizedBody };
   if (!isAbsent(record.inclusionPromise)) {
-    const promise = asRecord(record.inclusionPromise, `${path}.inclusionPromise`);
+    const promise = asStrictRecord(record.inclusionPromise, `${path}.inclusionPromise`, [
+      "signedEntryTimestamp",
+    ]);
     const signedEntryTimestamp = nonEmptyBytes(
       promise.signedEntryTimestamp,
       `${path}.inclusionPromise.signedEntryTimestamp`,
@@ -294,7 +328,7 @@ function readTlogEntry(value: unknown, path: string, version: BundleVersion): Tl
 
 function readInclusionProof(value: unknown, entryPath: string): InclusionProof {
   const path = `${entryPath}.inclusionProof`;
-  const record = asRecord(value, path);
+  const record = asStrictRecord(value, path, PROOF_FIELDS);
   const logIndex = nonNegative(record.logIndex, `${path}.logIndex`);
   const treeSize = nonNegative(record.treeSize, `${path}.treeSize`);
   const rootHash = sha256Hash(record.rootHash, `${path}.rootHash`);
@@ -305,7 +339,7 @@ function readInclusionProof(value: unknown, entryPath: string): InclusionProof {
   // (sigstore-go d19dc5b crashed here), in every bundle version.
   if (isAbsent(record.checkpoint)) throw new SyntaxError(`${path}.checkpoint: missing`);
   const checkpoint = asNonEmptyString(
-    asRecord(record.checkpoint, `${path}.checkpoint`).envelope,
+    asStrictRecord(record.checkpoint, `${path}.checkpoint`, ["envelope"]).envelope,
     `${path}.checkpoint.envelope`,
   );
   return { logIndex, rootHash, treeSize, hashes, checkpoint };
@@ -324,10 +358,10 @@ function readContent(root: JsonRecord): BundleContent {
     return { kind, envelope };
   }
   const path = "messageSignature";
-  const record = asRecord(root.messageSignature, path);
+  const record = asStrictRecord(root.messageSignature, path, ["messageDigest", "signature"]);
   const signature = nonEmptyBytes(record.signature, `${path}.signature`);
   if (isAbsent(record.messageDigest)) return { kind, signature };
-  const md = asRecord(record.messageDigest, `${path}.messageDigest`);
+  const md = asStrictRecord(record.messageDigest, `${path}.messageDigest`, ["algorithm", "digest"]);
   const name = asString(md.algorithm, `${path}.messageDigest.algorithm`);
   const algorithm = Object.hasOwn(HASH_ENUM, name) ? HASH_ENUM[name] : undefined;
   if (algorithm === undefined) {

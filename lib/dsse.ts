@@ -16,7 +16,7 @@ import {
   asArray,
   asNonEmptyString,
   asOptionalString,
-  asRecord,
+  asStrictRecord,
   asString,
   asWrappedBase64,
   parseJson,
@@ -138,13 +138,13 @@ function checkSignatureCount(envelope: Envelope, exactlyOne: boolean): void {
  * walked; a `null` entry or a missing `sig` is malformed.
  */
 export function decodeEnvelopeJson(value: unknown, path: string): Envelope {
-  const record = asRecord(value, path);
+  const record = asStrictRecord(value, path, ["payload", "payloadType", "signatures"]);
   const payloadType = asNonEmptyString(record.payloadType, `${path}.payloadType`);
   const payload = asWrappedBase64(record.payload, `${path}.payload`);
   const signatures = asArray(record.signatures, `${path}.signatures`, MAX_ENVELOPE_SIGNATURES).map(
     (item, i) => {
       const where = `${path}.signatures[${i}]`;
-      const entry = asRecord(item, where);
+      const entry = asStrictRecord(item, where, ["sig", "keyid"]);
       const sigText = asString(entry.sig, `${where}.sig`);
       if (sigText === "") throw new SyntaxError(`${where}.sig: must not be empty`);
       const sig = asWrappedBase64(sigText, `${where}.sig`);

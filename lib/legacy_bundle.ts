@@ -19,6 +19,7 @@ import {
   asNonEmptyString,
   asRecord,
   asSafeInteger,
+  asStrictRecord,
   asString,
   asWrappedBase64,
   isRecord,
@@ -83,9 +84,14 @@ export function legacyBundleToTlogEntry(
   const what = "legacy Rekor bundle";
   const value = readJson(input, what, options.maxBytes ?? MAX_LEGACY_BUNDLE_BYTES);
   try {
-    const root = asRecord(value, "bundle");
+    const root = asStrictRecord(value, "bundle", ["SignedEntryTimestamp", "Payload"]);
     const signedEntryTimestamp = nonEmptyBase64(root.SignedEntryTimestamp, "SignedEntryTimestamp");
-    const payload = asRecord(root.Payload, "Payload");
+    const payload = asStrictRecord(root.Payload, "Payload", [
+      "body",
+      "integratedTime",
+      "logIndex",
+      "logID",
+    ]);
     if (typeof payload.body !== "string") {
       throw new SyntaxError("Payload.body: expected a base64 string");
     }
@@ -192,7 +198,7 @@ export function parseLegacyBlobBundle(
   let root: JsonRecord;
   let result: LegacyBlobBundle;
   try {
-    root = asRecord(value, "bundle");
+    root = asStrictRecord(value, "bundle", ["base64Signature", "cert", "rekorBundle"]);
     result = { signature: nonEmptyBase64(root.base64Signature, "base64Signature") };
     if (root.cert !== undefined && root.cert !== null && root.cert !== "") {
       result = { ...result, cert: nonEmptyBase64(root.cert, "cert") };
@@ -293,7 +299,7 @@ export function parseRfc3161Annotation(
   const what = "RFC 3161 timestamp annotation";
   const value = readJson(input, what, options.maxBytes ?? MAX_LEGACY_BUNDLE_BYTES);
   try {
-    const root = asRecord(value, "annotation");
+    const root = asStrictRecord(value, "annotation", ["SignedRFC3161Timestamp"]);
     return nonEmptyBase64(root.SignedRFC3161Timestamp, "SignedRFC3161Timestamp");
   } catch (error) {
     throw malformed(what, (error as Error).message, error);

@@ -19,6 +19,7 @@ import {
   asNonEmptyString,
   asOptionalString,
   asRecord,
+  asStrictRecord,
   asString,
   isRecord,
   type JsonRecord,
@@ -150,12 +151,12 @@ export function decodeSimpleSigningPayload(
 ): SimpleSigningPayload {
   checkSize(bytes, options.maxBytes ?? MAX_SIMPLE_SIGNING_BYTES, "SimpleSigning payload");
   try {
-    const root = readObject(parseJson(bytes, "SimpleSigning payload"), "payload", [
+    const root = asStrictRecord(parseJson(bytes, "SimpleSigning payload"), "payload", [
       "critical",
       "optional",
     ]);
-    const critical = readObject(root.critical, "critical", ["identity", "image", "type"]);
-    const image = readObject(critical.image, "critical.image", ["docker-manifest-digest"]);
+    const critical = asStrictRecord(root.critical, "critical", ["identity", "image", "type"]);
+    const image = asStrictRecord(critical.image, "critical.image", ["docker-manifest-digest"]);
     const digest = asNonEmptyString(
       image["docker-manifest-digest"],
       "critical.image.docker-manifest-digest",
@@ -166,7 +167,7 @@ export function decodeSimpleSigningPayload(
     // Go decodes a missing identity or type as ""; keep that leniency, but never a wrong type
     const identity = critical.identity === undefined || critical.identity === null
       ? {}
-      : readObject(critical.identity, "critical.identity", ["docker-reference"]);
+      : asStrictRecord(critical.identity, "critical.identity", ["docker-reference"]);
     const dockerReference =
       asOptionalString(identity["docker-reference"], "critical.identity.docker-reference") ?? "";
     const type = asOptionalString(critical.type, "critical.type") ?? "";
@@ -177,29 +178,6 @@ export function decodeSimpleSigningPayload(
   } catch (error) {
     throw malformed(`Invalid SimpleSigning payload: ${(error as Error).message}`, error);
   }
-}
-
-/**
- * An object whose listed fields have one spelling only. Go's `encoding/json` matches field names
- * case-blind, the last match winning, and protojson also takes the proto names
- * (`predicate_type`, `type` for `_type`): a second spelling could make cosign read another
- * value than we do, so it is refused, never ignored.
- */
-function readObject(value: unknown, path: string, fields: readonly string[]): JsonRecord {
-  const record = asRecord(value, path);
-  const wanted = new Map(fields.map((field) => [foldFieldName(field), field]));
-  for (const key of Object.keys(record)) {
-    const field = wanted.get(foldFieldName(key));
-    if (field !== undefined && key !== field) {
-      throw new SyntaxError(`${path}: field "${key}" is another spelling of "${field}"`);
-    }
-  }
-  return record;
-}
-
-/** Go's case folding (simple folds such as U+017F to s included), underscores ignored. */
-function foldFieldName(name: string): string {
-  return name.toUpperCase().toLowerCase().replaceAll("_", "");
 }
 
 const STATEMENT_FIELDS = ["_type", "subject", "predicateType", "predicate"] as const;
@@ -337,7 +315,7 @@ export function parseStatement(
   checkSize(bytes, options.maxBytes ?? MAX_STATEMENT_BYTES, "in-toto statement");
   let root: JsonRecord;
   try {
-    root = readObject(parseJson(bytes, "in-toto statement"), "statement", STATEMENT_FIELDS);
+    root = asStrictRecord(parseJson(bytes, "in-toto statement"), "statement", STATEMENT_FIELDS);
   } catch (error) {
     throw malformed(`Invalid in-toto statement: ${(error as Error).message}`, error);
   }
@@ -365,7 +343,7 @@ export function parseStatement(
 }
 
 function readSubject(value: unknown, path: string): StatementSubject {
-  const record = readObject(value, path, ["name", "digest", "annotations"]);
+  const record = asStrictRecord(value, path, ["name", "digest", "annotations"]);
   const digestRecord = asRecord(record.digest, `${path}.digest`);
   const algorithms = Object.keys(digestRecord);
   if (algorithms.length > MAX_SUBJECT_DIGESTS) {

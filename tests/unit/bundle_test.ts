@@ -178,6 +178,10 @@ Deno.test("parseBundle() refuses malformed structure with BUNDLE_MALFORMED and t
   const cases: [unknown, RegExp][] = [
     [[], /bundle: expected an object/],
     [{ ...validJson(), mediaType: 3 }, /mediaType: expected a string/],
+    // protojson reads proto names too: a second spelling would be another value to sigstore-go
+    [vm({ tlog_entries: [] }), /field "tlog_entries" is another spelling of "tlogEntries"/],
+    [{ ...validJson(), dsse_envelope: {} }, /field "dsse_envelope" is another spelling/],
+    [entry({ inclusion_promise: null }), /field "inclusion_promise" is another spelling/],
     [{
       ...validJson(),
       dsseEnvelope: { payload: "e30=", payloadType: "t", signatures: [{ sig: "AQ==" }] },

@@ -122,6 +122,14 @@ Deno.test("parseEnvelope() refuses malformed envelopes with PAYLOAD_MALFORMED na
     [`{"payload":"e30=","payloadType":"t","signatures":[{"sig":"AQ==","keyid":7}]}`, /keyid/],
     [`{"payload":"e30=","payloadType":"t","sig`, /Invalid JSON/],
     [`[]`, /envelope: expected an object/],
+    [
+      `{"payload":"e30=","payloadType":"t","payload_type":"u","signatures":[{"sig":"AQ=="}]}`,
+      /"payload_type" is another spelling of "payloadType"/,
+    ],
+    [
+      `{"payload":"e30=","payloadType":"t","signatures":[{"sig":"AQ==","Sig":"Ag=="}]}`,
+      /"Sig" is another spelling of "sig"/,
+    ],
   ];
   for (const [text, message] of cases) {
     assert.throws(

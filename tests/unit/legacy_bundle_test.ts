@@ -68,7 +68,7 @@ Deno.test("legacyBundleToTlogEntry() refuses what cosign crashed on or could mis
     [annotation({}, { SignedEntryTimestamp: "%%" }), /SignedEntryTimestamp: invalid base64/],
     [
       { signedEntryTimestamp: "MEUCIQ==", payload: annotation().Payload },
-      /SignedEntryTimestamp: expected a string/,
+      /field "signedEntryTimestamp" is another spelling of "SignedEntryTimestamp"/,
     ],
     [annotation({}, { Payload: null }), /Payload: expected an object/],
     ['{"SignedEntryTimestamp":', /Invalid JSON/],
