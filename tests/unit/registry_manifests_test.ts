@@ -4,6 +4,7 @@ import {
   DOCKER_MANIFEST,
   isRegistryError,
   MAX_MANIFEST_SIZE,
+  MAX_PAGE_SIZE,
   OCI_INDEX,
   OCI_MANIFEST,
   RegistryStore,
@@ -345,6 +346,30 @@ Deno.test("RegistryStore serves a manifest through the blob endpoint too", async
     assert.deepEqual(store.statBlob("demo/app", digest), { digest, size: manifest.length });
     const read = await store.readBlob("demo/app", digest);
     assert.deepEqual(await readAll(read.body), manifest);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("RegistryStore caps a referrers page at MAX_PAGE_SIZE and pages the rest", async () => {
+  const store = await RegistryStore.open();
+  try {
+    const { digest: subject, manifest } = await seeded(store);
+    const count = MAX_PAGE_SIZE + 1;
+    for (let i = 0; i < count; i++) {
+      const referrer = imageManifest({ digest: EMPTY_DIGEST, size: 2 }, [], {
+        subject: { mediaType: OCI_MANIFEST, digest: subject, size: manifest.length },
+        annotations: { i: String(i) },
+      });
+      store.putManifest("demo/app", sha256Digest(referrer), referrer, OCI_MANIFEST);
+    }
+    const first = store.listReferrers("demo/app", subject, { n: 1_000_000 });
+    assert.equal(first.items.length, MAX_PAGE_SIZE);
+    assert.equal(first.items[0]?.annotations?.i, "0");
+    assert.notEqual(first.next, undefined);
+    const rest = store.listReferrers("demo/app", subject, { last: first.next! });
+    assert.deepEqual(rest.items.map((d) => d.annotations?.i), [String(MAX_PAGE_SIZE)]);
+    assert.equal(rest.next, undefined);
   } finally {
     await store.close();
   }
