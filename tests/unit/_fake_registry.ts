@@ -46,6 +46,8 @@ export interface FakeRegistryOptions {
   readonly auth?: FakeAuth;
   /** When set, blob GETs redirect (307) to this host, which serves the blob. */
   readonly blobRedirectHost?: string;
+  /** Whether manifest PUTs with a subject answer `OCI-Subject` (default: with the API). */
+  readonly ociSubjectHeader?: boolean;
   /** Page size of tag listings (default unlimited). */
   readonly tagPageSize?: number;
 }
@@ -285,7 +287,8 @@ export class FakeRegistry {
         "docker-content-digest": digest,
         location: `/v2/${repo}/manifests/${digest}`,
       };
-      const subject = this.options.referrersApi === false ? undefined : subjectOf(req.body);
+      const answers = this.options.ociSubjectHeader ?? this.options.referrersApi !== false;
+      const subject = answers ? subjectOf(req.body) : undefined;
       if (subject !== undefined) headers["oci-subject"] = subject;
       return new Response(null, { status: 201, headers });
     }
