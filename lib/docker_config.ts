@@ -95,18 +95,17 @@ export function parseDockerConfig(text: string, path: string): DockerConfig {
   } catch (cause) {
     throw invalidConfig(path, errorMessage(cause), cause);
   }
-  const auths: Record<string, JsonRecord> = {};
-  if (isRecord(record.auths)) {
-    for (const [key, value] of Object.entries(record.auths)) {
-      if (isRecord(value)) auths[key] = value;
-    }
-  }
-  const credHelpers: Record<string, string> = {};
-  if (isRecord(record.credHelpers)) {
-    for (const [key, value] of Object.entries(record.credHelpers)) {
-      if (typeof value === "string" && value !== "") credHelpers[key] = value;
-    }
-  }
+  // fromEntries defines own properties: a "__proto__" key cannot reach a prototype.
+  const auths: Record<string, JsonRecord> = Object.fromEntries(
+    Object.entries(isRecord(record.auths) ? record.auths : {}).filter((
+      e,
+    ): e is [string, JsonRecord] => isRecord(e[1])),
+  );
+  const credHelpers: Record<string, string> = Object.fromEntries(
+    Object.entries(isRecord(record.credHelpers) ? record.credHelpers : {}).filter((
+      e,
+    ): e is [string, string] => typeof e[1] === "string" && e[1] !== ""),
+  );
   const credsStore = typeof record.credsStore === "string" && record.credsStore !== ""
     ? record.credsStore
     : undefined;

@@ -134,9 +134,8 @@ function readAnnotations(value: unknown, path: string): Record<string, string> |
   const record = asRecord(value, path);
   const keys = Object.keys(record);
   if (keys.length > MAX_ANNOTATIONS) throw new SyntaxError(`${path}: too many annotations`);
-  const out: Record<string, string> = {};
-  for (const key of keys) out[key] = asString(record[key], `${path}.${key}`);
-  return out;
+  // fromEntries defines own properties, so a "__proto__" key stays an annotation.
+  return Object.fromEntries(keys.map((key) => [key, asString(record[key], `${path}.${key}`)]));
 }
 
 /** Read a descriptor from untrusted JSON; throws `SyntaxError` naming the path. */

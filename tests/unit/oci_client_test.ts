@@ -9,6 +9,7 @@ import {
 import { encodeManifest, MEDIA_TYPE } from "../../lib/oci_manifest.ts";
 import { parseImageReference, withDigest } from "../../lib/oci_reference.ts";
 import type { RegistryCredentials } from "../../lib/docker_config.ts";
+import { mayCarryCredentials, parseChallenges } from "../../lib/_oci_auth.ts";
 import { FakeRegistry, type FakeRegistryOptions } from "./_fake_registry.ts";
 
 const REPO = "org/app";
@@ -708,4 +709,54 @@ Deno.test("a 401 from a redirect target does not trigger a credential exchange",
   );
   assert.ok(fake.requests.every((r) => r.headers.get("authorization") === null));
   assert.equal(fake.requests.length, 2);
+});
+
+// ------------------------------------------------------------------------------ challenges
+
+Deno.test("parseChallenges() reads Bearer parameters, quoted commas and several challenges", () => {
+  assert.deepEqual(
+    parseChallenges(
+      'Bearer realm="https://auth.example.com/token",service="registry.example.com",' +
+        'scope="repository:a/b:pull,push", Basic realm="x \\"y\\""',
+    ),
+    [
+      {
+        scheme: "bearer",
+        params: {
+          realm: "https://auth.example.com/token",
+          service: "registry.example.com",
+          scope: "repository:a/b:pull,push",
+        },
+      },
+      { scheme: "basic", params: { realm: 'x "y"' } },
+    ],
+  );
+  assert.deepEqual(parseChallenges("BASIC realm=plain"), [{
+    scheme: "basic",
+    params: { realm: "plain" },
+  }]);
+});
+
+Deno.test("parseChallenges() survives hostile headers without crashing", () => {
+  for (
+    const header of [
+      'Bearer realm="unterminated',
+      "=x",
+      ",,,",
+      "Bearer " + "a=b,".repeat(10_000),
+      "",
+    ]
+  ) {
+    const challenges = parseChallenges(header);
+    assert.ok(Array.isArray(challenges));
+    for (const c of challenges) assert.ok(Object.keys(c.params).length <= 32);
+  }
+});
+
+Deno.test("mayCarryCredentials() allows the registry's own host and Docker Hub's auth host only", () => {
+  assert.ok(mayCarryCredentials("ghcr.io", "ghcr.io"));
+  assert.ok(mayCarryCredentials("registry-1.docker.io", "auth.docker.io"));
+  assert.ok(!mayCarryCredentials("ghcr.io", "auth.ghcr.io.evil.com"));
+  assert.ok(!mayCarryCredentials("127.0.0.1:5000", "127.0.0.1:5001"));
+  assert.ok(!mayCarryCredentials("evil.test", "auth.docker.io"));
 });
