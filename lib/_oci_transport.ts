@@ -69,6 +69,8 @@ export interface TransportOptions {
   readonly onExchange?: (exchange: RegistryExchange) => void;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
+  /** Aborts every request and body read (e.g. `AbortSignal.timeout(ms)`); never retried. */
+  readonly signal?: AbortSignal;
 }
 
 /** One registry call: the method, the repository it acts on, where, and the token scopes. */
@@ -97,6 +99,7 @@ export class RegistryTransport {
   readonly #onExchange: ((exchange: RegistryExchange) => void) | undefined;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #now: () => number;
+  readonly #signal: AbortSignal | undefined;
   readonly #challenges = new Map<string, Challenge>();
   readonly #tokens = new Map<string, Promise<BearerToken>>();
   readonly #creds = new Map<string, Promise<RegistryCredentials | undefined>>();
@@ -114,6 +117,7 @@ export class RegistryTransport {
     this.#onExchange = options.onExchange;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#now = options.now ?? Date.now;
+    this.#signal = options.signal;
   }
 
   #allowsHttp(host: string): boolean {
@@ -357,9 +361,19 @@ export class RegistryTransport {
     for (let attempt = 1;; attempt++) {
       let response: Response;
       try {
-        response = await this.#fetch(url, init);
+        response = await this.#fetch(
+          url,
+          this.#signal === undefined ? init : { ...init, signal: this.#signal },
+        );
       } catch (cause) {
         if (cause instanceof CosignError) throw cause;
+        if (this.#signal?.aborted) {
+          throw new CosignError(
+            "OCI_NETWORK_ERROR",
+            `Request to "${url.host}" aborted: ${errorMessage(this.#signal.reason)}`,
+            { cause },
+          );
+        }
         if (attempt < attempts && IDEMPOTENT.has(method)) {
           await this.#sleep(Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
           continue;

@@ -760,3 +760,27 @@ Deno.test("mayCarryCredentials() allows the registry's own host and Docker Hub's
   assert.ok(!mayCarryCredentials("127.0.0.1:5000", "127.0.0.1:5001"));
   assert.ok(!mayCarryCredentials("evil.test", "auth.docker.io"));
 });
+
+Deno.test("an aborted signal stops the client without retrying", async () => {
+  const controller = new AbortController();
+  const { fake, registry, byDigest } = setup({}, { signal: controller.signal });
+  fake.intercept = (req) => {
+    controller.abort(new Error("deadline"));
+    return Promise.reject(new DOMException(`aborted ${req.url.pathname}`, "AbortError"));
+  };
+  await assert.rejects(
+    () => registry.getManifest(byDigest),
+    (e) => isCosignError(e, "OCI_NETWORK_ERROR") && e.message.includes("deadline"),
+  );
+  assert.equal(fake.requests.length, 1);
+});
+
+Deno.test("network errors on GET are retried, then reported as OCI_NETWORK_ERROR", async () => {
+  const { fake, registry, byDigest } = setup();
+  fake.intercept = () => Promise.reject(new TypeError("connection reset"));
+  await assert.rejects(
+    () => registry.getManifest(byDigest),
+    (e) => isCosignError(e, "OCI_NETWORK_ERROR") && e.message.includes("connection reset"),
+  );
+  assert.equal(fake.requests.length, 3);
+});
