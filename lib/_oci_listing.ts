@@ -22,7 +22,9 @@ export interface ListingLimits {
 
 /** Referrers of a digest and where the list came from. */
 export interface ReferrersList {
+  /** The referrer descriptors (filtered by artifact type when asked). */
   readonly manifests: readonly OciDescriptor[];
+  /** Whether the referrers API or the fallback tag answered. */
   readonly source: "referrers-api" | "fallback-tag";
 }
 

@@ -46,28 +46,43 @@ import {
 export interface RetryPolicy {
   /** Total tries, the first included. */
   readonly attempts: number;
+  /** Delay before the first retry; doubled for each further one. */
   readonly baseDelayMs: number;
+  /** Upper bound of any delay, `Retry-After` included. */
   readonly maxDelayMs: number;
 }
 
 /** One HTTP exchange, for `--verbose`: credentials are already redacted. */
 export interface RegistryExchange {
+  /** HTTP method. */
   readonly method: string;
+  /** URL with secret-looking query values redacted. */
   readonly url: string;
+  /** HTTP status of the answer. */
   readonly status: number;
+  /** Request headers, credentials redacted. */
   readonly requestHeaders: Record<string, string>;
+  /** Response headers, cookies and credentials redacted. */
   readonly responseHeaders: Record<string, string>;
 }
 
 /** Options of the transport (a subset of `RegistryClientOptions`). */
 export interface TransportOptions {
+  /** The fetch to use (default `globalThis.fetch`); called with `redirect: "manual"`. */
   readonly fetch?: typeof globalThis.fetch;
+  /** Credentials per registry and repository (`createCredentialResolver()`); default none. */
   readonly credentials?: CredentialResolver;
+  /** `true`, or hosts, reached over plain HTTP besides localhost/127.0.0.1/[::1]. */
   readonly insecure?: boolean | readonly string[];
+  /** Retry policy (default 3 attempts, 250 ms doubling, at most 5 s). */
   readonly retry?: Partial<RetryPolicy>;
+  /** `User-Agent`, also the OAuth2 `client_id` (default `dcosign`). */
   readonly userAgent?: string;
+  /** Told about every HTTP exchange, credentials redacted (for `--verbose`). */
   readonly onExchange?: (exchange: RegistryExchange) => void;
+  /** Waits between retries (inject a zero-delay sleeper in tests). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Epoch milliseconds, for token expiry (default `Date.now`). */
   readonly now?: () => number;
   /** Aborts every request and body read (e.g. `AbortSignal.timeout(ms)`); never retried. */
   readonly signal?: AbortSignal;

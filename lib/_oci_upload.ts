@@ -22,7 +22,9 @@ export interface UploadOptions {
 
 /** The digest and size of an uploaded (or already present) blob. */
 export interface UploadedBlob {
+  /** Digest `sha256:<hex>` of the blob. */
   readonly digest: string;
+  /** Size in bytes. */
   readonly size: number;
 }
 

@@ -29,6 +29,7 @@ export type DockerConfigErrorCode = "OCI_CREDENTIALS_INVALID" | "OCI_CREDENTIAL_
 export interface RegistryCredentials {
   /** Basic user name (sent to the registry, or to its token realm on the same host). */
   readonly username?: string;
+  /** Basic password (with `username`). */
   readonly password?: string;
   /** An OAuth2 refresh token (`identitytoken`, or a helper's `<token>` user). */
   readonly identityToken?: string;
@@ -44,7 +45,9 @@ export type CredentialResolver = (
 
 /** The result of running a credential helper. */
 export interface HelperResult {
+  /** Exit code. */
   readonly code: number;
+  /** Standard output. */
   readonly stdout: string;
 }
 
@@ -69,8 +72,11 @@ export interface DockerConfigOptions {
 export interface DockerConfig {
   /** The file it came from. */
   readonly path: string;
-  readonly auths: Readonly<Record<string, JsonRecord>>;
+  /** `auths` entries by config key. */
+  readonly auths: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Default helper for every registry without a `credHelpers` entry. */
   readonly credsStore?: string;
+  /** Helper names by registry (`docker-credential-<name>`). */
   readonly credHelpers: Readonly<Record<string, string>>;
 }
 
@@ -294,6 +300,7 @@ export async function lookupCredentials(
 export interface CredentialResolverOptions extends DockerConfigOptions {
   /** `--registry-username` / `--registry-password` (Basic; they take precedence). */
   readonly username?: string;
+  /** With `username`. */
   readonly password?: string;
   /** `--registry-token` (Bearer as is). */
   readonly registryToken?: string;

@@ -44,7 +44,7 @@ import {
 
 export type { OciDescriptor } from "./oci_manifest.ts";
 export type { RegistryCredentials } from "./docker_config.ts";
-export type { RegistryExchange, RetryPolicy } from "./_oci_transport.ts";
+export type { RegistryExchange, RetryPolicy, TransportOptions } from "./_oci_transport.ts";
 export type { UploadedBlob, UploadOptions } from "./_oci_upload.ts";
 export type { ReferrersList } from "./_oci_listing.ts";
 
@@ -103,6 +103,7 @@ export const DEFAULT_LIMITS: RegistryLimits = {
 
 /** Options of `RegistryClient`. */
 export interface RegistryClientOptions extends TransportOptions {
+  /** Overrides of `DEFAULT_LIMITS`. */
   readonly limits?: Partial<RegistryLimits>;
   /** Blobs larger than this are uploaded in PATCH chunks of this size (default 8 MiB). */
   readonly chunkSize?: number;
@@ -110,7 +111,9 @@ export interface RegistryClientOptions extends TransportOptions {
 
 /** A manifest's bytes and its descriptor (digest computed from the bytes). */
 export interface FetchedManifest {
+  /** Descriptor computed from the bytes read. */
   readonly descriptor: OciDescriptor;
+  /** The manifest bytes, digest-checked. */
   readonly bytes: Bytes;
 }
 
@@ -133,6 +136,7 @@ export class RegistryClient {
   readonly #transport: RegistryTransport;
   readonly #chunkSize: number;
 
+  /** A client; see `RegistryClientOptions` for fetch, credentials, limits and retries. */
   constructor(options: RegistryClientOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#transport = new RegistryTransport(options);

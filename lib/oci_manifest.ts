@@ -56,39 +56,61 @@ export const MANIFEST_ACCEPT: readonly string[] = [
 
 /** The platform of an index entry. */
 export interface OciPlatform {
+  /** CPU architecture (`amd64`, `arm64`, ...). */
   readonly architecture: string;
+  /** Operating system (`linux`, ...). */
   readonly os: string;
+  /** CPU variant (`v8`, ...). */
   readonly variant?: string;
 }
 
 /** A content descriptor (OCI image spec, descriptor.md). */
 export interface OciDescriptor {
+  /** Media type of the referenced content. */
   readonly mediaType: string;
+  /** Digest `alg:hex` of the content. */
   readonly digest: string;
+  /** Size in bytes of the content. */
   readonly size: number;
+  /** Artifact type (referrers: the manifest's `artifactType` or config media type). */
   readonly artifactType?: string;
+  /** Arbitrary string metadata. */
   readonly annotations?: Readonly<Record<string, string>>;
+  /** Platform of an index entry. */
   readonly platform?: OciPlatform;
 }
 
 /** An image manifest (OCI or Docker schema 2). */
 export interface OciManifest {
+  /** Always 2. */
   readonly schemaVersion: 2;
+  /** The manifest media type, when the document names it. */
   readonly mediaType?: string;
+  /** The artifact type (OCI 1.1 artifacts). */
   readonly artifactType?: string;
+  /** The config blob. */
   readonly config: OciDescriptor;
+  /** The layers, in order. */
   readonly layers: readonly OciDescriptor[];
+  /** The manifest this one refers to (OCI 1.1 referrers). */
   readonly subject?: OciDescriptor;
+  /** Arbitrary string metadata. */
   readonly annotations?: Readonly<Record<string, string>>;
 }
 
 /** An image index (OCI) or manifest list (Docker). */
 export interface OciIndex {
+  /** Always 2. */
   readonly schemaVersion: 2;
+  /** The index media type, when the document names it. */
   readonly mediaType?: string;
+  /** The artifact type (OCI 1.1 artifacts). */
   readonly artifactType?: string;
+  /** The manifests listed. */
   readonly manifests: readonly OciDescriptor[];
+  /** The manifest this one refers to (OCI 1.1 referrers). */
   readonly subject?: OciDescriptor;
+  /** Arbitrary string metadata. */
   readonly annotations?: Readonly<Record<string, string>>;
 }
 

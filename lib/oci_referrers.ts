@@ -59,6 +59,7 @@ export interface BundleReferrerOptions extends TargetOptions {
 export interface BundleReferrerResult {
   /** The referrer manifest, pushed by digest. */
   readonly manifest: OciDescriptor;
+  /** The referrer manifest's digest reference. */
   readonly reference: ImageReference;
   /** True when the fallback index at `sha256-<hex>` was written. */
   readonly fallbackIndex: boolean;
@@ -141,7 +142,9 @@ export interface BundleReferrer {
   readonly manifest: OciDescriptor;
   /** Its single layer. */
   readonly layer: OciDescriptor;
+  /** The artifact type the referrer declares. */
   readonly artifactType?: string;
+  /** The referrer manifest's annotations (`dev.sigstore.bundle.*`, created). */
   readonly annotations: Readonly<Record<string, string>>;
   /** The raw bundle bytes (digest-checked), to be parsed by the bundle module. */
   readonly bundle: Bytes;
@@ -149,8 +152,11 @@ export interface BundleReferrer {
 
 /** The bundles of an image and the referrers passed over, with why. */
 export interface BundleReferrers {
+  /** Bundles kept, in listing order. */
   readonly bundles: readonly BundleReferrer[];
+  /** Referrers passed over, with the reason (for `--verbose`). */
   readonly skipped: readonly { readonly digest: string; readonly reason: string }[];
+  /** Whether the referrers API or the fallback tag answered. */
   readonly source: "referrers-api" | "fallback-tag";
 }
 

@@ -143,7 +143,9 @@ export async function collectSigningTargets(
 
 /** One legacy signature or attestation layer and its payload bytes. */
 export interface LegacyLayer {
+  /** The layer descriptor from the manifest. */
   readonly descriptor: OciDescriptor;
+  /** Its annotations (signature, certificate, bundle...). */
   readonly annotations: Readonly<Record<string, string>>;
   /** The layer blob: a SimpleSigning payload or a DSSE envelope; digest-checked. */
   readonly payload: Bytes;
@@ -155,6 +157,7 @@ export interface LegacyAttachments {
   readonly reference: ImageReference;
   /** The attachment manifest, absent when the tag does not exist. */
   readonly manifest?: OciDescriptor;
+  /** The layers with their payloads, in manifest order. */
   readonly layers: readonly LegacyLayer[];
 }
 
@@ -226,14 +229,19 @@ export async function readLegacyAttachments(
 
 /** A layer to append: payload bytes, media type and annotations. */
 export interface NewLayer {
+  /** The layer blob: payload or envelope bytes. */
   readonly payload: Bytes;
+  /** The layer media type (SimpleSigning or DSSE envelope). */
   readonly mediaType: string;
+  /** The layer annotations (`dev.cosignproject.cosign/signature` and others). */
   readonly annotations: Readonly<Record<string, string>>;
 }
 
 /** An existing layer offered to the dedupe callback (same digest, media type, annotations). */
 export interface ExistingLayer {
+  /** The existing layer's descriptor. */
   readonly descriptor: OciDescriptor;
+  /** Its annotations. */
   readonly annotations: Readonly<Record<string, string>>;
 }
 
@@ -251,6 +259,7 @@ export interface AppendOptions extends TargetOptions {
 
 /** The outcome of an append. */
 export interface AppendResult {
+  /** The attachment tag written to. */
   readonly reference: ImageReference;
   /** The manifest now at the tag. */
   readonly manifest: OciDescriptor;
