@@ -84,6 +84,11 @@ export interface TransportOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Epoch milliseconds, for token expiry (default `Date.now`). */
   readonly now?: () => number;
+  /**
+   * Token realm hosts that may receive a registry's credentials besides its own host (and Docker
+   * Hub's pair), keyed by registry API host: e.g. `{"registry.gitlab.com": ["gitlab.com"]}`.
+   */
+  readonly trustedRealms?: Readonly<Record<string, readonly string[]>>;
   /** Aborts every request and body read (e.g. `AbortSignal.timeout(ms)`); never retried. */
   readonly signal?: AbortSignal;
 }
@@ -115,6 +120,7 @@ export class RegistryTransport {
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #now: () => number;
   readonly #signal: AbortSignal | undefined;
+  readonly #trustedRealms: ReadonlyMap<string, readonly string[]>;
   readonly #challenges = new Map<string, Challenge>();
   readonly #tokens = new Map<string, Promise<BearerToken>>();
   readonly #creds = new Map<string, Promise<RegistryCredentials | undefined>>();
@@ -133,6 +139,11 @@ export class RegistryTransport {
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#now = options.now ?? Date.now;
     this.#signal = options.signal;
+    this.#trustedRealms = new Map(
+      Object.entries(options.trustedRealms ?? {}).map((
+        [host, realms],
+      ) => [host.toLowerCase(), realms.map((r) => r.toLowerCase())]),
+    );
   }
 
   #allowsHttp(host: string): boolean {
@@ -264,6 +275,7 @@ export class RegistryTransport {
         credentials: creds,
         clientId: this.#userAgent,
         now: this.#now(),
+        extraTrusted: this.#trustedRealms.get(base.host) ?? [],
       }, async (url, init) => {
         const response = await this.#fetchWithRetry(url, { ...init, redirect: "manual" });
         if (REDIRECTS.has(response.status)) {

@@ -784,3 +784,23 @@ Deno.test("network errors on GET are retried, then reported as OCI_NETWORK_ERROR
   );
   assert.equal(fake.requests.length, 3);
 });
+
+Deno.test("trustedRealms lets a named sibling token host receive the credentials", async () => {
+  const { fake, registry, byDigest } = setup(
+    {
+      auth: {
+        kind: "bearer",
+        realm: "https://auth.sibling.test/token",
+        username: "u",
+        password: "p",
+      },
+    },
+    { trustedRealms: { "registry.test": ["auth.sibling.test"] } },
+    { username: "u", password: "p" },
+  );
+  await registry.getManifest(byDigest);
+  assert.equal(
+    fake.tokenRequests()[0]!.headers.get("authorization"),
+    `Basic ${toBase64(utf8("u:p"))}`,
+  );
+});
