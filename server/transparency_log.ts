@@ -1,0 +1,477 @@
+/**
+ * The embedded transparency log behind `dcosign serve`'s Rekor v1 API: an append-only RFC 6962
+ * tree of canonical entries, each accepted only after its signature verifies against the key or
+ * certificate it names, with SETs and signed checkpoints from a persistent ECDSA P-256 log key.
+ *
+ * State lives in `node:sqlite` (WAL, synchronous=FULL): an entry, its search keys and every tree
+ * node it completes commit in one transaction before the caller is answered, so an
+ * acknowledged entry survives `kill -9`. Storing the hash of every complete subtree (about 2n
+ * rows) lets proofs read O(log n) nodes. Appends go through a single queue, so concurrent
+ * requests see one consistent order; reads are synchronous and see committed state only.
+ *
+ * @module
+ */
+
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
+import { type Bytes, fromHex, sha256, toHex } from "../lib/_bytes.ts";
+import { encodePem } from "../lib/_pem.ts";
+import { signCheckpoint } from "../lib/checkpoint.ts";
+import { CosignError } from "../lib/errors.ts";
+import { generateKeyPair, PrivateKey } from "../lib/keys.ts";
+import {
+  consistencyProof,
+  hashLeaf,
+  inclusionProof,
+  type MerkleNodeSource,
+  nodesForAppend,
+  rootHash,
+} from "../lib/merkle.ts";
+import { type CanonicalEntry, canonicalizeProposedEntry } from "../lib/rekor_canonicalize.ts";
+import type { EntryBody } from "../lib/rekor_entries.ts";
+import type { RekorLogEntry } from "../lib/rekor.ts";
+import { PublicKey } from "../lib/signer.ts";
+import { setPayload } from "../lib/tlog_verify.ts";
+import { keyDetailsOf, type TrustedLog } from "../lib/trust.ts";
+import { parseCertificate } from "../lib/x509.ts";
+
+/** Error codes raised here (besides the entry validation codes). */
+export type TransparencyLogErrorCode = "SERVER_LOG_CORRUPT" | "SERVER_LOG_CLOSED";
+
+/** Options of `TransparencyLog.open`. */
+export interface TransparencyLogOptions {
+  /**
+   * The host name in checkpoint origins (`<hostname> - <tree ID>`) and signer names, as Rekor's
+   * `--rekor_server.hostname`. Default `localhost`; can be changed later (`hostname`).
+   */
+  readonly hostname?: string;
+  /** Clock for integrated times (default `Date.now`). */
+  readonly now?: () => number;
+}
+
+/** A checkpoint and the tree state it signs. */
+export interface LogInfo {
+  readonly treeSize: bigint;
+  readonly rootHash: Bytes;
+  readonly signedTreeHead: string;
+  /** Decimal tree ID. */
+  readonly treeId: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entries (
+  idx INTEGER PRIMARY KEY,
+  uuid BLOB NOT NULL UNIQUE,
+  body BLOB NOT NULL,
+  integrated_time INTEGER NOT NULL,
+  set_signature BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS nodes (
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS search (
+  term TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  PRIMARY KEY (term, idx)
+) WITHOUT ROWID;
+`;
+
+/** Most entries one search answer lists. */
+export const MAX_SEARCH_ANSWER = 1000;
+
+/** Most signed checkpoints kept in memory (one per recent tree size). */
+const CHECKPOINT_CACHE = 64;
+
+function corrupt(message: string): CosignError {
+  return new CosignError("SERVER_LOG_CORRUPT", `Transparency log storage is corrupt: ${message}`);
+}
+
+function asBytes(value: SQLOutputValue | undefined, what: string): Bytes {
+  if (!(value instanceof Uint8Array)) throw corrupt(`${what} is not a blob`);
+  return Uint8Array.from(value) as Bytes;
+}
+
+function asInteger(value: SQLOutputValue | undefined, what: string): bigint {
+  if (typeof value === "bigint") return value;
+  if (typeof value === "number" && Number.isSafeInteger(value)) return BigInt(value);
+  throw corrupt(`${what} is not an integer`);
+}
+
+/** The SPKI of a verifier (a key, or the key of a certificate). */
+function spkiOf(verifier: Uint8Array, type: "publicKey" | "certificate"): Bytes {
+  return type === "certificate"
+    ? parseCertificate(verifier).publicKey.spki
+    : PublicKey.fromSpki(verifier).spki;
+}
+
+/** Search terms of an entry: the digests it records and the fingerprints of its keys. */
+function searchTerms(entry: EntryBody): string[] {
+  const terms = new Set<string>();
+  for (const digest of [entry.digest, entry.payloadHash, entry.envelopeHash, entry.contentHash]) {
+    if (digest) terms.add(`${digest.algorithm}:${toHex(digest.value)}`);
+  }
+  for (const signature of entry.signatures) {
+    terms.add(`key:${toHex(sha256(spkiOf(signature.verifier, signature.verifierType)))}`);
+  }
+  return [...terms];
+}
+
+/** The transparency log's state. */
+export class TransparencyLog implements MerkleNodeSource {
+  /** The log's public key (the trusted root's `tlogs[].publicKey`). */
+  readonly publicKey: PublicKey;
+  /** SHA-256 of the log key's SPKI. */
+  readonly logId: Bytes;
+  /** Rekor tree ID. */
+  readonly treeId: bigint;
+  /** When the log key was created (the start of its validity). */
+  readonly createdAt: Date;
+  /** Checkpoint host name (see `TransparencyLogOptions.hostname`). */
+  hostname: string;
+
+  readonly #db: DatabaseSync;
+  readonly #key: PrivateKey;
+  readonly #now: () => number;
+  readonly #node: StatementSync;
+  readonly #byUuid: StatementSync;
+  readonly #byIndex: StatementSync;
+  readonly #insertEntry: StatementSync;
+  readonly #insertNode: StatementSync;
+  readonly #insertTerm: StatementSync;
+  readonly #search: StatementSync;
+  readonly #checkpoints = new Map<string, Promise<string>>();
+  #size: bigint;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  private constructor(
+    db: DatabaseSync,
+    key: PrivateKey,
+    treeId: bigint,
+    createdAt: Date,
+    options: TransparencyLogOptions,
+  ) {
+    this.#db = db;
+    this.#key = key;
+    this.publicKey = key.publicKey;
+    this.logId = sha256(key.publicKey.spki);
+    this.treeId = treeId;
+    this.createdAt = createdAt;
+    this.hostname = options.hostname ?? "localhost";
+    this.#now = options.now ?? Date.now;
+    this.#node = db.prepare("SELECT hash FROM nodes WHERE level = ? AND idx = ?");
+    this.#byUuid = db.prepare(
+      "SELECT idx, body, integrated_time, set_signature FROM entries WHERE uuid = ?",
+    );
+    this.#byIndex = db.prepare(
+      "SELECT idx, body, integrated_time, set_signature FROM entries WHERE idx = ?",
+    );
+    for (const statement of [this.#node, this.#byUuid, this.#byIndex]) {
+      statement.setReadBigInts(true);
+    }
+    this.#insertEntry = db.prepare(
+      "INSERT INTO entries (idx, uuid, body, integrated_time, set_signature) VALUES (?, ?, ?, ?, ?)",
+    );
+    this.#insertNode = db.prepare("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)");
+    this.#insertTerm = db.prepare("INSERT OR IGNORE INTO search (term, idx) VALUES (?, ?)");
+    this.#search = db.prepare("SELECT idx FROM search WHERE term = ? ORDER BY idx LIMIT ?");
+    this.#search.setReadBigInts(true);
+    const count = db.prepare("SELECT COUNT(*) AS n, MAX(idx) AS top FROM entries");
+    count.setReadBigInts(true);
+    const row = count.get()!;
+    const n = asInteger(row.n, "entry count");
+    if (n > 0n && asInteger(row.top, "last index") !== n - 1n) {
+      throw corrupt("entry indexes are not contiguous");
+    }
+    this.#size = n;
+    if (n > 0n) {
+      // Every committed leaf must have its node: entries and nodes commit together.
+      const leaves = db.prepare("SELECT COUNT(*) AS n FROM nodes WHERE level = 0");
+      leaves.setReadBigInts(true);
+      if (asInteger(leaves.get()!.n, "leaf count") !== n) throw corrupt("leaf count differs");
+    }
+  }
+
+  /**
+   * Open (or create) a log stored at `path` (a SQLite file; `:memory:` for an ephemeral log).
+   * A new log gets a fresh ECDSA P-256 key and tree ID, both kept for later opens.
+   */
+  static async open(path: string, options: TransparencyLogOptions = {}): Promise<TransparencyLog> {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    const db = new DatabaseSync(path);
+    try {
+      db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+      db.exec(SCHEMA);
+      const meta = (name: string) =>
+        db.prepare("SELECT value FROM meta WHERE name = ?").get(name)?.value;
+      if (meta("private_key") === undefined) {
+        const key = await generateKeyPair({ kind: "ecdsa-p256" });
+        const random = crypto.getRandomValues(new Uint8Array(8));
+        random[0]! &= 0x7f; // a positive int64, as Trillian tree IDs are
+        const insert = db.prepare("INSERT INTO meta (name, value) VALUES (?, ?)");
+        db.exec("BEGIN IMMEDIATE");
+        try {
+          insert.run("private_key", key.toPkcs8());
+          insert.run("tree_id", BigInt(`0x${toHex(random)}`).toString());
+          // Whole seconds: integrated times are whole seconds and must not precede the key.
+          const created = Math.floor((options.now?.() ?? Date.now()) / 1000) * 1000;
+          insert.run("created_at", new Date(created).toISOString());
+          db.exec("COMMIT");
+        } catch (error) {
+          db.exec("ROLLBACK");
+          throw error;
+        }
+      }
+      const key = await PrivateKey.fromDer(asBytes(meta("private_key"), "private key"), "pkcs8");
+      const treeId = BigInt(String(meta("tree_id")));
+      const createdAt = new Date(String(meta("created_at")));
+      return new TransparencyLog(db, key, treeId, createdAt, options);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  /** Number of entries. */
+  get size(): bigint {
+    return this.#size;
+  }
+
+  /** The Rekor v1 checkpoint origin. */
+  get origin(): string {
+    return `${this.hostname} - ${this.treeId}`;
+  }
+
+  /** `MerkleNodeSource`: a stored complete-subtree hash. */
+  nodeHash(level: number, index: bigint): Uint8Array {
+    const row = this.#node.get(level, index);
+    if (!row) throw corrupt(`node ${level}/${index} is missing`);
+    return asBytes(row.hash, "node hash");
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new CosignError("SERVER_LOG_CLOSED", "The transparency log is closed");
+  }
+
+  /**
+   * Validate, canonicalize and append a proposed entry. Returns the entry (with an inclusion
+   * proof) and whether it was created; an entry already in the log is returned as it is
+   * (`created: false`), never appended twice. Invalid proposals raise `REKOR_ENTRY_INVALID` or
+   * `REKOR_ENTRY_UNSUPPORTED`. Resolves only after the entry is durably committed.
+   */
+  async append(proposed: unknown): Promise<{ entry: RekorLogEntry; created: boolean }> {
+    this.#checkOpen();
+    const canonical = await canonicalizeProposedEntry(proposed);
+    const result = this.#queue.then(() => this.#appendNow(canonical));
+    this.#queue = result.catch(() => {});
+    const { index, created } = await result;
+    return { entry: await this.#entry(index), created };
+  }
+
+  async #appendNow(canonical: CanonicalEntry): Promise<{ index: bigint; created: boolean }> {
+    this.#checkOpen();
+    const uuid = fromHex(canonical.uuid);
+    const existing = this.#byUuid.get(uuid);
+    if (existing) return { index: asInteger(existing.idx, "index"), created: false };
+    const index = this.#size;
+    const integratedTime = BigInt(Math.floor(this.#now() / 1000));
+    const set = await this.#key.sign(setPayload({
+      logIndex: index,
+      logId: this.logId,
+      kindVersion: { kind: canonical.entry.kind, version: canonical.entry.apiVersion },
+      integratedTime,
+      canonicalizedBody: canonical.body,
+    }));
+    this.#checkOpen();
+    const nodes = nodesForAppend(this, index, hashLeaf(canonical.body));
+    const terms = searchTerms(canonical.entry);
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      this.#insertEntry.run(index, uuid, canonical.body, integratedTime, set);
+      for (const [level, at, hash] of nodes) this.#insertNode.run(level, at, hash);
+      for (const term of terms) this.#insertTerm.run(term, index);
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+    this.#size = index + 1n;
+    return { index, created: true };
+  }
+
+  /** The checkpoint for the current tree, signed once per size. */
+  #checkpoint(size: bigint, root: Bytes): Promise<string> {
+    const cacheKey = `${this.hostname}/${size}`;
+    let note = this.#checkpoints.get(cacheKey);
+    if (!note) {
+      note = signCheckpoint({
+        origin: this.origin,
+        treeSize: size,
+        rootHash: root,
+        extensions: [`Timestamp: ${BigInt(this.#now()) * 1_000_000n}`],
+      }, this.#key);
+      this.#checkpoints.set(cacheKey, note);
+      note.catch(() => this.#checkpoints.delete(cacheKey));
+      if (this.#checkpoints.size > CHECKPOINT_CACHE) {
+        this.#checkpoints.delete(this.#checkpoints.keys().next().value!);
+      }
+    }
+    return note;
+  }
+
+  async #entry(index: bigint): Promise<RekorLogEntry> {
+    const row = this.#byIndex.get(index);
+    if (!row) throw corrupt(`entry ${index} is missing`);
+    const body = asBytes(row.body, "body");
+    const uuid = toHex(hashLeaf(body));
+    const size = this.#size;
+    const root = rootHash(this, size);
+    return {
+      uuid,
+      entryId: `${this.treeId.toString(16).padStart(16, "0")}${uuid}`,
+      body,
+      integratedTime: asInteger(row.integrated_time, "integrated time"),
+      logId: this.logId,
+      logIndex: index,
+      signedEntryTimestamp: asBytes(row.set_signature, "SET"),
+      inclusionProof: {
+        logIndex: index,
+        rootHash: root,
+        treeSize: size,
+        hashes: inclusionProof(this, index, size),
+        checkpoint: await this.#checkpoint(size, root),
+      },
+    };
+  }
+
+  /** The entry with this 64-hex UUID, with an inclusion proof for the current tree. */
+  getByUuid(uuid: string): Promise<RekorLogEntry | undefined> {
+    this.#checkOpen();
+    if (!/^[0-9a-f]{64}$/.test(uuid)) return Promise.resolve(undefined);
+    const row = this.#byUuid.get(fromHex(uuid));
+    return row ? this.#entry(asInteger(row.idx, "index")) : Promise.resolve(undefined);
+  }
+
+  /** The entry at a log index, with an inclusion proof for the current tree. */
+  getByIndex(index: bigint): Promise<RekorLogEntry | undefined> {
+    this.#checkOpen();
+    if (index < 0n || index >= this.#size) return Promise.resolve(undefined);
+    return this.#entry(index);
+  }
+
+  #searchTerm(term: string): bigint[] {
+    return this.#search.all(term, MAX_SEARCH_ANSWER).map((row) => asInteger(row.idx, "index"));
+  }
+
+  #uuidsAt(indexes: Iterable<bigint>): string[] {
+    const uuids: string[] = [];
+    for (const index of indexes) {
+      const row = this.#byIndex.get(index);
+      if (row) uuids.push(toHex(hashLeaf(asBytes(row.body, "body"))));
+    }
+    return uuids;
+  }
+
+  /** UUIDs of entries recording a digest (`sha256:<hex>`, also sha384/sha512). */
+  searchByHash(hash: string): string[] {
+    this.#checkOpen();
+    if (!/^(sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128})$/.test(hash)) return [];
+    return this.#uuidsAt(this.#searchTerm(hash));
+  }
+
+  /**
+   * UUIDs of entries signed by a key: DER of a SubjectPublicKeyInfo or of a certificate (which
+   * matches by its key). Content only, never a URL (SECURITY.md row 13).
+   */
+  searchByPublicKey(keyOrCertificate: Uint8Array): string[] {
+    this.#checkOpen();
+    let spki: Bytes;
+    try {
+      spki = PublicKey.fromSpki(keyOrCertificate).spki;
+    } catch {
+      spki = parseCertificate(keyOrCertificate).publicKey.spki;
+    }
+    return this.#uuidsAt(this.#searchTerm(`key:${toHex(sha256(spki))}`));
+  }
+
+  /** A combined search: `or` unions, `and` intersects, in log order. */
+  searchIndexes(
+    terms: { hash?: string; publicKey?: Uint8Array },
+    operator: "and" | "or",
+  ): string[] {
+    const sets: string[][] = [];
+    if (terms.hash !== undefined) sets.push(this.searchByHash(terms.hash));
+    if (terms.publicKey !== undefined) sets.push(this.searchByPublicKey(terms.publicKey));
+    if (sets.length === 0) return [];
+    if (operator === "or") return [...new Set(sets.flat())];
+    return sets.reduce((a, b) => a.filter((uuid) => b.includes(uuid)));
+  }
+
+  /** The current tree size, root hash and signed checkpoint. */
+  async logInfo(): Promise<LogInfo> {
+    this.#checkOpen();
+    const size = this.#size;
+    const root = rootHash(this, size);
+    return {
+      treeSize: size,
+      rootHash: root,
+      signedTreeHead: await this.#checkpoint(size, root),
+      treeId: this.treeId.toString(),
+    };
+  }
+
+  /** Consistency proof from `firstSize` to `lastSize` (default: the current size). */
+  consistencyProof(firstSize: bigint, lastSize = this.#size): { rootHash: Bytes; hashes: Bytes[] } {
+    this.#checkOpen();
+    if (firstSize < 1n || firstSize > lastSize || lastSize > this.#size) {
+      throw new RangeError(
+        `No consistency proof from ${firstSize} to ${lastSize} in a tree of ${this.#size}`,
+      );
+    }
+    return {
+      rootHash: rootHash(this, lastSize),
+      hashes: consistencyProof(this, firstSize, lastSize),
+    };
+  }
+
+  /** Inclusion proof of an index in a tree of `size` entries (default: the current size). */
+  inclusionProof(index: bigint, size = this.#size): Bytes[] {
+    this.#checkOpen();
+    if (size > this.#size) throw new RangeError(`The tree has ${this.#size} entries, not ${size}`);
+    return inclusionProof(this, index, size);
+  }
+
+  /** The log key as the trusted root lists it, for a log served at `baseUrl`. */
+  trustedLog(baseUrl: string): TrustedLog {
+    return {
+      baseUrl,
+      logId: this.logId,
+      key: this.publicKey,
+      keyDetails: keyDetailsOf(this.publicKey),
+      validFor: { start: this.createdAt },
+    };
+  }
+
+  /** The log key as PEM (`GET /api/v1/log/publicKey`). */
+  publicKeyPem(): string {
+    return encodePem("PUBLIC KEY", this.publicKey.spki);
+  }
+
+  /** Wait for queued appends, then close the database. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#queue;
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  /** `await using` support. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
