@@ -6,9 +6,21 @@
  * @module
  */
 
+import type { FlagSpec } from "./_args.ts";
 import type { CommandSpec } from "./app.ts";
+import { REGISTRY_FLAGS } from "./registry_options.ts";
+import { SIGNER_FLAGS, WITNESS_FLAGS } from "./signing_options.ts";
+import { SIGNER_POLICY_FLAGS, TRUST_FLAGS } from "./verify_options.ts";
 
 export { VERSION } from "./version.ts";
+
+const ANNOTATION_FLAG: FlagSpec = {
+  name: "annotations",
+  short: "a",
+  type: "list",
+  value: "KEY=VALUE",
+  description: "Signed annotation (sign) or required annotation (verify)",
+};
 
 /** Every command, in help order. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -74,6 +86,184 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: "outfile", type: "string", value: "FILE", description: "Write the key to FILE" },
     ],
     load: async () => (await import("./keys.ts")).publicKey,
+  },
+  {
+    name: "sign",
+    summary: "Sign container images; the signatures are stored beside them in the registry",
+    usage: "IMAGE...",
+    description: "Sign container images. By default the signature is a Sigstore bundle stored\n" +
+      "as an OCI referrer of the image (cosign v3); --new-bundle-format=false writes the\n" +
+      "legacy sha256-<hex>.sig tag. The signature is recorded in the transparency log unless\n" +
+      "--tlog-upload=false.",
+    args: { min: 1 },
+    examples: [
+      "dcosign sign --key cosign.key --rekor-url http://127.0.0.1:8080 127.0.0.1:5000/app:1",
+      "dcosign sign --key cosign.key --tlog-upload=false --new-bundle-format=false reg/app@sha256:...",
+    ],
+    flags: [
+      ...SIGNER_FLAGS,
+      ANNOTATION_FLAG,
+      {
+        name: "recursive",
+        short: "r",
+        type: "boolean",
+        description: "For a multi-arch index, also sign every image it lists",
+      },
+      {
+        name: "new-bundle-format",
+        type: "boolean",
+        default: true,
+        description: "Store a Sigstore bundle referrer (false: the legacy .sig tag)",
+      },
+      {
+        name: "upload",
+        type: "boolean",
+        default: true,
+        description: "Store the signature in the registry (false: print it)",
+      },
+      {
+        name: "output-signature",
+        type: "string",
+        value: "FILE",
+        description: "Also write the base64 signature to FILE",
+      },
+      {
+        name: "output-payload",
+        type: "string",
+        value: "FILE",
+        description: "Also write the signed payload to FILE",
+      },
+      { name: "yes", short: "y", type: "boolean", description: "Skip confirmation prompts" },
+      ...WITNESS_FLAGS,
+      ...REGISTRY_FLAGS,
+    ],
+    load: async () => (await import("./sign.ts")).sign,
+  },
+  {
+    name: "verify",
+    summary: "Verify the signatures of container images",
+    usage: "IMAGE...",
+    description: "Verify container image signatures (Sigstore bundle referrers and legacy .sig\n" +
+      "tags) with a key, or keyless against a certificate identity and OIDC issuer. Images are\n" +
+      "verified concurrently; each image's outcome is reported. Exit codes: 10 no signatures,\n" +
+      "11 image not found, 12 no matching signature, 13 no certificate, 1 other failures.",
+    args: { min: 1 },
+    examples: [
+      "dcosign verify --key cosign.pub --trusted-root trusted_root.json reg/app:1",
+      "dcosign verify --certificate-identity me@example.com \\\n" +
+      "    --certificate-oidc-issuer https://issuer --trusted-root trusted_root.json reg/app:1",
+    ],
+    flags: [
+      ...SIGNER_POLICY_FLAGS,
+      ...TRUST_FLAGS,
+      ANNOTATION_FLAG,
+      {
+        name: "check-claims",
+        type: "boolean",
+        default: true,
+        description: "Check that the signed payload names the image digest and annotations",
+      },
+      {
+        name: "output",
+        short: "o",
+        type: "string",
+        value: "FORMAT",
+        choices: ["json", "text"],
+        default: "json",
+        description: "Output format of the verified payloads",
+      },
+      {
+        name: "new-bundle-format",
+        type: "boolean",
+        default: true,
+        description: "Also read Sigstore bundle referrers (false: legacy .sig tags only)",
+      },
+      {
+        name: "max-workers",
+        type: "integer",
+        value: "N",
+        default: 10,
+        description: "Images verified at once",
+      },
+      ...REGISTRY_FLAGS,
+    ],
+    load: async () => (await import("./verify.ts")).verify,
+  },
+  {
+    name: "triangulate",
+    summary: "Print where an image's signatures (or attestations, SBOM) are stored",
+    usage: "IMAGE",
+    args: { min: 1, max: 1 },
+    flags: [
+      {
+        name: "type",
+        type: "string",
+        value: "TYPE",
+        choices: ["signature", "attestation", "sbom", "digest"],
+        default: "signature",
+        description: "Which attachment; digest resolves the signature tag to a digest",
+      },
+      ...REGISTRY_FLAGS,
+    ],
+    load: async () => (await import("./triangulate.ts")).triangulate,
+  },
+  {
+    name: "download",
+    summary: "Download signatures and attestations stored for an image",
+    subcommands: [
+      {
+        name: "signature",
+        summary: "Print an image's signatures as JSON lines",
+        usage: "IMAGE",
+        args: { min: 1, max: 1 },
+        flags: [...REGISTRY_FLAGS],
+        load: async () => (await import("./download.ts")).downloadSignature,
+      },
+    ],
+  },
+  {
+    name: "serve",
+    summary: "Run the embedded Sigstore stack (OCI registry) for offline use",
+    description: "Run the embedded stack on one port: an OCI registry with the referrers API.\n" +
+      "State lives under --data-dir (memory without it). When ready, the JSON --ready-file\n" +
+      "names the services (registry host:port). Stops cleanly on SIGINT/SIGTERM.",
+    args: { min: 0, max: 0 },
+    examples: ["dcosign serve --port 0 --data-dir ./stack --ready-file ./stack/ready.json"],
+    flags: [
+      {
+        name: "host",
+        type: "string",
+        value: "ADDRESS",
+        default: "127.0.0.1",
+        description: "Interface to listen on",
+      },
+      {
+        name: "port",
+        type: "integer",
+        value: "PORT",
+        default: 0,
+        description: "Port to listen on (0 picks a free one)",
+      },
+      {
+        name: "data-dir",
+        type: "string",
+        value: "DIR",
+        description: "Keep state here (blobs, manifests) across restarts",
+      },
+      {
+        name: "ready-file",
+        type: "string",
+        value: "FILE",
+        description: "Write the services' addresses here (JSON) once listening",
+      },
+      {
+        name: "basic-auth",
+        type: "string",
+        value: "USER:PASSWORD",
+        description: "Require HTTP Basic credentials on the registry",
+      },
+    ],
+    load: async () => (await import("./serve.ts")).serve,
   },
   {
     name: "version",

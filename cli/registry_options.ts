@@ -1,0 +1,89 @@
+/**
+ * The registry flags every registry command takes (cosign-spec.md section 10.2), and the
+ * `RegistryClient` they configure: credentials from the flags or the docker config keychain,
+ * plain HTTP only for loopback unless allowed, `--verbose` HTTP logging with secrets redacted,
+ * and `COSIGN_REPOSITORY` relocation.
+ *
+ * @module
+ */
+
+import { createCredentialResolver } from "../lib/docker_config.ts";
+import { CosignError } from "../lib/errors.ts";
+import { RegistryClient } from "../lib/oci.ts";
+import { parseRepository, type RepositoryRef } from "../lib/oci_reference.ts";
+import type { FlagSpec } from "./_args.ts";
+import type { CommandInput } from "./app.ts";
+
+/** The registry flags. */
+export const REGISTRY_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "allow-insecure-registry",
+    type: "boolean",
+    description: "Allow plain HTTP to registries other than localhost/127.0.0.1",
+  },
+  {
+    name: "allow-http-registry",
+    type: "boolean",
+    description: "Same as --allow-insecure-registry (cosign's name for plain HTTP)",
+  },
+  {
+    name: "registry-username",
+    type: "string",
+    value: "USER",
+    description: "Registry user name (Basic auth; with --registry-password)",
+  },
+  {
+    name: "registry-password",
+    type: "string",
+    value: "PASSWORD",
+    description: "Registry password (with --registry-username)",
+  },
+  {
+    name: "registry-token",
+    type: "string",
+    value: "TOKEN",
+    description: "Registry bearer token",
+  },
+];
+
+/** A client configured from the flags and environment of a command. */
+export function createRegistryClient(input: CommandInput): RegistryClient {
+  const { ctx, flags, out } = input;
+  const username = flags.string("registry-username");
+  const password = flags.string("registry-password");
+  if ((username === undefined) !== (password === undefined)) {
+    throw new CosignError(
+      "CLI_USAGE",
+      "Pass --registry-username and --registry-password together",
+    );
+  }
+  const token = flags.string("registry-token");
+  const credentials = createCredentialResolver({
+    ...(username !== undefined && password !== undefined ? { username, password } : {}),
+    ...(token !== undefined ? { registryToken: token } : {}),
+    env: ctx.environment(),
+  });
+  return new RegistryClient({
+    fetch: ctx.fetch,
+    credentials,
+    insecure: flags.boolean("allow-insecure-registry") || flags.boolean("allow-http-registry"),
+    signal: input.signal,
+    userAgent: "dcosign",
+    ...(out.verbose
+      ? {
+        onExchange: (x) => {
+          out.debug(`${x.method} ${x.url} -> ${x.status}`);
+          for (const [name, value] of Object.entries(x.requestHeaders)) {
+            out.debug(`  > ${name}: ${value}`);
+          }
+        },
+      }
+      : {}),
+  });
+}
+
+/** `COSIGN_REPOSITORY`: where signatures are stored instead of the image's repository. */
+export function targetRepository(input: CommandInput): RepositoryRef | undefined {
+  const value = input.ctx.env("COSIGN_REPOSITORY");
+  return value ? parseRepository(value) : undefined;
+}

@@ -1,0 +1,232 @@
+/**
+ * `verify IMAGE...` and `verify-attestation IMAGE...` (cosign-spec.md sections 9.1-9.5).
+ *
+ * Images are verified concurrently (`--max-workers`); each one's outcome is reported, and the
+ * exit code is that of the first failure. Output is cosign's: the checks on stderr, the verified
+ * payloads as JSON (or text) on stdout.
+ *
+ * @module
+ */
+
+import { fromUtf8 } from "../lib/_bytes.ts";
+import { CosignError, errorMessage } from "../lib/errors.ts";
+import { parseJson } from "../lib/_json.ts";
+import {
+  formatImageReference,
+  type ImageReference,
+  parseImageReference,
+} from "../lib/oci_reference.ts";
+import { ANNOTATION } from "../lib/oci_signatures.ts";
+import { parseStatement, predicateTypeFor } from "../lib/payload.ts";
+import {
+  type ImageVerification,
+  type VerifiedImageSignature,
+  verifyImageAttestations,
+  verifyImageSignatures,
+} from "../lib/verify_image.ts";
+import type { CommandInput, CommandRun } from "./app.ts";
+import { exitCodeFor } from "./app.ts";
+import { createRegistryClient, targetRepository } from "./registry_options.ts";
+import { buildPolicy, parseAnnotations } from "./verify_options.ts";
+
+function legacyOptional(signature: VerifiedImageSignature, base: unknown): Record<string, unknown> {
+  const optional: Record<string, unknown> = base && typeof base === "object" ? { ...base } : {};
+  const bundle = signature.layerAnnotations?.[ANNOTATION.BUNDLE];
+  if (bundle !== undefined) optional.Bundle = parseJson(bundle, "bundle annotation");
+  const timestamp = signature.layerAnnotations?.[ANNOTATION.RFC3161_TIMESTAMP];
+  if (timestamp !== undefined) {
+    optional.RFC3161Timestamp = parseJson(timestamp, "timestamp annotation");
+  }
+  const certificate = signature.result.certificate;
+  if (certificate) {
+    const { identity } = certificate;
+    if (identity.issuer !== undefined) {
+      optional.Issuer = identity.issuer;
+      optional["1.3.6.1.4.1.57264.1.1"] = identity.issuer;
+    }
+    const subject = identity.sans.find((n) => n.type === "email") ??
+      identity.sans.find((n) => n.type === "uri") ?? identity.sans[0];
+    if (subject) optional.Subject = subject.value;
+    const github: [keyof typeof identity.githubWorkflow, string, string][] = [
+      ["trigger", "githubWorkflowTrigger", "1.3.6.1.4.1.57264.1.2"],
+      ["sha", "githubWorkflowSha", "1.3.6.1.4.1.57264.1.3"],
+      ["name", "githubWorkflowName", "1.3.6.1.4.1.57264.1.4"],
+      ["repository", "githubWorkflowRepository", "1.3.6.1.4.1.57264.1.5"],
+      ["ref", "githubWorkflowRef", "1.3.6.1.4.1.57264.1.6"],
+    ];
+    for (const [field, name, oid] of github) {
+      const value = identity.githubWorkflow[field];
+      if (value !== undefined) {
+        optional[name] = value;
+        optional[oid] = value;
+      }
+    }
+  }
+  return optional;
+}
+
+/** cosign's JSON element for one verified image signature (section 9.4). */
+export function signatureOutput(
+  reference: ImageReference,
+  verification: ImageVerification,
+  signature: VerifiedImageSignature,
+): unknown {
+  if (signature.envelope) {
+    const statement = parseStatement(signature.envelope.payload);
+    const [algorithm, hex] = verification.digest.split(":");
+    const subject = statement.subject.find((s) => s.digest[algorithm!] === hex);
+    const annotations = subject?.annotations;
+    return {
+      critical: {
+        identity: {
+          "docker-reference": formatImageReference(
+            reference.tag === undefined
+              ? { registry: reference.registry, repository: reference.repository }
+              : {
+                registry: reference.registry,
+                repository: reference.repository,
+                tag: reference.tag,
+              },
+          ),
+        },
+        image: { "docker-manifest-digest": verification.digest },
+        type: statement.predicateType,
+      },
+      optional: annotations && Object.keys(annotations).length > 0 ? annotations : null,
+    };
+  }
+  const payload = parseJson(signature.payload, "payload") as Record<string, unknown>;
+  const optional = legacyOptional(signature, payload.optional);
+  return { ...payload, optional: Object.keys(optional).length > 0 ? optional : null };
+}
+
+function reportChecks(input: CommandInput, name: string, verification: ImageVerification) {
+  const { out } = input;
+  const checks = new Set<string>();
+  if (input.flags.boolean("check-claims")) checks.add("The cosign claims were validated");
+  for (const signature of verification.signatures) {
+    for (const check of signature.result.checks) checks.add(check);
+  }
+  out.info(`\nVerification for ${name} --`);
+  out.info("The following checks were performed on each of these signatures:");
+  for (const check of checks) out.info(`  - ${check}`);
+}
+
+async function runVerify(
+  input: CommandInput,
+  verifyOne: (reference: ImageReference) => Promise<ImageVerification>,
+  render: (reference: ImageReference, verification: ImageVerification) => void,
+): Promise<number> {
+  const { out } = input;
+  const references = input.args.map(parseImageReference);
+  const workers = Math.max(1, input.flags.integer("max-workers") ?? 10);
+  const outcomes: ({ ok: ImageVerification } | { error: unknown })[] = new Array(references.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(workers, references.length) }, async () => {
+      while (next < references.length) {
+        const index = next++;
+        try {
+          outcomes[index] = { ok: await verifyOne(references[index]!) };
+        } catch (error) {
+          outcomes[index] = { error };
+        }
+      }
+    }),
+  );
+  let code = 0;
+  references.forEach((reference, index) => {
+    const outcome = outcomes[index]!;
+    if ("ok" in outcome) {
+      reportChecks(input, formatImageReference(reference), outcome.ok);
+      render(reference, outcome.ok);
+      for (const reason of outcome.ok.rejected) out.debug(`  rejected ${reason}`);
+    } else {
+      out.error(outcome.error);
+      if (code === 0) code = exitCodeFor(outcome.error);
+    }
+  });
+  return code;
+}
+
+/** `verify`: check each image's signatures. */
+export const verify: CommandRun = async (input) => {
+  const { flags, out } = input;
+  const client = createRegistryClient(input);
+  const policy = await buildPolicy(input);
+  const annotations = parseAnnotations(flags.list("annotations"));
+  const target = targetRepository(input);
+  const formats = flags.boolean("new-bundle-format")
+    ? ["bundle", "legacy"] as const
+    : ["legacy"] as const;
+  return await runVerify(
+    input,
+    (reference) =>
+      verifyImageSignatures(reference, {
+        client,
+        policy,
+        annotations,
+        checkClaims: flags.boolean("check-claims"),
+        formats,
+        ...(target ? { targetRepository: target } : {}),
+      }),
+    (reference, verification) => {
+      if (flags.string("output") === "text") {
+        for (const signature of verification.signatures) {
+          const leaf = signature.result.certificate;
+          if (leaf) {
+            out.line(`Certificate subject: ${leaf.identity.san ?? ""}`);
+            out.line(`Certificate issuer URL: ${leaf.identity.issuer ?? ""}`);
+          }
+          out.line(fromUtf8(signature.payload));
+        }
+      } else {
+        out.line(
+          JSON.stringify(
+            verification.signatures.map((s) => signatureOutput(reference, verification, s)),
+          ),
+        );
+      }
+    },
+  );
+};
+
+/** `verify-attestation`: check each image's attestations of `--type`. */
+export const verifyAttestation: CommandRun = async (input) => {
+  const { flags, out } = input;
+  const client = createRegistryClient(input);
+  const policy = await buildPolicy(input);
+  const typeFlag = flags.string("type") ?? "custom";
+  let predicateType: string;
+  try {
+    predicateType = predicateTypeFor(typeFlag);
+  } catch (error) {
+    throw new CosignError("CLI_USAGE", `Invalid --type "${typeFlag}": ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+  const target = targetRepository(input);
+  return await runVerify(
+    input,
+    (reference) =>
+      verifyImageAttestations(reference, {
+        client,
+        policy,
+        predicateType,
+        annotations: parseAnnotations(flags.list("annotations")),
+        ...(target ? { targetRepository: target } : {}),
+      }),
+    (_reference, verification) => {
+      for (const signature of verification.signatures) {
+        const envelope = signature.envelope!;
+        out.line(
+          envelope.raw ? fromUtf8(envelope.raw) : JSON.stringify({
+            payloadType: envelope.payloadType,
+            payload: envelope.payload.toBase64(),
+            signatures: envelope.signatures.map((s) => ({ sig: s.sig.toBase64() })),
+          }),
+        );
+      }
+    },
+  );
+};

@@ -1,0 +1,190 @@
+/**
+ * The verification flags shared by every verifying command (cosign-spec.md sections 7.4 and
+ * 9.5), and the `VerificationPolicy` they build. The policy is the same for images, blobs and
+ * attestations: one path (SECURITY.md rule 3).
+ *
+ * @module
+ */
+
+import type { HashName } from "../lib/_bytes.ts";
+import { CosignError } from "../lib/errors.ts";
+import { parseTrustedRoot, type TrustedRoot } from "../lib/trust.ts";
+import { type IdentityMatcher, type VerificationPolicy, wholeValueRegExp } from "../lib/verify.ts";
+import type { FlagSpec } from "./_args.ts";
+import type { CommandInput } from "./app.ts";
+import { resolvePath } from "./context.ts";
+import { loadPublicKey } from "./key_refs.ts";
+
+/** Most bytes of a trusted root file we read. */
+const MAX_TRUSTED_ROOT_BYTES = 4 << 20;
+
+/** Flags naming the signer: a key, or a certificate identity and issuer. */
+export const SIGNER_POLICY_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "key",
+    type: "string",
+    value: "REF",
+    description: "Public key (file, env://VAR or https:// URL) the signature must verify with",
+  },
+  {
+    name: "certificate-identity",
+    aliases: ["cert-identity"],
+    type: "string",
+    value: "ID",
+    description: "Keyless: the exact identity (email or URI SAN) of the signing certificate",
+  },
+  {
+    name: "certificate-identity-regexp",
+    type: "string",
+    value: "REGEXP",
+    description:
+      "Keyless: a regular expression the WHOLE identity must match (anchored: a substring match does not pass)",
+  },
+  {
+    name: "certificate-oidc-issuer",
+    aliases: ["cert-oidc-issuer"],
+    type: "string",
+    value: "URL",
+    description: "Keyless: the exact OIDC issuer of the signing certificate",
+  },
+  {
+    name: "certificate-oidc-issuer-regexp",
+    type: "string",
+    value: "REGEXP",
+    description:
+      "Keyless: a regular expression the WHOLE OIDC issuer must match (anchored: a substring match does not pass)",
+  },
+  ...(["trigger", "sha", "name", "repository", "ref"] as const).map((field): FlagSpec => ({
+    name: `certificate-github-workflow-${field}`,
+    type: "string",
+    value: "VALUE",
+    description: `Keyless: the GitHub workflow ${field} the certificate must carry`,
+  })),
+];
+
+/** Flags choosing trust material and which checks run. */
+export const TRUST_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "trusted-root",
+    type: "string",
+    value: "FILE",
+    description: "trusted_root.json with the log, CA, CT log and TSA keys (required: no TUF yet)",
+  },
+  {
+    name: "insecure-ignore-tlog",
+    type: "boolean",
+    description: "Skip transparency log checks (the signing time then comes from a TSA or now)",
+  },
+  {
+    name: "insecure-ignore-sct",
+    type: "boolean",
+    description: "Do not require an SCT in the signing certificate",
+  },
+  {
+    name: "use-signed-timestamps",
+    type: "boolean",
+    description: "Require and verify an RFC 3161 timestamp",
+  },
+  {
+    name: "signature-digest-algorithm",
+    type: "string",
+    value: "ALG",
+    choices: ["sha256", "sha384", "sha512"],
+    description: "Hash of key signatures (default: the key's own)",
+  },
+];
+
+/** Read and parse `--trusted-root` (undefined when not given). */
+export async function loadTrustedRoot(input: CommandInput): Promise<TrustedRoot | undefined> {
+  const path = input.flags.string("trusted-root");
+  if (path === undefined) return undefined;
+  let bytes: Uint8Array;
+  try {
+    const file = resolvePath(input.ctx, path);
+    if ((await Deno.stat(file)).size > MAX_TRUSTED_ROOT_BYTES) {
+      throw new Error("larger than 4 MiB");
+    }
+    bytes = await Deno.readFile(file);
+  } catch (error) {
+    throw new CosignError(
+      "TRUST_MISSING",
+      `Cannot read trusted root "${path}": ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return parseTrustedRoot(bytes);
+}
+
+/**
+ * The policy the flags describe. A key excludes identities; without a key, both an identity
+ * flag and an issuer flag are required (cosign-spec.md section 7.4).
+ */
+export async function buildPolicy(input: CommandInput): Promise<VerificationPolicy> {
+  const { flags, ctx } = input;
+  const keyRef = flags.string("key");
+  const subject = flags.string("certificate-identity");
+  const subjectRegExp = flags.string("certificate-identity-regexp");
+  const issuer = flags.string("certificate-oidc-issuer");
+  const issuerRegExp = flags.string("certificate-oidc-issuer-regexp");
+  const hasIdentity = subject !== undefined || subjectRegExp !== undefined;
+  const hasIssuer = issuer !== undefined || issuerRegExp !== undefined;
+  if (keyRef !== undefined && (hasIdentity || hasIssuer)) {
+    throw new CosignError(
+      "CLI_USAGE",
+      "--key cannot be combined with --certificate-identity or --certificate-oidc-issuer flags",
+    );
+  }
+  if (keyRef === undefined && !(hasIdentity && hasIssuer)) {
+    throw new CosignError(
+      "CLI_USAGE",
+      "Verification needs --key, or both --certificate-identity(-regexp) and --certificate-oidc-issuer(-regexp)",
+    );
+  }
+  // Compile now so a bad pattern is a usage error before any network call.
+  for (const pattern of [subjectRegExp, issuerRegExp]) {
+    if (pattern !== undefined) wholeValueRegExp(pattern);
+  }
+  const identity: IdentityMatcher = {
+    ...(subject !== undefined ? { subject } : {}),
+    ...(subjectRegExp !== undefined ? { subjectRegExp } : {}),
+    ...(issuer !== undefined ? { issuer } : {}),
+    ...(issuerRegExp !== undefined ? { issuerRegExp } : {}),
+  };
+  const github: Record<string, string> = {};
+  for (const field of ["trigger", "sha", "name", "repository", "ref"]) {
+    const value = flags.string(`certificate-github-workflow-${field}`);
+    if (value !== undefined) github[field] = value;
+  }
+  const trustedRoot = await loadTrustedRoot(input);
+  const ignoreTlog = flags.boolean("insecure-ignore-tlog");
+  if (ignoreTlog) {
+    input.out.warn(
+      "Skipping transparency log verification: the signature may never have been logged",
+    );
+  }
+  const keyHash = flags.string("signature-digest-algorithm") as HashName | undefined;
+  return {
+    ...(trustedRoot ? { trustedRoot } : {}),
+    ...(keyRef !== undefined ? { key: await loadPublicKey(ctx, keyRef) } : {}),
+    ...(keyHash ? { keyHash } : {}),
+    ...(keyRef === undefined ? { identities: [identity] } : {}),
+    ...(Object.keys(github).length ? { githubWorkflow: github } : {}),
+    tlogThreshold: ignoreTlog ? 0 : 1,
+    ctlogThreshold: flags.boolean("insecure-ignore-sct") ? 0 : 1,
+    timestampThreshold: flags.boolean("use-signed-timestamps") ? 1 : 0,
+    now: ctx.now(),
+  };
+}
+
+/** Parse `-a key=value` flags (split at the first `=`). */
+export function parseAnnotations(values: readonly string[]): Record<string, string> {
+  const annotations: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf("=");
+    if (eq <= 0) {
+      throw new CosignError("CLI_USAGE", `Invalid annotation "${value}": expected key=value`);
+    }
+    annotations[value.slice(0, eq)] = value.slice(eq + 1);
+  }
+  return annotations;
+}

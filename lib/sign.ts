@@ -1,0 +1,173 @@
+/**
+ * Signing: what a signature is made of, and the witnesses that vouch for it.
+ *
+ * A `SigningIdentity` is a signer plus, for keyless signing, its Fulcio certificate. Witnesses
+ * are injected functions: `log` records a proposed entry in a transparency log and returns the
+ * entry as logged; `timestamp` returns an RFC 3161 response over the signature bytes. Image,
+ * blob and attestation signing (lib/sign_image.ts, lib/sign_blob.ts) build on these helpers, so
+ * every product writes the same annotations and bundles.
+ *
+ * @module
+ */
+
+import { type Bytes, toBase64 } from "./_bytes.ts";
+import { encodePem } from "./_pem.ts";
+import { type Bundle, BUNDLE_V03_MEDIA_TYPE, publicKeyHint } from "./bundle.ts";
+import type { Envelope } from "./dsse.ts";
+import { pae, serializeEnvelope } from "./dsse.ts";
+import { encodeRfc3161Annotation, tlogEntryToLegacyBundle } from "./legacy_bundle.ts";
+import { ANNOTATION } from "./oci_signatures.ts";
+import { IN_TOTO_PAYLOAD_TYPE } from "./payload.ts";
+import type { ProposedEntry } from "./rekor_entries.ts";
+import { buildDsseEntry, buildHashedRekordEntry } from "./rekor_entries.ts";
+import type { Signer } from "./signer.ts";
+import type { TlogEntry } from "./tlog_entry.ts";
+import type { HashName } from "./_bytes.ts";
+import { digest } from "./_bytes.ts";
+
+/** Who signs: a signer, and for keyless signing its certificate (DER) and chain. */
+export interface SigningIdentity {
+  readonly signer: Signer;
+  /** The Fulcio leaf certificate (DER), for keyless signing. */
+  readonly certificate?: Bytes;
+  /** Its issuers (DER), leaf-most first; written to the legacy chain annotation. */
+  readonly chain?: readonly Bytes[];
+}
+
+/** The witnesses of a signature. */
+export interface SigningServices {
+  /** Record an entry in a transparency log; returns it as logged (with SET and proof). */
+  readonly log?: (entry: ProposedEntry) => Promise<TlogEntry>;
+  /** Get an RFC 3161 timestamp response over `signature`. */
+  readonly timestamp?: (signature: Bytes) => Promise<Bytes>;
+}
+
+/** The PEM the log records as the verifier: the certificate, or the public key. */
+export function verifierPem(identity: SigningIdentity): string {
+  return identity.certificate
+    ? encodePem("CERTIFICATE", identity.certificate)
+    : identity.signer.publicKey.toPem();
+}
+
+/** Hash cosign uses to sign with this identity: the key's default (section 4.3). */
+export function signingHash(identity: SigningIdentity): HashName {
+  return identity.signer.publicKey.defaultHash;
+}
+
+/** A message signature with its witnesses. */
+export interface WitnessedSignature {
+  readonly signature: Bytes;
+  readonly tlogEntry?: TlogEntry;
+  readonly timestamp?: Bytes;
+}
+
+/**
+ * Sign `message` (a payload or blob) and collect witnesses: a hashedrekord entry over its
+ * digest, and a timestamp over the signature. Ed25519 keys sign with Ed25519ph when the entry
+ * needs a prehash, as cosign does.
+ */
+export async function signMessage(
+  message: Uint8Array,
+  identity: SigningIdentity,
+  services: SigningServices,
+): Promise<WitnessedSignature> {
+  const hash = signingHash(identity);
+  const prehash = identity.signer.publicKey.kind === "ed25519" && services.log !== undefined;
+  const signature = await identity.signer.sign(message, { hash, prehash });
+  const tlogEntry = services.log
+    ? await services.log(buildHashedRekordEntry({
+      digest: { algorithm: hash, value: digest(hash, message) },
+      signature,
+      verifierPem: verifierPem(identity),
+    }))
+    : undefined;
+  const timestamp = services.timestamp ? await services.timestamp(signature) : undefined;
+  return {
+    signature,
+    ...(tlogEntry ? { tlogEntry } : {}),
+    ...(timestamp ? { timestamp } : {}),
+  };
+}
+
+/** A signed DSSE envelope with its witnesses. */
+export interface WitnessedEnvelope {
+  readonly envelope: Envelope;
+  /** The envelope JSON exactly as logged (and stored). */
+  readonly envelopeJson: string;
+  readonly tlogEntry?: TlogEntry;
+  readonly timestamp?: Bytes;
+}
+
+/** Sign an in-toto statement as a DSSE envelope and collect witnesses (a dsse 0.0.1 entry). */
+export async function signEnvelope(
+  statement: Uint8Array,
+  identity: SigningIdentity,
+  services: SigningServices,
+  options: { payloadType?: string; style?: "v3" | "legacy" } = {},
+): Promise<WitnessedEnvelope> {
+  const payloadType = options.payloadType ?? IN_TOTO_PAYLOAD_TYPE;
+  const payload = Uint8Array.from(statement) as Bytes;
+  const sig = await identity.signer.sign(pae(payloadType, payload), {
+    hash: signingHash(identity),
+  });
+  const envelope: Envelope = { payloadType, payload, signatures: [{ sig }] };
+  const envelopeJson = serializeEnvelope(envelope, { style: options.style ?? "v3" });
+  const tlogEntry = services.log
+    ? await services.log(buildDsseEntry(envelopeJson, [verifierPem(identity)]))
+    : undefined;
+  const timestamp = services.timestamp ? await services.timestamp(sig) : undefined;
+  return {
+    envelope,
+    envelopeJson,
+    ...(tlogEntry ? { tlogEntry } : {}),
+    ...(timestamp ? { timestamp } : {}),
+  };
+}
+
+/**
+ * The layer annotations of a legacy signature or attestation (section 1.4). Attestations carry
+ * an empty signature annotation: their signature lives in the envelope.
+ */
+export function legacyAnnotations(
+  identity: SigningIdentity,
+  witnessed: { signature?: Bytes; tlogEntry?: TlogEntry; timestamp?: Bytes },
+  extra: Readonly<Record<string, string>> = {},
+): Record<string, string> {
+  const annotations: Record<string, string> = {
+    [ANNOTATION.SIGNATURE]: witnessed.signature ? toBase64(witnessed.signature) : "",
+    ...extra,
+  };
+  if (identity.certificate) {
+    annotations[ANNOTATION.CERTIFICATE] = encodePem("CERTIFICATE", identity.certificate);
+    annotations[ANNOTATION.CHAIN] = (identity.chain ?? []).map((der) =>
+      encodePem("CERTIFICATE", der)
+    ).join("");
+  }
+  if (witnessed.tlogEntry) {
+    annotations[ANNOTATION.BUNDLE] = tlogEntryToLegacyBundle(witnessed.tlogEntry);
+  }
+  if (witnessed.timestamp) {
+    annotations[ANNOTATION.RFC3161_TIMESTAMP] = encodeRfc3161Annotation(witnessed.timestamp);
+  }
+  return annotations;
+}
+
+/** A v0.3 Sigstore bundle as cosign v3 writes it (section 6.3). */
+export function buildBundle(
+  identity: SigningIdentity,
+  content: Bundle["content"],
+  witnesses: { tlogEntry?: TlogEntry; timestamp?: Bytes },
+): Bundle {
+  return {
+    mediaType: BUNDLE_V03_MEDIA_TYPE,
+    version: "0.3",
+    verificationMaterial: {
+      key: identity.certificate
+        ? { kind: "certificate", certificate: identity.certificate }
+        : { kind: "publicKey", hint: publicKeyHint(identity.signer.publicKey) },
+      tlogEntries: witnesses.tlogEntry ? [witnesses.tlogEntry] : [],
+      rfc3161Timestamps: witnesses.timestamp ? [witnesses.timestamp] : [],
+    },
+    content,
+  };
+}

@@ -1,0 +1,279 @@
+/**
+ * Signing and attesting container images (cosign-spec.md sections 1-3).
+ *
+ * Two storage formats: `legacy` appends a layer to the image's `sha256-<hex>.sig` (or `.att`)
+ * manifest (mode A, with cosign's dedupe), and `bundle` pushes a Sigstore bundle v0.3 as an OCI
+ * referrer of the image (mode C, cosign v3's default), with the fallback index on registries
+ * without the referrers API.
+ *
+ * @module
+ */
+
+import { type Bytes, fromBase64, utf8 } from "./_bytes.ts";
+import { encodeBundle } from "./bundle.ts";
+import type { RegistryClient } from "./oci.ts";
+import { MEDIA_TYPE, type OciDescriptor } from "./oci_manifest.ts";
+import {
+  dockerReference,
+  formatRepository,
+  type ImageReference,
+  type RepositoryRef,
+} from "./oci_reference.ts";
+import { writeBundleReferrer } from "./oci_referrers.ts";
+import {
+  ANNOTATION,
+  appendLegacyAttachment,
+  collectSigningTargets,
+  type DigestReference,
+} from "./oci_signatures.ts";
+import {
+  buildCosignSignStatement,
+  buildStatement,
+  COSIGN_SIGN_PREDICATE_TYPE,
+  encodeSimpleSigningPayload,
+} from "./payload.ts";
+import {
+  buildBundle,
+  legacyAnnotations,
+  signEnvelope,
+  type SigningIdentity,
+  type SigningServices,
+  signMessage,
+} from "./sign.ts";
+import { verifySignature } from "./signer.ts";
+
+/** Where signatures go: legacy `.sig`/`.att` tags, or Sigstore bundle referrers. */
+export type StorageFormat = "legacy" | "bundle";
+
+/** Options shared by image signing and attesting. */
+export interface ImageSigningOptions {
+  readonly client: RegistryClient;
+  readonly identity: SigningIdentity;
+  readonly services?: SigningServices;
+  /** Default `bundle` (cosign v3); `legacy` writes `.sig`/`.att` tags. */
+  readonly format?: StorageFormat;
+  /** `COSIGN_REPOSITORY`: store attachments in this repository instead. */
+  readonly targetRepository?: RepositoryRef;
+  /** `COSIGN_DOCKER_MEDIA_TYPES`: Docker media types for new legacy manifests. */
+  readonly dockerMediaTypes?: boolean;
+  /** When false, sign but store nothing (cosign `--upload=false`). */
+  readonly upload?: boolean;
+  readonly now?: Date;
+}
+
+/** Options of `signImage`. */
+export interface SignImageOptions extends ImageSigningOptions {
+  /** `-a key=value`: signed claims (SimpleSigning `optional`, or statement subject annotations). */
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** Also sign every manifest of an index (`--recursive`). */
+  readonly recursive?: boolean;
+}
+
+/** One image signature that was made. */
+export interface ImageSignature {
+  readonly image: DigestReference;
+  readonly format: StorageFormat;
+  /** The signed payload: SimpleSigning JSON, or the in-toto statement. */
+  readonly payload: Bytes;
+  readonly signature: Bytes;
+  /** Where it was stored (absent with `upload: false`). */
+  readonly stored?: ImageReference;
+  /** False when an identical signature was already stored (legacy dedupe). */
+  readonly appended: boolean;
+  /** The bundle bytes (bundle format). */
+  readonly bundle?: Bytes;
+  /** The legacy layer annotations (legacy format). */
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+async function subjectOf(client: RegistryClient, image: DigestReference): Promise<OciDescriptor> {
+  return await client.resolve(image);
+}
+
+/**
+ * Sign an image (and with `recursive`, each manifest of its index): resolve it to a digest,
+ * sign the SimpleSigning payload (legacy) or cosign's in-toto statement (bundle), record the
+ * witnesses, and store the signature beside the image.
+ */
+export async function signImage(
+  reference: ImageReference,
+  options: SignImageOptions,
+): Promise<ImageSignature[]> {
+  const { client, identity } = options;
+  const services = options.services ?? {};
+  const format = options.format ?? "bundle";
+  const targets = await collectSigningTargets(client, reference, {
+    recursive: options.recursive ?? false,
+  });
+  const results: ImageSignature[] = [];
+  for (const image of targets) {
+    if (format === "legacy") {
+      const payload = encodeSimpleSigningPayload({
+        dockerReference: dockerReference(image),
+        digest: image.digest,
+        ...(options.annotations ? { annotations: options.annotations } : {}),
+      });
+      const witnessed = await signMessage(payload, identity, services);
+      const annotations = legacyAnnotations(identity, witnessed);
+      if (options.upload === false) {
+        results.push({
+          image,
+          format,
+          payload,
+          signature: witnessed.signature,
+          appended: false,
+          annotations,
+        });
+        continue;
+      }
+      const stored = await appendLegacyAttachment(client, image, "sig", {
+        payload,
+        mediaType: MEDIA_TYPE.SIMPLE_SIGNING,
+        annotations,
+      }, {
+        ...(options.targetRepository ? { targetRepository: options.targetRepository } : {}),
+        dockerMediaTypes: options.dockerMediaTypes ?? false,
+        // cosign's dedupe: the existing layer's signature verifies with the new signer's key.
+        isDuplicate: async (existing) => {
+          const sig = existing.annotations[ANNOTATION.SIGNATURE];
+          if (!sig) return false;
+          try {
+            return await verifySignature(identity.signer.publicKey, payload, fromBase64(sig));
+          } catch {
+            return false;
+          }
+        },
+      });
+      results.push({
+        image,
+        format,
+        payload,
+        signature: witnessed.signature,
+        stored: stored.reference,
+        appended: stored.appended,
+        annotations,
+      });
+      continue;
+    }
+    const statement = buildCosignSignStatement({
+      digest: image.digest,
+      ...(options.annotations ? { annotations: options.annotations } : {}),
+    });
+    const signed = await signEnvelope(statement, identity, services);
+    const bundle = encodeBundle(
+      buildBundle(identity, { kind: "dsseEnvelope", envelope: signed.envelope }, signed),
+    );
+    const signature = signed.envelope.signatures[0]!.sig;
+    if (options.upload === false) {
+      results.push({ image, format, payload: statement, signature, appended: false, bundle });
+      continue;
+    }
+    const written = await writeBundleReferrer(
+      client,
+      image,
+      await subjectOf(client, image),
+      bundle,
+      {
+        predicateType: COSIGN_SIGN_PREDICATE_TYPE,
+        ...(options.targetRepository ? { targetRepository: options.targetRepository } : {}),
+        ...(options.now ? { created: options.now } : {}),
+      },
+    );
+    results.push({
+      image,
+      format,
+      payload: statement,
+      signature,
+      stored: written.reference,
+      appended: true,
+      bundle,
+    });
+  }
+  return results;
+}
+
+/** Options of `attestImage`. */
+export interface AttestImageOptions extends ImageSigningOptions {
+  /** The predicate type URI. */
+  readonly predicateType: string;
+  /** The predicate JSON value (already built from `--predicate` and `--type`). */
+  readonly predicate: unknown;
+}
+
+/** One attestation that was made. */
+export interface ImageAttestation {
+  readonly image: DigestReference;
+  readonly format: StorageFormat;
+  readonly statement: Bytes;
+  readonly envelopeJson: string;
+  readonly stored?: ImageReference;
+  readonly bundle?: Bytes;
+}
+
+/**
+ * Attest an image: an in-toto v0.1 statement about its digest (subject name = the repository,
+ * as cosign writes it) in a DSSE envelope, stored as a `.att` layer or a bundle referrer.
+ */
+export async function attestImage(
+  reference: ImageReference,
+  options: AttestImageOptions,
+): Promise<ImageAttestation> {
+  const { client, identity } = options;
+  const services = options.services ?? {};
+  const format = options.format ?? "bundle";
+  const subject = await client.resolve(reference);
+  const image: DigestReference = {
+    registry: reference.registry,
+    repository: reference.repository,
+    digest: subject.digest,
+  };
+  const colon = image.digest.indexOf(":");
+  const statement = buildStatement({
+    version: "v0.1",
+    subjects: [{
+      name: formatRepository(image),
+      digest: { [image.digest.slice(0, colon)]: image.digest.slice(colon + 1) },
+    }],
+    predicateType: options.predicateType,
+    predicate: options.predicate,
+  });
+  if (format === "legacy") {
+    const signed = await signEnvelope(statement, identity, services, { style: "v3" });
+    const result: ImageAttestation = {
+      image,
+      format,
+      statement,
+      envelopeJson: signed.envelopeJson,
+    };
+    if (options.upload === false) return result;
+    const stored = await appendLegacyAttachment(client, image, "att", {
+      payload: utf8(signed.envelopeJson),
+      mediaType: MEDIA_TYPE.DSSE_ENVELOPE,
+      annotations: legacyAnnotations(identity, signed, {
+        [ANNOTATION.PREDICATE_TYPE]: options.predicateType,
+      }),
+    }, {
+      ...(options.targetRepository ? { targetRepository: options.targetRepository } : {}),
+      dockerMediaTypes: options.dockerMediaTypes ?? false,
+    });
+    return { ...result, stored: stored.reference };
+  }
+  const signed = await signEnvelope(statement, identity, services);
+  const bundle = encodeBundle(
+    buildBundle(identity, { kind: "dsseEnvelope", envelope: signed.envelope }, signed),
+  );
+  const result: ImageAttestation = {
+    image,
+    format,
+    statement,
+    envelopeJson: signed.envelopeJson,
+    bundle,
+  };
+  if (options.upload === false) return result;
+  const written = await writeBundleReferrer(client, image, subject, bundle, {
+    predicateType: options.predicateType,
+    ...(options.targetRepository ? { targetRepository: options.targetRepository } : {}),
+    ...(options.now ? { created: options.now } : {}),
+  });
+  return { ...result, stored: written.reference };
+}

@@ -1,0 +1,418 @@
+/**
+ * Verifying container images: their signatures (`cosign verify`) and attestations
+ * (`cosign verify-attestation`), from Sigstore bundle referrers and legacy `.sig`/`.att` tags
+ * (cosign-spec.md sections 9.1-9.4).
+ *
+ * A tag costs one HEAD; a digest reference none. The legacy manifest and the referrers list are
+ * read concurrently, then every layer or bundle. Each candidate becomes a `SignedEntity` and
+ * goes through the one pipeline, then the image claims are checked. Unlike cosign, `verify`
+ * never accepts an attestation bundle as a signature, and an attestation type filter that
+ * leaves nothing is a failure (SECURITY.md rows 2 and 9).
+ *
+ * @module
+ */
+
+import { type Bytes, fromBase64 } from "./_bytes.ts";
+import { decodePemBlocks } from "./_pem.ts";
+import { parseBundle } from "./bundle.ts";
+import { type Envelope, parseEnvelope } from "./dsse.ts";
+import { CosignError, errorMessage, isCosignError } from "./errors.ts";
+import { legacyBundleToTlogEntry, parseRfc3161Annotation } from "./legacy_bundle.ts";
+import type { RegistryClient } from "./oci.ts";
+import { formatImageReference, type ImageReference, type RepositoryRef } from "./oci_reference.ts";
+import { readBundleReferrers } from "./oci_referrers.ts";
+import {
+  ANNOTATION,
+  type DigestReference,
+  type LegacyLayer,
+  readLegacyAttachments,
+} from "./oci_signatures.ts";
+import {
+  COSIGN_SIGN_PREDICATE_TYPE,
+  decodeSimpleSigningPayload,
+  parseStatement,
+  type Statement,
+} from "./payload.ts";
+import type { StorageFormat } from "./sign_image.ts";
+import {
+  type SignedEntity,
+  type VerificationPolicy,
+  type VerificationResult,
+  verifySignedEntity,
+} from "./verify.ts";
+import { bundleToEntity } from "./verify_bundle.ts";
+
+/** Error codes raised here; 10-13 are cosign's exit codes for the first four. */
+export type VerifyImageErrorCode =
+  | "VERIFY_NO_SIGNATURES"
+  | "VERIFY_IMAGE_TAG_NOT_FOUND"
+  | "VERIFY_NO_MATCHING_SIGNATURE"
+  | "VERIFY_NO_CERTIFICATE"
+  | "VERIFY_CLAIMS_MISMATCH"
+  | "VERIFY_NO_ATTESTATIONS"
+  | "VERIFY_NO_MATCHING_ATTESTATION";
+
+/** Options of image verification. */
+export interface VerifyImageOptions {
+  readonly client: RegistryClient;
+  readonly policy: VerificationPolicy;
+  /** `-a key=value`: each must equal the signed claim's annotation. */
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** Check the digest and annotation claims (default true; cosign `--check-claims`). */
+  readonly checkClaims?: boolean;
+  /** `COSIGN_REPOSITORY`: where the attachments live. */
+  readonly targetRepository?: RepositoryRef;
+  /** Which storage formats to read (default both). */
+  readonly formats?: readonly StorageFormat[];
+}
+
+/** One verified image signature or attestation. */
+export interface VerifiedImageSignature {
+  readonly format: StorageFormat;
+  /** The signed payload: a SimpleSigning document or an in-toto statement. */
+  readonly payload: Bytes;
+  /** The DSSE envelope, for bundles and attestations. */
+  readonly envelope?: Envelope;
+  readonly result: VerificationResult;
+  /** Legacy layer annotations (the cosign JSON output reports the bundle from them). */
+  readonly layerAnnotations?: Readonly<Record<string, string>>;
+  /** The bundle bytes (bundle format). */
+  readonly bundle?: Bytes;
+}
+
+/** The outcome of verifying one image. */
+export interface ImageVerification {
+  /** The reference as given, and the digest it resolved to. */
+  readonly reference: ImageReference;
+  readonly digest: string;
+  readonly signatures: readonly VerifiedImageSignature[];
+  /** Why each other candidate failed (for `--verbose`). */
+  readonly rejected: readonly string[];
+}
+
+/** A candidate before verification. */
+interface Candidate {
+  readonly format: StorageFormat;
+  readonly label: string;
+  readonly entity?: SignedEntity;
+  /** Why it cannot even be checked (malformed, wrong kind). */
+  readonly problem?: CosignError;
+  readonly payload: Bytes;
+  readonly envelope?: Envelope;
+  readonly layerAnnotations?: Readonly<Record<string, string>>;
+  readonly bundle?: Bytes;
+}
+
+async function resolveImage(
+  client: RegistryClient,
+  reference: ImageReference,
+): Promise<DigestReference> {
+  if (reference.digest) {
+    return {
+      registry: reference.registry,
+      repository: reference.repository,
+      digest: reference.digest,
+    };
+  }
+  try {
+    const digest = await client.resolveDigest(reference);
+    return { registry: reference.registry, repository: reference.repository, digest };
+  } catch (error) {
+    if (isCosignError(error, "OCI_MANIFEST_UNKNOWN") || isCosignError(error, "OCI_NAME_UNKNOWN")) {
+      throw new CosignError(
+        "VERIFY_IMAGE_TAG_NOT_FOUND",
+        `Image "${formatImageReference(reference)}" not found: ${error.message}`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+function legacyEntity(layer: LegacyLayer, kind: "sig" | "att"): Candidate {
+  const label = `legacy ${kind === "sig" ? "signature" : "attestation"} layer ${
+    layer.descriptor.digest.slice(0, 19)
+  }`;
+  const base = {
+    format: "legacy" as const,
+    label,
+    payload: layer.payload,
+    layerAnnotations: layer.annotations,
+  };
+  try {
+    const a = layer.annotations;
+    const signatureText = a[ANNOTATION.SIGNATURE];
+    if (signatureText === undefined) {
+      throw new CosignError("VERIFY_MALFORMED_LAYER", "the layer has no signature annotation");
+    }
+    let envelope: Envelope | undefined;
+    if (kind === "att") envelope = parseEnvelope(layer.payload);
+    const pemCertificates = (text: string | undefined) =>
+      text ? decodePemBlocks(text).filter((b) => b.type === "CERTIFICATE") : [];
+    const certificates = pemCertificates(a[ANNOTATION.CERTIFICATE]);
+    const chain = pemCertificates(a[ANNOTATION.CHAIN]);
+    const entity: SignedEntity = {
+      content: envelope
+        ? { kind: "dsse", envelope }
+        : { kind: "message", signature: fromBase64(signatureText) },
+      material: certificates[0]
+        ? {
+          kind: "certificate",
+          certificate: certificates[0].bytes,
+          chain: chain.map((b) => b.bytes),
+        }
+        : { kind: "publicKey" },
+      tlogEntries: a[ANNOTATION.BUNDLE] === undefined
+        ? []
+        : [legacyBundleToTlogEntry(a[ANNOTATION.BUNDLE])],
+      timestamps: a[ANNOTATION.RFC3161_TIMESTAMP] === undefined
+        ? []
+        : [parseRfc3161Annotation(a[ANNOTATION.RFC3161_TIMESTAMP])],
+      legacy: true,
+      ...(envelope ? { envelopeBytes: layer.payload } : {}),
+    };
+    return { ...base, entity, ...(envelope ? { envelope } : {}) };
+  } catch (error) {
+    return { ...base, problem: asProblem(error) };
+  }
+}
+
+function bundleCandidate(bytes: Bytes, digest: string): Candidate {
+  const label = `bundle referrer ${digest.slice(0, 19)}`;
+  try {
+    const bundle = parseBundle(bytes);
+    if (bundle.content.kind !== "dsseEnvelope") {
+      throw new CosignError(
+        "VERIFY_MALFORMED_LAYER",
+        "an image bundle must hold a DSSE envelope, not a message signature",
+      );
+    }
+    const envelope = bundle.content.envelope;
+    return {
+      format: "bundle",
+      label,
+      entity: bundleToEntity(bundle),
+      payload: envelope.payload,
+      envelope,
+      bundle: bytes,
+    };
+  } catch (error) {
+    return { format: "bundle", label, payload: bytes, problem: asProblem(error) };
+  }
+}
+
+function asProblem(error: unknown): CosignError {
+  return error instanceof CosignError
+    ? error
+    : new CosignError("VERIFY_MALFORMED_LAYER", errorMessage(error), { cause: error });
+}
+
+async function collectCandidates(
+  client: RegistryClient,
+  image: DigestReference,
+  kind: "sig" | "att",
+  options: VerifyImageOptions,
+): Promise<Candidate[]> {
+  const formats = options.formats ?? ["bundle", "legacy"];
+  const target = options.targetRepository ? { targetRepository: options.targetRepository } : {};
+  const [bundles, legacy] = await Promise.all([
+    formats.includes("bundle") ? readBundleReferrers(client, image, target) : undefined,
+    formats.includes("legacy") ? readLegacyAttachments(client, image, kind, target) : undefined,
+  ]);
+  return [
+    ...(bundles?.bundles ?? []).map((b) => bundleCandidate(b.bundle, b.manifest.digest)),
+    ...(legacy?.layers ?? []).map((layer) => legacyEntity(layer, kind)),
+  ];
+}
+
+function annotationsMatch(
+  wanted: Readonly<Record<string, string>>,
+  actual: Readonly<Record<string, unknown>> | null | undefined,
+): boolean {
+  return Object.entries(wanted).every(([key, value]) => actual?.[key] === value);
+}
+
+function checkSignatureClaims(
+  candidate: Candidate,
+  image: DigestReference,
+  options: VerifyImageOptions,
+): void {
+  const wanted = options.annotations ?? {};
+  if (candidate.envelope) {
+    const statement = parseStatement(candidate.envelope.payload);
+    if (statement.predicateType !== COSIGN_SIGN_PREDICATE_TYPE) {
+      throw new CosignError(
+        "VERIFY_CLAIMS_MISMATCH",
+        `it is an attestation of type "${statement.predicateType}", not a signature (use verify-attestation)`,
+      );
+    }
+    checkStatementClaims(statement, image, wanted);
+    return;
+  }
+  const payload = decodeSimpleSigningPayload(candidate.payload);
+  if (payload.digest !== image.digest) {
+    throw new CosignError(
+      "VERIFY_CLAIMS_MISMATCH",
+      `the payload signs "${payload.digest}", not "${image.digest}"`,
+    );
+  }
+  if (!annotationsMatch(wanted, payload.optional)) {
+    throw new CosignError(
+      "VERIFY_CLAIMS_MISMATCH",
+      `the signed annotations do not include ${JSON.stringify(wanted)}`,
+    );
+  }
+}
+
+function checkStatementClaims(
+  statement: Statement,
+  image: DigestReference,
+  wanted: Readonly<Record<string, string>>,
+): void {
+  const [algorithm, hex] = image.digest.split(":") as [string, string];
+  const subject = statement.subject.find((s) => s.digest[algorithm] === hex);
+  if (!subject) {
+    throw new CosignError(
+      "VERIFY_CLAIMS_MISMATCH",
+      `no subject of the statement has the image digest "${image.digest}"`,
+    );
+  }
+  if (!annotationsMatch(wanted, subject.annotations)) {
+    throw new CosignError(
+      "VERIFY_CLAIMS_MISMATCH",
+      `the subject's annotations do not include ${JSON.stringify(wanted)}`,
+    );
+  }
+}
+
+async function verifyCandidates(
+  candidates: Candidate[],
+  image: DigestReference,
+  options: VerifyImageOptions,
+  checkClaims: (candidate: Candidate) => void,
+): Promise<{ verified: VerifiedImageSignature[]; rejected: string[] }> {
+  const verified: VerifiedImageSignature[] = [];
+  const rejected: string[] = [];
+  await Promise.all(candidates.map(async (candidate) => {
+    try {
+      if (candidate.problem || !candidate.entity) throw candidate.problem;
+      // Bundles are about the image digest (sigstore-go's WithArtifactDigest); legacy layers
+      // sign their payload bytes, which then name the digest.
+      const [algorithm, hex] = image.digest.split(":") as ["sha256", string];
+      const artifact = candidate.format === "bundle"
+        ? { kind: "digest" as const, algorithm, digest: Uint8Array.fromHex(hex) }
+        : candidate.envelope
+        ? undefined
+        : { kind: "bytes" as const, bytes: candidate.payload };
+      const result = await verifySignedEntity(candidate.entity, artifact, options.policy);
+      if (options.checkClaims !== false) checkClaims(candidate);
+      verified.push({
+        format: candidate.format,
+        payload: candidate.payload,
+        ...(candidate.envelope ? { envelope: candidate.envelope } : {}),
+        result,
+        ...(candidate.layerAnnotations ? { layerAnnotations: candidate.layerAnnotations } : {}),
+        ...(candidate.bundle ? { bundle: candidate.bundle } : {}),
+      });
+    } catch (error) {
+      rejected.push(`${candidate.label}: ${errorMessage(error)}`);
+      if (!isCosignError(error)) throw error;
+    }
+  }));
+  return { verified, rejected };
+}
+
+function noMatch(
+  name: string,
+  candidates: Candidate[],
+  rejected: string[],
+  policy: VerificationPolicy,
+  what: string,
+): CosignError {
+  const keyless = !policy.key;
+  const noCertificate = keyless && candidates.length > 0 &&
+    candidates.every((c) => c.format === "legacy" && c.entity?.material.kind === "publicKey");
+  const shown = rejected.slice(0, 3).join("; ");
+  return new CosignError(
+    noCertificate ? "VERIFY_NO_CERTIFICATE" : "VERIFY_NO_MATCHING_SIGNATURE",
+    noCertificate
+      ? `Cannot verify "${name}": its ${what} carry no certificate (verify with --key)`
+      : `Cannot verify "${name}": none of ${candidates.length} ${what} verified: ${shown}`,
+  );
+}
+
+/**
+ * `cosign verify`: the image's signatures that pass the policy and claim checks. Throws
+ * `VERIFY_NO_SIGNATURES` when there are none at all, `VERIFY_NO_MATCHING_SIGNATURE` (or
+ * `VERIFY_NO_CERTIFICATE`) when none verifies.
+ */
+export async function verifyImageSignatures(
+  reference: ImageReference,
+  options: VerifyImageOptions,
+): Promise<ImageVerification> {
+  const image = await resolveImage(options.client, reference);
+  const name = `${formatImageReference({ ...reference, digest: image.digest })}`;
+  const candidates = await collectCandidates(options.client, image, "sig", options);
+  if (candidates.length === 0) {
+    throw new CosignError("VERIFY_NO_SIGNATURES", `No signatures found for "${name}"`);
+  }
+  const { verified, rejected } = await verifyCandidates(
+    candidates,
+    image,
+    options,
+    (candidate) => checkSignatureClaims(candidate, image, options),
+  );
+  if (verified.length === 0) {
+    throw noMatch(name, candidates, rejected, options.policy, "signatures");
+  }
+  return { reference, digest: image.digest, signatures: verified, rejected };
+}
+
+/** Options of attestation verification. */
+export interface VerifyAttestationOptions extends VerifyImageOptions {
+  /** Keep only statements of this predicate type (required: never vacuous). */
+  readonly predicateType: string;
+}
+
+/**
+ * `cosign verify-attestation`: the image's attestations of `predicateType` that pass the
+ * policy. Zero attestations of that type is a failure that lists the types found.
+ */
+export async function verifyImageAttestations(
+  reference: ImageReference,
+  options: VerifyAttestationOptions,
+): Promise<ImageVerification> {
+  const image = await resolveImage(options.client, reference);
+  const name = `${formatImageReference({ ...reference, digest: image.digest })}`;
+  const all = await collectCandidates(options.client, image, "att", options);
+  const types = new Set<string>();
+  const candidates = all.filter((candidate) => {
+    if (!candidate.envelope) return candidate.problem !== undefined;
+    try {
+      const type = parseStatement(candidate.envelope.payload).predicateType;
+      types.add(type);
+      return type === options.predicateType;
+    } catch {
+      return true; // malformed: verification reports why
+    }
+  });
+  if (all.length === 0) {
+    throw new CosignError("VERIFY_NO_ATTESTATIONS", `No attestations found for "${name}"`);
+  }
+  if (candidates.length === 0) {
+    throw new CosignError(
+      "VERIFY_NO_MATCHING_ATTESTATION",
+      `No attestation of type "${options.predicateType}" for "${name}"; found: ${
+        [...types].map((t) => `"${t}"`).join(", ") || "none readable"
+      }`,
+    );
+  }
+  const { verified, rejected } = await verifyCandidates(candidates, image, options, (candidate) => {
+    const statement = parseStatement(candidate.envelope!.payload);
+    checkStatementClaims(statement, image, options.annotations ?? {});
+  });
+  if (verified.length === 0) {
+    throw noMatch(name, candidates, rejected, options.policy, "attestations");
+  }
+  return { reference, digest: image.digest, signatures: verified, rejected };
+}
