@@ -24,6 +24,8 @@ import {
 import { asNonEmptyString, asRecord, type JsonRecord } from "./_json.ts";
 import type { EntryBody, EntryDigest, LoggedSignature } from "./_rekor_bodies.ts";
 import { CosignError, errorMessage } from "./errors.ts";
+import { PublicKey } from "./signer.ts";
+import { parseCertificate } from "./x509.ts";
 
 /** Error codes raised here. */
 export type RekorEntryErrorCode = "REKOR_BODY_MALFORMED" | "REKOR_BODY_MISMATCH";
@@ -53,6 +55,29 @@ export interface ExpectedContent {
   readonly payloadHash?: Uint8Array;
   /** Legacy layers: SHA-256 of the envelope bytes exactly as logged (dsse 0.0.1). */
   readonly envelopeHash?: Uint8Array;
+}
+
+/** The SPKI of a verifier DER (a key, or a certificate's key), and which of the two it was. */
+function spkiOf(der: Uint8Array): { spki: Uint8Array; certificate: boolean } | undefined {
+  try {
+    return { spki: PublicKey.fromSpki(der).spki, certificate: false };
+  } catch {
+    try {
+      return { spki: parseCertificate(der).publicKey.spki, certificate: true };
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function loggedSpki(logged: LoggedSignature): Uint8Array | undefined {
+  try {
+    return logged.verifierType === "certificate"
+      ? parseCertificate(logged.verifier).publicKey.spki
+      : PublicKey.fromSpki(logged.verifier).spki;
+  } catch {
+    return undefined;
+  }
 }
 
 function mismatch(message: string): CosignError {
@@ -109,7 +134,9 @@ function checkPayloadHash(body: EntryBody, expected: ExpectedContent): void {
  * Check that `body` describes exactly `expected`; throws `REKOR_BODY_MISMATCH` naming the
  * first difference. Signature and key/certificate are required (a `TypeError` when missing:
  * binding to nothing would succeed vacuously), and must appear together in one logged
- * signature, compared byte for byte (DER after PEM decoding). hashedrekord 0.0.1 and rekord
+ * signature, compared byte for byte (DER after PEM decoding). A logged bare key and a
+ * verifying certificate (or the reverse) match when the certificate's key is that key, as
+ * Rekor v2 entries may log either; two certificates must be identical. hashedrekord 0.0.1 and rekord
  * must record the artifact digest and cannot carry a DSSE envelope; v2 hashedrekord records the
  * artifact digest, or for DSSE the digest of PAE(envelope); dsse and intoto record the payload
  * hash (and `envelopeHash`, when expected, must match dsse 0.0.1's).
@@ -121,13 +148,23 @@ export function checkEntryBinding(body: EntryBody, expected: ExpectedContent): v
   if (needsSignature && !expected.signature) {
     throw new TypeError("Checking a log entry needs the signature being verified");
   }
+  const expectedKey = spkiOf(key);
+  // Unparseable keys never match by key: only the byte-equal comparison applies to them.
+  const sameVerifier = (logged: LoggedSignature) => {
+    if (equalBytes(logged.verifier, key)) return true;
+    if (!expectedKey || expectedKey.certificate === (logged.verifierType === "certificate")) {
+      return false;
+    }
+    const spki = loggedSpki(logged);
+    return spki !== undefined && equalBytes(spki, expectedKey.spki);
+  };
   const match = body.signatures.find((logged) =>
-    equalBytes(logged.verifier, key) &&
+    sameVerifier(logged) &&
     (!needsSignature || (logged.signature !== undefined &&
       equalBytes(logged.signature, expected.signature!)))
   );
   if (!match) {
-    const keyLogged = body.signatures.some((logged) => equalBytes(logged.verifier, key));
+    const keyLogged = body.signatures.some(sameVerifier);
     throw mismatch(
       keyLogged
         ? "the logged signature is not the one being verified"

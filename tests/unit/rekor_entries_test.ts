@@ -494,3 +494,70 @@ if (requireComponents("rekor entry interop bodies", INTEROP)) {
     }
   });
 }
+
+Deno.test("checkEntryBinding() matches a logged key to a certificate of that key, never two different certificates", async () => {
+  const key = await generateKeyPair();
+  const cert = await selfSignedCert(key);
+  const otherCert = await selfSignedCert(key);
+  assert.notDeepEqual(cert, otherCert);
+  const digest = sha256(utf8("cross"));
+  const signature = key.signPrehashed(digest, "sha256");
+  const artifactDigest = { algorithm: "sha256" as const, digest };
+  const byKey = parseEntryBody(
+    (await canonicalizeProposedEntry(
+      buildHashedRekordEntry({
+        digest: { algorithm: "sha256", value: digest },
+        signature,
+        verifierPem: key.publicKey.toPem(),
+      }),
+    )).body,
+  );
+  const byCert = parseEntryBody(
+    (await canonicalizeProposedEntry(
+      buildHashedRekordEntry({
+        digest: { algorithm: "sha256", value: digest },
+        signature,
+        verifierPem: encodePem("CERTIFICATE", cert),
+      }),
+    )).body,
+  );
+  checkEntryBinding(byKey, { signature, publicKeyOrCertificateDer: cert, artifactDigest });
+  checkEntryBinding(byCert, {
+    signature,
+    publicKeyOrCertificateDer: key.publicKey.spki,
+    artifactDigest,
+  });
+  checkEntryBinding(byCert, { signature, publicKeyOrCertificateDer: cert, artifactDigest });
+  assert.throws(
+    () =>
+      checkEntryBinding(byCert, {
+        signature,
+        publicKeyOrCertificateDer: otherCert,
+        artifactDigest,
+      }),
+    rejects("REKOR_BODY_MISMATCH"),
+  );
+  // Garbage on either side never matches by key.
+  assert.throws(
+    () =>
+      checkEntryBinding(byCert, {
+        signature,
+        publicKeyOrCertificateDer: utf8("junk"),
+        artifactDigest,
+      }),
+    rejects("REKOR_BODY_MISMATCH"),
+  );
+  const junkLogged = {
+    ...byCert,
+    signatures: [{ ...byCert.signatures[0]!, verifier: utf8("junk") as Bytes }],
+  };
+  assert.throws(
+    () =>
+      checkEntryBinding(junkLogged, {
+        signature,
+        publicKeyOrCertificateDer: utf8("other junk"),
+        artifactDigest,
+      }),
+    rejects("REKOR_BODY_MISMATCH"),
+  );
+});
