@@ -63,8 +63,10 @@ export function createRegistryClient(input: CommandInput): RegistryClient {
     ...(token !== undefined ? { registryToken: token } : {}),
     env: ctx.environment(),
   });
+  const maxAttachment = ctx.env("COSIGN_MAX_ATTACHMENT_SIZE");
   return new RegistryClient({
     fetch: ctx.fetch,
+    ...(maxAttachment ? { limits: { maxBlobBytes: parseSize(maxAttachment) } } : {}),
     credentials,
     insecure: flags.boolean("allow-insecure-registry") || flags.boolean("allow-http-registry"),
     signal: input.signal,
@@ -86,4 +88,34 @@ export function createRegistryClient(input: CommandInput): RegistryClient {
 export function targetRepository(input: CommandInput): RepositoryRef | undefined {
   const value = input.ctx.env("COSIGN_REPOSITORY");
   return value ? parseRepository(value) : undefined;
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  B: 1,
+  K: 1e3,
+  KB: 1e3,
+  M: 1e6,
+  MB: 1e6,
+  G: 1e9,
+  GB: 1e9,
+  KI: 1024,
+  KIB: 1024,
+  MI: 1024 ** 2,
+  MIB: 1024 ** 2,
+  GI: 1024 ** 3,
+  GIB: 1024 ** 3,
+};
+
+/** Parse a size like cosign's `COSIGN_MAX_ATTACHMENT_SIZE` (`20K`, `45MiB`, `1048576`). */
+export function parseSize(text: string): number {
+  const match = text.trim().match(/^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/);
+  const unit = SIZE_UNITS[match?.[2]?.toUpperCase() ?? "?"];
+  if (!match || unit === undefined) {
+    throw new CosignError(
+      "CLI_USAGE",
+      `Invalid size "${text}" in COSIGN_MAX_ATTACHMENT_SIZE: use a form like 128MiB or 20K`,
+    );
+  }
+  return Math.floor(Number(match[1]) * unit);
 }
