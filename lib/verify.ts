@@ -158,9 +158,10 @@ export function wholeValueRegExp(pattern: string): RegExp {
   }
 }
 
-function matchesValue(value: string | undefined, exact?: string, pattern?: string): boolean {
-  if (value === undefined) return false;
-  if (exact !== undefined && value !== exact) return false;
+function matchesValue(found: string | undefined, exact?: string, pattern?: string): boolean {
+  // An absent value is the empty string, as in cosign: only a pattern matching "" accepts it.
+  const value = found ?? "";
+  if (exact !== undefined && (found === undefined || value !== exact)) return false;
   if (pattern !== undefined && !wholeValueRegExp(pattern).test(value)) return false;
   return true;
 }

@@ -129,6 +129,47 @@ async function resolveImage(
   }
 }
 
+/**
+ * The entity a legacy `.sig` or `.att` layer describes (cosign-spec.md section 1.4): its
+ * payload bytes, the signature annotation (or the envelope for attestations), the certificate
+ * and chain annotations, the Rekor bundle annotation and the RFC 3161 annotation. Malformed
+ * annotations throw.
+ */
+export function legacyLayerEntity(
+  annotations: Readonly<Record<string, string>>,
+  payload: Bytes,
+  kind: "sig" | "att",
+): { entity: SignedEntity; envelope?: Envelope } {
+  const signatureText = annotations[ANNOTATION.SIGNATURE];
+  if (signatureText === undefined) {
+    throw new CosignError("VERIFY_MALFORMED_LAYER", "the layer has no signature annotation");
+  }
+  const envelope = kind === "att" ? parseEnvelope(payload) : undefined;
+  const pemCertificates = (text: string | undefined) =>
+    text ? decodePemBlocks(text).filter((b) => b.type === "CERTIFICATE") : [];
+  const certificates = pemCertificates(annotations[ANNOTATION.CERTIFICATE]);
+  const chain = pemCertificates(annotations[ANNOTATION.CHAIN]);
+  const bundle = annotations[ANNOTATION.BUNDLE];
+  const timestamp = annotations[ANNOTATION.RFC3161_TIMESTAMP];
+  const entity: SignedEntity = {
+    content: envelope
+      ? { kind: "dsse", envelope }
+      : { kind: "message", signature: fromBase64(signatureText) },
+    material: certificates[0]
+      ? {
+        kind: "certificate",
+        certificate: certificates[0].bytes,
+        chain: chain.map((b) => b.bytes),
+      }
+      : { kind: "publicKey" },
+    tlogEntries: bundle === undefined ? [] : [legacyBundleToTlogEntry(bundle)],
+    timestamps: timestamp === undefined ? [] : [parseRfc3161Annotation(timestamp)],
+    legacy: true,
+    ...(envelope ? { envelopeBytes: payload } : {}),
+  };
+  return envelope ? { entity, envelope } : { entity };
+}
+
 function legacyEntity(layer: LegacyLayer, kind: "sig" | "att"): Candidate {
   const label = `legacy ${kind === "sig" ? "signature" : "attestation"} layer ${
     layer.descriptor.digest.slice(0, 19)
@@ -140,38 +181,7 @@ function legacyEntity(layer: LegacyLayer, kind: "sig" | "att"): Candidate {
     layerAnnotations: layer.annotations,
   };
   try {
-    const a = layer.annotations;
-    const signatureText = a[ANNOTATION.SIGNATURE];
-    if (signatureText === undefined) {
-      throw new CosignError("VERIFY_MALFORMED_LAYER", "the layer has no signature annotation");
-    }
-    let envelope: Envelope | undefined;
-    if (kind === "att") envelope = parseEnvelope(layer.payload);
-    const pemCertificates = (text: string | undefined) =>
-      text ? decodePemBlocks(text).filter((b) => b.type === "CERTIFICATE") : [];
-    const certificates = pemCertificates(a[ANNOTATION.CERTIFICATE]);
-    const chain = pemCertificates(a[ANNOTATION.CHAIN]);
-    const entity: SignedEntity = {
-      content: envelope
-        ? { kind: "dsse", envelope }
-        : { kind: "message", signature: fromBase64(signatureText) },
-      material: certificates[0]
-        ? {
-          kind: "certificate",
-          certificate: certificates[0].bytes,
-          chain: chain.map((b) => b.bytes),
-        }
-        : { kind: "publicKey" },
-      tlogEntries: a[ANNOTATION.BUNDLE] === undefined
-        ? []
-        : [legacyBundleToTlogEntry(a[ANNOTATION.BUNDLE])],
-      timestamps: a[ANNOTATION.RFC3161_TIMESTAMP] === undefined
-        ? []
-        : [parseRfc3161Annotation(a[ANNOTATION.RFC3161_TIMESTAMP])],
-      legacy: true,
-      ...(envelope ? { envelopeBytes: layer.payload } : {}),
-    };
-    return { ...base, entity, ...(envelope ? { envelope } : {}) };
+    return { ...base, ...legacyLayerEntity(layer.annotations, layer.payload, kind) };
   } catch (error) {
     return { ...base, problem: asProblem(error) };
   }
