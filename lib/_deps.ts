@@ -11,3 +11,10 @@
 export { p256, p384, p521 } from "npm:@noble/curves@2.4.0/nist.js";
 export { ed25519, ed25519ph } from "npm:@noble/curves@2.4.0/ed25519.js";
 export { xsalsa20poly1305 } from "npm:@noble/ciphers@2.4.0/salsa.js";
+export {
+  createLocalJWKSet,
+  errors as joseErrors,
+  type JSONWebKeySet,
+  type JWK,
+  jwtVerify,
+} from "npm:jose@6.2.18";

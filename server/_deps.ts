@@ -8,3 +8,4 @@
  */
 
 export { type Context, Hono } from "npm:hono@4.13.19";
+export { exportJWK, type JWK, SignJWT } from "npm:jose@6.2.18";
