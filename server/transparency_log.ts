@@ -6,8 +6,10 @@
  * State lives in `node:sqlite` (WAL, synchronous=FULL): an entry, its search keys and every tree
  * node it completes commit in one transaction before the caller is answered, so an
  * acknowledged entry survives `kill -9`. Storing the hash of every complete subtree (about 2n
- * rows) lets proofs read O(log n) nodes. Appends go through a single queue, so concurrent
- * requests see one consistent order; reads are synchronous and see committed state only.
+ * rows) lets proofs read O(log n) nodes. Appends go through a single writer that commits
+ * whatever queued meanwhile as one batch (group commit: one fsync, one checkpoint for many
+ * concurrent appends), so concurrent requests see one consistent order; reads are synchronous
+ * and see committed state only.
  *
  * @module
  */
@@ -81,6 +83,20 @@ CREATE TABLE IF NOT EXISTS search (
 ) WITHOUT ROWID;
 `;
 
+/** Most appends committed in one transaction. */
+const MAX_COMMIT_BATCH = 256;
+
+interface Appended {
+  readonly index: bigint;
+  readonly created: boolean;
+}
+
+interface PendingAppend {
+  readonly canonical: CanonicalEntry;
+  readonly resolve: (result: Appended) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /** Most entries one search answer lists. */
 export const MAX_SEARCH_ANSWER = 1000;
 
@@ -146,7 +162,8 @@ export class TransparencyLog implements MerkleNodeSource {
   readonly #search: StatementSync;
   readonly #checkpoints = new Map<string, Promise<string>>();
   #size: bigint;
-  #queue: Promise<unknown> = Promise.resolve();
+  #pending: PendingAppend[] = [];
+  #draining: Promise<void> | undefined;
   #closed = false;
 
   private constructor(
@@ -267,41 +284,94 @@ export class TransparencyLog implements MerkleNodeSource {
   async append(proposed: unknown): Promise<{ entry: RekorLogEntry; created: boolean }> {
     this.#checkOpen();
     const canonical = await canonicalizeProposedEntry(proposed);
-    const result = this.#queue.then(() => this.#appendNow(canonical));
-    this.#queue = result.catch(() => {});
+    const result = new Promise<Appended>((resolve, reject) =>
+      this.#pending.push({ canonical, resolve, reject })
+    );
+    this.#drain();
     const { index, created } = await result;
     return { entry: await this.#entry(index), created };
   }
 
-  async #appendNow(canonical: CanonicalEntry): Promise<{ index: bigint; created: boolean }> {
+  /** Commit pending appends, a batch at a time, until none is left (the single writer). */
+  #drain(): void {
+    if (this.#draining) return;
+    this.#draining = (async () => {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, MAX_COMMIT_BATCH);
+        try {
+          const results = await this.#commit(batch.map((p) => p.canonical));
+          batch.forEach((p, i) => p.resolve(results[i]!));
+        } catch (error) {
+          for (const p of batch) p.reject(error);
+        }
+      }
+    })().finally(() => {
+      this.#draining = undefined;
+      // An append may have queued after the loop's last check.
+      if (this.#pending.length > 0 && !this.#closed) this.#drain();
+    });
+  }
+
+  /**
+   * Append a batch in one transaction (group commit: one fsync for every entry that queued
+   * while the previous batch was committing). Entries already logged, or repeated within the
+   * batch, resolve to their existing index.
+   */
+  async #commit(batch: readonly CanonicalEntry[]): Promise<Appended[]> {
     this.#checkOpen();
-    const uuid = fromHex(canonical.uuid);
-    const existing = this.#byUuid.get(uuid);
-    if (existing) return { index: asInteger(existing.idx, "index"), created: false };
-    const index = this.#size;
+    const results: Appended[] = [];
+    const fresh: { canonical: CanonicalEntry; index: bigint; uuid: Bytes }[] = [];
+    const inBatch = new Map<string, bigint>();
+    let next = this.#size;
+    for (const canonical of batch) {
+      const uuid = fromHex(canonical.uuid);
+      const existing = this.#byUuid.get(uuid);
+      const earlier = inBatch.get(canonical.uuid);
+      if (existing) {
+        results.push({ index: asInteger(existing.idx, "index"), created: false });
+      } else if (earlier !== undefined) {
+        results.push({ index: earlier, created: false });
+      } else {
+        inBatch.set(canonical.uuid, next);
+        fresh.push({ canonical, index: next, uuid });
+        results.push({ index: next, created: true });
+        next++;
+      }
+    }
+    if (fresh.length === 0) return results;
     const integratedTime = BigInt(Math.floor(this.#now() / 1000));
-    const set = await this.#key.sign(setPayload({
-      logIndex: index,
-      logId: this.logId,
-      kindVersion: { kind: canonical.entry.kind, version: canonical.entry.apiVersion },
-      integratedTime,
-      canonicalizedBody: canonical.body,
-    }));
+    const sets = await Promise.all(fresh.map(({ canonical, index }) =>
+      this.#key.sign(setPayload({
+        logIndex: index,
+        logId: this.logId,
+        kindVersion: { kind: canonical.entry.kind, version: canonical.entry.apiVersion },
+        integratedTime,
+        canonicalizedBody: canonical.body,
+      }))
+    ));
     this.#checkOpen();
-    const nodes = nodesForAppend(this, index, hashLeaf(canonical.body));
-    const terms = searchTerms(canonical.entry);
+    // Nodes completed by earlier entries of this batch are not stored yet: read them here.
+    const staged = new Map<string, Uint8Array>();
+    const source: MerkleNodeSource = {
+      nodeHash: (level, index) => staged.get(`${level}/${index}`) ?? this.nodeHash(level, index),
+    };
     this.#db.exec("BEGIN IMMEDIATE");
     try {
-      this.#insertEntry.run(index, uuid, canonical.body, integratedTime, set);
-      for (const [level, at, hash] of nodes) this.#insertNode.run(level, at, hash);
-      for (const term of terms) this.#insertTerm.run(term, index);
+      fresh.forEach(({ canonical, index, uuid }, i) => {
+        this.#insertEntry.run(index, uuid, canonical.body, integratedTime, sets[i]!);
+        for (const [level, at, hash] of nodesForAppend(source, index, hashLeaf(canonical.body))) {
+          this.#insertNode.run(level, at, hash);
+          staged.set(`${level}/${at}`, hash);
+        }
+        for (const term of searchTerms(canonical.entry)) this.#insertTerm.run(term, index);
+      });
       this.#db.exec("COMMIT");
     } catch (error) {
       this.#db.exec("ROLLBACK");
       throw error;
     }
-    this.#size = index + 1n;
-    return { index, created: true };
+    this.#size = next;
+    return results;
   }
 
   /** The checkpoint for the current tree, signed once per size. */
@@ -465,7 +535,7 @@ export class TransparencyLog implements MerkleNodeSource {
   /** Wait for queued appends, then close the database. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.#queue;
+    while (this.#draining) await this.#draining;
     this.#closed = true;
     this.#db.close();
   }

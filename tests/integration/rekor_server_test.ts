@@ -264,6 +264,22 @@ Deno.test("the embedded Rekor serializes concurrent appends into one consistent 
   }
 });
 
+Deno.test("the transparency log commits concurrent duplicates once", async () => {
+  await using log = await TransparencyLog.open(":memory:");
+  const signed = hashedRekord(signer, "same");
+  const results = await Promise.all(
+    Array.from(
+      { length: 6 },
+      (_, i) => log.append(i % 2 ? signed.proposed : hashedRekord(signer, `other ${i}`).proposed),
+    ),
+  );
+  const same = results.filter((_, i) => i % 2);
+  assert.equal(same.filter((r) => r.created).length, 1);
+  assert.equal(new Set(same.map((r) => r.entry.logIndex)).size, 1);
+  assert.equal(log.size, 4n);
+  assert.equal((await log.append(signed.proposed)).created, false);
+});
+
 Deno.test("the embedded Rekor bounds requests and never fetches key URLs", async () => {
   const { log, fetch } = await openLog();
   await using _ = log;
