@@ -197,6 +197,8 @@ export interface CheckpointLog {
   readonly key: PublicKey;
   /** The log's base URL from the trusted root (Rekor v2 origins must equal its host). */
   readonly baseUrl: string;
+  /** A checkpoint key ID the trusted root states (v0.2 roots); its first 4 bytes are accepted. */
+  readonly checkpointKeyId?: Uint8Array;
 }
 
 /** Options of `verifyCheckpoint`. */
@@ -244,8 +246,9 @@ export async function verifyCheckpoint(
     name = origin;
     keyId = noteKeyId(log.key, name, "c2sp");
   }
+  const stated = log.checkpointKeyId?.subarray(0, 4);
   const candidates = checkpoint.signatures.filter((s) =>
-    s.name === name && equalBytes(s.keyId, keyId)
+    s.name === name && (equalBytes(s.keyId, keyId) || (stated && equalBytes(s.keyId, stated)))
   );
   if (candidates.length === 0) {
     throw invalid(`no signature by "${name}" with the log's key ID "${keyId.toHex()}"`);

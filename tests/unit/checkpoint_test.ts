@@ -139,6 +139,25 @@ Deno.test("verifyCheckpoint() rejects a checkpoint of another origin", async () 
   );
 });
 
+Deno.test("verifyCheckpoint() accepts the checkpoint key ID a trusted root states", async () => {
+  const key = await generateKeyPair();
+  const body = encodeCheckpointBody({ origin: "log - 9", treeSize: 2n, rootHash: ROOT });
+  const stated = new Uint8Array([9, 8, 7, 6, 5]);
+  const signature = await key.sign(new TextEncoder().encode(body));
+  const text = `${body}\n\u2014 log ${
+    toBase64(new Uint8Array([...stated.subarray(0, 4), ...signature]))
+  }\n`;
+  await verifyCheckpoint(text, {
+    key: key.publicKey,
+    baseUrl: "https://log",
+    checkpointKeyId: stated,
+  });
+  await assert.rejects(
+    verifyCheckpoint(text, { key: key.publicKey, baseUrl: "https://log" }),
+    rejects("REKOR_CHECKPOINT_INVALID"),
+  );
+});
+
 Deno.test("encodeCheckpointBody() refuses bodies that could not be parsed back", () => {
   assert.throws(() => encodeCheckpointBody({ origin: "", treeSize: 1n, rootHash: ROOT }));
   assert.throws(() => encodeCheckpointBody({ origin: "a\nb", treeSize: 1n, rootHash: ROOT }));

@@ -308,6 +308,13 @@ Deno.test("an intoto 0.0.2 entry double-encodes signatures and binds like dsse",
     publicKeyOrCertificateDer: key.publicKey.spki,
     dsseEnvelope: { payloadType: "text/plain", payload },
   });
+  // intoto hashes Rekor's re-serialization, not the stored bytes: no envelope-bytes check.
+  checkEntryBinding(parseEntryBody(canonical.body), {
+    signature: sig,
+    publicKeyOrCertificateDer: key.publicKey.spki,
+    dsseEnvelope: { payloadType: "text/plain", payload },
+    envelopeHash: sha256(utf8("stored layer bytes")),
+  });
 });
 
 Deno.test("parseEntryBody() refuses malformed bodies with REKOR_BODY_MALFORMED", () => {
