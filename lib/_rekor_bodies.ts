@@ -26,7 +26,9 @@ export const MAX_ENTRY_SIGNATURES = 16;
 
 /** A digest with its algorithm. */
 export interface EntryDigest {
+  /** The hash function. */
   readonly algorithm: HashName;
+  /** The digest bytes. */
   readonly value: Bytes;
 }
 
@@ -36,12 +38,15 @@ export interface LoggedSignature {
   readonly signature?: Bytes;
   /** DER of the verifier: a SubjectPublicKeyInfo or an X.509 certificate. */
   readonly verifier: Bytes;
+  /** Whether `verifier` is a bare key or a certificate. */
   readonly verifierType: "publicKey" | "certificate";
 }
 
 /** A parsed canonical entry body: what it commits to, whatever its kind. */
 export interface EntryBody {
+  /** The entry kind (`hashedrekord`, `dsse`, ...). */
   readonly kind: string;
+  /** The kind's schema version (`0.0.1`, ...). */
   readonly apiVersion: string;
   /** hashedrekord and rekord: the signed artifact's digest (v2 DSSE: the digest of PAE). */
   readonly digest?: EntryDigest;

@@ -40,26 +40,35 @@ export interface NoteSignature {
   readonly name: string;
   /** The 4-byte key ID the line claims. */
   readonly keyId: Bytes;
+  /** The signature over the note body. */
   readonly signature: Bytes;
 }
 
 /** A parsed checkpoint. */
 export interface Checkpoint {
+  /** The log's origin line. */
   readonly origin: string;
+  /** Number of leaves the checkpoint commits to. */
   readonly treeSize: bigint;
+  /** The RFC 6962 root hash of that tree. */
   readonly rootHash: Bytes;
   /** Lines after the root hash (Rekor v1 writes `Timestamp: <ns>`). */
   readonly extensions: readonly string[];
   /** The signed text: every body line with its newline. */
   readonly body: string;
+  /** Every signature line, in order. */
   readonly signatures: readonly NoteSignature[];
 }
 
 /** What a checkpoint body says. */
 export interface CheckpointBody {
+  /** The origin line. */
   readonly origin: string;
+  /** Number of leaves. */
   readonly treeSize: bigint;
+  /** The RFC 6962 root hash (32 bytes). */
   readonly rootHash: Uint8Array;
+  /** Further body lines (none by default). */
   readonly extensions?: readonly string[];
 }
 

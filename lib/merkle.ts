@@ -37,6 +37,7 @@ export class MerkleProofError extends CosignError {
   /** The failed check. */
   readonly reason: MerkleFailure;
 
+  /** Create the error for a failed check. */
   constructor(code: MerkleErrorCode, reason: MerkleFailure, message: string) {
     super(code, message);
     this.name = "MerkleProofError";
@@ -208,10 +209,15 @@ export function verifyInclusion(input: InclusionInput & { readonly root: Uint8Ar
 
 /** Inputs of a consistency proof check. */
 export interface ConsistencyInput {
+  /** Size of the older tree. */
   readonly size1: bigint;
+  /** Size of the newer tree. */
   readonly size2: bigint;
+  /** Root of the older tree. */
   readonly root1: Uint8Array;
+  /** Root of the newer tree. */
   readonly root2: Uint8Array;
+  /** The proof hashes, as RFC 9162 orders them. */
   readonly proof: readonly Uint8Array[];
 }
 

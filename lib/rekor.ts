@@ -71,11 +71,14 @@ export interface RekorClientOptions {
 export interface RekorSearchQuery {
   /** `sha256:<hex>` (also sha1/sha512 as Rekor allows). */
   readonly hash?: string;
+  /** A key or certificate: `content` is its base64 (PEM or DER); never a URL. */
   readonly publicKey?: {
     readonly format: "x509" | "ssh" | "pgp" | "minisign";
     readonly content: string;
   };
+  /** Signer e-mail (servers may not support it). */
   readonly email?: string;
+  /** How to combine terms (default `or`). */
   readonly operator?: "and" | "or";
 }
 
@@ -129,6 +132,7 @@ export class RekorClient {
   readonly #fetch: typeof fetch;
   readonly #max: number;
 
+  /** A client for `options.baseUrl`; throws `TypeError` for a URL that is not http(s). */
   constructor(options: RekorClientOptions) {
     let url: URL;
     try {

@@ -230,14 +230,19 @@ export function checkEntryBinding(body: EntryBody, expected: ExpectedContent): v
 
 /** A Rekor v1 proposed entry. */
 export interface ProposedEntry {
+  /** The kind's schema version. */
   readonly apiVersion: string;
+  /** The entry kind. */
   readonly kind: string;
+  /** The kind-specific content. */
   readonly spec: JsonRecord;
 }
 
 /** Inputs of a hashedrekord 0.0.1 entry (message signatures). */
 export interface HashedRekordInput {
+  /** The artifact digest the signature covers. */
   readonly digest: { readonly algorithm: HashName; readonly value: Uint8Array };
+  /** The signature (ECDSA: DER). */
   readonly signature: Uint8Array;
   /** PEM of the verifying certificate or `PUBLIC KEY`, as cosign sends it. */
   readonly verifierPem: string;
@@ -281,6 +286,7 @@ export function buildDsseEntry(
 
 /** Inputs of an intoto 0.0.2 entry. */
 export interface IntotoInput {
+  /** The DSSE payload type. */
   readonly payloadType: string;
   /** The decoded DSSE payload. */
   readonly payload: Uint8Array;

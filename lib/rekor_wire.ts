@@ -20,6 +20,7 @@ import { hashLeaf, MAX_PROOF_HASHES } from "./merkle.ts";
 import { parseEntryBody } from "./rekor_entries.ts";
 import type { InclusionProof, TlogEntry } from "./tlog_entry.ts";
 
+/** Error codes raised by the Rekor client and wire decoding. */
 export type RekorClientErrorCode =
   | "REKOR_HTTP_ERROR"
   | "REKOR_NOT_FOUND"
@@ -47,17 +48,23 @@ export interface RekorLogEntry {
   readonly entryId: string;
   /** The canonical body bytes. */
   readonly body: Bytes;
+  /** Seconds since the epoch at which the log integrated the entry. */
   readonly integratedTime: bigint;
+  /** SHA-256 of the log key's SPKI. */
   readonly logId: Bytes;
   /** Global (virtual) index. */
   readonly logIndex: bigint;
+  /** The SET: the log's signature over the entry's promise. */
   readonly signedEntryTimestamp?: Bytes;
+  /** Proof of inclusion in the log's current tree, when returned. */
   readonly inclusionProof?: RekorInclusionProof;
 }
 
 /** `GET /api/v1/log`. */
 export interface RekorLogInfo {
+  /** Root hash of the current tree. */
   readonly rootHash: Bytes;
+  /** Number of entries in the current tree. */
   readonly treeSize: bigint;
   /** The signed checkpoint note. */
   readonly signedTreeHead: string;
@@ -67,7 +74,9 @@ export interface RekorLogInfo {
 
 /** `GET /api/v1/log/proof`. */
 export interface RekorConsistencyProof {
+  /** Root hash of the tree of `lastSize`. */
   readonly rootHash: Bytes;
+  /** The proof hashes. */
   readonly hashes: readonly Bytes[];
 }
 

@@ -71,7 +71,9 @@ export interface TlogVerification {
   readonly log: TrustedLog;
   /** The integrated time, only when a verified SET covers it. */
   readonly integratedTime?: Date;
+  /** Whether a SET was present and verified. */
   readonly setVerified: boolean;
+  /** Whether an inclusion proof with its checkpoint was present and verified. */
   readonly proofVerified: boolean;
   /** The parsed body. */
   readonly body: EntryBody;
@@ -247,6 +249,7 @@ export interface VerifyTlogEntriesOptions extends VerifyTlogOptions {
 
 /** The outcome of `verifyTlogEntries`. */
 export interface TlogEntriesVerification {
+  /** Each entry's outcome, in input order. */
   readonly entries: readonly TlogVerification[];
   /** Number of distinct logs among them. */
   readonly logCount: number;

@@ -54,8 +54,11 @@ export interface TransparencyLogOptions {
 
 /** A checkpoint and the tree state it signs. */
 export interface LogInfo {
+  /** Number of entries. */
   readonly treeSize: bigint;
+  /** RFC 6962 root hash of the tree. */
   readonly rootHash: Bytes;
+  /** The signed checkpoint for this size. */
   readonly signedTreeHead: string;
   /** Decimal tree ID. */
   readonly treeId: string;
