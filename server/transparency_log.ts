@@ -45,7 +45,8 @@ export type TransparencyLogErrorCode = "SERVER_LOG_CORRUPT" | "SERVER_LOG_CLOSED
 export interface TransparencyLogOptions {
   /**
    * The host name in checkpoint origins (`<hostname> - <tree ID>`) and signer names, as Rekor's
-   * `--rekor_server.hostname`. Default `localhost`; can be changed later (`hostname`).
+   * `--rekor_server.hostname`. Default: `localhost` until `trustedLog(baseUrl)` names the
+   * host the log is served at; can be changed later (`hostname`).
    */
   readonly hostname?: string;
   /** Clock for integrated times (default `Date.now`). */
@@ -168,6 +169,7 @@ export class TransparencyLog implements MerkleNodeSource {
   #pending: PendingAppend[] = [];
   #draining: Promise<void> | undefined;
   #closed = false;
+  readonly #explicitHostname: boolean;
 
   private constructor(
     db: DatabaseSync,
@@ -183,6 +185,7 @@ export class TransparencyLog implements MerkleNodeSource {
     this.treeId = treeId;
     this.createdAt = createdAt;
     this.hostname = options.hostname ?? "localhost";
+    this.#explicitHostname = options.hostname !== undefined;
     this.#now = options.now ?? Date.now;
     this.#node = db.prepare("SELECT hash FROM nodes WHERE level = ? AND idx = ?");
     this.#byUuid = db.prepare(
@@ -519,8 +522,19 @@ export class TransparencyLog implements MerkleNodeSource {
     return inclusionProof(this, index, size);
   }
 
-  /** The log key as the trusted root lists it, for a log served at `baseUrl`. */
+  /**
+   * The log key as the trusted root lists it, for a log served at `baseUrl`. Unless a
+   * `hostname` was given to `open`, checkpoints from now on name the host of `baseUrl`, as
+   * verifiers that compare the checkpoint signer with the trusted root's URL expect.
+   */
   trustedLog(baseUrl: string): TrustedLog {
+    if (!this.#explicitHostname) {
+      try {
+        this.hostname = new URL(baseUrl).host || this.hostname;
+      } catch {
+        throw new TypeError(`Invalid transparency log URL "${baseUrl}"`);
+      }
+    }
     return {
       baseUrl,
       logId: this.logId,

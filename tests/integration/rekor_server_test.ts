@@ -432,11 +432,16 @@ Deno.test("the embedded Rekor serves the client over a real socket", async () =>
     app.fetch,
   );
   const baseUrl = `http://127.0.0.1:${server.addr.port}`;
-  log.hostname = `127.0.0.1:${server.addr.port}`;
+  // Naming the served URL in the trusted root also names its host in checkpoints.
+  const root: TrustedRoot = { ...rootFor(log), tlogs: [log.trustedLog(baseUrl)] };
+  assert.equal(log.origin, `127.0.0.1:${server.addr.port} - ${log.treeId}`);
   const client = new RekorClient({ baseUrl });
   const signed = hashedRekord(signer, "over the wire");
   const entry = await client.createEntry(signed.proposed);
-  const root: TrustedRoot = { ...rootFor(log), tlogs: [log.trustedLog(baseUrl)] };
+  assert.match(
+    entry.inclusionProof!.checkpoint,
+    new RegExp(`^127\\.0\\.0\\.1:${server.addr.port} - `),
+  );
   await verifyTlogEntry(logEntryToTlogEntry(entry), root, { expected: signed.expected });
   assert.equal((await client.getLogInfo()).treeSize, 1n);
 });
