@@ -14,7 +14,6 @@
 
 import {
   type Bytes,
-  concat,
   digestLength,
   fromBase64,
   fromHex,
@@ -36,6 +35,7 @@ import {
 } from "./_json.ts";
 import { decodePem, encodePem } from "./_pem.ts";
 import { canonicalizeJson, canonicalJsonBytes } from "./canonical_json.ts";
+import { pae } from "./dsse.ts";
 import { CosignError, errorMessage, isCosignError } from "./errors.ts";
 import { hashLeaf } from "./merkle.ts";
 import {
@@ -84,12 +84,6 @@ function readVerifier(value: unknown, path: string): Verifier {
   }
   const key = PublicKey.fromSpki(block.bytes);
   return { key, pem: encodePem("PUBLIC KEY", key.spki) };
-}
-
-function pae(payloadType: string, payload: Uint8Array): Bytes {
-  // DSSE protocol.md: "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body.
-  const type = utf8(payloadType);
-  return concat(utf8(`DSSEv1 ${type.length} `), type, utf8(` ${payload.length} `), payload);
 }
 
 function nonEmpty(bytes: Bytes, path: string): Bytes {

@@ -12,7 +12,6 @@
  */
 
 import {
-  type Bytes,
   digest as hashWith,
   digestLength,
   equalBytes,
@@ -23,6 +22,7 @@ import {
 } from "./_bytes.ts";
 import { asNonEmptyString, asRecord, type JsonRecord } from "./_json.ts";
 import type { EntryBody, EntryDigest, LoggedSignature } from "./_rekor_bodies.ts";
+import { pae } from "./dsse.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import { PublicKey } from "./signer.ts";
 import { parseCertificate } from "./x509.ts";
@@ -82,19 +82,6 @@ function loggedSpki(logged: LoggedSignature): Uint8Array | undefined {
 
 function mismatch(message: string): CosignError {
   return new CosignError("REKOR_BODY_MISMATCH", `Log entry does not match: ${message}`);
-}
-
-function paeOf(payloadType: string, payload: Uint8Array): Bytes {
-  // DSSE protocol.md: "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body.
-  const type = utf8(payloadType);
-  const head = utf8(`DSSEv1 ${type.length} `);
-  const middle = utf8(` ${payload.length} `);
-  const out = new Uint8Array(head.length + type.length + middle.length + payload.length);
-  out.set(head);
-  out.set(type, head.length);
-  out.set(middle, head.length + type.length);
-  out.set(payload, head.length + type.length + middle.length);
-  return out;
 }
 
 function checkDigest(
@@ -191,7 +178,7 @@ export function checkEntryBinding(body: EntryBody, expected: ExpectedContent): v
         checkDigest(
           logged,
           logged.algorithm,
-          hashWith(logged.algorithm, paeOf(payloadType, payload)),
+          hashWith(logged.algorithm, pae(payloadType, payload)),
           "digest of the DSSE envelope",
         );
       } else if (expected.artifactDigest) {
