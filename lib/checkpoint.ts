@@ -226,8 +226,10 @@ function hostOf(baseUrl: string): string {
 
 /**
  * Parse a checkpoint and check that the log signed it. A Rekor v1 checkpoint needs a signature
- * line named after its origin's host with the key ID SHA-256(SPKI)[:4]; a v2 (C2SP) checkpoint
- * must name the host of `log.baseUrl` as origin and signer. Lines by other signers (witnesses)
+ * line named after its origin's host with the key ID SHA-256(SPKI)[:4] (that host is not
+ * compared with `log.baseUrl`, as sigstore-go does not; sigstore-js does, so logs should sign
+ * with their served host); a v2 (C2SP) checkpoint must name the host of `log.baseUrl` as
+ * origin and signer. Lines by other signers (witnesses)
  * are ignored; a matching line whose signature fails does not stop the search, but at least one
  * must verify. Failures raise `REKOR_CHECKPOINT_INVALID` (or `_MALFORMED` from parsing).
  */

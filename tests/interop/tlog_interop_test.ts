@@ -5,22 +5,33 @@
  */
 
 import assert from "node:assert/strict";
-import { type Bytes, fromBase64, fromHex, sha256 } from "../../lib/_bytes.ts";
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { type Bytes, fromBase64, fromHex, sha256, utf8 } from "../../lib/_bytes.ts";
+import { BUNDLE_V03_MEDIA_TYPE, publicKeyHint, serializeBundle } from "../../lib/bundle.ts";
+import { generateKeyPair } from "../../lib/keys.ts";
 import { decodePem } from "../../lib/_pem.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { hashLeaf } from "../../lib/merkle.ts";
 import { decodeLogEntries, logEntryToTlogEntry } from "../../lib/rekor.ts";
-import { type ExpectedContent, parseEntryBody } from "../../lib/rekor_entries.ts";
+import {
+  buildHashedRekordEntry,
+  type ExpectedContent,
+  parseEntryBody,
+} from "../../lib/rekor_entries.ts";
 import type { TlogEntry } from "../../lib/tlog_entry.ts";
 import { verifyTlogEntry } from "../../lib/tlog_verify.ts";
-import { parseTrustedRoot, type TrustedRoot } from "../../lib/trust.ts";
+import { encodeTrustedRoot, parseTrustedRoot, type TrustedRoot } from "../../lib/trust.ts";
+import { TransparencyLog } from "../../server/transparency_log.ts";
 import {
+  executable,
   exists,
   INTEROP,
   interopPath,
   readInteropBytes,
   readInteropText,
   requireComponents,
+  type Requirement,
+  tempDir,
 } from "../_support.ts";
 import { type BundleFixture, caseArtifact, CASES, loadBundleFixture } from "./_tlog_fixtures.ts";
 
@@ -441,6 +452,112 @@ if (requireComponents("transparency log interop", INTEROP)) {
         },
       }),
       (error: unknown) => isCosignError(error, "REKOR_BODY_MISMATCH"),
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// sigstore-js verifies what the embedded log issues (SETs, checkpoints, proofs).
+
+const ORACLE_DIR = fromFileUrl(new URL("./node/", import.meta.url));
+const ORACLE: Requirement = {
+  name: "sigstore-js oracle (tests/interop/node with node_modules)",
+  present: () => exists(`${ORACLE_DIR}node_modules/@sigstore/verify`),
+};
+
+/** Run the sigstore-js oracle on a bundle; returns its one-line verdict. */
+async function oracleVerdict(files: Record<string, string>, request: object): Promise<string> {
+  await using dir = await tempDir("dcosign-oracle-");
+  const paths: Record<string, string> = {};
+  for (const [name, text] of Object.entries(files)) {
+    paths[name] = `${dir.path}/${name}`;
+    await Deno.writeTextFile(paths[name], text);
+  }
+  const requestPath = `${dir.path}/request.json`;
+  await Deno.writeTextFile(
+    requestPath,
+    JSON.stringify({ ...request, ...Object.fromEntries(Object.entries(paths)) }),
+  );
+  const output = await new Deno.Command("node", {
+    args: ["verify.mjs", requestPath],
+    cwd: ORACLE_DIR,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return new TextDecoder().decode(output.stdout).trim();
+}
+
+if (requireComponents("sigstore-js verifies the embedded log", executable("node"), ORACLE)) {
+  Deno.test("sigstore-js verifies bundles carrying entries of the embedded log, and rejects a forged SET", async () => {
+    await using log = await TransparencyLog.open(":memory:");
+    const baseUrl = "http://127.0.0.1:3000";
+    const trustedRoot = JSON.stringify(
+      encodeTrustedRoot({
+        tlogs: [log.trustedLog(baseUrl)],
+        ctlogs: [],
+        certificateAuthorities: [],
+        timestampAuthorities: [],
+      }),
+    );
+    const key = await generateKeyPair();
+    const artifact = utf8("an artifact for sigstore-js");
+    const digest = sha256(artifact);
+    const signature = await key.sign(artifact);
+    for (let i = 0; i < 5; i++) {
+      const filler = sha256(utf8(`filler ${i}`));
+      await log.append(buildHashedRekordEntry({
+        digest: { algorithm: "sha256", value: filler },
+        signature: key.signPrehashed(filler, "sha256"),
+        verifierPem: key.publicKey.toPem(),
+      }));
+    }
+    const { entry } = await log.append(buildHashedRekordEntry({
+      digest: { algorithm: "sha256", value: digest },
+      signature,
+      verifierPem: key.publicKey.toPem(),
+    }));
+    const tlogEntry = logEntryToTlogEntry(entry);
+    const bundleWith = (tlog: TlogEntry) =>
+      serializeBundle({
+        mediaType: BUNDLE_V03_MEDIA_TYPE,
+        version: "0.3",
+        verificationMaterial: {
+          key: { kind: "publicKey", hint: publicKeyHint(key.publicKey) },
+          tlogEntries: [tlog],
+          rfc3161Timestamps: [],
+        },
+        content: {
+          kind: "messageSignature",
+          messageDigest: { algorithm: "sha256", digest },
+          signature,
+        },
+      });
+    const files = {
+      trustedRoot,
+      artifact: new TextDecoder().decode(artifact),
+      publicKey: key.publicKey.toPem(),
+    };
+    assert.equal(
+      await oracleVerdict({ ...files, bundle: bundleWith(tlogEntry) }, { tlogThreshold: 1 }),
+      "OK",
+    );
+    const forged = {
+      ...tlogEntry,
+      inclusionPromise: {
+        signedEntryTimestamp: flipBit(tlogEntry.inclusionPromise!.signedEntryTimestamp, 30),
+      },
+    };
+    assert.match(
+      await oracleVerdict({ ...files, bundle: bundleWith(forged) }, { tlogThreshold: 1 }),
+      /^FAIL/,
+    );
+    // sigstore-js wants the checkpoint signer to be the trusted root's host, which is why
+    // `trustedLog(baseUrl)` names that host in the log's checkpoints.
+    log.hostname = "elsewhere.example";
+    const renamed = logEntryToTlogEntry((await log.getByUuid(entry.uuid))!);
+    assert.match(
+      await oracleVerdict({ ...files, bundle: bundleWith(renamed) }, { tlogThreshold: 1 }),
+      /^FAIL: TLOG_INCLUSION_PROOF_ERROR/,
     );
   });
 }
