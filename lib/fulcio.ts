@@ -120,6 +120,7 @@ export class FulcioClient {
   readonly #attempts: number;
   readonly #retryDelayMs: number;
 
+  /** A client for the Fulcio at `options.baseUrl`; a bad URL throws `TypeError`. */
   constructor(options: FulcioClientOptions) {
     let url: URL;
     try {
@@ -327,6 +328,7 @@ export interface IssuedCertificateCheckOptions {
 export interface CheckedCertificate {
   /** The verified path, leaf first, ending in the trusted root's anchor. */
   readonly chain: readonly Certificate[];
+  /** The trusted-root CA the chain ends in. */
   readonly authority: TrustedAuthority;
   /** One verified SCT per distinct CT log (empty when the threshold is 0). */
   readonly scts: readonly VerifiedSct[];

@@ -65,8 +65,11 @@ export interface ResolveIdentityTokenOptions {
 
 /** A token and where it came from; `claims` are unverified unless `source` is `interactive`. */
 export interface ResolvedIdentityToken {
+  /** The compact JWT. */
   readonly token: string;
+  /** Which source supplied it. */
   readonly source: IdentityTokenSource;
+  /** Its claims (verified only for the interactive source). */
   readonly claims: UnverifiedClaims;
 }
 

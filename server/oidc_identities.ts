@@ -16,6 +16,7 @@ import { sha256, toHex, utf8 } from "../lib/_bytes.ts";
 
 /** A GitHub Actions workflow identity. Omitted values get stable defaults derived from it. */
 export interface GithubWorkflowIdentity {
+  /** The identity kind. */
   readonly kind: "github-workflow";
   /** `owner/repo`. */
   readonly repository: string;

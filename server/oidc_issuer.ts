@@ -15,10 +15,19 @@
  */
 
 import { SignJWT } from "./_deps.ts";
-import { fromBase64, sha256, toBase64, toHex, utf8 } from "../lib/_bytes.ts";
+import { fromBase64, toBase64, toHex } from "../lib/_bytes.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
 import { generateKeyPair, PrivateKey } from "../lib/keys.ts";
 import type { JSONWebKeySet } from "../lib/oidc_token.ts";
+import {
+  AuthorizationCodes,
+  base64Url,
+  isLoopbackRedirect,
+  isS256Challenge,
+  matchesS256,
+  OAuthError,
+  randomToken,
+} from "./_oauth_codes.ts";
 import {
   DEFAULT_IDENTITY_EMAIL,
   identityClaims,
@@ -26,6 +35,8 @@ import {
   type IssuerIdentity,
   parseIssuerIdentity,
 } from "./oidc_identities.ts";
+
+export { isLoopbackRedirect, OAuthError };
 
 /** Error codes raised here. */
 export type OidcIssuerErrorCode =
@@ -36,32 +47,11 @@ export type OidcIssuerErrorCode =
 
 /** The audience of tokens for Fulcio, and the client cosign logs in as. */
 const SIGSTORE = "sigstore";
-/** Lifetime of an authorization code. */
-const CODE_TTL_MS = 60_000;
-/** Most authorization codes pending at once. */
-const MAX_PENDING_CODES = 1024;
 /** Default and longest token lifetime, in seconds. */
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 const MAX_TOKEN_TTL_SECONDS = 24 * 3600;
 /** Longest `state`, `nonce` or `login_hint` accepted. */
 const MAX_PARAMETER_LENGTH = 512;
-
-/**
- * A refused OAuth request: `error` is the RFC 6749 section 4.1.2.1 / 5.2 error code and `status`
- * the HTTP status. Thrown only where the answer cannot go back to a validated redirect URI.
- */
-export class OAuthError extends CosignError {
-  /** The OAuth `error` value (`invalid_request`, `invalid_grant`, ...). */
-  readonly error: string;
-  /** The HTTP status to answer with. */
-  readonly status: 400 | 401 | 403 | 404 | 503;
-  constructor(error: string, description: string, status: 400 | 401 | 403 | 404 | 503 = 400) {
-    super("OIDC_REQUEST_REFUSED", description);
-    this.name = "OAuthError";
-    this.error = error;
-    this.status = status;
-  }
-}
 
 /** Options of `OidcIssuer.create` and `fromJSON`. */
 export interface OidcIssuerOptions {
@@ -99,38 +89,16 @@ export interface MintOptions {
 
 /** The token endpoint's answer (RFC 6749 section 5.1, OIDC Core section 3.1.3.3). */
 export interface TokenAnswer {
+  /** An opaque token (nothing accepts it; clients want the ID token). */
   readonly access_token: string;
+  /** Always `Bearer`. */
   readonly token_type: "Bearer";
+  /** Lifetime of the ID token, in seconds. */
   readonly expires_in: number;
+  /** The signed ID token. */
   readonly id_token: string;
+  /** The granted scopes. */
   readonly scope: string;
-}
-
-interface PendingCode {
-  readonly identity: IssuerIdentity;
-  readonly clientId: string;
-  readonly redirectUri: string;
-  readonly challenge: string;
-  readonly nonce: string | undefined;
-  readonly expires: number;
-}
-
-function base64Url(bytes: Uint8Array): string {
-  return bytes.toBase64({ alphabet: "base64url", omitPadding: true });
-}
-
-/** True for an http URL on a loopback host, any port, no credentials or fragment. */
-export function isLoopbackRedirect(text: string): boolean {
-  if (text.length > 2048) return false;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return false;
-  }
-  return url.protocol === "http:" &&
-    ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname) &&
-    !url.username && !url.password && !url.hash;
 }
 
 /** An OIDC issuer: key, identities, login flow and token minting. */
@@ -145,7 +113,7 @@ export class OidcIssuer {
   readonly #signingKey: CryptoKey;
   readonly #clientIds: readonly string[];
   readonly #now: () => Date;
-  readonly #codes = new Map<string, PendingCode>();
+  readonly #codes = new AuthorizationCodes();
   #issuerUrl: string | undefined;
 
   private constructor(key: PrivateKey, signingKey: CryptoKey, options: OidcIssuerOptions) {
@@ -373,7 +341,7 @@ export class OidcIssuer {
       );
     }
     const challenge = params.get("code_challenge") ?? "";
-    if (params.get("code_challenge_method") !== "S256" || !/^[A-Za-z0-9_-]{43}$/.test(challenge)) {
+    if (params.get("code_challenge_method") !== "S256" || !isS256Challenge(challenge)) {
       return refuse("invalid_request", "PKCE with code_challenge_method=S256 is required");
     }
     let identity: IssuerIdentity;
@@ -382,27 +350,12 @@ export class OidcIssuer {
     } catch {
       return refuse("access_denied", "login_hint names no identity of this issuer");
     }
-    const now = this.#now().getTime();
-    this.#prune(now);
-    if (this.#codes.size >= MAX_PENDING_CODES) {
-      return refuse("temporarily_unavailable", "too many pending logins");
-    }
-    const code = base64Url(crypto.getRandomValues(new Uint8Array(32)));
-    this.#codes.set(code, {
-      identity,
-      clientId,
-      redirectUri,
-      challenge,
-      nonce,
-      expires: now + CODE_TTL_MS,
-    });
+    const code = this.#codes.issue(
+      { identity, clientId, redirectUri, challenge, nonce },
+      this.#now().getTime(),
+    );
+    if (code === undefined) return refuse("temporarily_unavailable", "too many pending logins");
     return back({ code });
-  }
-
-  #prune(now: number): void {
-    for (const [code, pending] of this.#codes) {
-      if (pending.expires < now) this.#codes.delete(code);
-    }
   }
 
   /** How many authorization codes are pending (tests and metrics). */
@@ -419,12 +372,10 @@ export class OidcIssuer {
     if (form.get("grant_type") !== "authorization_code") {
       throw new OAuthError("unsupported_grant_type", "only authorization_code is supported");
     }
-    const code = form.get("code") ?? "";
-    const pending = this.#codes.get(code);
-    // Single use: the first attempt consumes the code, whatever its outcome.
-    this.#codes.delete(code);
     const now = this.#now();
-    if (!pending || pending.expires < now.getTime()) {
+    // Single use: the first attempt consumes the code, whatever its outcome.
+    const pending = this.#codes.consume(form.get("code") ?? "", now.getTime());
+    if (!pending) {
       throw new OAuthError("invalid_grant", "unknown, used or expired code");
     }
     const formClient = form.get("client_id") ?? undefined;
@@ -441,11 +392,7 @@ export class OidcIssuer {
         "redirect_uri does not match the authorization request",
       );
     }
-    const verifier = form.get("code_verifier") ?? "";
-    if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier)) {
-      throw new OAuthError("invalid_grant", "a code_verifier of 43 to 128 characters is required");
-    }
-    if (base64Url(sha256(utf8(verifier))) !== pending.challenge) {
+    if (!matchesS256(form.get("code_verifier") ?? "", pending.challenge)) {
       throw new OAuthError("invalid_grant", "code_verifier does not match the code_challenge");
     }
     const idToken = await this.#sign(pending.identity, {
@@ -454,7 +401,7 @@ export class OidcIssuer {
       ...(pending.nonce !== undefined ? { nonce: pending.nonce } : {}),
     });
     return {
-      access_token: base64Url(crypto.getRandomValues(new Uint8Array(32))),
+      access_token: randomToken(),
       token_type: "Bearer",
       expires_in: DEFAULT_TOKEN_TTL_SECONDS,
       id_token: idToken,
