@@ -132,8 +132,23 @@ async function verifyWithLog(
 ): Promise<TlogVerification> {
   let integratedTime: Date | undefined;
   const promise = entry.inclusionPromise;
+  const proof = entry.inclusionProof;
+  // The two signature checks are independent: run them together, report in a fixed order.
+  const [setResult, checkpointResult] = await Promise.allSettled([
+    promise
+      ? verifySignature(log.key, setPayload(entry), promise.signedEntryTimestamp)
+      : Promise.resolve(true),
+    proof
+      ? verifyCheckpoint(
+        proof.checkpoint,
+        log,
+        options.checkpointOrigin === undefined ? {} : { origin: options.checkpointOrigin },
+      )
+      : Promise.resolve(undefined),
+  ]);
   if (promise) {
-    if (!(await verifySignature(log.key, setPayload(entry), promise.signedEntryTimestamp))) {
+    if (setResult.status === "rejected") throw setResult.reason;
+    if (!setResult.value) {
       fail(
         "REKOR_SET_INVALID",
         `Signed entry timestamp of entry ${entry.logIndex} does not verify`,
@@ -160,13 +175,9 @@ async function verifyWithLog(
     }
   }
 
-  const proof = entry.inclusionProof;
   if (proof) {
-    const checkpoint = await verifyCheckpoint(
-      proof.checkpoint,
-      log,
-      options.checkpointOrigin === undefined ? {} : { origin: options.checkpointOrigin },
-    );
+    if (checkpointResult.status === "rejected") throw checkpointResult.reason;
+    const checkpoint = checkpointResult.value!;
     if (checkpoint.treeSize !== proof.treeSize) {
       fail(
         "REKOR_PROOF_INVALID",
