@@ -2,9 +2,17 @@
  * The embedded Sigstore stack behind `dcosign serve`: one Hono app with every service on its own
  * path prefix, served on one port, state under one data directory (memory without one).
  *
- * Today it carries the OCI registry (`/v2/...`). Rekor (`/api/v1/log/...`), Fulcio
- * (`/api/v2/...`), the OIDC issuer and the TSA mount in `createStackApp` and open their state in
- * `openStackServices` (the seams are marked), and add their keys to the ready file.
+ * | service | paths |
+ * | --- | --- |
+ * | OCI registry | `/v2/...` |
+ * | Rekor (v1 API) | `/api/v1/log/...`, `/api/v1/index/retrieve` |
+ * | Fulcio (v2 API) | `/api/v2/signingCert`, `/api/v2/trustBundle`, `/api/v2/configuration` |
+ * | OIDC issuer | `/.well-known/openid-configuration`, `/oauth2/...` |
+ * | TSA (RFC 3161) | `/api/v1/timestamp` |
+ *
+ * Once listening it knows its URL, so it can name itself: it writes `trusted_root.json` (log key,
+ * CA chain, CT log key, TSA chain) and `signing_config.json` beside its state (or beside the
+ * ready file), and a ready file with every URL and a one-hour identity token.
  *
  * @example
  * ```ts
@@ -16,20 +24,36 @@
  * @module
  */
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import {
+  encodeSigningConfig,
+  encodeTrustedRoot,
+  type SigningConfig,
+  TRUSTED_ROOT_MEDIA_TYPES,
+  type TrustedRoot,
+} from "../lib/trust.ts";
 import { Hono } from "./_deps.ts";
+import { CertificateAuthority } from "./certificate_authority.ts";
+import { fulcioRoutes } from "./fulcio.ts";
+import { oidcRoutes } from "./oidc.ts";
+import { identityName } from "./oidc_identities.ts";
+import { OidcIssuer } from "./oidc_issuer.ts";
 import { type BasicCredentials, registryRoutes } from "./registry.ts";
 import { RegistryStore } from "./registry_store.ts";
+import { rekorRoutes } from "./rekor.ts";
+import { TransparencyLog } from "./transparency_log.ts";
+import { TimestampAuthority, tsaRoutes } from "./tsa.ts";
 
 export { type BasicCredentials, registryRoutes, type RegistryRoutesOptions } from "./registry.ts";
 export type { Bytes } from "../lib/_bytes.ts";
 export { CosignError, type ErrorArea, type ErrorCode } from "../lib/errors.ts";
 export * from "./registry_store.ts";
+export { TransparencyLog } from "./transparency_log.ts";
+export { CertificateAuthority } from "./certificate_authority.ts";
+export { OidcIssuer } from "./oidc_issuer.ts";
+export { TimestampAuthority } from "./tsa.ts";
 
-/**
- * The ready file (`--ready-file`), written once the stack listens. Keys other than `registry`
- * appear as their services land (DESIGN.md "The embedded stack").
- */
+/** The ready file (`--ready-file`), written once the stack listens (DESIGN.md). */
 export interface ReadyInfo {
   /** The registry as `host:port` (what image references start with). */
   readonly registry: string;
@@ -61,13 +85,25 @@ export interface StackServicesOptions {
   readonly maxBlobSize?: number;
   /** Most concurrent registry upload sessions. */
   readonly maxUploadSessions?: number;
+  /**
+   * Identities the OIDC issuer logs in as (emails, GitHub workflow URIs, other URIs); the first
+   * is the default (default `signer@dcosign.test`).
+   */
+  readonly identities?: readonly string[];
 }
 
 /** The stateful services of the stack. */
 export interface StackServices extends AsyncDisposable {
   /** The OCI registry's state. */
   readonly registry: RegistryStore;
-  // Seam: `log: TransparencyLog` (server/rekor.ts), the Fulcio CA, the OIDC issuer, the TSA.
+  /** The transparency log (Rekor). */
+  readonly log: TransparencyLog;
+  /** The certificate authority (Fulcio) and its CT log key. */
+  readonly ca: CertificateAuthority;
+  /** The OIDC issuer. */
+  readonly oidc: OidcIssuer;
+  /** The RFC 3161 timestamp authority. */
+  readonly tsa: TimestampAuthority;
   /** Close every service. Idempotent. */
   close(): Promise<void>;
 }
@@ -104,6 +140,8 @@ export interface Stack extends AsyncDisposable {
   readonly port: number;
   /** What the ready file says. */
   readonly ready: ReadyInfo;
+  /** The trusted root and signing config naming this stack's services. */
+  readonly trust: StackTrust;
   /** The composed app, also usable in-process. */
   readonly app: Hono;
   /** The services' state. */
@@ -114,22 +152,118 @@ export interface Stack extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/**
+ * Load a service's keys from `<dataDir>/keys/<name>.json`, or create them and save them there
+ * (0600, atomically) so a restart keeps them. Memory only without a data directory.
+ */
+async function loadOrCreate<T extends { toJSON(): unknown }>(
+  dataDir: string | undefined,
+  name: string,
+  create: () => Promise<T>,
+  restore: (json: unknown) => Promise<T>,
+): Promise<T> {
+  if (dataDir === undefined) return await create();
+  const path = join(dataDir, "keys", `${name}.json`);
+  let text: string | undefined;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  if (text !== undefined) return await restore(JSON.parse(text));
+  const created = await create();
+  await Deno.mkdir(join(dataDir, "keys"), { recursive: true, mode: 0o700 });
+  await writeFileAtomically(path, `${JSON.stringify(created.toJSON())}\n`);
+  return created;
+}
+
 /** Open the state of every service, under `dataDir` or in memory. */
 export async function openStackServices(
   options: StackServicesOptions = {},
 ): Promise<StackServices> {
-  const registry = await RegistryStore.open({
-    ...(options.dataDir === undefined ? {} : { directory: join(options.dataDir, "registry") }),
-    ...(options.maxBlobSize === undefined ? {} : { maxBlobSize: options.maxBlobSize }),
-    ...(options.maxUploadSessions === undefined
-      ? {}
-      : { maxUploadSessions: options.maxUploadSessions }),
+  const dataDir = options.dataDir;
+  const opened: { close(): Promise<void> | void }[] = [];
+  try {
+    const registry = await RegistryStore.open({
+      ...(dataDir === undefined ? {} : { directory: join(dataDir, "registry") }),
+      ...(options.maxBlobSize === undefined ? {} : { maxBlobSize: options.maxBlobSize }),
+      ...(options.maxUploadSessions === undefined
+        ? {}
+        : { maxUploadSessions: options.maxUploadSessions }),
+    });
+    opened.push(registry);
+    if (dataDir !== undefined) await Deno.mkdir(join(dataDir, "rekor"), { recursive: true });
+    const log = await TransparencyLog.open(
+      dataDir === undefined ? ":memory:" : join(dataDir, "rekor", "log.db"),
+    );
+    opened.push(log);
+    const ca = await loadOrCreate(
+      dataDir,
+      "fulcio",
+      () => CertificateAuthority.create(),
+      (json) => CertificateAuthority.fromJSON(json),
+    );
+    const identities = options.identities ? { identities: options.identities } : {};
+    const oidc = await loadOrCreate(
+      dataDir,
+      "oidc",
+      () => OidcIssuer.create({ ...identities, allowTestTokens: true }),
+      (json) => OidcIssuer.fromJSON(json, { ...identities, allowTestTokens: true }),
+    );
+    const tsa = await loadOrCreate(
+      dataDir,
+      "tsa",
+      () => TimestampAuthority.create(),
+      (json) => TimestampAuthority.fromJSON(json),
+    );
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      closing ??= (async () => {
+        for (const service of opened.reverse()) await service.close();
+      })();
+    return { registry, log, ca, oidc, tsa, close, [Symbol.asyncDispose]: close };
+  } catch (error) {
+    for (const service of opened.reverse()) await service.close();
+    throw error;
+  }
+}
+
+/** The trust material of a stack served at `baseUrl`. */
+export interface StackTrust {
+  readonly trustedRoot: TrustedRoot;
+  readonly signingConfig: SigningConfig;
+}
+
+/**
+ * Name the stack's services at `baseUrl` (their URL is known once listening): the OIDC issuer's
+ * `iss`, the log's checkpoint host, and the trusted root and signing config that point at them.
+ */
+export function bindStack(services: StackServices, baseUrl: string): StackTrust {
+  const base = baseUrl.replace(/\/$/, "");
+  services.oidc.setIssuerUrl(base);
+  const trustedRoot: TrustedRoot = {
+    mediaType: TRUSTED_ROOT_MEDIA_TYPES[0],
+    tlogs: [services.log.trustedLog(base)],
+    certificateAuthorities: [services.ca.trustedAuthority(base)],
+    ctlogs: [services.ca.ctLog(base)],
+    timestampAuthorities: [services.tsa.trustedAuthority(base)],
+  };
+  const start = services.ca.trustedAuthority(base).validFor.start;
+  const service = (url: string) => ({
+    url,
+    majorApiVersion: 1,
+    validFor: { start },
+    operator: "dcosign serve",
   });
-  // Seam: open the transparency log, CA, token issuer and TSA here, closing `registry` if one
-  // of them fails.
-  let closing: Promise<void> | undefined;
-  const close = () => closing ??= registry.close();
-  return { registry, close, [Symbol.asyncDispose]: close };
+  const signingConfig: SigningConfig = {
+    caUrls: [service(base)],
+    oidcUrls: [service(base)],
+    rekorTlogUrls: [service(base)],
+    tsaUrls: [service(`${base}/api/v1/timestamp`)],
+    rekorTlogConfig: { selector: "ANY" },
+    tsaConfig: { selector: "ANY" },
+  };
+  return { trustedRoot, signingConfig };
 }
 
 /**
@@ -145,7 +279,11 @@ export function createStackApp(services: StackServices, options: StackAppOptions
       ...(options.onError === undefined ? {} : { onError: options.onError }),
     }),
   );
-  // Seam: app.route("/", rekorRoutes(services.log)); fulcio, oidc and tsaRoutes(services.tsa).
+  const onError = options.onError === undefined ? {} : { onError: options.onError };
+  app.route("/", rekorRoutes(services.log, onError));
+  app.route("/", fulcioRoutes(services.ca, { issuers: [services.oidc], ...onError }));
+  app.route("/", oidcRoutes(services.oidc, onError));
+  app.route("/", tsaRoutes(services.tsa));
   return app;
 }
 
@@ -177,7 +315,27 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const address = server.addr;
   const host = connectHost(address.hostname);
   const registryHost = `${host}:${address.port}`;
-  const ready: ReadyInfo = { registry: registryHost };
+  const url = `http://${registryHost}`;
+  const trust = bindStack(services, url);
+  // The trust files go beside the state, or beside the ready file; nowhere without either.
+  const filesDir = options.dataDir ??
+    (options.readyFile !== undefined ? dirname(options.readyFile) : undefined);
+  const ready: ReadyInfo = {
+    registry: registryHost,
+    rekor: url,
+    fulcio: url,
+    tsa: `${url}/api/v1/timestamp`,
+    oidcIssuer: url,
+    ...(filesDir !== undefined
+      ? {
+        trustedRoot: join(filesDir, "trusted_root.json"),
+        signingConfig: join(filesDir, "signing_config.json"),
+      }
+      : {}),
+    idToken: await services.oidc.mintToken(),
+    identity: identityName(services.oidc.defaultIdentity),
+    issuer: url,
+  };
 
   let closing: Promise<void> | undefined;
   let markFinished = () => {};
@@ -197,17 +355,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   options.signal?.addEventListener("abort", onAbort, { once: true });
 
   try {
+    if (ready.trustedRoot !== undefined && ready.signingConfig !== undefined) {
+      await writeFileAtomically(
+        ready.trustedRoot,
+        `${JSON.stringify(encodeTrustedRoot(trust.trustedRoot), null, 2)}\n`,
+      );
+      await writeFileAtomically(
+        ready.signingConfig,
+        `${JSON.stringify(encodeSigningConfig(trust.signingConfig), null, 2)}\n`,
+      );
+    }
     if (options.readyFile !== undefined) await writeReadyFile(options.readyFile, ready);
   } catch (error) {
     await close();
     throw error;
   }
   return {
-    url: `http://${registryHost}`,
+    url,
     registryHost,
     hostname: address.hostname,
     port: address.port,
     ready,
+    trust,
     app,
     services,
     finished,
@@ -232,13 +401,18 @@ export async function serveStack(options: StackOptions = {}): Promise<void> {
   }
 }
 
-/** Write the ready file atomically: a temp file in the same directory, fsync, rename. */
+/** Write the ready file atomically. */
 export async function writeReadyFile(path: string, info: ReadyInfo): Promise<void> {
+  await writeFileAtomically(path, `${JSON.stringify(info, null, 2)}\n`);
+}
+
+/** Write a file atomically: a temp file in the same directory (0600), fsync, rename. */
+async function writeFileAtomically(path: string, text: string): Promise<void> {
   const temp = `${path}.${crypto.randomUUID()}.tmp`;
   try {
     const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
     try {
-      await file.write(new TextEncoder().encode(`${JSON.stringify(info, null, 2)}\n`));
+      await file.write(new TextEncoder().encode(text));
       await file.sync();
     } finally {
       file.close();

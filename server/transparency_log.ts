@@ -502,7 +502,10 @@ export class TransparencyLog implements MerkleNodeSource {
   }
 
   /** Consistency proof from `firstSize` to `lastSize` (default: the current size). */
-  consistencyProof(firstSize: bigint, lastSize = this.#size): { rootHash: Bytes; hashes: Bytes[] } {
+  consistencyProof(
+    firstSize: bigint,
+    lastSize: bigint = this.#size,
+  ): { rootHash: Bytes; hashes: Bytes[] } {
     this.#checkOpen();
     if (firstSize < 1n || firstSize > lastSize || lastSize > this.#size) {
       throw new RangeError(
@@ -516,7 +519,7 @@ export class TransparencyLog implements MerkleNodeSource {
   }
 
   /** Inclusion proof of an index in a tree of `size` entries (default: the current size). */
-  inclusionProof(index: bigint, size = this.#size): Bytes[] {
+  inclusionProof(index: bigint, size: bigint = this.#size): Bytes[] {
     this.#checkOpen();
     if (size > this.#size) throw new RangeError(`The tree has ${this.#size} entries, not ${size}`);
     return inclusionProof(this, index, size);

@@ -218,7 +218,7 @@ export class TimestampAuthority {
   }
 
   /** The trusted-root entry for this TSA (leaf first, root last, valid from the leaf's start). */
-  trustedAuthority(): TrustedAuthority {
+  trustedAuthority(baseUrl: string = this.#url): TrustedAuthority {
     const root = this.chain[this.chain.length - 1]!;
     const attribute = (oid: string) => root.subject.rdns.flat().find((a) => a.oid === oid)?.value;
     const organization = attribute("2.5.4.10");
@@ -228,7 +228,7 @@ export class TimestampAuthority {
         ...(organization !== undefined ? { organization } : {}),
         ...(commonName !== undefined ? { commonName } : {}),
       },
-      uri: `${this.#url.replace(/\/$/, "")}/api/v1/timestamp`,
+      uri: `${baseUrl.replace(/\/$/, "")}/api/v1/timestamp`,
       certificates: this.chain.map((cert) => cert.raw),
       validFor: { start: this.chain[0]!.notBefore },
     };

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { parseSigningConfig, parseTrustedRoot } from "../../lib/trust.ts";
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { utf8 } from "../../lib/_bytes.ts";
@@ -64,22 +65,51 @@ async function pushImage(base: string, repo: string, tag: string) {
   return { layer, manifest };
 }
 
-Deno.test("startStack() writes the ready file after listening and removes it on close", async () => {
+Deno.test("startStack() writes the ready file (every service, trust files, a token) after listening and removes it on close", async () => {
   await using dir = await tempDir();
   const readyFile = join(dir.path, "ready.json");
   await Deno.writeTextFile(readyFile, '{"registry":"stale:1"}');
   const stack = await startStack({ port: 0, readyFile });
   try {
     const ready = JSON.parse(await Deno.readTextFile(readyFile));
-    assert.deepEqual(ready, { registry: stack.registryHost });
+    const url = `http://${stack.registryHost}`;
+    assert.deepEqual(
+      { ...ready, idToken: undefined },
+      {
+        registry: stack.registryHost,
+        rekor: url,
+        fulcio: url,
+        tsa: `${url}/api/v1/timestamp`,
+        oidcIssuer: url,
+        trustedRoot: join(dir.path, "trusted_root.json"),
+        signingConfig: join(dir.path, "signing_config.json"),
+        identity: "signer@dcosign.test",
+        issuer: url,
+        idToken: undefined,
+      },
+    );
+    const claims = JSON.parse(
+      new TextDecoder().decode(Uint8Array.fromBase64(ready.idToken.split(".")[1], {
+        alphabet: "base64url",
+      })),
+    );
+    assert.equal(claims.iss, url);
+    assert.equal(claims.email, "signer@dcosign.test");
+    const root = parseTrustedRoot(await Deno.readTextFile(ready.trustedRoot));
+    assert.equal(root.tlogs[0]!.baseUrl, url);
+    assert.equal(root.certificateAuthorities.length, 1);
+    assert.equal(root.ctlogs.length, 1);
+    assert.equal(root.timestampAuthorities.length, 1);
+    const config = parseSigningConfig(await Deno.readTextFile(ready.signingConfig));
+    assert.equal(config.rekorTlogUrls[0]!.url, url);
     assert.match(stack.registryHost, /^127\.0\.0\.1:\d+$/);
     assert.notEqual(stack.port, 0);
     const res = await fetch(`http://${ready.registry}/v2/`);
     assert.equal(res.status, 200);
     await res.body?.cancel();
     assert.deepEqual(
-      [...Deno.readDirSync(dir.path)].map((e) => e.name),
-      ["ready.json"],
+      [...Deno.readDirSync(dir.path)].map((e) => e.name).sort(),
+      ["ready.json", "signing_config.json", "trusted_root.json"],
       "no temp file left beside the ready file",
     );
   } finally {

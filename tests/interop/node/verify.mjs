@@ -10,17 +10,31 @@ import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
 
 const request = JSON.parse(readFileSync(process.argv[2], "utf8"));
 try {
-  const bundle = bundleFromJSON(JSON.parse(readFileSync(request.bundle, "utf8")));
-  const root = TrustedRoot.fromJSON(JSON.parse(readFileSync(request.trustedRoot, "utf8")));
+  const bundle = bundleFromJSON(
+    JSON.parse(readFileSync(request.bundle, "utf8")),
+  );
+  const root = TrustedRoot.fromJSON(
+    JSON.parse(readFileSync(request.trustedRoot, "utf8")),
+  );
   const keys = request.publicKey
-    ? () => ({ publicKey: createPublicKey(readFileSync(request.publicKey, "utf8")), validFor: () => true })
+    ? () => ({
+      publicKey: createPublicKey(readFileSync(request.publicKey, "utf8")),
+      validFor: () => true,
+    })
     : undefined;
   const material = toTrustMaterial(root, keys);
-  const artifact = request.artifact ? readFileSync(request.artifact) : undefined;
+  const artifact = request.artifact
+    ? readFileSync(request.artifact)
+    : undefined;
   const entity = toSignedEntity(bundle, artifact);
-  const verifier = new Verifier(material, { tlogThreshold: request.tlogThreshold ?? 1 });
+  const verifier = new Verifier(material, {
+    tlogThreshold: request.tlogThreshold ?? 1,
+  });
   const policy = request.identity
-    ? { subjectAlternativeName: request.identity, extensions: { issuer: request.issuer } }
+    ? {
+      subjectAlternativeName: request.identity,
+      extensions: { issuer: request.issuer },
+    }
     : undefined;
   verifier.verify(entity, policy);
   console.log("OK");
