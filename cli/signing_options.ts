@@ -1,21 +1,32 @@
 /**
- * The signing flags shared by `sign`, `attest`, `sign-blob` and `attest-blob`: who signs
- * (`--key`) and which witnesses record it (`--tlog-upload`/`--rekor-url`,
- * `--timestamp-server-url`).
+ * The signing flags shared by `sign`, `attest`, `sign-blob` and `attest-blob`: who signs (a key,
+ * or keyless: an OIDC token exchanged for a Fulcio certificate over an ephemeral key) and which
+ * witnesses record it (transparency log, timestamp authority). Services come from
+ * `--signing-config` or the individual URL flags (cosign-spec.md sections 7, 8.3).
  *
  * @module
  */
 
 import { CosignError } from "../lib/errors.ts";
+import { createProofOfPossession, FulcioClient, verifyIssuedCertificate } from "../lib/fulcio.ts";
+import { generateKeyPair } from "../lib/keys.ts";
+import { resolveIdentityToken } from "../lib/oidc.ts";
 import { logEntryToTlogEntry, RekorClient } from "../lib/rekor.ts";
 import type { SigningIdentity, SigningServices } from "../lib/sign.ts";
 import { requestTimestamp } from "../lib/timestamp.ts";
+import { parseSigningConfig, selectServices, type SigningConfig } from "../lib/trust.ts";
 import type { FlagSpec } from "./_args.ts";
 import type { CommandInput } from "./app.ts";
+import { resolvePath } from "./context.ts";
 import { loadPrivateKey } from "./key_refs.ts";
+import { loadTrustedRoot } from "./verify_options.ts";
 
-/** cosign's public-good Rekor, the default log. */
+/** cosign's public-good services, the defaults. */
 export const DEFAULT_REKOR_URL = "https://rekor.sigstore.dev";
+/** cosign's public-good Fulcio. */
+export const DEFAULT_FULCIO_URL = "https://fulcio.sigstore.dev";
+/** cosign's public-good OIDC issuer. */
+export const DEFAULT_OIDC_ISSUER = "https://oauth2.sigstore.dev/auth";
 
 /** Flags choosing the signer. */
 export const SIGNER_FLAGS: readonly FlagSpec[] = [
@@ -23,7 +34,56 @@ export const SIGNER_FLAGS: readonly FlagSpec[] = [
     name: "key",
     type: "string",
     value: "REF",
-    description: "Private key to sign with: a cosign key file, env://VAR or an https:// URL",
+    description:
+      "Private key to sign with (file, env://VAR or https:// URL); without it, sign keyless",
+  },
+  {
+    name: "identity-token",
+    type: "string",
+    value: "TOKEN",
+    description: "Keyless: an OIDC identity token, or a file holding one",
+  },
+  {
+    name: "oidc-issuer",
+    type: "string",
+    value: "URL",
+    default: DEFAULT_OIDC_ISSUER,
+    description: "Keyless: OIDC issuer for the browser login",
+  },
+  {
+    name: "oidc-client-id",
+    type: "string",
+    value: "ID",
+    default: "sigstore",
+    description: "Keyless: OIDC client ID for the browser login",
+  },
+  {
+    name: "oidc-disable-ambient-providers",
+    type: "boolean",
+    description: "Keyless: ignore SIGSTORE_ID_TOKEN and GitHub Actions credentials",
+  },
+  {
+    name: "fulcio-url",
+    type: "string",
+    value: "URL",
+    description: "Keyless: Fulcio to get the certificate from (default from --signing-config)",
+  },
+  {
+    name: "signing-config",
+    type: "string",
+    value: "FILE",
+    description: "signing_config.json naming Fulcio, Rekor, the OIDC issuer and TSA",
+  },
+  {
+    name: "trusted-root",
+    type: "string",
+    value: "FILE",
+    description: "Keyless: trusted_root.json to check the issued certificate against",
+  },
+  {
+    name: "insecure-skip-sct",
+    type: "boolean",
+    description: "Keyless: accept a certificate without a verifiable SCT",
   },
 ];
 
@@ -39,14 +99,14 @@ export const WITNESS_FLAGS: readonly FlagSpec[] = [
     name: "rekor-url",
     type: "string",
     value: "URL",
-    default: DEFAULT_REKOR_URL,
-    description: "Transparency log (Rekor v1 API) to record signatures in",
+    description:
+      `Transparency log (Rekor v1 API) to use (default from --signing-config, else ${DEFAULT_REKOR_URL})`,
   },
   {
     name: "timestamp-server-url",
     type: "string",
     value: "URL",
-    description: "RFC 3161 timestamp authority endpoint to timestamp signatures with",
+    description: "RFC 3161 timestamp authority endpoint (default from --signing-config)",
   },
 ];
 
@@ -56,26 +116,157 @@ export interface ResolvedIdentity {
   readonly description: string;
 }
 
-/** Load the signing identity the flags name. */
+/** The services a signing run talks to. */
+interface Endpoints {
+  readonly fulcio?: string;
+  readonly rekor?: string;
+  readonly tsa?: string;
+  readonly oidcIssuer?: string;
+}
+
+async function readSigningConfig(input: CommandInput): Promise<SigningConfig | undefined> {
+  const path = input.flags.string("signing-config");
+  if (path === undefined) return undefined;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(resolvePath(input.ctx, path));
+  } catch (error) {
+    throw new CosignError(
+      "TRUST_MISSING",
+      `Cannot read signing config "${path}": ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return parseSigningConfig(text);
+}
+
+/** The endpoints from `--signing-config`, overridden by the explicit URL flags. */
+async function endpoints(input: CommandInput): Promise<Endpoints> {
+  const { flags, ctx } = input;
+  const config = await readSigningConfig(input);
+  const now = ctx.now();
+  const pick = (services: SigningConfig["caUrls"], versions: number[]) =>
+    selectServices(services, versions, { selector: "ANY" }, now)[0]?.url;
+  const fromConfig: Endpoints = config
+    ? {
+      ...optional("fulcio", pick(config.caUrls, [1])),
+      ...optional("rekor", pick(config.rekorTlogUrls, [1])),
+      ...optional("tsa", pick(config.tsaUrls, [1])),
+      ...optional("oidcIssuer", pick(config.oidcUrls, [1])),
+    }
+    : {};
+  const fulcio = flags.string("fulcio-url") ?? fromConfig.fulcio;
+  const rekor = flags.string("rekor-url") ?? fromConfig.rekor ??
+    (config ? undefined : DEFAULT_REKOR_URL);
+  const tsa = flags.string("timestamp-server-url") ?? fromConfig.tsa;
+  const oidcIssuer = flags.has("oidc-issuer")
+    ? flags.string("oidc-issuer")
+    : fromConfig.oidcIssuer ?? flags.string("oidc-issuer");
+  return {
+    ...optional("fulcio", fulcio),
+    ...optional("rekor", rekor),
+    ...optional("tsa", tsa),
+    ...optional("oidcIssuer", oidcIssuer),
+  };
+}
+
+function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
+}
+
+/** Load the signing identity the flags name: a key, or a keyless Fulcio certificate. */
 export async function signingIdentity(input: CommandInput): Promise<ResolvedIdentity> {
   const keyRef = input.flags.string("key");
-  if (keyRef === undefined) {
-    throw new CosignError("CLI_USAGE", "Missing --key: the private key to sign with");
+  if (keyRef !== undefined) {
+    const key = await loadPrivateKey(input.ctx, keyRef);
+    return { identity: { signer: key }, description: `key "${keyRef}"` };
   }
-  const key = await loadPrivateKey(input.ctx, keyRef);
-  return { identity: { signer: key }, description: `key "${keyRef}"` };
+  return await keylessIdentity(input);
+}
+
+async function keylessIdentity(input: CommandInput): Promise<ResolvedIdentity> {
+  const { flags, ctx, out } = input;
+  const urls = await endpoints(input);
+  if (urls.fulcio === undefined) {
+    throw new CosignError(
+      "CLI_USAGE",
+      "Keyless signing needs a Fulcio: pass --signing-config (dcosign serve writes one) or --fulcio-url, or sign with --key",
+    );
+  }
+  const trustedRoot = await loadTrustedRoot(input);
+  if (!trustedRoot) {
+    throw new CosignError(
+      "TRUST_MISSING",
+      "Keyless signing checks the issued certificate against a trusted root: pass --trusted-root (dcosign serve writes one)",
+    );
+  }
+  out.info(
+    "Keyless signing: your identity (email or workflow) goes into a certificate and, with the signature, into a public transparency log",
+  );
+  if (!flags.boolean("yes") && ctx.prompt) {
+    const answer = await ctx.prompt("Are you sure you would like to continue? [y/N] ");
+    if (!/^y(es)?$/i.test(answer.trim())) {
+      throw new CosignError("CLI_ABORTED", "Signing cancelled");
+    }
+  }
+  const identityToken = flags.string("identity-token");
+  const token = await resolveIdentityToken({
+    ...(identityToken !== undefined ? { identityToken } : {}),
+    readFile: (path) => Deno.readTextFile(resolvePath(ctx, path)),
+    env: ctx.env,
+    fetch: ctx.fetch,
+    disableAmbient: flags.boolean("oidc-disable-ambient-providers"),
+    signal: input.signal,
+    interactive: {
+      issuer: urls.oidcIssuer ?? DEFAULT_OIDC_ISSUER,
+      clientId: flags.string("oidc-client-id") ?? "sigstore",
+      print: (line) => out.info(line),
+    },
+  });
+  out.debug(`Identity token from ${token.source}`);
+  const key = await generateKeyPair();
+  const fulcio = new FulcioClient({ baseUrl: urls.fulcio, fetch: ctx.fetch });
+  const issued = await fulcio.signingCertificate({
+    token: token.token,
+    publicKey: key.publicKey,
+    proofOfPossession: await createProofOfPossession(key, token.token),
+  });
+  const checked = await verifyIssuedCertificate(issued, trustedRoot, {
+    publicKey: key.publicKey,
+    now: ctx.now(),
+    sctThreshold: flags.boolean("insecure-skip-sct") ? 0 : 1,
+  });
+  out.info(
+    `Successfully verified the certificate for "${checked.identity.san ?? "?"}" issued by "${
+      checked.identity.issuer ?? "?"
+    }"`,
+  );
+  return {
+    identity: {
+      signer: key,
+      certificate: issued.leaf.raw,
+      chain: issued.chain.slice(1).map((c) => c.raw),
+    },
+    description: `certificate for "${checked.identity.san ?? "?"}"`,
+  };
 }
 
 /** The witnesses the flags ask for. */
-export function signingServices(
+export async function signingServices(
   input: CommandInput,
   _identity: ResolvedIdentity,
 ): Promise<SigningServices> {
   const { flags, ctx, out } = input;
+  const urls = await endpoints(input);
   const services: { -readonly [K in keyof SigningServices]: SigningServices[K] } = {};
   if (flags.boolean("tlog-upload")) {
-    const baseUrl = flags.string("rekor-url") ?? DEFAULT_REKOR_URL;
-    const rekor = new RekorClient({ baseUrl, fetch: ctx.fetch });
+    if (urls.rekor === undefined) {
+      throw new CosignError(
+        "CLI_USAGE",
+        "The signing config names no transparency log: pass --rekor-url or --tlog-upload=false",
+      );
+    }
+    const rekor = new RekorClient({ baseUrl: urls.rekor, fetch: ctx.fetch });
     services.log = async (proposed) => {
       const entry = await rekor.createEntry(proposed);
       out.info(`tlog entry created with index: ${entry.logIndex}`);
@@ -86,10 +277,10 @@ export function signingServices(
       "Not recording the signature in a transparency log (--tlog-upload=false): verifiers must pass --insecure-ignore-tlog",
     );
   }
-  const tsaUrl = flags.string("timestamp-server-url");
+  const tsaUrl = urls.tsa;
   if (tsaUrl !== undefined) {
     services.timestamp = (signature) =>
       requestTimestamp(tsaUrl, signature, { fetch: ctx.fetch, signal: input.signal });
   }
-  return Promise.resolve(services);
+  return services;
 }

@@ -5,8 +5,16 @@
  * @module
  */
 
-import { type Stack, startStack } from "../../server/mod.ts";
-import { createStackApp, openStackServices } from "../../server/mod.ts";
+import { encodeSigningConfig, encodeTrustedRoot } from "../../lib/trust.ts";
+import {
+  bindStack,
+  createStackApp,
+  openStackServices,
+  type Stack,
+  type StackServices,
+  type StackTrust,
+  startStack,
+} from "../../server/mod.ts";
 import { type CliResult, dcosign } from "../_cli.ts";
 import { tempDir } from "../_support.ts";
 import { type OciLayout, pushLayout, writeOciLayout } from "../registry/_oci_layout.ts";
@@ -25,6 +33,16 @@ export interface ImageEnv extends AsyncDisposable {
   readonly fetch: typeof fetch;
   /** The running stack (socket mode). */
   readonly stack?: Stack;
+  /** The stack's services (both modes). */
+  readonly services: StackServices;
+  /** Base URL of the stack's services (Rekor, Fulcio, OIDC, TSA). */
+  readonly url: string;
+  /** Paths (in `dir`) of the stack's trusted_root.json and signing_config.json. */
+  readonly trustedRoot: string;
+  readonly signingConfig: string;
+  readonly trust: StackTrust;
+  /** A fresh one-hour identity token for the default identity (`signer@dcosign.test`). */
+  idToken(identity?: string): Promise<string>;
   /** Push a fresh random image; returns `registry/repo:tag` and its digest. */
   push(repository: string, options?: { multiArch?: boolean; tag?: string }): Promise<PushedImage>;
   /** Run dcosign with the environment's cwd, fetch and COSIGN_PASSWORD. */
@@ -46,18 +64,31 @@ export async function openImageEnv(mode: Mode): Promise<ImageEnv> {
   let clientFetch: typeof fetch;
   let close: () => Promise<void>;
   let stack: Stack | undefined;
+  let services: StackServices;
+  let trust: StackTrust;
   if (mode === "socket") {
     stack = await startStack({ port: 0 });
     registry = stack.registryHost;
+    services = stack.services;
+    trust = stack.trust;
     clientFetch = globalThis.fetch;
     close = () => stack!.close();
   } else {
-    const services = await openStackServices();
+    services = await openStackServices();
     const app = createStackApp(services);
     registry = "localhost:5999";
+    trust = bindStack(services, `http://${registry}`);
     clientFetch = async (input, init) => await app.fetch(new Request(input, init));
     close = () => services.close();
   }
+  const url = `http://${registry}`;
+  const trustedRoot = `${dir.path}/trusted_root.json`;
+  const signingConfig = `${dir.path}/signing_config.json`;
+  await Deno.writeTextFile(trustedRoot, JSON.stringify(encodeTrustedRoot(trust.trustedRoot)));
+  await Deno.writeTextFile(
+    signingConfig,
+    JSON.stringify(encodeSigningConfig(trust.signingConfig)),
+  );
   const run = (argv: string[], env: Record<string, string> = {}) =>
     dcosign(argv, { cwd: dir.path, fetch: clientFetch, env: { COSIGN_PASSWORD: "pw", ...env } });
   const generated = await run(["generate-key-pair"]);
@@ -69,6 +100,12 @@ export async function openImageEnv(mode: Mode): Promise<ImageEnv> {
     dir: dir.path,
     fetch: clientFetch,
     ...(stack ? { stack } : {}),
+    services,
+    url,
+    trustedRoot,
+    signingConfig,
+    trust,
+    idToken: (identity) => services.oidc.mintToken(identity),
     async push(repository, options = {}) {
       const layout = await writeOciLayout(`${dir.path}/layout-${count++}`, {
         ...(options.multiArch ? { multiArch: true } : {}),
