@@ -10,7 +10,7 @@ import type { FlagSpec } from "./_args.ts";
 import type { CommandSpec } from "./app.ts";
 import { REGISTRY_FLAGS } from "./registry_options.ts";
 import { SIGNER_FLAGS, WITNESS_FLAGS } from "./signing_options.ts";
-import { SIGNER_POLICY_FLAGS, TRUST_FLAGS } from "./verify_options.ts";
+import { LOG_FLAGS, SIGNER_POLICY_FLAGS, TRUST_FLAGS } from "./verify_options.ts";
 
 export { VERSION } from "./version.ts";
 
@@ -156,6 +156,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: [
       ...SIGNER_POLICY_FLAGS,
       ...TRUST_FLAGS,
+      ...LOG_FLAGS,
       ANNOTATION_FLAG,
       {
         name: "check-claims",

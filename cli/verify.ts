@@ -27,7 +27,7 @@ import {
 import type { CommandInput, CommandRun } from "./app.ts";
 import { exitCodeFor } from "./app.ts";
 import { createRegistryClient, targetRepository } from "./registry_options.ts";
-import { buildPolicy, parseAnnotations } from "./verify_options.ts";
+import { buildPolicy, onlineLog, parseAnnotations } from "./verify_options.ts";
 
 function legacyOptional(signature: VerifiedImageSignature, base: unknown): Record<string, unknown> {
   const optional: Record<string, unknown> = base && typeof base === "object" ? { ...base } : {};
@@ -156,6 +156,7 @@ export const verify: CommandRun = async (input) => {
   const policy = await buildPolicy(input);
   const annotations = parseAnnotations(flags.list("annotations"));
   const target = targetRepository(input);
+  const log = onlineLog(input);
   const formats = flags.boolean("new-bundle-format")
     ? ["bundle", "legacy"] as const
     : ["legacy"] as const;
@@ -169,6 +170,7 @@ export const verify: CommandRun = async (input) => {
         checkClaims: flags.boolean("check-claims"),
         formats,
         ...(target ? { targetRepository: target } : {}),
+        ...(log ? { log } : {}),
       }),
     (reference, verification) => {
       if (flags.string("output") === "text") {
@@ -206,10 +208,12 @@ export const verifyAttestation: CommandRun = async (input) => {
     });
   }
   const target = targetRepository(input);
+  const log = onlineLog(input);
   return await runVerify(
     input,
     (reference) =>
       verifyImageAttestations(reference, {
+        ...(log ? { log } : {}),
         client,
         policy,
         predicateType,

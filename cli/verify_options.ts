@@ -8,6 +8,7 @@
 
 import type { HashName } from "../lib/_bytes.ts";
 import { CosignError } from "../lib/errors.ts";
+import { RekorClient } from "../lib/rekor.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../lib/trust.ts";
 import { type IdentityMatcher, type VerificationPolicy, wholeValueRegExp } from "../lib/verify.ts";
 import type { FlagSpec } from "./_args.ts";
@@ -94,6 +95,32 @@ export const TRUST_FLAGS: readonly FlagSpec[] = [
   },
 ];
 
+/** Flags choosing between offline verification (the default) and online log checks. */
+export const LOG_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "rekor-url",
+    type: "string",
+    value: "URL",
+    description:
+      "Also check log entries online against this Rekor: inclusion proofs for SET-only entries, and the entries of legacy signatures stored without one",
+  },
+  {
+    name: "offline",
+    type: "boolean",
+    description: "Never contact a transparency log (the default unless --rekor-url is given)",
+  },
+];
+
+/** The log to check entries against online, when `--rekor-url` asks for one. */
+export function onlineLog(input: CommandInput): RekorClient | undefined {
+  const url = input.flags.string("rekor-url");
+  if (url === undefined) return undefined;
+  if (input.flags.boolean("offline")) {
+    throw new CosignError("CLI_USAGE", "--offline cannot be combined with --rekor-url");
+  }
+  return new RekorClient({ baseUrl: url, fetch: input.ctx.fetch });
+}
+
 /** Read and parse `--trusted-root` (undefined when not given). */
 export async function loadTrustedRoot(input: CommandInput): Promise<TrustedRoot | undefined> {
   const path = input.flags.string("trusted-root");
@@ -157,6 +184,14 @@ export async function buildPolicy(input: CommandInput): Promise<VerificationPoli
   }
   const trustedRoot = await loadTrustedRoot(input);
   const ignoreTlog = flags.boolean("insecure-ignore-tlog");
+  if (
+    !trustedRoot && (!ignoreTlog || keyRef === undefined || flags.boolean("use-signed-timestamps"))
+  ) {
+    throw new CosignError(
+      "TRUST_MISSING",
+      "No trusted root: pass --trusted-root (dcosign serve writes one; the TUF client that fetches the public-good root is not built yet), or --key with --insecure-ignore-tlog",
+    );
+  }
   if (ignoreTlog) {
     input.out.warn(
       "Skipping transparency log verification: the signature may never have been logged",

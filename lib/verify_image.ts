@@ -12,8 +12,8 @@
  * @module
  */
 
-import { type Bytes, fromBase64 } from "./_bytes.ts";
-import { decodePemBlocks } from "./_pem.ts";
+import { type Bytes, fromBase64, fromUtf8, sha256 } from "./_bytes.ts";
+import { decodePemBlocks, encodePem } from "./_pem.ts";
 import { parseBundle } from "./bundle.ts";
 import { type Envelope, parseEnvelope } from "./dsse.ts";
 import { CosignError, errorMessage, isCosignError } from "./errors.ts";
@@ -33,7 +33,10 @@ import {
   parseStatement,
   type Statement,
 } from "./payload.ts";
+import type { RekorClient } from "./rekor.ts";
+import { buildDsseEntry, buildHashedRekordEntry } from "./rekor_entries.ts";
 import type { StorageFormat } from "./sign_image.ts";
+import { findTlogEntries, withInclusionProofs } from "./tlog_online.ts";
 import {
   type SignedEntity,
   type VerificationPolicy,
@@ -64,6 +67,11 @@ export interface VerifyImageOptions {
   readonly targetRepository?: RepositoryRef;
   /** Which storage formats to read (default both). */
   readonly formats?: readonly StorageFormat[];
+  /**
+   * Check log entries online against this log: fetch inclusion proofs for SET-only entries,
+   * and find the entries of legacy signatures stored without one. Absent: fully offline.
+   */
+  readonly log?: RekorClient;
 }
 
 /** One verified image signature or attestation. */
@@ -314,7 +322,10 @@ async function verifyCandidates(
         : candidate.envelope
         ? undefined
         : { kind: "bytes" as const, bytes: candidate.payload };
-      const result = await verifySignedEntity(candidate.entity, artifact, options.policy);
+      const entity = options.log
+        ? await withOnlineEntries(candidate, options.log, options.policy)
+        : candidate.entity;
+      const result = await verifySignedEntity(entity, artifact, options.policy);
       if (options.checkClaims !== false) checkClaims(candidate);
       verified.push({
         format: candidate.format,
@@ -330,6 +341,35 @@ async function verifyCandidates(
     }
   }));
   return { verified, rejected };
+}
+
+/** The candidate's entity with its log entries completed (or found) online. */
+async function withOnlineEntries(
+  candidate: Candidate,
+  log: RekorClient,
+  policy: VerificationPolicy,
+): Promise<SignedEntity> {
+  const entity = candidate.entity!;
+  if (entity.tlogEntries.length > 0) {
+    return {
+      ...entity,
+      tlogEntries: await withInclusionProofs(entity.tlogEntries, log),
+      requireInclusionProof: true,
+    };
+  }
+  const verifier = entity.material.kind === "certificate"
+    ? encodePem("CERTIFICATE", entity.material.certificate)
+    : policy.key?.toPem();
+  if (verifier === undefined || candidate.format !== "legacy") return entity;
+  const proposed = entity.content.kind === "message"
+    ? buildHashedRekordEntry({
+      digest: { algorithm: "sha256", value: sha256(candidate.payload) },
+      signature: entity.content.signature,
+      verifierPem: verifier,
+    })
+    : buildDsseEntry(fromUtf8(candidate.payload), [verifier]);
+  const found = await findTlogEntries(proposed, log);
+  return { ...entity, tlogEntries: found, requireInclusionProof: true };
 }
 
 function noMatch(
