@@ -224,10 +224,15 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "serve",
-    summary: "Run the embedded Sigstore stack (OCI registry) for offline use",
-    description: "Run the embedded stack on one port: an OCI registry with the referrers API.\n" +
-      "State lives under --data-dir (memory without it). When ready, the JSON --ready-file\n" +
-      "names the services (registry host:port). Stops cleanly on SIGINT/SIGTERM.",
+    summary: "Run the embedded Sigstore stack (registry, Rekor, Fulcio, OIDC issuer, TSA)",
+    description:
+      "Run the embedded Sigstore stack on one port: an OCI registry with the referrers\n" +
+      "API (/v2/), Rekor (/api/v1/log), Fulcio (/api/v2/signingCert), an OIDC issuer\n" +
+      "(/.well-known/openid-configuration, /oauth2/) and an RFC 3161 TSA (/api/v1/timestamp).\n" +
+      "State and keys live under --data-dir (memory without it), with trusted_root.json and\n" +
+      "signing_config.json. When ready, the JSON --ready-file names every URL, those files,\n" +
+      'and a one-hour identity token. POST /oauth2/test-token {"identity":ID,"ttl":600}\n' +
+      "mints a token for any configured identity. Stops cleanly on SIGINT/SIGTERM.",
     args: { min: 0, max: 0 },
     examples: ["dcosign serve --port 0 --data-dir ./stack --ready-file ./stack/ready.json"],
     flags: [
@@ -262,6 +267,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         type: "string",
         value: "USER:PASSWORD",
         description: "Require HTTP Basic credentials on the registry",
+      },
+      {
+        name: "identity",
+        type: "list",
+        value: "ID",
+        description:
+          "An identity the OIDC issuer logs in as: an email, a GitHub workflow URI (https://github.com/OWNER/REPO/.github/workflows/FILE@REF) or another URI; the first is the default (default signer@dcosign.test)",
       },
     ],
     load: async () => (await import("./serve.ts")).serve,

@@ -30,6 +30,7 @@ export const serve: CommandRun = async ({ flags, ctx, out, signal: _timeout }) =
     ...(dataDir ? { dataDir: resolvePath(ctx, dataDir) } : {}),
     ...(readyFile ? { readyFile: resolvePath(ctx, readyFile) } : {}),
     ...(registryAuth ? { registryAuth } : {}),
+    ...(flags.list("identity").length > 0 ? { identities: flags.list("identity") } : {}),
   });
   out.info(`dcosign serve: listening on ${stack.url} (registry ${stack.registryHost})`);
   if (readyFile) out.info(`Ready file: ${readyFile}`);

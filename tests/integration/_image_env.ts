@@ -57,6 +57,12 @@ export interface PushedImage {
   readonly layout: OciLayout;
 }
 
+/** Identities the test stacks' OIDC issuer logs in as: an email (default) and a workflow. */
+export const TEST_IDENTITIES = [
+  "signer@dcosign.test",
+  "https://github.com/octo/app/.github/workflows/release.yml@refs/heads/main",
+] as const;
+
 /** Open the stack, write a key pair, and return the environment. */
 export async function openImageEnv(mode: Mode): Promise<ImageEnv> {
   const dir = await tempDir();
@@ -67,14 +73,14 @@ export async function openImageEnv(mode: Mode): Promise<ImageEnv> {
   let services: StackServices;
   let trust: StackTrust;
   if (mode === "socket") {
-    stack = await startStack({ port: 0 });
+    stack = await startStack({ port: 0, identities: TEST_IDENTITIES });
     registry = stack.registryHost;
     services = stack.services;
     trust = stack.trust;
     clientFetch = globalThis.fetch;
     close = () => stack!.close();
   } else {
-    services = await openStackServices();
+    services = await openStackServices({ identities: TEST_IDENTITIES });
     const app = createStackApp(services);
     registry = "localhost:5999";
     trust = bindStack(services, `http://${registry}`);
