@@ -1,0 +1,114 @@
+/**
+ * Keyless verification throughput: a keyless bundle made on the embedded stack (Fulcio
+ * certificate with SCT, Rekor entry with SET and inclusion proof) verified whole (chain, SCT,
+ * SET, proof, identity, signature), with the certificate-signature cache warm and cold, beside
+ * the same count of bare WebCrypto verifies the work needs (P-384 chain links, P-256 SCT, SET
+ * and signature).
+ *
+ *   deno bench -A bench/keyless_bench.ts
+ */
+
+import { sha256, utf8 } from "../lib/_bytes.ts";
+import { parseBundle } from "../lib/bundle.ts";
+import { createProofOfPossession, FulcioClient } from "../lib/fulcio.ts";
+import { generateKeyPair } from "../lib/keys.ts";
+import { logEntryToTlogEntry, RekorClient } from "../lib/rekor.ts";
+import { buildBundle, signMessage } from "../lib/sign.ts";
+import { serializeBundle } from "../lib/bundle.ts";
+import { clearCertificateSignatureCache } from "../lib/x509_chain.ts";
+import { verifyBundle } from "../lib/verify_bundle.ts";
+import { bindStack, createStackApp, openStackServices } from "../server/mod.ts";
+
+const services = await openStackServices();
+const app = createStackApp(services);
+const base = "http://localhost:5999";
+const { trustedRoot } = bindStack(services, base);
+const fetcher: typeof fetch = async (input, init) => await app.fetch(new Request(input, init));
+
+// One keyless signature over a small artifact, as `sign-blob` makes it.
+const artifact = utf8("hello, keyless world\n");
+const key = await generateKeyPair();
+const token = await services.oidc.mintToken();
+const issued = await new FulcioClient({ baseUrl: base, fetch: fetcher }).signingCertificate({
+  token,
+  publicKey: key.publicKey,
+  proofOfPossession: await createProofOfPossession(key, token),
+});
+const rekor = new RekorClient({ baseUrl: base, fetch: fetcher });
+const identity = { signer: key, certificate: issued.leaf.raw };
+const witnessed = await signMessage(artifact, identity, {
+  log: async (entry) => logEntryToTlogEntry(await rekor.createEntry(entry)),
+});
+const bundle = parseBundle(serializeBundle(buildBundle(identity, {
+  kind: "messageSignature",
+  messageDigest: { algorithm: "sha256", digest: sha256(artifact) },
+  signature: witnessed.signature,
+}, witnessed)));
+const policy = {
+  trustedRoot,
+  identities: [{ subject: "signer@dcosign.test", issuer: base }],
+};
+const bytesArtifact = { kind: "bytes" as const, bytes: artifact };
+await verifyBundle(bundle, bytesArtifact, policy); // must pass before we time it
+
+// The WebCrypto work one verification needs: two P-384 chain links, three P-256 verifies.
+const p384 = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, false, [
+  "sign",
+  "verify",
+]);
+const p256 = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, [
+  "sign",
+  "verify",
+]);
+const message = new Uint8Array(1024);
+const sig384 = await crypto.subtle.sign(
+  { name: "ECDSA", hash: "SHA-384" },
+  p384.privateKey,
+  message,
+);
+const sig256 = await crypto.subtle.sign(
+  { name: "ECDSA", hash: "SHA-256" },
+  p256.privateKey,
+  message,
+);
+
+Deno.bench({
+  name: "bare WebCrypto: 2 x P-384 + 3 x P-256 verifies (the crypto floor)",
+  group: "keyless verify",
+  baseline: true,
+  async fn() {
+    for (let i = 0; i < 2; i++) {
+      await crypto.subtle.verify(
+        { name: "ECDSA", hash: "SHA-384" },
+        p384.publicKey,
+        sig384,
+        message,
+      );
+    }
+    for (let i = 0; i < 3; i++) {
+      await crypto.subtle.verify(
+        { name: "ECDSA", hash: "SHA-256" },
+        p256.publicKey,
+        sig256,
+        message,
+      );
+    }
+  },
+});
+Deno.bench({
+  name: "verifyBundle keyless (chain, SCT, SET, proof, identity, signature), caches warm",
+  group: "keyless verify",
+  async fn() {
+    await verifyBundle(bundle, bytesArtifact, policy);
+  },
+});
+Deno.bench({
+  name: "verifyBundle keyless, certificate-signature cache cleared each time",
+  group: "keyless verify",
+  async fn() {
+    clearCertificateSignatureCache();
+    await verifyBundle(bundle, bytesArtifact, policy);
+  },
+});
+
+globalThis.addEventListener("unload", () => void services.close());
