@@ -8,9 +8,14 @@
 
 import type { FlagSpec } from "./_args.ts";
 import type { CommandSpec } from "./app.ts";
-import { REGISTRY_FLAGS } from "./registry_options.ts";
-import { SIGNER_FLAGS, WITNESS_FLAGS } from "./signing_options.ts";
-import { LOG_FLAGS, SIGNER_POLICY_FLAGS, TRUST_FLAGS } from "./verify_options.ts";
+import {
+  LOG_FLAGS,
+  REGISTRY_FLAGS,
+  SIGNER_FLAGS,
+  SIGNER_POLICY_FLAGS,
+  TRUST_FLAGS,
+  WITNESS_FLAGS,
+} from "./flags.ts";
 
 export { VERSION } from "./version.ts";
 

@@ -11,40 +11,9 @@ import { createCredentialResolver } from "../lib/docker_config.ts";
 import { CosignError } from "../lib/errors.ts";
 import { RegistryClient } from "../lib/oci.ts";
 import { parseRepository, type RepositoryRef } from "../lib/oci_reference.ts";
-import type { FlagSpec } from "./_args.ts";
 import type { CommandInput } from "./app.ts";
 
-/** The registry flags. */
-export const REGISTRY_FLAGS: readonly FlagSpec[] = [
-  {
-    name: "allow-insecure-registry",
-    type: "boolean",
-    description: "Allow plain HTTP to registries other than localhost/127.0.0.1",
-  },
-  {
-    name: "allow-http-registry",
-    type: "boolean",
-    description: "Same as --allow-insecure-registry (cosign's name for plain HTTP)",
-  },
-  {
-    name: "registry-username",
-    type: "string",
-    value: "USER",
-    description: "Registry user name (Basic auth; with --registry-password)",
-  },
-  {
-    name: "registry-password",
-    type: "string",
-    value: "PASSWORD",
-    description: "Registry password (with --registry-username)",
-  },
-  {
-    name: "registry-token",
-    type: "string",
-    value: "TOKEN",
-    description: "Registry bearer token",
-  },
-];
+export { REGISTRY_FLAGS } from "./flags.ts";
 
 /** A client configured from the flags and environment of a command. */
 export function createRegistryClient(input: CommandInput): RegistryClient {

@@ -15,100 +15,13 @@ import { logEntryToTlogEntry, RekorClient } from "../lib/rekor.ts";
 import type { SigningIdentity, SigningServices } from "../lib/sign.ts";
 import { requestTimestamp } from "../lib/timestamp.ts";
 import { parseSigningConfig, selectServices, type SigningConfig } from "../lib/trust.ts";
-import type { FlagSpec } from "./_args.ts";
 import type { CommandInput } from "./app.ts";
+import { DEFAULT_OIDC_ISSUER, DEFAULT_REKOR_URL } from "./flags.ts";
+
+export { SIGNER_FLAGS, WITNESS_FLAGS } from "./flags.ts";
 import { resolvePath } from "./context.ts";
 import { loadPrivateKey } from "./key_refs.ts";
 import { loadTrustedRoot } from "./verify_options.ts";
-
-/** cosign's public-good services, the defaults. */
-export const DEFAULT_REKOR_URL = "https://rekor.sigstore.dev";
-/** cosign's public-good Fulcio. */
-export const DEFAULT_FULCIO_URL = "https://fulcio.sigstore.dev";
-/** cosign's public-good OIDC issuer. */
-export const DEFAULT_OIDC_ISSUER = "https://oauth2.sigstore.dev/auth";
-
-/** Flags choosing the signer. */
-export const SIGNER_FLAGS: readonly FlagSpec[] = [
-  {
-    name: "key",
-    type: "string",
-    value: "REF",
-    description:
-      "Private key to sign with (file, env://VAR or https:// URL); without it, sign keyless",
-  },
-  {
-    name: "identity-token",
-    type: "string",
-    value: "TOKEN",
-    description: "Keyless: an OIDC identity token, or a file holding one",
-  },
-  {
-    name: "oidc-issuer",
-    type: "string",
-    value: "URL",
-    default: DEFAULT_OIDC_ISSUER,
-    description: "Keyless: OIDC issuer for the browser login",
-  },
-  {
-    name: "oidc-client-id",
-    type: "string",
-    value: "ID",
-    default: "sigstore",
-    description: "Keyless: OIDC client ID for the browser login",
-  },
-  {
-    name: "oidc-disable-ambient-providers",
-    type: "boolean",
-    description: "Keyless: ignore SIGSTORE_ID_TOKEN and GitHub Actions credentials",
-  },
-  {
-    name: "fulcio-url",
-    type: "string",
-    value: "URL",
-    description: "Keyless: Fulcio to get the certificate from (default from --signing-config)",
-  },
-  {
-    name: "signing-config",
-    type: "string",
-    value: "FILE",
-    description: "signing_config.json naming Fulcio, Rekor, the OIDC issuer and TSA",
-  },
-  {
-    name: "trusted-root",
-    type: "string",
-    value: "FILE",
-    description: "Keyless: trusted_root.json to check the issued certificate against",
-  },
-  {
-    name: "insecure-skip-sct",
-    type: "boolean",
-    description: "Keyless: accept a certificate without a verifiable SCT",
-  },
-];
-
-/** Flags choosing the witnesses. */
-export const WITNESS_FLAGS: readonly FlagSpec[] = [
-  {
-    name: "tlog-upload",
-    type: "boolean",
-    default: true,
-    description: "Record the signature in the transparency log (--tlog-upload=false to skip)",
-  },
-  {
-    name: "rekor-url",
-    type: "string",
-    value: "URL",
-    description:
-      `Transparency log (Rekor v1 API) to use (default from --signing-config, else ${DEFAULT_REKOR_URL})`,
-  },
-  {
-    name: "timestamp-server-url",
-    type: "string",
-    value: "URL",
-    description: "RFC 3161 timestamp authority endpoint (default from --signing-config)",
-  },
-];
 
 /** The signer a command uses, and how to describe it. */
 export interface ResolvedIdentity {

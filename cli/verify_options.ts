@@ -11,105 +11,14 @@ import { CosignError } from "../lib/errors.ts";
 import { RekorClient } from "../lib/rekor.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../lib/trust.ts";
 import { type IdentityMatcher, type VerificationPolicy, wholeValueRegExp } from "../lib/verify.ts";
-import type { FlagSpec } from "./_args.ts";
 import type { CommandInput } from "./app.ts";
+
+export { LOG_FLAGS, SIGNER_POLICY_FLAGS, TRUST_FLAGS } from "./flags.ts";
 import { resolvePath } from "./context.ts";
 import { loadPublicKey } from "./key_refs.ts";
 
 /** Most bytes of a trusted root file we read. */
 const MAX_TRUSTED_ROOT_BYTES = 4 << 20;
-
-/** Flags naming the signer: a key, or a certificate identity and issuer. */
-export const SIGNER_POLICY_FLAGS: readonly FlagSpec[] = [
-  {
-    name: "key",
-    type: "string",
-    value: "REF",
-    description: "Public key (file, env://VAR or https:// URL) the signature must verify with",
-  },
-  {
-    name: "certificate-identity",
-    aliases: ["cert-identity"],
-    type: "string",
-    value: "ID",
-    description: "Keyless: the exact identity (email or URI SAN) of the signing certificate",
-  },
-  {
-    name: "certificate-identity-regexp",
-    type: "string",
-    value: "REGEXP",
-    description:
-      "Keyless: a regular expression the WHOLE identity must match (anchored: a substring match does not pass)",
-  },
-  {
-    name: "certificate-oidc-issuer",
-    aliases: ["cert-oidc-issuer"],
-    type: "string",
-    value: "URL",
-    description: "Keyless: the exact OIDC issuer of the signing certificate",
-  },
-  {
-    name: "certificate-oidc-issuer-regexp",
-    type: "string",
-    value: "REGEXP",
-    description:
-      "Keyless: a regular expression the WHOLE OIDC issuer must match (anchored: a substring match does not pass)",
-  },
-  ...(["trigger", "sha", "name", "repository", "ref"] as const).map((field): FlagSpec => ({
-    name: `certificate-github-workflow-${field}`,
-    type: "string",
-    value: "VALUE",
-    description: `Keyless: the GitHub workflow ${field} the certificate must carry`,
-  })),
-];
-
-/** Flags choosing trust material and which checks run. */
-export const TRUST_FLAGS: readonly FlagSpec[] = [
-  {
-    name: "trusted-root",
-    type: "string",
-    value: "FILE",
-    description: "trusted_root.json with the log, CA, CT log and TSA keys (required: no TUF yet)",
-  },
-  {
-    name: "insecure-ignore-tlog",
-    type: "boolean",
-    description: "Skip transparency log checks (the signing time then comes from a TSA or now)",
-  },
-  {
-    name: "insecure-ignore-sct",
-    type: "boolean",
-    description: "Do not require an SCT in the signing certificate",
-  },
-  {
-    name: "use-signed-timestamps",
-    type: "boolean",
-    description: "Require and verify an RFC 3161 timestamp",
-  },
-  {
-    name: "signature-digest-algorithm",
-    type: "string",
-    value: "ALG",
-    choices: ["sha256", "sha384", "sha512"],
-    description: "Hash of key signatures (default: the key's own)",
-  },
-];
-
-/** Flags choosing between offline verification (the default) and online log checks. */
-export const LOG_FLAGS: readonly FlagSpec[] = [
-  {
-    name: "rekor-url",
-    type: "string",
-    value: "URL",
-    description:
-      "Also check log entries online against this Rekor: inclusion proofs for SET-only entries, and the entries of legacy signatures stored without one",
-  },
-  {
-    name: "offline",
-    type: "boolean",
-    description: "Never contact a transparency log (the default unless --rekor-url is given)",
-  },
-];
 
 /** The log to check entries against online, when `--rekor-url` asks for one. */
 export function onlineLog(input: CommandInput): RekorClient | undefined {

@@ -1,0 +1,221 @@
+/**
+ * The flag groups shared by commands, as plain data: the command table (cli/commands.ts) and
+ * `--help` read only this module, so showing help loads no library code.
+ *
+ * @module
+ */
+
+import type { FlagSpec } from "./_args.ts";
+
+/** The registry flags. */
+export const REGISTRY_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "allow-insecure-registry",
+    type: "boolean",
+    description: "Allow plain HTTP to registries other than localhost/127.0.0.1",
+  },
+  {
+    name: "allow-http-registry",
+    type: "boolean",
+    description: "Same as --allow-insecure-registry (cosign's name for plain HTTP)",
+  },
+  {
+    name: "registry-username",
+    type: "string",
+    value: "USER",
+    description: "Registry user name (Basic auth; with --registry-password)",
+  },
+  {
+    name: "registry-password",
+    type: "string",
+    value: "PASSWORD",
+    description: "Registry password (with --registry-username)",
+  },
+  {
+    name: "registry-token",
+    type: "string",
+    value: "TOKEN",
+    description: "Registry bearer token",
+  },
+];
+
+/** cosign's public-good services, the defaults. */
+export const DEFAULT_REKOR_URL = "https://rekor.sigstore.dev";
+/** cosign's public-good Fulcio. */
+export const DEFAULT_FULCIO_URL = "https://fulcio.sigstore.dev";
+/** cosign's public-good OIDC issuer. */
+export const DEFAULT_OIDC_ISSUER = "https://oauth2.sigstore.dev/auth";
+
+/** Flags choosing the signer. */
+export const SIGNER_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "key",
+    type: "string",
+    value: "REF",
+    description:
+      "Private key to sign with (file, env://VAR or https:// URL); without it, sign keyless",
+  },
+  {
+    name: "identity-token",
+    type: "string",
+    value: "TOKEN",
+    description: "Keyless: an OIDC identity token, or a file holding one",
+  },
+  {
+    name: "oidc-issuer",
+    type: "string",
+    value: "URL",
+    default: DEFAULT_OIDC_ISSUER,
+    description: "Keyless: OIDC issuer for the browser login",
+  },
+  {
+    name: "oidc-client-id",
+    type: "string",
+    value: "ID",
+    default: "sigstore",
+    description: "Keyless: OIDC client ID for the browser login",
+  },
+  {
+    name: "oidc-disable-ambient-providers",
+    type: "boolean",
+    description: "Keyless: ignore SIGSTORE_ID_TOKEN and GitHub Actions credentials",
+  },
+  {
+    name: "fulcio-url",
+    type: "string",
+    value: "URL",
+    description: "Keyless: Fulcio to get the certificate from (default from --signing-config)",
+  },
+  {
+    name: "signing-config",
+    type: "string",
+    value: "FILE",
+    description: "signing_config.json naming Fulcio, Rekor, the OIDC issuer and TSA",
+  },
+  {
+    name: "trusted-root",
+    type: "string",
+    value: "FILE",
+    description: "Keyless: trusted_root.json to check the issued certificate against",
+  },
+  {
+    name: "insecure-skip-sct",
+    type: "boolean",
+    description: "Keyless: accept a certificate without a verifiable SCT",
+  },
+];
+
+/** Flags choosing the witnesses. */
+export const WITNESS_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "tlog-upload",
+    type: "boolean",
+    default: true,
+    description: "Record the signature in the transparency log (--tlog-upload=false to skip)",
+  },
+  {
+    name: "rekor-url",
+    type: "string",
+    value: "URL",
+    description:
+      `Transparency log (Rekor v1 API) to use (default from --signing-config, else ${DEFAULT_REKOR_URL})`,
+  },
+  {
+    name: "timestamp-server-url",
+    type: "string",
+    value: "URL",
+    description: "RFC 3161 timestamp authority endpoint (default from --signing-config)",
+  },
+];
+
+/** Flags naming the signer: a key, or a certificate identity and issuer. */
+export const SIGNER_POLICY_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "key",
+    type: "string",
+    value: "REF",
+    description: "Public key (file, env://VAR or https:// URL) the signature must verify with",
+  },
+  {
+    name: "certificate-identity",
+    aliases: ["cert-identity"],
+    type: "string",
+    value: "ID",
+    description: "Keyless: the exact identity (email or URI SAN) of the signing certificate",
+  },
+  {
+    name: "certificate-identity-regexp",
+    type: "string",
+    value: "REGEXP",
+    description:
+      "Keyless: a regular expression the WHOLE identity must match (anchored: a substring match does not pass)",
+  },
+  {
+    name: "certificate-oidc-issuer",
+    aliases: ["cert-oidc-issuer"],
+    type: "string",
+    value: "URL",
+    description: "Keyless: the exact OIDC issuer of the signing certificate",
+  },
+  {
+    name: "certificate-oidc-issuer-regexp",
+    type: "string",
+    value: "REGEXP",
+    description:
+      "Keyless: a regular expression the WHOLE OIDC issuer must match (anchored: a substring match does not pass)",
+  },
+  ...(["trigger", "sha", "name", "repository", "ref"] as const).map((field): FlagSpec => ({
+    name: `certificate-github-workflow-${field}`,
+    type: "string",
+    value: "VALUE",
+    description: `Keyless: the GitHub workflow ${field} the certificate must carry`,
+  })),
+];
+
+/** Flags choosing trust material and which checks run. */
+export const TRUST_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "trusted-root",
+    type: "string",
+    value: "FILE",
+    description: "trusted_root.json with the log, CA, CT log and TSA keys (required: no TUF yet)",
+  },
+  {
+    name: "insecure-ignore-tlog",
+    type: "boolean",
+    description: "Skip transparency log checks (the signing time then comes from a TSA or now)",
+  },
+  {
+    name: "insecure-ignore-sct",
+    type: "boolean",
+    description: "Do not require an SCT in the signing certificate",
+  },
+  {
+    name: "use-signed-timestamps",
+    type: "boolean",
+    description: "Require and verify an RFC 3161 timestamp",
+  },
+  {
+    name: "signature-digest-algorithm",
+    type: "string",
+    value: "ALG",
+    choices: ["sha256", "sha384", "sha512"],
+    description: "Hash of key signatures (default: the key's own)",
+  },
+];
+
+/** Flags choosing between offline verification (the default) and online log checks. */
+export const LOG_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "rekor-url",
+    type: "string",
+    value: "URL",
+    description:
+      "Also check log entries online against this Rekor: inclusion proofs for SET-only entries, and the entries of legacy signatures stored without one",
+  },
+  {
+    name: "offline",
+    type: "boolean",
+    description: "Never contact a transparency log (the default unless --rekor-url is given)",
+  },
+];
