@@ -162,8 +162,11 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
       ? AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)])
       : ctx.signal;
     const run = await command.load!();
+    const runCtx = verbose
+      ? { ...ctx, fetch: (await import("./http_log.ts")).loggingFetch(ctx.fetch, out) }
+      : ctx;
     const code = await run({
-      ctx,
+      ctx: runCtx,
       flags,
       args,
       out,

@@ -93,9 +93,28 @@ export class Output {
   }
 }
 
-/** One line for an error: the message, with the code for library errors. */
+/** The likely fix for failures whose message does not already say it. */
+const FIXES: Readonly<Record<string, string>> = {
+  VERIFY_NO_SIGNATURES:
+    "sign the image first, or set COSIGN_REPOSITORY to where its signatures are stored",
+  VERIFY_NO_MATCHING_SIGNATURE:
+    "check --key, or --certificate-identity and --certificate-oidc-issuer, and --trusted-root",
+  VERIFY_NO_CERTIFICATE: "these signatures were made with a key: verify with --key",
+  VERIFY_IMAGE_TAG_NOT_FOUND: "check the image name and tag",
+  VERIFY_NO_ATTESTATIONS: "attest the image first, or check COSIGN_REPOSITORY",
+  VERIFY_NO_MATCHING_ATTESTATION: "pick one of the types found with --type",
+  KEY_WRONG_PASSWORD: "set COSIGN_PASSWORD to the key's password",
+  OCI_MANIFEST_UNKNOWN: "check the image name, tag or digest",
+  OCI_NAME_UNKNOWN: "check the repository name",
+  OCI_INSECURE_REGISTRY: "pass --allow-insecure-registry to allow plain HTTP",
+};
+
+/** One line for an error: the message, the code for library errors, and the likely fix. */
 export function describeError(error: unknown): string {
-  if (error instanceof CosignError) return `${error.message} [${error.code}]`;
+  if (error instanceof CosignError) {
+    const fix = FIXES[error.code];
+    return `${error.message} [${error.code}]${fix ? ` (fix: ${fix})` : ""}`;
+  }
   if (error instanceof Error) return error.message.split("\n")[0] ?? error.name;
   return String(error);
 }

@@ -17,7 +17,7 @@ export { REGISTRY_FLAGS } from "./flags.ts";
 
 /** A client configured from the flags and environment of a command. */
 export function createRegistryClient(input: CommandInput): RegistryClient {
-  const { ctx, flags, out } = input;
+  const { ctx, flags } = input;
   const username = flags.string("registry-username");
   const password = flags.string("registry-password");
   if ((username === undefined) !== (password === undefined)) {
@@ -40,16 +40,6 @@ export function createRegistryClient(input: CommandInput): RegistryClient {
     insecure: flags.boolean("allow-insecure-registry") || flags.boolean("allow-http-registry"),
     signal: input.signal,
     userAgent: "dcosign",
-    ...(out.verbose
-      ? {
-        onExchange: (x) => {
-          out.debug(`${x.method} ${x.url} -> ${x.status}`);
-          for (const [name, value] of Object.entries(x.requestHeaders)) {
-            out.debug(`  > ${name}: ${value}`);
-          }
-        },
-      }
-      : {}),
   });
 }
 

@@ -82,3 +82,16 @@ Deno.test("dcosign --help and help COMMAND print help and exit 0", async () => {
   assert.equal(command.code, 0);
   assert.match(command.stdout, /--json/);
 });
+
+Deno.test("library failures print their code and the likely fix on one line", async () => {
+  const { describeError } = await import("../../cli/output.ts");
+  const { CosignError } = await import("../../lib/errors.ts");
+  const line = describeError(
+    new CosignError("VERIFY_NO_SIGNATURES", 'No signatures found for "r/a"'),
+  );
+  assert.match(
+    line,
+    /No signatures found for "r\/a" \[VERIFY_NO_SIGNATURES\] \(fix: sign the image/,
+  );
+  assert.doesNotMatch(line, /\n/);
+});
