@@ -60,7 +60,7 @@ function parseArgs(args: string[]): { targets: string[]; out: string } {
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const { targets, out } = parseArgs(Deno.args);
-const denort = Deno.env.get("DENORT_BIN");
+const denort = Deno.env.get("DENORT_BIN") || undefined;
 if (denort !== undefined) {
   try {
     if (!Deno.statSync(denort).isFile) throw new Error("not a file");
@@ -71,6 +71,10 @@ if (denort !== undefined) {
     fail("DENORT_BIN is a runtime for one platform: pass the matching --target");
   }
 }
+
+// An empty DENORT_BIN means unset: deno itself would take "" as a path.
+const childEnv = { ...Deno.env.toObject(), NO_COLOR: "1" };
+if (denort === undefined) delete (childEnv as Record<string, string>).DENORT_BIN;
 
 await Deno.mkdir(out, { recursive: true });
 const stampDir = await Deno.makeTempDir({ prefix: "dcosign-compile-" });
@@ -93,7 +97,8 @@ try {
       cwd: root,
       stdout: "null",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      env: childEnv,
+      clearEnv: true,
     }).output();
     if (code !== 0) {
       const text = new TextDecoder().decode(stderr);
