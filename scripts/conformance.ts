@@ -1,0 +1,359 @@
+/**
+ * The sigstore-conformance entrypoint: the suite's CLI protocol (docs/cli_protocol.md of
+ * sigstore/sigstore-conformance, summarised in ../shared/interop/conformance/CASES.md) over the
+ * dcosign library.
+ *
+ *   deno run -A scripts/conformance.ts sign-bundle [--staging] [--in-toto] \
+ *       --identity-token TOKEN --bundle OUT [--trusted-root TR] [--signing-config SC] FILE
+ *   deno run -A scripts/conformance.ts verify-bundle [--staging] --bundle B \
+ *       (--certificate-identity ID --certificate-oidc-issuer ISS | --key KEY.pem) \
+ *       [--trusted-root TR] FILE_OR_DIGEST
+ *
+ * Success exits 0; any failure exits non-zero with one line on stderr (`message [CODE]`).
+ * FILE_OR_DIGEST is a digest when it reads `sha256:<64 hex>` and names no existing path; for a
+ * DSSE bundle the file or digest is a statement subject. Verification goes through the one
+ * pipeline (`verifyBundle`), exactly as `verify-blob` does.
+ *
+ * The public-good trust material comes through TUF, which dcosign does not have yet, so nothing
+ * is embedded: `verify-bundle` requires `--trusted-root` (the conformance test passes
+ * `extra/production-trusted_root.json` where the suite implies production), `sign-bundle`
+ * requires `--trusted-root` and `--signing-config` (`dcosign serve` writes both), and
+ * `--staging` fails with one line saying so.
+ *
+ * @module
+ */
+
+import { type Flags, type FlagSpec, parseFlags } from "../cli/_args.ts";
+import { describeError } from "../cli/output.ts";
+import { type Bytes, digest, fromHex, utf8 } from "../lib/_bytes.ts";
+import { type Bundle, encodeBundle, MAX_BUNDLE_BYTES, parseBundle } from "../lib/bundle.ts";
+import { CosignError } from "../lib/errors.ts";
+import { createProofOfPossession, FulcioClient, verifyIssuedCertificate } from "../lib/fulcio.ts";
+import { generateKeyPair } from "../lib/keys.ts";
+import { MAX_STATEMENT_BYTES, parseStatement } from "../lib/payload.ts";
+import { logEntryToTlogEntry, RekorClient } from "../lib/rekor.ts";
+import {
+  buildBundle,
+  signEnvelope,
+  signingHash,
+  type SigningIdentity,
+  type SigningServices,
+  signMessage,
+} from "../lib/sign.ts";
+import { PublicKey } from "../lib/signer.ts";
+import { requestTimestamp } from "../lib/timestamp.ts";
+import {
+  parseSigningConfig,
+  parseTrustedRoot,
+  selectServices,
+  type TrustedRoot,
+} from "../lib/trust.ts";
+import type { Artifact, VerificationPolicy } from "../lib/verify.ts";
+import { verifyBundle } from "../lib/verify_bundle.ts";
+
+/** Options of `runConformance`: what a test injects instead of the process's own. */
+export interface ConformanceOptions {
+  /** Resolves relative paths (default the process's working directory). */
+  readonly cwd?: string;
+  /** Reaches Fulcio, Rekor and the TSA when signing (default `globalThis.fetch`). */
+  readonly fetch?: typeof globalThis.fetch;
+  /** The current time (default now). */
+  readonly now?: () => Date;
+}
+
+/** The outcome of one invocation: the exit code, stderr text, and the failure if any. */
+export interface ConformanceOutcome {
+  /** 0 on success, 2 for a usage error, 1 for any other failure. */
+  readonly code: number;
+  /** Empty on success, else one line ending in a newline. */
+  readonly stderr: string;
+  /** What failed (a `CosignError` with its code, unless something crashed). */
+  readonly error?: unknown;
+}
+
+/** Largest trusted root, signing config or key file read. */
+const MAX_TRUST_FILE_BYTES = 4 << 20;
+
+/** A digest argument: `sha256:` and 64 hex digits (the protocol's only digest form). */
+const DIGEST_ARGUMENT = /^sha256:([0-9a-fA-F]{64})$/;
+
+const STAGING: FlagSpec = {
+  name: "staging",
+  type: "boolean",
+  description: "Use the staging instance (needs TUF: refused)",
+};
+const BUNDLE: FlagSpec = { name: "bundle", type: "string", description: "The bundle file" };
+const TRUSTED_ROOT: FlagSpec = {
+  name: "trusted-root",
+  type: "string",
+  description: "trusted_root.json (required: the public-good root is not embedded)",
+};
+
+const SIGN_FLAGS: readonly FlagSpec[] = [
+  STAGING,
+  BUNDLE,
+  TRUSTED_ROOT,
+  { name: "in-toto", type: "boolean", description: "FILE is an in-toto statement: sign DSSE" },
+  { name: "identity-token", type: "string", description: "The OIDC identity token" },
+  { name: "signing-config", type: "string", description: "signing_config.json" },
+];
+
+const VERIFY_FLAGS: readonly FlagSpec[] = [
+  STAGING,
+  BUNDLE,
+  TRUSTED_ROOT,
+  { name: "certificate-identity", type: "string", description: "Exact certificate SAN" },
+  { name: "certificate-oidc-issuer", type: "string", description: "Exact OIDC issuer" },
+  { name: "key", type: "string", description: "PEM public key of a key-signed bundle" },
+];
+
+/**
+ * Run one conformance invocation (`argv` without the program name) in this process and return
+ * its outcome; nothing is printed. The `main` block below is the executable around it.
+ *
+ * @example
+ * ```ts
+ * const { code, stderr } = await runConformance([
+ *   "verify-bundle", "--bundle", "b.sigstore.json", "--key", "key.pub",
+ *   "--trusted-root", "trusted_root.json", "a.txt",
+ * ]);
+ * ```
+ */
+export async function runConformance(
+  argv: readonly string[],
+  options: ConformanceOptions = {},
+): Promise<ConformanceOutcome> {
+  try {
+    const [command, ...rest] = argv;
+    if (command === "sign-bundle") {
+      await signBundle(...parseArguments(SIGN_FLAGS, rest, "FILE"), options);
+    } else if (command === "verify-bundle") {
+      await verifyBundleFile(...parseArguments(VERIFY_FLAGS, rest, "FILE_OR_DIGEST"), options);
+    } else {
+      throw new CosignError(
+        "CLI_USAGE",
+        `Unknown command "${command ?? ""}": expected sign-bundle or verify-bundle`,
+      );
+    }
+    return { code: 0, stderr: "" };
+  } catch (error) {
+    const usage = error instanceof CosignError && error.code === "CLI_USAGE";
+    return { code: usage ? 2 : 1, stderr: `${describeError(error)}\n`, error };
+  }
+}
+
+function parseArguments(
+  specs: readonly FlagSpec[],
+  argv: readonly string[],
+  positional: string,
+): [Flags, string] {
+  const { flags, args } = parseFlags(specs, argv);
+  if (args.length !== 1) {
+    throw new CosignError("CLI_USAGE", `Expected one ${positional} argument, got ${args.length}`);
+  }
+  if (flags.boolean("staging")) {
+    throw new CosignError(
+      "TRUST_MISSING",
+      "--staging needs TUF to fetch the staging trust material, which dcosign does not have yet: pass --trusted-root (and --signing-config to sign) instead",
+    );
+  }
+  return [flags, args[0]!];
+}
+
+function required(flags: Flags, name: string, why: string): string {
+  const value = flags.string(name);
+  if (value === undefined || value === "") {
+    throw new CosignError("CLI_USAGE", `--${name} is required: ${why}`);
+  }
+  return value;
+}
+
+function resolve(path: string, options: ConformanceOptions): string {
+  return path.startsWith("/") ? path : `${options.cwd ?? Deno.cwd()}/${path}`;
+}
+
+/** Read a file after checking its size against `limit` (SECURITY.md rule 4). */
+async function readBounded(
+  path: string,
+  what: string,
+  limit: number,
+  options: ConformanceOptions,
+): Promise<Uint8Array> {
+  try {
+    const file = resolve(path, options);
+    const { size } = await Deno.stat(file);
+    if (size > limit) throw new RangeError(`${size} bytes exceeds the limit of ${limit}`);
+    return await Deno.readFile(file);
+  } catch (error) {
+    throw new CosignError(
+      what === "trusted root" || what === "signing config" ? "TRUST_MISSING" : "CLI_USAGE",
+      `Cannot read ${what} "${path}": ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+async function readTrustedRoot(flags: Flags, options: ConformanceOptions): Promise<TrustedRoot> {
+  const path = flags.string("trusted-root");
+  if (path === undefined || path === "") {
+    throw new CosignError(
+      "TRUST_MISSING",
+      "No trusted root: pass --trusted-root FILE; the public-good root is not embedded (it comes through TUF, which dcosign does not have yet), so pass it as a file, for example the conformance corpus's extra/production-trusted_root.json",
+    );
+  }
+  return parseTrustedRoot(await readBounded(path, "trusted root", MAX_TRUST_FILE_BYTES, options));
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readArtifact(argument: string, options: ConformanceOptions): Promise<Artifact> {
+  const path = resolve(argument, options);
+  const match = DIGEST_ARGUMENT.exec(argument);
+  if (match && !exists(path)) {
+    return { kind: "digest", algorithm: "sha256", digest: fromHex(match[1]!.toLowerCase()) };
+  }
+  try {
+    return { kind: "bytes", bytes: await Deno.readFile(path) };
+  } catch (error) {
+    throw new CosignError(
+      "CLI_USAGE",
+      `Cannot read artifact "${argument}": ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/** `verify-bundle`: the bundle about the file or digest, against the key or identity. */
+async function verifyBundleFile(
+  flags: Flags,
+  artifactArgument: string,
+  options: ConformanceOptions,
+): Promise<void> {
+  const bundlePath = required(flags, "bundle", "the bundle to verify");
+  const keyPath = flags.string("key");
+  const identity = flags.string("certificate-identity");
+  const issuer = flags.string("certificate-oidc-issuer");
+  if (
+    keyPath !== undefined ? identity !== undefined || issuer !== undefined : !identity || !issuer
+  ) {
+    throw new CosignError(
+      "CLI_USAGE",
+      "Pass --key, or both --certificate-identity and --certificate-oidc-issuer",
+    );
+  }
+  const trustedRoot = await readTrustedRoot(flags, options);
+  const policy: VerificationPolicy = keyPath !== undefined
+    ? {
+      trustedRoot,
+      key: PublicKey.fromPem(
+        new TextDecoder().decode(
+          await readBounded(keyPath, "key", MAX_TRUST_FILE_BYTES, options),
+        ),
+      ),
+      ...(options.now ? { now: options.now() } : {}),
+    }
+    : {
+      trustedRoot,
+      identities: [{ subject: identity!, issuer: issuer! }],
+      ...(options.now ? { now: options.now() } : {}),
+    };
+  const bundle = parseBundle(await readBounded(bundlePath, "bundle", MAX_BUNDLE_BYTES, options));
+  await verifyBundle(bundle, await readArtifact(artifactArgument, options), policy);
+}
+
+/** `sign-bundle`: keyless signing with the token, services from the signing config. */
+async function signBundle(
+  flags: Flags,
+  fileArgument: string,
+  options: ConformanceOptions,
+): Promise<void> {
+  const token = required(flags, "identity-token", "sign-bundle signs keyless with it");
+  const output = required(flags, "bundle", "where to write the bundle");
+  const configPath = required(
+    flags,
+    "signing-config",
+    "the public-good signing config is not embedded (it comes through TUF); dcosign serve writes one",
+  );
+  const trustedRoot = await readTrustedRoot(flags, options);
+  const config = parseSigningConfig(
+    await readBounded(configPath, "signing config", MAX_TRUST_FILE_BYTES, options),
+  );
+  const fetch = options.fetch ?? globalThis.fetch;
+  const now = options.now?.() ?? new Date();
+  // dcosign speaks Fulcio v2 (majorApiVersion 1 in a signing config), Rekor v1 and TSA v1.
+  const fulcio = selectServices(config.caUrls, [1], { selector: "ANY" }, now)[0];
+  const rekor = selectServices(config.rekorTlogUrls, [1], config.rekorTlogConfig, now)[0];
+  const tsa = selectServices(config.tsaUrls, [1], config.tsaConfig, now)[0];
+  if (!fulcio || !rekor) {
+    throw new CosignError(
+      "TRUST_MISSING",
+      `The signing config names no usable ${
+        fulcio ? "Rekor v1 log" : "Fulcio"
+      } valid at "${now.toISOString()}"`,
+    );
+  }
+
+  const file = await readBounded(
+    fileArgument,
+    "artifact",
+    flags.boolean("in-toto") ? MAX_STATEMENT_BYTES : Number.MAX_SAFE_INTEGER,
+    options,
+  );
+  // Refuse to sign what is not an in-toto statement before asking for a certificate.
+  if (flags.boolean("in-toto")) parseStatement(file);
+  const key = await generateKeyPair();
+  const issued = await new FulcioClient({ baseUrl: fulcio.url, fetch }).signingCertificate({
+    token,
+    publicKey: key.publicKey,
+    proofOfPossession: await createProofOfPossession(key, token),
+  });
+  await verifyIssuedCertificate(issued, trustedRoot, { publicKey: key.publicKey, now });
+  const identity: SigningIdentity = {
+    signer: key,
+    certificate: issued.leaf.raw,
+    chain: issued.chain.slice(1).map((c) => c.raw),
+  };
+  const log = new RekorClient({ baseUrl: rekor.url, fetch });
+  const services: SigningServices = {
+    log: async (proposed) => logEntryToTlogEntry(await log.createEntry(proposed)),
+    ...(tsa
+      ? { timestamp: (signature: Bytes) => requestTimestamp(tsa.url, signature, { fetch }) }
+      : {}),
+  };
+
+  let bundle: Bundle;
+  if (flags.boolean("in-toto")) {
+    const signed = await signEnvelope(file, identity, services);
+    bundle = buildBundle(identity, { kind: "dsseEnvelope", envelope: signed.envelope }, signed);
+  } else {
+    const signed = await signMessage(file, identity, services);
+    const hash = signingHash(identity);
+    bundle = buildBundle(identity, {
+      kind: "messageSignature",
+      messageDigest: { algorithm: hash, digest: digest(hash, file) },
+      signature: signed.signature,
+    }, signed);
+  }
+  try {
+    await Deno.writeFile(resolve(output, options), encodeBundle(bundle));
+  } catch (error) {
+    throw new CosignError(
+      "CLI_USAGE",
+      `Cannot write bundle "${output}": ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+if (import.meta.main) {
+  const outcome = await runConformance(Deno.args);
+  if (outcome.stderr) await Deno.stderr.write(utf8(outcome.stderr));
+  Deno.exitCode = outcome.code;
+}
