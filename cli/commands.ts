@@ -8,6 +8,7 @@
 
 import type { FlagSpec } from "./_args.ts";
 import type { CommandSpec } from "./app.ts";
+import { ATTESTATION_COMMANDS } from "./attestation_commands.ts";
 import {
   LOG_FLAGS,
   REGISTRY_FLAGS,
@@ -195,6 +196,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     load: async () => (await import("./verify.ts")).verify,
   },
+  ...ATTESTATION_COMMANDS,
   {
     name: "triangulate",
     summary: "Print where an image's signatures (or attestations, SBOM) are stored",
