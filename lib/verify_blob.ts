@@ -1,0 +1,498 @@
+/**
+ * Verifying blobs and blob attestations: `cosign verify-blob` and `cosign
+ * verify-blob-attestation` (cosign-spec.md sections 6.2, 6.3, 9.2 and 11).
+ *
+ * Every input form becomes one `SignedEntity` for the one pipeline (lib/verify.ts; SECURITY.md
+ * rule 3): a Sigstore bundle of any version; a legacy `sign-blob --bundle` file; or a detached
+ * `--signature` with `--certificate` (and chain) or a `--key`, and an optional legacy
+ * `--rfc3161-timestamp` file. The blob is hashed in one streaming pass with the algorithm the
+ * signature needs, and verified as a digest (prehashed ECDSA/RSA), so memory stays flat; only an
+ * Ed25519 signature needs the bytes, read bounded. A blob that cannot be read but is written
+ * `sha256:<hex>` (or sha384/sha512) is taken as the digest, as cosign does.
+ *
+ * Attestations add cosign's claim checks, never vacuously (SECURITY.md rows 2, 3 and 9): the
+ * content must be an in-toto statement in DSSE, its predicate type must be the `--type` asked
+ * for (default `custom`), and with `checkClaims` (the default) a subject must carry the blob's
+ * digest. Every error propagates.
+ *
+ * @module
+ */
+
+import { type Bytes, digest, equalBytes, fromBase64, fromUtf8, type HashName } from "./_bytes.ts";
+import { type BlobSource, digestOf, hashBlob, type HashProgress } from "./_hash_stream.ts";
+import { isRecord, parseJson } from "./_json.ts";
+import { decodePemBlocks, encodePem } from "./_pem.ts";
+import { parseBundle } from "./bundle.ts";
+import { type Envelope, envelopeBytes, parseEnvelope } from "./dsse.ts";
+import { CosignError } from "./errors.ts";
+import {
+  classifyLegacyVerifier,
+  parseLegacyBlobBundle,
+  parseRfc3161Annotation,
+} from "./legacy_bundle.ts";
+import {
+  IN_TOTO_PAYLOAD_TYPE,
+  parseStatement,
+  predicateTypeFor,
+  type Statement,
+} from "./payload.ts";
+import type { RekorClient } from "./rekor.ts";
+import { buildDsseEntry, buildHashedRekordEntry } from "./rekor_entries.ts";
+import type { PublicKey } from "./signer.ts";
+import { findTlogEntries, withInclusionProofs } from "./tlog_online.ts";
+import {
+  type Artifact,
+  type SignedEntity,
+  type VerificationPolicy,
+  type VerificationResult,
+  verifySignedEntity,
+} from "./verify.ts";
+import { bundleToEntity } from "./verify_bundle.ts";
+import { parseCertificate } from "./x509.ts";
+
+export type { BlobSource, HashProgress };
+
+/** Error codes raised here (the pipeline and the parsers raise their own). */
+export type VerifyBlobErrorCode =
+  | "VERIFY_BLOB_UNREADABLE"
+  | "VERIFY_KEY_MISMATCH"
+  | "VERIFY_CERTIFICATE_MISMATCH"
+  | "VERIFY_NOT_AN_ATTESTATION"
+  | "VERIFY_PREDICATE_TYPE_MISMATCH"
+  | "VERIFY_SUBJECT_MISMATCH";
+
+/** Largest blob read into memory when the signature needs the message (Ed25519). */
+export const MAX_MESSAGE_BYTES = 128 << 20;
+
+/** The signature of a blob as the user gave it. */
+export interface BlobSignatureInput {
+  /** `--bundle`: a Sigstore bundle (any version) or a legacy blob bundle file. */
+  readonly bundle?: Uint8Array;
+  /** `--signature`: the file's bytes or the flag's text (base64, or raw; attestations: JSON). */
+  readonly signature?: Uint8Array;
+  /** `--certificate`: PEM, base64 of PEM, or DER. */
+  readonly certificate?: Uint8Array;
+  /** `--certificate-chain`: PEM intermediates (anchors come only from the trusted root). */
+  readonly certificateChain?: Uint8Array;
+  /** `--rfc3161-timestamp`: `{"SignedRFC3161Timestamp":"<b64>"}`. */
+  readonly rfc3161Timestamp?: Uint8Array;
+  /** `--new-bundle-format=false` refuses Sigstore bundles (default true: either is read). */
+  readonly newBundleFormat?: boolean;
+  /** Accept a certificate chain in a v0.3 bundle (`--allow-certificate-chain`). */
+  readonly allowCertificateChain?: boolean;
+}
+
+/** What the signature is: a blob signature, or a DSSE attestation about the blob. */
+export type BlobSignatureKind = "signature" | "attestation";
+
+function usage(message: string): RangeError {
+  return new RangeError(message);
+}
+
+/** True for a JSON object with a `mediaType`: a Sigstore bundle (cosign's `checkNewBundle`). */
+function isSigstoreBundle(bytes: Uint8Array): boolean {
+  let value: unknown;
+  try {
+    value = parseJson(bytes, "bundle");
+  } catch {
+    return false; // the parsers below report it, with their own code
+  }
+  return isRecord(value) && value.mediaType !== undefined;
+}
+
+/** Text that is standard base64 (cosign's `isb64`), decoded; else undefined. */
+function decodeIfBase64(bytes: Uint8Array): Bytes | undefined {
+  let text: string;
+  try {
+    text = fromUtf8(bytes).trim();
+  } catch {
+    return undefined;
+  }
+  if (text === "" || !/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) {
+    return undefined;
+  }
+  try {
+    return fromBase64(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The DER certificates of a `--certificate` value: PEM, base64 of PEM, or DER. */
+function readCertificates(bytes: Uint8Array): Bytes[] {
+  const verifier = classifyLegacyVerifier(decodeIfBase64(bytes) ?? bytes);
+  if (verifier.kind !== "certificate") {
+    throw new CosignError(
+      "BUNDLE_MALFORMED",
+      "--certificate holds a public key, not a certificate",
+    );
+  }
+  return [...verifier.certificates];
+}
+
+function readChain(bytes: Uint8Array): Bytes[] {
+  return decodePemBlocks(fromUtf8(bytes)).filter((b) => b.type === "CERTIFICATE").map((b) =>
+    b.bytes
+  );
+}
+
+/** A DSSE envelope given as JSON, or as base64 of the JSON. */
+function readEnvelope(bytes: Uint8Array): Envelope {
+  const text = fromUtf8(bytes).trimStart();
+  return parseEnvelope(text.startsWith("{") ? bytes : decodeIfBase64(bytes) ?? bytes);
+}
+
+/**
+ * The `SignedEntity` a blob's signature inputs describe. A Sigstore bundle stands alone (a
+ * detached signature, certificate or timestamp beside it is refused, as cosign refuses them); a
+ * legacy bundle or a detached signature may take a `--certificate` (which must equal the one in
+ * the bundle) and a timestamp file. A public key in a legacy bundle must be the policy's key:
+ * a key is never trusted because a bundle names it.
+ */
+export function blobSignatureEntity(
+  input: BlobSignatureInput,
+  kind: BlobSignatureKind,
+  policy: Pick<VerificationPolicy, "key"> = {},
+): SignedEntity {
+  if (input.bundle !== undefined && isSigstoreBundle(input.bundle)) {
+    if (input.newBundleFormat === false) {
+      throw usage("The bundle is a Sigstore bundle: verify it with --new-bundle-format");
+    }
+    for (
+      const [flag, value] of [
+        ["--signature", input.signature],
+        ["--certificate", input.certificate],
+        ["--certificate-chain", input.certificateChain],
+        ["--rfc3161-timestamp", input.rfc3161Timestamp],
+      ] as const
+    ) {
+      if (value !== undefined) {
+        throw usage(`${flag} cannot be combined with a Sigstore bundle, which carries its own`);
+      }
+    }
+    return bundleToEntity(
+      parseBundle(input.bundle, { allowCertificateChain: input.allowCertificateChain ?? false }),
+    );
+  }
+  const legacy = input.bundle === undefined ? undefined : parseLegacyBlobBundle(input.bundle);
+  if (legacy && input.signature !== undefined) {
+    throw usage("--signature cannot be combined with --bundle, which carries the signature");
+  }
+  const signatureBytes = legacy?.signature ??
+    (kind === "attestation" || input.signature === undefined
+      ? input.signature
+      : decodeIfBase64(input.signature) ?? Uint8Array.from(input.signature) as Bytes);
+  if (signatureBytes === undefined) {
+    throw usage("Give the signature: --bundle, or --signature");
+  }
+  const given = input.certificate ? readCertificates(input.certificate) : undefined;
+  const chain = input.certificateChain ? readChain(input.certificateChain) : [];
+  let certificates = given;
+  if (legacy?.cert) {
+    const verifier = classifyLegacyVerifier(legacy.cert);
+    if (verifier.kind === "publicKey") {
+      checkBundleKey(verifier.key, policy.key);
+    } else {
+      if (given && !equalBytes(given[0]!, verifier.certificates[0]!)) {
+        throw new CosignError(
+          "VERIFY_CERTIFICATE_MISMATCH",
+          "The --certificate is not the certificate in the bundle",
+        );
+      }
+      certificates = [...verifier.certificates];
+    }
+  }
+  const envelope = kind === "attestation" ? readEnvelope(signatureBytes) : undefined;
+  return {
+    content: envelope
+      ? { kind: "dsse", envelope }
+      : { kind: "message", signature: signatureBytes as Bytes },
+    material: certificates
+      ? {
+        kind: "certificate",
+        certificate: certificates[0]!,
+        chain: [...certificates.slice(1), ...chain],
+      }
+      : { kind: "publicKey" },
+    tlogEntries: legacy?.rekorBundle ? [legacy.rekorBundle] : [],
+    timestamps: input.rfc3161Timestamp ? [parseRfc3161Annotation(input.rfc3161Timestamp)] : [],
+    legacy: true,
+    ...(envelope ? { envelopeBytes: envelopeBytes(envelope) } : {}),
+  };
+}
+
+function checkBundleKey(bundled: PublicKey, key: PublicKey | undefined): void {
+  if (!key) {
+    throw new CosignError(
+      "VERIFY_KEY_MISMATCH",
+      "The bundle was signed with a key: verify it with --key (a key named by the bundle is not trusted)",
+    );
+  }
+  if (!bundled.equals(key)) {
+    throw new CosignError("VERIFY_KEY_MISMATCH", "The bundle's public key is not the given --key");
+  }
+}
+
+const DIGEST_REFERENCE = /^(sha256|sha384|sha512):([0-9a-f]+)$/;
+const DIGEST_HEX_LENGTH: Record<HashName, number> = { sha256: 64, sha384: 96, sha512: 128 };
+
+/** `sha256:<hex>` (or sha384, sha512) as a digest, or undefined when it is not one. */
+export function parseDigestReference(
+  text: string,
+): { algorithm: HashName; digest: Bytes } | undefined {
+  const match = DIGEST_REFERENCE.exec(text);
+  if (!match) return undefined;
+  const algorithm = match[1] as HashName;
+  if (match[2]!.length !== DIGEST_HEX_LENGTH[algorithm]) return undefined;
+  return { algorithm, digest: Uint8Array.fromHex(match[2]!) as Bytes };
+}
+
+/** The blob to verify: its bytes from a source, or only its digest. */
+export type BlobInput =
+  | BlobSource
+  | { readonly kind: "digest"; readonly algorithm: HashName; readonly digest: Uint8Array };
+
+/** Options of `verifyBlob` and `verifyBlobAttestation`. */
+export interface VerifyBlobOptions {
+  /** Check SET-only entries online, and find the entry of a signature that carries none. */
+  readonly log?: RekorClient;
+  /** Largest blob accepted (cosign applies `COSIGN_MAX_ATTACHMENT_SIZE` to attested blobs). */
+  readonly maxBlobBytes?: number;
+  /** Largest blob read into memory for an Ed25519 signature (default `MAX_MESSAGE_BYTES`). */
+  readonly maxMessageBytes?: number;
+  readonly onProgress?: (progress: HashProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** The hash a message signature's artifact needs, and whether it needs the bytes themselves. */
+function messageNeeds(
+  entity: SignedEntity,
+  policy: VerificationPolicy,
+): { algorithm: HashName; bytes: boolean } {
+  const key = policy.key ??
+    (entity.material.kind === "certificate"
+      ? parseCertificate(entity.material.certificate).publicKey
+      : undefined);
+  const hint = entity.content.kind === "message" ? entity.content.messageDigest : undefined;
+  return {
+    algorithm: hint?.algorithm ?? policy.keyHash ?? key?.defaultHash ?? "sha256",
+    bytes: key?.kind === "ed25519",
+  };
+}
+
+/** The subject digest algorithm to compare: sha256 when a subject has one (cosign's default). */
+function statementAlgorithm(statement: Statement | undefined): HashName {
+  const present = new Set(statement?.subject.flatMap((s) => Object.keys(s.digest)) ?? []);
+  return (["sha256", "sha512", "sha384"] as const).find((a) => present.has(a)) ?? "sha256";
+}
+
+/** Hash (or read) the blob into the artifact the pipeline checks. */
+async function prepareArtifact(
+  blob: BlobInput,
+  needs: { algorithm: HashName; bytes: boolean },
+  options: VerifyBlobOptions,
+): Promise<Artifact> {
+  if (blob.kind === "digest") {
+    return { kind: "digest", algorithm: blob.algorithm, digest: blob.digest };
+  }
+  let hashed;
+  try {
+    hashed = await hashBlob(blob, {
+      algorithms: [needs.algorithm],
+      ...(options.maxBlobBytes !== undefined ? { maxBytes: options.maxBlobBytes } : {}),
+      ...(needs.bytes ? { keepBytes: options.maxMessageBytes ?? MAX_MESSAGE_BYTES } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (error) {
+    if (error instanceof CosignError || error instanceof DOMException) throw error;
+    if (blob.kind === "file") {
+      // cosign: a blob that cannot be read may be a digest reference instead
+      const reference = parseDigestReference(blob.path);
+      if (reference) return { kind: "digest", ...reference };
+    }
+    throw new CosignError(
+      "VERIFY_BLOB_UNREADABLE",
+      `Cannot read the blob${blob.kind === "file" ? ` "${blob.path}"` : ""}: ${
+        (error as Error).message
+      }`,
+      { cause: error },
+    );
+  }
+  return hashed.bytes
+    ? { kind: "bytes", bytes: hashed.bytes }
+    : { kind: "digest", algorithm: needs.algorithm, digest: digestOf(hashed, needs.algorithm) };
+}
+
+/** The verifier PEM a log entry of this entity records. */
+function verifierPemOf(entity: SignedEntity, policy: VerificationPolicy): string | undefined {
+  return entity.material.kind === "certificate"
+    ? encodePem("CERTIFICATE", entity.material.certificate)
+    : policy.key?.toPem();
+}
+
+/** With a log: proofs for SET-only entries, or the entries of a signature that has none. */
+async function withOnlineEntries(
+  entity: SignedEntity,
+  artifact: Artifact | undefined,
+  policy: VerificationPolicy,
+  log: RekorClient,
+): Promise<SignedEntity> {
+  if (entity.tlogEntries.length > 0) {
+    return {
+      ...entity,
+      tlogEntries: await withInclusionProofs(entity.tlogEntries, log),
+      requireInclusionProof: true,
+    };
+  }
+  const verifier = verifierPemOf(entity, policy);
+  if (verifier === undefined || (policy.tlogThreshold ?? 1) === 0) return entity;
+  let proposed;
+  if (entity.content.kind === "dsse") {
+    if (!entity.envelopeBytes) return entity;
+    proposed = buildDsseEntry(fromUtf8(entity.envelopeBytes), [verifier]);
+  } else {
+    if (!artifact) return entity;
+    const value = artifact.kind === "digest"
+      ? { algorithm: artifact.algorithm, value: Uint8Array.from(artifact.digest) as Bytes }
+      : { algorithm: "sha256" as const, value: digest("sha256", artifact.bytes) };
+    proposed = buildHashedRekordEntry({
+      digest: value,
+      signature: entity.content.signature,
+      verifierPem: verifier,
+    });
+  }
+  return {
+    ...entity,
+    tlogEntries: await findTlogEntries(proposed, log),
+    requireInclusionProof: true,
+  };
+}
+
+/** The outcome of verifying a blob. */
+export interface BlobVerification {
+  readonly result: VerificationResult;
+  /** The artifact as verified (a digest unless the signature needed the bytes). */
+  readonly artifact?: Artifact;
+}
+
+/**
+ * `verify-blob`: verify the signature (bundle, legacy bundle or detached) over `blob` with
+ * `policy`. A DSSE bundle about the blob is accepted when a subject carries its digest (an
+ * in-toto statement) or its payload is the blob itself.
+ */
+export async function verifyBlob(
+  input: BlobSignatureInput,
+  blob: BlobInput,
+  policy: VerificationPolicy,
+  options: VerifyBlobOptions = {},
+): Promise<BlobVerification> {
+  const entity = blobSignatureEntity(input, "signature", policy);
+  if (entity.content.kind === "dsse") {
+    return await verifyEnvelopeAbout(entity, entity.content.envelope, blob, policy, options);
+  }
+  const artifact = await prepareArtifact(blob, messageNeeds(entity, policy), options);
+  const checked = options.log
+    ? await withOnlineEntries(entity, artifact, policy, options.log)
+    : entity;
+  return { result: await verifySignedEntity(checked, artifact, policy), artifact };
+}
+
+async function verifyEnvelopeAbout(
+  entity: SignedEntity,
+  envelope: Envelope,
+  blob: BlobInput | undefined,
+  policy: VerificationPolicy,
+  options: VerifyBlobOptions & { digestAlgorithm?: HashName },
+): Promise<BlobVerification> {
+  const inToto = envelope.payloadType === IN_TOTO_PAYLOAD_TYPE;
+  const statement = inToto ? parseStatement(envelope.payload) : undefined;
+  const artifact = blob === undefined ? undefined : await prepareArtifact(
+    blob,
+    { algorithm: options.digestAlgorithm ?? statementAlgorithm(statement), bytes: false },
+    options,
+  );
+  const checked = options.log
+    ? await withOnlineEntries(entity, artifact, policy, options.log)
+    : entity;
+  // In-toto: the pipeline matches a subject digest. Any other payload must be the blob itself.
+  const result = await verifySignedEntity(checked, inToto ? artifact : undefined, policy);
+  if (!inToto && artifact && !payloadIsArtifact(envelope.payload, artifact)) {
+    throw new CosignError(
+      "VERIFY_SUBJECT_MISMATCH",
+      `The envelope's "${envelope.payloadType}" payload is not the blob`,
+    );
+  }
+  return { result, ...(artifact ? { artifact } : {}) };
+}
+
+function payloadIsArtifact(payload: Uint8Array, artifact: Artifact): boolean {
+  return artifact.kind === "bytes"
+    ? equalBytes(payload, artifact.bytes)
+    : equalBytes(digest(artifact.algorithm, payload), artifact.digest);
+}
+
+/** Options of `verifyBlobAttestation`. */
+export interface VerifyBlobAttestationOptions extends VerifyBlobOptions {
+  /** `--type`: a short name or a predicate type URI (default `custom`, as cosign). */
+  readonly type?: string;
+  /** `--check-claims` (default true): a subject must carry the blob's digest. */
+  readonly checkClaims?: boolean;
+  /** `--digestAlg`: the subject digest algorithm to compare (default sha256 when present). */
+  readonly digestAlgorithm?: HashName;
+}
+
+/** The outcome of verifying a blob attestation. */
+export interface BlobAttestationVerification extends BlobVerification {
+  readonly envelope: Envelope;
+  readonly statement: Statement;
+}
+
+/**
+ * `verify-blob-attestation`: verify a DSSE attestation (bundle, legacy bundle or `--signature`
+ * envelope) through the pipeline, then cosign's claims: an in-toto statement of the `--type`
+ * asked for and, with `checkClaims`, a subject with the blob's digest (`blob` is then
+ * required). Nothing passes vacuously: a statement without subjects, or without that digest,
+ * fails.
+ */
+export async function verifyBlobAttestation(
+  input: BlobSignatureInput,
+  blob: BlobInput | undefined,
+  policy: VerificationPolicy,
+  options: VerifyBlobAttestationOptions = {},
+): Promise<BlobAttestationVerification> {
+  const predicateType = predicateTypeFor(options.type ?? "custom");
+  const checkClaims = options.checkClaims ?? true;
+  if (checkClaims && blob === undefined) {
+    throw usage("Checking the claims needs the blob, or its digest (--digest and --digestAlg)");
+  }
+  const entity = blobSignatureEntity(input, "attestation", policy);
+  if (entity.content.kind !== "dsse") {
+    throw new CosignError(
+      "VERIFY_NOT_AN_ATTESTATION",
+      "The bundle holds a message signature, not a DSSE attestation (use verify-blob)",
+    );
+  }
+  const envelope = entity.content.envelope;
+  if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+    throw new CosignError(
+      "VERIFY_NOT_AN_ATTESTATION",
+      `The envelope's payload type is "${envelope.payloadType}", not "${IN_TOTO_PAYLOAD_TYPE}"`,
+    );
+  }
+  const verified = await verifyEnvelopeAbout(
+    entity,
+    envelope,
+    checkClaims ? blob : undefined,
+    policy,
+    options,
+  );
+  const statement = parseStatement(envelope.payload);
+  if (statement.predicateType !== predicateType) {
+    throw new CosignError(
+      "VERIFY_PREDICATE_TYPE_MISMATCH",
+      `Invalid predicate type: expected "${predicateType}", got "${statement.predicateType}"`,
+    );
+  }
+  return { ...verified, envelope, statement };
+}
