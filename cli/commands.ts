@@ -9,6 +9,7 @@
 import type { FlagSpec } from "./_args.ts";
 import type { CommandSpec } from "./app.ts";
 import { ATTESTATION_COMMANDS } from "./attestation_commands.ts";
+import { BLOB_COMMANDS } from "./blob_commands.ts";
 import {
   LOG_FLAGS,
   REGISTRY_FLAGS,
@@ -197,6 +198,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import("./verify.ts")).verify,
   },
   ...ATTESTATION_COMMANDS,
+  ...BLOB_COMMANDS,
   {
     name: "triangulate",
     summary: "Print where an image's signatures (or attestations, SBOM) are stored",

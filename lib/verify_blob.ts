@@ -136,10 +136,14 @@ function readChain(bytes: Uint8Array): Bytes[] {
   );
 }
 
-/** A DSSE envelope given as JSON, or as base64 of the JSON. */
+/**
+ * A DSSE envelope given as JSON, or as base64 of the JSON. Surrounding white space goes: the
+ * log hashes the envelope text as it was uploaded, without the newline a file or a terminal
+ * adds (`attest-blob` prints the envelope as a line).
+ */
 function readEnvelope(bytes: Uint8Array): Envelope {
-  const text = fromUtf8(bytes).trimStart();
-  return parseEnvelope(text.startsWith("{") ? bytes : decodeIfBase64(bytes) ?? bytes);
+  const text = fromUtf8(bytes).trim();
+  return parseEnvelope(text.startsWith("{") ? text : decodeIfBase64(bytes) ?? bytes);
 }
 
 /**
