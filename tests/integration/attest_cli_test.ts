@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { fromBase64, fromUtf8 } from "../../lib/_bytes.ts";
+import { dcosign } from "../_cli.ts";
 import { type ImageEnv, openImageEnv, TEST_IDENTITIES } from "./_image_env.ts";
 
 const SLSA_V02 = "https://slsa.dev/provenance/v0.2";
@@ -256,7 +257,7 @@ Deno.test("[in-process, legacy] keyless attest, then verify-attestation by ident
   await signAttestVerify("in-process", "legacy", true);
 });
 
-Deno.test("attest --type custom wraps the file; verify-attestation's default type finds it", async () => {
+Deno.test("attest --type custom wraps the file and --type spdx embeds standard input; verify-attestation finds each by type", async () => {
   await using env = await openImageEnv("in-process");
   const image = await env.push("attest/custom");
   await Deno.writeTextFile(`${env.dir}/notes.txt`, "reviewed by the release team\n");
@@ -283,6 +284,38 @@ Deno.test("attest --type custom wraps the file; verify-attestation's default typ
   const predicate = statement!.predicate as { Data: string; Timestamp: string };
   assert.equal(predicate.Data, "reviewed by the release team\n");
   assert.match(predicate.Timestamp, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+
+  // --predicate - reads standard input.
+  const fromStdin = await dcosign([
+    "attest",
+    "--key",
+    "cosign.key",
+    "--tlog-upload=false",
+    "--type",
+    "spdx",
+    "--predicate",
+    "-",
+    image.reference,
+  ], {
+    cwd: env.dir,
+    fetch: env.fetch,
+    env: { COSIGN_PASSWORD: "pw" },
+    stdin: "SPDXVersion: SPDX-2.3\n",
+  });
+  assert.equal(fromStdin.code, 0, fromStdin.stderr);
+  const spdx = await env.run([
+    "verify-attestation",
+    "--key",
+    "cosign.pub",
+    "--insecure-ignore-tlog",
+    "--type",
+    "spdx",
+    image.reference,
+  ]);
+  assert.equal(spdx.code, 0, spdx.stderr);
+  const [document] = statementsOf(spdx.stdout);
+  assert.equal(document!.predicateType, SPDX);
+  assert.equal(document!.predicate, "SPDXVersion: SPDX-2.3\n");
 });
 
 Deno.test("attest refuses a missing --predicate, an unknown --type and a provenance without builder, storing nothing", async () => {
