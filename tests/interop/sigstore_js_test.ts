@@ -53,10 +53,18 @@ async function flipSignature(path: string): Promise<string> {
   return flipped;
 }
 
+/**
+ * Keyless signing with Fulcio and Rekor named directly, without the signing config's TSA: the
+ * embedded TSA writes DER-minimal fractional seconds in genTime (".12Z"), which
+ * `@sigstore/core`'s time parser refuses unless there are exactly three digits, so one
+ * timestamp in ten would fail there for that reason alone (reported to the TSA's owner).
+ */
 function keyless(env: ImageEnv, token: string): string[] {
   return [
-    "--signing-config",
-    env.signingConfig,
+    "--fulcio-url",
+    env.url,
+    "--rekor-url",
+    env.url,
     "--trusted-root",
     env.trustedRoot,
     "--identity-token",
@@ -83,7 +91,10 @@ if (
     const bundle = `${env.dir}/keyless.json`;
     const request = { artifact, identity: TEST_IDENTITIES[0], issuer: env.url };
     assert.equal(await oracle(env, { ...request, bundle }), "OK");
-    assert.match(await oracle(env, { ...request, bundle: await flipSignature(bundle) }), /^FAIL/);
+    assert.match(
+      await oracle(env, { ...request, bundle: await flipSignature(bundle) }),
+      /^FAIL: (?!TIMESTAMP)/,
+    );
     assert.match(
       await oracle(env, { ...request, bundle, identity: "someone@dcosign.test" }),
       /^FAIL/,
@@ -108,7 +119,7 @@ if (
     const bundle = `${env.dir}/keyed.json`;
     const request = { artifact, publicKey: `${env.dir}/cosign.pub`, tlogThreshold: 1 };
     assert.equal(await oracle(env, { ...request, bundle }), "OK");
-    // No TSA here: the flipped signature is caught by the log entry and signature checks.
+    // The flipped signature is caught by the log entry and signature checks.
     assert.match(
       await oracle(env, { ...request, bundle: await flipSignature(bundle) }),
       /^FAIL: (?!TIMESTAMP)/,
@@ -155,17 +166,11 @@ if (
       publicKey: `${env.dir}/cosign.pub`,
       tlogThreshold: 1,
     };
-    // Keyless bundles carry a TSA timestamp over the signature, which is the first to object.
-    for (
-      const [request, refusal] of [[keylessRequest, /^FAIL/], [
-        keyedRequest,
-        /^FAIL: (?!TIMESTAMP)/,
-      ]] as const
-    ) {
+    for (const request of [keylessRequest, keyedRequest]) {
       assert.equal(await oracle(env, request), "OK");
       assert.match(
         await oracle(env, { ...request, bundle: await flipSignature(request.bundle) }),
-        refusal,
+        /^FAIL: (?!TIMESTAMP)/,
       );
     }
   });
