@@ -32,6 +32,13 @@ import {
 } from "./oci_manifest.ts";
 import { discardBody, mediaTypeOf, readBounded } from "./_oci_http.ts";
 import { listReferrersWith, listTagsWith, type ReferrersList } from "./_oci_listing.ts";
+import {
+  type BlobTarget,
+  openBlobWith,
+  type StreamUploadOptions,
+  type StreamUploadOutcome,
+  uploadBlobStreamWith,
+} from "./_oci_stream.ts";
 import { repositoryScope } from "./_oci_auth.ts";
 import { type Call, RegistryTransport, type TransportOptions } from "./_oci_transport.ts";
 import {
@@ -47,6 +54,7 @@ export type { RegistryCredentials } from "./docker_config.ts";
 export type { RegistryExchange, RetryPolicy, TransportOptions } from "./_oci_transport.ts";
 export type { UploadedBlob, UploadOptions } from "./_oci_upload.ts";
 export type { ReferrersList } from "./_oci_listing.ts";
+export type { BlobTarget, StreamUploadOptions, StreamUploadOutcome } from "./_oci_stream.ts";
 
 /** Error codes raised by the registry client. */
 export type OciErrorCode =
@@ -363,6 +371,41 @@ export class RegistryClient {
    */
   mountBlob(repo: RepositoryRef, digest: string, from: RepositoryRef): Promise<boolean> {
     return mountBlobWith(this.#transport, repo, digest, from);
+  }
+
+  /**
+   * GET a blob as a stream checked against `target` while it is read (length as it streams,
+   * digest at its end), for image transfers that must not hold a layer in memory.
+   */
+  openBlob(repo: RepositoryRef, target: BlobTarget): Promise<ReadableStream<Bytes>> {
+    return openBlobWith(this.#transport, repo, target);
+  }
+
+  /**
+   * Upload a blob from a stream unless the registry has it (or can mount it from
+   * `options.mountFrom`): `open()` the source only then, PATCH chunks of `chunkSize`, then PUT
+   * with the digest; the source is checked against `target` before the closing PUT.
+   */
+  uploadBlobStream(
+    repo: RepositoryRef,
+    target: BlobTarget,
+    open: () => Promise<ReadableStream<Uint8Array>>,
+    options: StreamUploadOptions = {},
+  ): Promise<StreamUploadOutcome> {
+    return uploadBlobStreamWith(this.#transport, repo, target, open, this.#chunkSize, options);
+  }
+
+  /**
+   * `GET /v2/` with the credentials for `registry` (the challenge flow included): resolves when
+   * the registry accepts them, `OCI_UNAUTHORIZED` when it refuses them.
+   */
+  async ping(registry: string): Promise<void> {
+    const repo: RepositoryRef = { registry, repository: "" };
+    const response = await this.#exchange({ method: "GET", repo, target: "/v2/", scopes: [] });
+    if (response.status !== 200) {
+      throw await this.#fail(response, `log in to "${registry}"`, "OCI_REGISTRY_ERROR", repo);
+    }
+    await discardBody(response);
   }
 
   // ---------------------------------------------------------------------------- listings
