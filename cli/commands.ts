@@ -10,6 +10,7 @@ import type { FlagSpec } from "./_args.ts";
 import type { CommandSpec } from "./app.ts";
 import { ATTESTATION_COMMANDS } from "./attestation_commands.ts";
 import { BLOB_COMMANDS } from "./blob_commands.ts";
+import { DOWNLOAD_SUBCOMMANDS, MORE_COMMANDS } from "./more_commands.ts";
 import {
   LOG_FLAGS,
   REGISTRY_FLAGS,
@@ -199,6 +200,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   ...ATTESTATION_COMMANDS,
   ...BLOB_COMMANDS,
+  ...MORE_COMMANDS,
   {
     name: "triangulate",
     summary: "Print where an image's signatures (or attestations, SBOM) are stored",
@@ -229,6 +231,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         flags: [...REGISTRY_FLAGS],
         load: async () => (await import("./download.ts")).downloadSignature,
       },
+      ...DOWNLOAD_SUBCOMMANDS,
     ],
   },
   {
