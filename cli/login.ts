@@ -78,6 +78,27 @@ export function setDockerConfigAuth(
   return `${JSON.stringify({ ...config, auths }, null, "\t")}\n`;
 }
 
+/** The credential helper a config names for `key` (`credHelpers`, else `credsStore`). */
+function credentialHelperFor(text: string | undefined, key: string): string | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const config = parseJson(text, "config.json");
+    if (!isRecord(config)) return undefined;
+    const target = normalizeConfigKey(key);
+    const helpers = isRecord(config.credHelpers) ? config.credHelpers : {};
+    for (const [name, helper] of Object.entries(helpers)) {
+      if (normalizeConfigKey(name) === target && typeof helper === "string" && helper !== "") {
+        return helper;
+      }
+    }
+    return typeof config.credsStore === "string" && config.credsStore !== ""
+      ? config.credsStore
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function readPassword(input: CommandInput): Promise<string> {
   const { flags, ctx, out } = input;
   const given = flags.string("password");
@@ -172,9 +193,13 @@ export const login: CommandRun = async (input) => {
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  await writeConfig(
-    path,
-    setDockerConfigAuth(existing, configKeyFor(registry), username, password, path),
-  );
+  const key = configKeyFor(registry);
+  await writeConfig(path, setDockerConfigAuth(existing, key, username, password, path));
   out.info(`Logged in to ${registry} as ${username}; credentials saved in ${path}`);
+  const helper = credentialHelperFor(existing, key);
+  if (helper !== undefined) {
+    out.warn(
+      `${path} names the credential helper "docker-credential-${helper}" for ${registry}: it is asked first, and what it returns wins over the saved entry`,
+    );
+  }
 };

@@ -674,4 +674,18 @@ Deno.test("login checks the credentials, writes a 0600 docker config the registr
   const insecure = await run(["login", stack.registryHost, "-u", "alice", "-p", "s3cret"]);
   assert.equal(insecure.code, 0, insecure.stderr);
   assert.match(insecure.stderr, /insecure: use --password-stdin/);
+
+  // A credential helper for the host would shadow the saved entry: login says so.
+  const helperDir = join(dir.path, "helper");
+  await Deno.mkdir(helperDir);
+  await Deno.writeTextFile(
+    join(helperDir, "config.json"),
+    JSON.stringify({ credHelpers: { [stack.registryHost]: "pass" } }),
+  );
+  const shadowed = await dcosign(
+    ["login", stack.registryHost, "-u", "alice", "--password-stdin"],
+    { cwd: dir.path, env: { DOCKER_CONFIG: helperDir }, stdin: "s3cret" },
+  );
+  assert.equal(shadowed.code, 0, shadowed.stderr);
+  assert.match(shadowed.stderr, /credential helper "docker-credential-pass" .* is asked first/);
 });
