@@ -2,10 +2,10 @@
  * Verifying blobs and blob attestations: `cosign verify-blob` and `cosign
  * verify-blob-attestation` (cosign-spec.md sections 6.2, 6.3, 9.2 and 11).
  *
- * Every input form becomes one `SignedEntity` for the one pipeline (lib/verify.ts; SECURITY.md
- * rule 3): a Sigstore bundle of any version; a legacy `sign-blob --bundle` file; or a detached
- * `--signature` with `--certificate` (and chain) or a `--key`, and an optional legacy
- * `--rfc3161-timestamp` file. The blob is hashed in one streaming pass with the algorithm the
+ * Every input form becomes one `SignedEntity` (lib/_blob_entity.ts) for the one pipeline
+ * (lib/verify.ts; SECURITY.md rule 3): a Sigstore bundle of any version; a legacy `sign-blob
+ * --bundle` file; or a detached `--signature` with `--certificate` (and chain) or a `--key`, and
+ * an optional legacy `--rfc3161-timestamp` file. The blob is hashed in one streaming pass with the algorithm the
  * signature needs, and verified as a digest (prehashed ECDSA/RSA), so memory stays flat; only an
  * Ed25519 signature needs the bytes, read bounded. A blob that cannot be read but is written
  * `sha256:<hex>` (or sha384/sha512) is taken as the digest, as cosign does.
@@ -18,18 +18,12 @@
  * @module
  */
 
-import { type Bytes, digest, equalBytes, fromBase64, fromUtf8, type HashName } from "./_bytes.ts";
+import { type Bytes, digest, equalBytes, fromUtf8, type HashName } from "./_bytes.ts";
 import { type BlobSource, digestOf, hashBlob, type HashProgress } from "./_hash_stream.ts";
-import { isRecord, parseJson } from "./_json.ts";
-import { decodePemBlocks, encodePem } from "./_pem.ts";
-import { parseBundle } from "./bundle.ts";
-import { type Envelope, envelopeBytes, parseEnvelope } from "./dsse.ts";
+import { encodePem } from "./_pem.ts";
+import { blobSignatureEntity, type BlobSignatureInput } from "./_blob_entity.ts";
+import type { Envelope } from "./dsse.ts";
 import { CosignError } from "./errors.ts";
-import {
-  classifyLegacyVerifier,
-  parseLegacyBlobBundle,
-  parseRfc3161Annotation,
-} from "./legacy_bundle.ts";
 import {
   IN_TOTO_PAYLOAD_TYPE,
   parseStatement,
@@ -38,7 +32,6 @@ import {
 } from "./payload.ts";
 import type { RekorClient } from "./rekor.ts";
 import { buildDsseEntry, buildHashedRekordEntry } from "./rekor_entries.ts";
-import type { PublicKey } from "./signer.ts";
 import { findTlogEntries, withInclusionProofs } from "./tlog_online.ts";
 import {
   type Artifact,
@@ -47,195 +40,25 @@ import {
   type VerificationResult,
   verifySignedEntity,
 } from "./verify.ts";
-import { bundleToEntity } from "./verify_bundle.ts";
 import { parseCertificate } from "./x509.ts";
 
 export type { BlobSource, HashProgress };
+export {
+  type BlobEntityErrorCode,
+  blobSignatureEntity,
+  type BlobSignatureInput,
+  type BlobSignatureKind,
+} from "./_blob_entity.ts";
 
 /** Error codes raised here (the pipeline and the parsers raise their own). */
 export type VerifyBlobErrorCode =
   | "VERIFY_BLOB_UNREADABLE"
-  | "VERIFY_KEY_MISMATCH"
-  | "VERIFY_CERTIFICATE_MISMATCH"
   | "VERIFY_NOT_AN_ATTESTATION"
   | "VERIFY_PREDICATE_TYPE_MISMATCH"
   | "VERIFY_SUBJECT_MISMATCH";
 
 /** Largest blob read into memory when the signature needs the message (Ed25519). */
 export const MAX_MESSAGE_BYTES = 128 << 20;
-
-/** The signature of a blob as the user gave it. */
-export interface BlobSignatureInput {
-  /** `--bundle`: a Sigstore bundle (any version) or a legacy blob bundle file. */
-  readonly bundle?: Uint8Array;
-  /** `--signature`: the file's bytes or the flag's text (base64, or raw; attestations: JSON). */
-  readonly signature?: Uint8Array;
-  /** `--certificate`: PEM, base64 of PEM, or DER. */
-  readonly certificate?: Uint8Array;
-  /** `--certificate-chain`: PEM intermediates (anchors come only from the trusted root). */
-  readonly certificateChain?: Uint8Array;
-  /** `--rfc3161-timestamp`: `{"SignedRFC3161Timestamp":"<b64>"}`. */
-  readonly rfc3161Timestamp?: Uint8Array;
-  /** `--new-bundle-format=false` refuses Sigstore bundles (default true: either is read). */
-  readonly newBundleFormat?: boolean;
-  /** Accept a certificate chain in a v0.3 bundle (`--allow-certificate-chain`). */
-  readonly allowCertificateChain?: boolean;
-}
-
-/** What the signature is: a blob signature, or a DSSE attestation about the blob. */
-export type BlobSignatureKind = "signature" | "attestation";
-
-function usage(message: string): RangeError {
-  return new RangeError(message);
-}
-
-/** True for a JSON object with a `mediaType`: a Sigstore bundle (cosign's `checkNewBundle`). */
-function isSigstoreBundle(bytes: Uint8Array): boolean {
-  let value: unknown;
-  try {
-    value = parseJson(bytes, "bundle");
-  } catch {
-    return false; // the parsers below report it, with their own code
-  }
-  return isRecord(value) && value.mediaType !== undefined;
-}
-
-/** Text that is standard base64 (cosign's `isb64`), decoded; else undefined. */
-function decodeIfBase64(bytes: Uint8Array): Bytes | undefined {
-  let text: string;
-  try {
-    text = fromUtf8(bytes).trim();
-  } catch {
-    return undefined;
-  }
-  if (text === "" || !/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) {
-    return undefined;
-  }
-  try {
-    return fromBase64(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The DER certificates of a `--certificate` value: PEM, base64 of PEM, or DER. */
-function readCertificates(bytes: Uint8Array): Bytes[] {
-  const verifier = classifyLegacyVerifier(decodeIfBase64(bytes) ?? bytes);
-  if (verifier.kind !== "certificate") {
-    throw new CosignError(
-      "BUNDLE_MALFORMED",
-      "--certificate holds a public key, not a certificate",
-    );
-  }
-  return [...verifier.certificates];
-}
-
-function readChain(bytes: Uint8Array): Bytes[] {
-  return decodePemBlocks(fromUtf8(bytes)).filter((b) => b.type === "CERTIFICATE").map((b) =>
-    b.bytes
-  );
-}
-
-/**
- * A DSSE envelope given as JSON, or as base64 of the JSON. Surrounding white space goes: the
- * log hashes the envelope text as it was uploaded, without the newline a file or a terminal
- * adds (`attest-blob` prints the envelope as a line).
- */
-function readEnvelope(bytes: Uint8Array): Envelope {
-  const text = fromUtf8(bytes).trim();
-  return parseEnvelope(text.startsWith("{") ? text : decodeIfBase64(bytes) ?? bytes);
-}
-
-/**
- * The `SignedEntity` a blob's signature inputs describe. A Sigstore bundle stands alone (a
- * detached signature, certificate or timestamp beside it is refused, as cosign refuses them); a
- * legacy bundle or a detached signature may take a `--certificate` (which must equal the one in
- * the bundle) and a timestamp file. A public key in a legacy bundle must be the policy's key:
- * a key is never trusted because a bundle names it.
- */
-export function blobSignatureEntity(
-  input: BlobSignatureInput,
-  kind: BlobSignatureKind,
-  policy: Pick<VerificationPolicy, "key"> = {},
-): SignedEntity {
-  if (input.bundle !== undefined && isSigstoreBundle(input.bundle)) {
-    if (input.newBundleFormat === false) {
-      throw usage("The bundle is a Sigstore bundle: verify it with --new-bundle-format");
-    }
-    for (
-      const [flag, value] of [
-        ["--signature", input.signature],
-        ["--certificate", input.certificate],
-        ["--certificate-chain", input.certificateChain],
-        ["--rfc3161-timestamp", input.rfc3161Timestamp],
-      ] as const
-    ) {
-      if (value !== undefined) {
-        throw usage(`${flag} cannot be combined with a Sigstore bundle, which carries its own`);
-      }
-    }
-    return bundleToEntity(
-      parseBundle(input.bundle, { allowCertificateChain: input.allowCertificateChain ?? false }),
-    );
-  }
-  const legacy = input.bundle === undefined ? undefined : parseLegacyBlobBundle(input.bundle);
-  if (legacy && input.signature !== undefined) {
-    throw usage("--signature cannot be combined with --bundle, which carries the signature");
-  }
-  const signatureBytes = legacy?.signature ??
-    (kind === "attestation" || input.signature === undefined
-      ? input.signature
-      : decodeIfBase64(input.signature) ?? Uint8Array.from(input.signature) as Bytes);
-  if (signatureBytes === undefined) {
-    throw usage("Give the signature: --bundle, or --signature");
-  }
-  const given = input.certificate ? readCertificates(input.certificate) : undefined;
-  const chain = input.certificateChain ? readChain(input.certificateChain) : [];
-  let certificates = given;
-  if (legacy?.cert) {
-    const verifier = classifyLegacyVerifier(legacy.cert);
-    if (verifier.kind === "publicKey") {
-      checkBundleKey(verifier.key, policy.key);
-    } else {
-      if (given && !equalBytes(given[0]!, verifier.certificates[0]!)) {
-        throw new CosignError(
-          "VERIFY_CERTIFICATE_MISMATCH",
-          "The --certificate is not the certificate in the bundle",
-        );
-      }
-      certificates = [...verifier.certificates];
-    }
-  }
-  const envelope = kind === "attestation" ? readEnvelope(signatureBytes) : undefined;
-  return {
-    content: envelope
-      ? { kind: "dsse", envelope }
-      : { kind: "message", signature: signatureBytes as Bytes },
-    material: certificates
-      ? {
-        kind: "certificate",
-        certificate: certificates[0]!,
-        chain: [...certificates.slice(1), ...chain],
-      }
-      : { kind: "publicKey" },
-    tlogEntries: legacy?.rekorBundle ? [legacy.rekorBundle] : [],
-    timestamps: input.rfc3161Timestamp ? [parseRfc3161Annotation(input.rfc3161Timestamp)] : [],
-    legacy: true,
-    ...(envelope ? { envelopeBytes: envelopeBytes(envelope) } : {}),
-  };
-}
-
-function checkBundleKey(bundled: PublicKey, key: PublicKey | undefined): void {
-  if (!key) {
-    throw new CosignError(
-      "VERIFY_KEY_MISMATCH",
-      "The bundle was signed with a key: verify it with --key (a key named by the bundle is not trusted)",
-    );
-  }
-  if (!bundled.equals(key)) {
-    throw new CosignError("VERIFY_KEY_MISMATCH", "The bundle's public key is not the given --key");
-  }
-}
 
 const DIGEST_REFERENCE = /^(sha256|sha384|sha512):([0-9a-f]+)$/;
 const DIGEST_HEX_LENGTH: Record<HashName, number> = { sha256: 64, sha384: 96, sha512: 128 };
@@ -255,6 +78,10 @@ export function parseDigestReference(
 export type BlobInput =
   | BlobSource
   | { readonly kind: "digest"; readonly algorithm: HashName; readonly digest: Uint8Array };
+
+function usage(message: string): RangeError {
+  return new RangeError(message);
+}
 
 /** Options of `verifyBlob` and `verifyBlobAttestation`. */
 export interface VerifyBlobOptions {

@@ -7,8 +7,11 @@
 import assert from "node:assert/strict";
 import { fromBase64, sha256, toHex } from "../../lib/_bytes.ts";
 import { parseBundle } from "../../lib/bundle.ts";
-import { encryptPrivateKey } from "../../lib/key_file.ts";
-import { generateKeyPair } from "../../lib/keys.ts";
+import { encodePem } from "../../lib/_pem.ts";
+import { createLeafCertificate, fulcioExtension } from "../../lib/certificate_builder.ts";
+import { decryptPrivateKey, encryptPrivateKey } from "../../lib/key_file.ts";
+import { generateKeyPair, PrivateKey } from "../../lib/keys.ts";
+import { parseCertificate } from "../../lib/x509.ts";
 import { parseLegacyBlobBundle } from "../../lib/legacy_bundle.ts";
 import { parseStatement } from "../../lib/payload.ts";
 import { dcosign } from "../_cli.ts";
@@ -306,6 +309,68 @@ Deno.test("sign-blob with a key and the legacy bundle: the bundle's key must be 
     ]),
     /bundle's public key is not the given --key/,
   );
+});
+
+Deno.test("sign-blob --key --certificate puts the key's certificate in the bundle; --timestamp-server-url adds a timestamp", async () => {
+  await using env = await openImageEnv("in-process");
+  const blob = await writeBlob(env, "app.txt", "certified release\n");
+  const key = await decryptPrivateKey(await Deno.readTextFile(`${env.dir}/cosign.key`), "pw");
+  const state = env.services.ca.toJSON();
+  const issuerKey = await PrivateKey.fromDer(fromBase64(state.intermediateKey), "pkcs8");
+  const issuer = parseCertificate(fromBase64(state.certificates[0]!));
+  const certify = async (publicKey: typeof key.publicKey, file: string) => {
+    const leaf = await createLeafCertificate(issuerKey, issuer, {
+      publicKey,
+      sans: [{ type: "email", value: EMAIL }],
+      extensions: [fulcioExtension("1.3.6.1.4.1.57264.1.8", env.url)],
+      notBefore: new Date(Date.now() - 1000),
+      notAfter: new Date(Date.now() + 600_000),
+    });
+    await Deno.writeTextFile(`${env.dir}/${file}`, encodePem("CERTIFICATE", leaf.raw));
+  };
+  await certify(key.publicKey, "leaf.pem");
+  const signed = await env.run([
+    "sign-blob",
+    ...keyed(env),
+    "--certificate",
+    "leaf.pem",
+    "--timestamp-server-url",
+    `${env.url}/api/v1/timestamp`,
+    "--bundle",
+    "app.json",
+    blob,
+  ]);
+  assert.equal(signed.code, 0, signed.stderr);
+  const bundle = parseBundle(await Deno.readFile(`${env.dir}/app.json`));
+  assert.equal(bundle.verificationMaterial.key.kind, "certificate");
+  assert.equal(bundle.verificationMaterial.rfc3161Timestamps.length, 1);
+  assertOk(await env.run(["verify-blob", ...verifyWithKey(env), "--bundle", "app.json", blob]));
+  // The certificate chains to the stack's CA but was never shown to a CT log.
+  assertOk(
+    await env.run([
+      "verify-blob",
+      "--trusted-root",
+      env.trustedRoot,
+      ...identity(env),
+      "--insecure-ignore-sct",
+      "--use-signed-timestamps",
+      "--bundle",
+      "app.json",
+      blob,
+    ]),
+  );
+  await certify((await generateKeyPair()).publicKey, "other.pem");
+  const refused = await env.run([
+    "sign-blob",
+    ...keyed(env),
+    "--certificate",
+    "other.pem",
+    "--bundle",
+    "other.json",
+    blob,
+  ]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /not a certificate of the --key/);
 });
 
 Deno.test("Ed25519 keys sign blobs (the message, read bounded) and verify", async () => {
