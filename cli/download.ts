@@ -11,7 +11,7 @@ import { parseBundle } from "../lib/bundle.ts";
 import { parseEnvelope } from "../lib/dsse.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
 import type { RegistryClient } from "../lib/oci.ts";
-import { formatPlatform, type ResolvedImage, resolvePlatformImage } from "../lib/oci_copy.ts";
+import { formatPlatform, type ResolvedImage, resolvePlatformImage } from "../lib/oci_platform.ts";
 import { parseManifest } from "../lib/oci_manifest.ts";
 import { formatImageReference, parseImageReference } from "../lib/oci_reference.ts";
 import { readBundleReferrers } from "../lib/oci_referrers.ts";

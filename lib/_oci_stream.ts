@@ -255,13 +255,3 @@ async function cancelUpload(
     // Best effort: the registry expires abandoned sessions anyway.
   }
 }
-
-/** The bytes of a small blob target, for callers that already hold them. */
-export function streamOf(bytes: Bytes): ReadableStream<Bytes> {
-  return new ReadableStream<Bytes>({
-    start(controller) {
-      controller.enqueue(bytes);
-      controller.close();
-    },
-  });
-}

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { type Bytes, sha256Digest, utf8 } from "../../lib/_bytes.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { RegistryClient } from "../../lib/oci.ts";
-import { loadImageLayout, readImageLayout } from "../../lib/oci_layout.ts";
+import { readImageLayout } from "../../lib/oci_layout.ts";
+import { loadImageLayout } from "../../lib/oci_layout_load.ts";
 import {
   encodeIndex,
   encodeManifest,
