@@ -259,7 +259,9 @@ export class TimestampAuthority {
         derOctetString(request.hashedMessage),
       ),
       derInteger(randomSerial()),
-      derGeneralizedTime(now, true),
+      // Whole seconds: @sigstore/core reads a fraction only when it has exactly three digits,
+      // and RFC 3161 drops trailing zeros, so ".12Z" would be refused there.
+      derGeneralizedTime(new Date(Math.floor(now.getTime() / 1000) * 1000)),
       derSequence(derInteger(1)), // accuracy: one second
       ...(request.nonce !== undefined ? [encodeSignedInteger(request.nonce)] : []),
       derContext(0, true, derContext(4, true, leaf.subject.raw)),

@@ -19,7 +19,8 @@ import { X509_OID } from "../../lib/x509.ts";
 import { TimestampAuthority, tsaRoutes } from "../../server/tsa.ts";
 
 const SIGNATURE = utf8("the artifact signature bytes");
-const T0 = new Date("2001-02-03T04:05:06.789Z");
+// Whole seconds: the embedded TSA states genTime in whole seconds (see server/tsa.ts).
+const T0 = new Date("2001-02-03T04:05:06Z");
 const DAY = 24 * 3600 * 1000;
 
 async function ecdsaKey(): Promise<{ signer: Signer; pkcs8: Bytes }> {
@@ -339,5 +340,14 @@ Deno.test("requestTimestamp() posts a query and checks imprint, nonce, status an
       fetch: () => Promise.reject(new TypeError("refused")),
     }),
     (e) => isCosignError(e, "TSA_REQUEST_FAILED") && /refused/.test(e.message),
+  );
+});
+
+Deno.test("the embedded TSA states genTime in whole seconds (sigstore-js reads no 1-2 digit fractions)", async () => {
+  const tsa = await TimestampAuthority.create({ now: () => new Date("2001-02-03T04:05:06.789Z") });
+  const token = await stamp(tsa);
+  assert.equal(
+    parseSignedTimestamp(token).tstInfo.genTime.toISOString(),
+    "2001-02-03T04:05:06.000Z",
   );
 });
