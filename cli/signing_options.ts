@@ -8,13 +8,10 @@
  */
 
 import { CosignError } from "../lib/errors.ts";
-import { createProofOfPossession, FulcioClient, verifyIssuedCertificate } from "../lib/fulcio.ts";
-import { generateKeyPair } from "../lib/keys.ts";
 import { resolveIdentityToken } from "../lib/oidc.ts";
-import { logEntryToTlogEntry, RekorClient } from "../lib/rekor.ts";
 import type { SigningIdentity, SigningServices } from "../lib/sign.ts";
-import { requestTimestamp } from "../lib/timestamp.ts";
 import { parseSigningConfig, selectServices, type SigningConfig } from "../lib/trust.ts";
+import { keylessIdentity, timestampWitness, transparencyLogWitness } from "../lib/witnesses.ts";
 import type { CommandInput } from "./app.ts";
 import { DEFAULT_OIDC_ISSUER, DEFAULT_REKOR_URL } from "./flags.ts";
 
@@ -94,10 +91,10 @@ export async function signingIdentity(input: CommandInput): Promise<ResolvedIden
     const key = await loadPrivateKey(input.ctx, keyRef);
     return { identity: { signer: key }, description: `key "${keyRef}"` };
   }
-  return await keylessIdentity(input);
+  return await keylessSigner(input);
 }
 
-async function keylessIdentity(input: CommandInput): Promise<ResolvedIdentity> {
+async function keylessSigner(input: CommandInput): Promise<ResolvedIdentity> {
   const { flags, ctx, out } = input;
   const urls = await endpoints(input);
   if (urls.fulcio === undefined) {
@@ -137,31 +134,21 @@ async function keylessIdentity(input: CommandInput): Promise<ResolvedIdentity> {
     },
   });
   out.debug(`Identity token from ${token.source}`);
-  const key = await generateKeyPair();
-  const fulcio = new FulcioClient({ baseUrl: urls.fulcio, fetch: ctx.fetch });
-  const issued = await fulcio.signingCertificate({
+  const { identity, certificate } = await keylessIdentity({
     token: token.token,
-    publicKey: key.publicKey,
-    proofOfPossession: await createProofOfPossession(key, token.token),
-  });
-  const checked = await verifyIssuedCertificate(issued, trustedRoot, {
-    publicKey: key.publicKey,
+    fulcioUrl: urls.fulcio,
+    trustedRoot,
+    fetch: ctx.fetch,
     now: ctx.now(),
     sctThreshold: flags.boolean("insecure-skip-sct") ? 0 : 1,
   });
+  const san = certificate.identity.san ?? "?";
   out.info(
-    `Successfully verified the certificate for "${checked.identity.san ?? "?"}" issued by "${
-      checked.identity.issuer ?? "?"
+    `Successfully verified the certificate for "${san}" issued by "${
+      certificate.identity.issuer ?? "?"
     }"`,
   );
-  return {
-    identity: {
-      signer: key,
-      certificate: issued.leaf.raw,
-      chain: issued.chain.slice(1).map((c) => c.raw),
-    },
-    description: `certificate for "${checked.identity.san ?? "?"}"`,
-  };
+  return { identity, description: `certificate for "${san}"` };
 }
 
 /** The witnesses the flags ask for. */
@@ -179,12 +166,10 @@ export async function signingServices(
         "The signing config names no transparency log: pass --rekor-url or --tlog-upload=false",
       );
     }
-    const rekor = new RekorClient({ baseUrl: urls.rekor, fetch: ctx.fetch });
-    services.log = async (proposed) => {
-      const entry = await rekor.createEntry(proposed);
-      out.info(`tlog entry created with index: ${entry.logIndex}`);
-      return logEntryToTlogEntry(entry);
-    };
+    services.log = transparencyLogWitness(urls.rekor, {
+      fetch: ctx.fetch,
+      onEntry: (index) => out.info(`tlog entry created with index: ${index}`),
+    });
   } else {
     out.warn(
       "Not recording the signature in a transparency log (--tlog-upload=false): verifiers must pass --insecure-ignore-tlog",
@@ -192,8 +177,7 @@ export async function signingServices(
   }
   const tsaUrl = urls.tsa;
   if (tsaUrl !== undefined) {
-    services.timestamp = (signature) =>
-      requestTimestamp(tsaUrl, signature, { fetch: ctx.fetch, signal: input.signal });
+    services.timestamp = timestampWitness(tsaUrl, { fetch: ctx.fetch, signal: input.signal });
   }
   return services;
 }
