@@ -1,29 +1,137 @@
 /**
  * dcosign: Sigstore Cosign for Deno. Sign and verify container images, blobs and in-toto
- * attestations, with keys or keyless (OIDC -> Fulcio -> Rekor), wire-compatible with cosign.
+ * attestations, with keys or keyless (OIDC identity -> Fulcio certificate -> Rekor entry),
+ * wire-compatible with cosign and sigstore-js. The embedded Sigstore stack is `./server`.
  *
- * @example Verify an image signed with a key
- * ```ts ignore
- * import { parseImageReference, PublicKey, RegistryClient, verifyImageSignatures } from "./mod.ts";
+ * - Images: `sign`, `verify`, `attest`, `verifyAttestation`.
+ * - Blobs: `signBlob`, `verifyBlob`, `attestBlob`, `verifyBlobAttestation`.
+ * - Keys: `generateKeyPair`, `importPrivateKeyPem`, `encryptPrivateKey`, `decryptPrivateKey`,
+ *   `PublicKey`; keyless: `keylessIdentity`.
+ * - Formats and trust: `parseBundle`, `serializeBundle`, `parseTrustedRoot`.
+ * - Registries: `RegistryClient`, `parseImageReference`.
  *
- * const key = PublicKey.fromPem(await Deno.readTextFile("cosign.pub"));
- * const result = await verifyImageSignatures(parseImageReference("ghcr.io/org/app:1.0"), {
- *   client: new RegistryClient(),
- *   policy: { key, tlogThreshold: 0 },
- * });
- * console.log(result.digest);
+ * Failures are `CosignError`s with a typed `code`.
+ *
+ * @example Sign and verify a blob with a key
+ * ```ts
+ * const key = await generateKeyPair();
+ * const blob = new TextEncoder().encode("release notes");
+ * const signed = await signBlob({ kind: "bytes", bytes: blob }, { identity: { signer: key } });
+ * const bundle = serializeBundle(signed.bundle); // a Sigstore bundle v0.3, as cosign writes
+ * await verifyBlob(
+ *   { bundle: parseBundle(bundle) },
+ *   { kind: "bytes", bytes: blob },
+ *   { key: key.publicKey, tlogThreshold: 0 },
+ * );
  * ```
  *
  * @module
  */
 
-export { attestImage, signImage } from "./lib/sign_image.ts";
-export { verifyImageAttestations, verifyImageSignatures } from "./lib/verify_image.ts";
-export { generateKeyPair, importPrivateKeyPem, PrivateKey } from "./lib/keys.ts";
-export { decryptPrivateKey, encryptPrivateKey } from "./lib/key_file.ts";
-export { PublicKey } from "./lib/signer.ts";
-export { RegistryClient } from "./lib/oci.ts";
-export { parseImageReference } from "./lib/oci_reference.ts";
-export { parseBundle, serializeBundle } from "./lib/bundle.ts";
-export { parseTrustedRoot } from "./lib/trust.ts";
-export { CosignError } from "./lib/errors.ts";
+export {
+  attest,
+  type AttestOptions,
+  sign,
+  type SignOptions,
+  verify,
+  verifyAttestation,
+  type VerifyAttestationOptions,
+  type VerifyOptions,
+} from "./lib/api.ts";
+export {
+  attestBlob,
+  type AttestBlobOptions,
+  type BlobAttestation,
+  type BlobSignature,
+  type BlobSource,
+  type HashProgress,
+  signBlob,
+  type SignBlobOptions,
+} from "./lib/sign_blob.ts";
+export {
+  type BlobAttestationVerification,
+  type BlobInput,
+  type BlobVerification,
+  verifyBlob,
+  verifyBlobAttestation,
+  type VerifyBlobAttestationOptions,
+  type VerifyBlobOptions,
+} from "./lib/verify_blob.ts";
+export type { BlobSignatureInput } from "./lib/_blob_entity.ts";
+export type { ImageAttestation, ImageSignature, StorageFormat } from "./lib/sign_image.ts";
+export type { ImageVerification, VerifiedImageSignature } from "./lib/verify_image.ts";
+export type {
+  Artifact,
+  IdentityMatcher,
+  SignatureContent,
+  SignedEntity,
+  SignerMaterial,
+  VerificationPolicy,
+  VerificationResult,
+  VerifiedTime,
+} from "./lib/verify.ts";
+export type { SigningIdentity, SigningServices } from "./lib/sign.ts";
+export {
+  type KeylessIdentity,
+  keylessIdentity,
+  type KeylessOptions,
+  timestampWitness,
+  transparencyLogWitness,
+} from "./lib/witnesses.ts";
+export {
+  generateKeyPair,
+  type GenerateOptions,
+  importPrivateKeyPem,
+  PrivateKey,
+  type PrivateKeyFormat,
+  type SignOptions as PrivateKeySignOptions,
+} from "./lib/keys.ts";
+export {
+  type DecryptOptions,
+  decryptPrivateKey,
+  type EncryptOptions,
+  encryptPrivateKey,
+  type Password,
+  type RandomSource,
+} from "./lib/key_file.ts";
+export {
+  type KeyKind,
+  PublicKey,
+  type Signer,
+  type VerifyOptions as PublicKeyVerifyOptions,
+} from "./lib/signer.ts";
+export {
+  type Bundle,
+  type BundleContent,
+  type BundleKeyMaterial,
+  type BundleVersion,
+  type MessageDigest,
+  parseBundle,
+  type ParseBundleOptions,
+  serializeBundle,
+  type VerificationMaterial,
+} from "./lib/bundle.ts";
+export type { Envelope, EnvelopeSignature } from "./lib/dsse.ts";
+export type { InclusionProof, TlogEntry } from "./lib/tlog_entry.ts";
+export type { TlogVerification } from "./lib/tlog_verify.ts";
+export type { ProposedEntry } from "./lib/rekor_entries.ts";
+export { RekorClient, type RekorClientOptions } from "./lib/rekor.ts";
+export type { VerifiedTimestamp } from "./lib/timestamp.ts";
+export type { Certificate, CertificateIdentity, GithubWorkflow } from "./lib/x509.ts";
+export type { CheckedCertificate } from "./lib/fulcio.ts";
+export {
+  parseTrustedRoot,
+  type TrustedAuthority,
+  type TrustedLog,
+  type TrustedRoot,
+  type ValidityPeriod,
+} from "./lib/trust.ts";
+export { RegistryClient, type RegistryClientOptions, type RegistryLimits } from "./lib/oci.ts";
+export {
+  formatImageReference,
+  type ImageReference,
+  parseImageReference,
+  type RepositoryRef,
+} from "./lib/oci_reference.ts";
+export { CosignError, type ErrorArea, type ErrorCode } from "./lib/errors.ts";
+export type { Bytes, HashName } from "./lib/_bytes.ts";

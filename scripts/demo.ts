@@ -11,7 +11,7 @@
 
 import { fileURLToPath } from "node:url";
 import { RegistryClient } from "../lib/oci.ts";
-import { buildDemoImage } from "./_demo_image.ts";
+import { buildExampleImage } from "../lib/_example_image.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const work = await Deno.makeTempDir({ prefix: "dcosign-demo-" });
@@ -82,7 +82,7 @@ try {
   if (!ready) throw new Error("dcosign serve did not become ready");
   say(`\nThe embedded stack is up: registry at ${ready.registry}`);
 
-  const image = await buildDemoImage(new RegistryClient(), `${ready.registry}/demo/hello`);
+  const image = await buildExampleImage(new RegistryClient(), `${ready.registry}/demo/hello`);
   say(`Pushed a small image: ${image.reference} (${image.digest})`);
 
   await dcosign("Generate a key pair (encrypted with COSIGN_PASSWORD)", ["generate-key-pair"], {
@@ -117,9 +117,13 @@ try {
     "--output-key-prefix",
     "attacker",
   ], { code: 0 });
-  const tampered = await buildDemoImage(new RegistryClient(), `${ready.registry}/demo/hello:evil`, {
-    message: "not what you think",
-  });
+  const tampered = await buildExampleImage(
+    new RegistryClient(),
+    `${ready.registry}/demo/hello:evil`,
+    {
+      message: "not what you think",
+    },
+  );
   await dcosign(
     "... and pushes a different image with their signature",
     [

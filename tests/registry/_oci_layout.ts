@@ -9,7 +9,10 @@
 
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { type Bytes, concat, sha256Digest, utf8 } from "../../lib/_bytes.ts";
+import { type Bytes, sha256Digest, utf8 } from "../../lib/_bytes.ts";
+import { buildTar, gzipBytes } from "../../lib/_example_image.ts";
+
+export { buildTar, gzipBytes };
 
 /** OCI media types used by the layouts. */
 export const MEDIA = {
@@ -368,39 +371,4 @@ async function expectStatus(res: Response, status: number, what: string): Promis
   if (res.status !== status) {
     throw new Error(`${what}: HTTP ${res.status}, expected ${status}: ${text}`);
   }
-}
-
-// ---- tar and gzip --------------------------------------------------------------------------
-
-/** A ustar archive (POSIX.1-1988) of regular files, mode 0644, mtime 0. */
-export function buildTar(files: readonly { name: string; data: Uint8Array }[]): Bytes {
-  const parts: Uint8Array[] = [];
-  for (const file of files) {
-    const header = new Uint8Array(512);
-    const put = (offset: number, text: string) => header.set(utf8(text), offset);
-    const octal = (value: number, width: number) => value.toString(8).padStart(width - 1, "0");
-    put(0, file.name);
-    put(100, octal(0o644, 8));
-    put(108, octal(0, 8));
-    put(116, octal(0, 8));
-    put(124, octal(file.data.length, 12));
-    put(136, octal(0, 12));
-    put(148, "        "); // checksum field counts as spaces while summing
-    put(156, "0");
-    put(257, "ustar\u000000");
-    let sum = 0;
-    for (const byte of header) sum += byte;
-    put(148, `${octal(sum, 7)}\u0000 `);
-    parts.push(header, file.data, new Uint8Array((512 - (file.data.length % 512)) % 512));
-  }
-  parts.push(new Uint8Array(1024));
-  return concat(...parts);
-}
-
-/** Gzip bytes with the web CompressionStream. */
-export async function gzipBytes(bytes: Uint8Array): Promise<Bytes> {
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
-    new CompressionStream("gzip"),
-  );
-  return new Uint8Array(await new Response(stream).arrayBuffer());
 }

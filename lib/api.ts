@@ -1,0 +1,198 @@
+/**
+ * The library's front door: sign, verify, attest and verify attestations of container images
+ * with a few options, over the same code the CLI runs (lib/sign_image.ts, lib/verify_image.ts,
+ * the one verification pipeline in lib/verify.ts).
+ *
+ * @module
+ */
+
+import { RegistryClient } from "./oci.ts";
+import { parseImageReference } from "./oci_reference.ts";
+import {
+  attestImage,
+  type ImageAttestation,
+  type ImageSignature,
+  signImage,
+  type StorageFormat,
+} from "./sign_image.ts";
+import type { SigningIdentity, SigningServices } from "./sign.ts";
+import type { Signer } from "./signer.ts";
+import type { VerificationPolicy } from "./verify.ts";
+import {
+  type ImageVerification,
+  verifyImageAttestations,
+  verifyImageSignatures,
+} from "./verify_image.ts";
+import {
+  keylessIdentity,
+  type KeylessOptions,
+  timestampWitness,
+  transparencyLogWitness,
+} from "./witnesses.ts";
+
+/** Options of `sign` and `attest`. */
+export interface SignOptions {
+  /** Sign with this key (a `PrivateKey`); without it, sign keyless with `keyless`. */
+  readonly signer?: Signer;
+  /** Keyless signing: an OIDC token, Fulcio's URL and the trusted root to check its answer. */
+  readonly keyless?: Omit<KeylessOptions, "fetch">;
+  /** Record the signature in this Rekor v1 log (omit: not logged). */
+  readonly rekorUrl?: string;
+  /** Timestamp the signature at this RFC 3161 endpoint (omit: no timestamp). */
+  readonly tsaUrl?: string;
+  /** `bundle` (default: a Sigstore bundle referrer) or `legacy` (`sha256-<hex>.sig` tags). */
+  readonly format?: StorageFormat;
+  /** Claims signed with the image (`-a key=value`). */
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** Also sign each image of a multi-arch index. */
+  readonly recursive?: boolean;
+  /** The registry client (default: anonymous, or `fetch`). */
+  readonly registry?: RegistryClient;
+  /** The fetch every client uses (default the global one). */
+  readonly fetch?: typeof fetch;
+}
+
+async function signingParts(
+  options: SignOptions,
+): Promise<{ identity: SigningIdentity; services: SigningServices; registry: RegistryClient }> {
+  const fetcher = options.fetch ? { fetch: options.fetch } : {};
+  let identity: SigningIdentity;
+  if (options.signer) identity = { signer: options.signer };
+  else if (options.keyless) {
+    identity = (await keylessIdentity({ ...options.keyless, ...fetcher })).identity;
+  } else throw new TypeError("Give a signer (a key) or keyless options");
+  const services: SigningServices = {
+    ...(options.rekorUrl ? { log: transparencyLogWitness(options.rekorUrl, fetcher) } : {}),
+    ...(options.tsaUrl ? { timestamp: timestampWitness(options.tsaUrl, fetcher) } : {}),
+  };
+  return { identity, services, registry: options.registry ?? new RegistryClient(fetcher) };
+}
+
+/**
+ * Sign a container image and store the signature beside it in the registry.
+ *
+ * @example Sign with a key, verify with its public key
+ * ```ts
+ * import { startStack } from "./server/mod.ts";
+ * import { pushExampleImage } from "./lib/_example_image.ts";
+ *
+ * await using stack = await startStack({ port: 0 });
+ * const image = await pushExampleImage(stack.registryHost, "docs/app");
+ * const key = await generateKeyPair();
+ * await sign(image, { signer: key, rekorUrl: stack.url });
+ * const result = await verify(image, { key: key.publicKey, trustedRoot: stack.trust.trustedRoot });
+ * console.log(result.digest, result.signatures.length); // sha256:... 1
+ * ```
+ */
+export async function sign(image: string, options: SignOptions): Promise<ImageSignature[]> {
+  const { identity, services, registry } = await signingParts(options);
+  return await signImage(parseImageReference(image), {
+    client: registry,
+    identity,
+    services,
+    ...(options.format ? { format: options.format } : {}),
+    ...(options.annotations ? { annotations: options.annotations } : {}),
+    ...(options.recursive ? { recursive: true } : {}),
+  });
+}
+
+/** Options of `attest`. */
+export interface AttestOptions extends SignOptions {
+  /** The predicate type URI, for example `https://slsa.dev/provenance/v0.2`. */
+  readonly predicateType: string;
+  /** The predicate (a JSON value). */
+  readonly predicate: unknown;
+}
+
+/**
+ * Attest an image: sign an in-toto statement about its digest and store it beside the image.
+ *
+ * @example
+ * ```ts
+ * import { startStack } from "./server/mod.ts";
+ * import { pushExampleImage } from "./lib/_example_image.ts";
+ *
+ * await using stack = await startStack({ port: 0 });
+ * const image = await pushExampleImage(stack.registryHost, "docs/attested");
+ * const key = await generateKeyPair();
+ * const predicateType = "https://example.com/review/v1";
+ * await attest(image, { signer: key, predicateType, predicate: { approved: true } });
+ * const found = await verifyAttestation(image, { key: key.publicKey, tlogThreshold: 0, predicateType });
+ * console.log(found.signatures.length); // 1
+ * ```
+ */
+export async function attest(image: string, options: AttestOptions): Promise<ImageAttestation> {
+  const { identity, services, registry } = await signingParts(options);
+  return await attestImage(parseImageReference(image), {
+    client: registry,
+    identity,
+    services,
+    predicateType: options.predicateType,
+    predicate: options.predicate,
+    ...(options.format ? { format: options.format } : {}),
+  });
+}
+
+/** Options of `verify`: the policy, and how to reach the registry. */
+export interface VerifyOptions extends VerificationPolicy {
+  /** Required claims (`-a key=value`). */
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** The registry client (default: anonymous, or `fetch`). */
+  readonly registry?: RegistryClient;
+  readonly fetch?: typeof fetch;
+}
+
+function verifyParts(options: VerifyOptions) {
+  const { annotations, registry, fetch: fetcher, ...policy } = options;
+  return {
+    client: registry ?? new RegistryClient(fetcher ? { fetch: fetcher } : {}),
+    policy,
+    ...(annotations ? { annotations } : {}),
+  };
+}
+
+/**
+ * Verify an image's signatures against a policy: a key, or certificate identities with a
+ * trusted root. Throws a `CosignError` when none verifies (`VERIFY_NO_SIGNATURES`,
+ * `VERIFY_NO_MATCHING_SIGNATURE`, ...).
+ *
+ * @example Keyless, by identity and issuer
+ * ```ts ignore
+ * const trustedRoot = parseTrustedRoot(await Deno.readTextFile("trusted_root.json"));
+ * await verify("ghcr.io/org/app:1.0", {
+ *   trustedRoot,
+ *   identities: [{ subject: "release@org.example", issuer: "https://accounts.example" }],
+ * });
+ * ```
+ */
+export async function verify(image: string, options: VerifyOptions): Promise<ImageVerification> {
+  return await verifyImageSignatures(parseImageReference(image), verifyParts(options));
+}
+
+/** Options of `verifyAttestation`. */
+export interface VerifyAttestationOptions extends VerifyOptions {
+  /** Only attestations of this predicate type count (never vacuous: none is a failure). */
+  readonly predicateType: string;
+}
+
+/**
+ * Verify an image's attestations of one predicate type; none of that type is a failure that
+ * lists the types found.
+ *
+ * @example
+ * ```ts ignore
+ * await verifyAttestation("ghcr.io/org/app:1.0", {
+ *   key, trustedRoot, predicateType: "https://slsa.dev/provenance/v0.2",
+ * });
+ * ```
+ */
+export async function verifyAttestation(
+  image: string,
+  options: VerifyAttestationOptions,
+): Promise<ImageVerification> {
+  const { predicateType, ...rest } = options;
+  return await verifyImageAttestations(parseImageReference(image), {
+    ...verifyParts(rest),
+    predicateType,
+  });
+}
