@@ -188,6 +188,11 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: "Also read Sigstore bundle referrers (false: legacy .sig tags only)",
       },
       {
+        name: "local-image",
+        type: "boolean",
+        description: "The arguments are OCI layout directories written by save",
+      },
+      {
         name: "max-workers",
         type: "integer",
         value: "N",

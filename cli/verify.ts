@@ -28,6 +28,7 @@ import {
 import type { CommandInput, CommandRun } from "./app.ts";
 import { exitCodeFor } from "./app.ts";
 import { createRegistryClient, targetRepository } from "./registry_options.ts";
+import { resolvePath } from "./context.ts";
 import { buildPolicy, onlineLog, parseAnnotations } from "./verify_options.ts";
 
 function legacyOptional(signature: VerifiedImageSignature, base: unknown): Record<string, unknown> {
@@ -117,9 +118,9 @@ async function runVerify(
   input: CommandInput,
   verifyOne: (reference: ImageReference) => Promise<ImageVerification>,
   render: (reference: ImageReference, verification: ImageVerification) => void,
+  references: readonly ImageReference[] = input.args.map(parseImageReference),
 ): Promise<number> {
   const { out } = input;
-  const references = input.args.map(parseImageReference);
   const workers = Math.max(1, input.flags.integer("max-workers") ?? 10);
   const outcomes: ({ ok: ImageVerification } | { error: unknown })[] = new Array(references.length);
   let next = 0;
@@ -153,10 +154,18 @@ async function runVerify(
 /** `verify`: check each image's signatures. */
 export const verify: CommandRun = async (input) => {
   const { flags, out } = input;
-  const client = createRegistryClient(input);
+  // --local-image: the arguments are layouts written by `save`, served from their checked files.
+  const local = flags.boolean("local-image")
+    ? await (await import("../lib/oci_layout_fetch.ts")).openLocalImages(
+      input.args.map((dir) => resolvePath(input.ctx, dir)),
+    )
+    : undefined;
+  const client = createRegistryClient(
+    local ? { ...input, ctx: { ...input.ctx, fetch: local.fetch } } : input,
+  );
   const policy = await buildPolicy(input);
   const annotations = parseAnnotations(flags.list("annotations"));
-  const target = targetRepository(input);
+  const target = local ? undefined : targetRepository(input);
   const log = onlineLog(input);
   const formats = flags.boolean("new-bundle-format")
     ? ["bundle", "legacy"] as const
@@ -191,6 +200,7 @@ export const verify: CommandRun = async (input) => {
         );
       }
     },
+    local?.references,
   );
 };
 

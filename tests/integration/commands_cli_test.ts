@@ -170,6 +170,11 @@ Deno.test("save then load into a fresh repository then verify: legacy and bundle
   );
   assert.equal(index.manifests[0].digest, image.digest);
 
+  // verify --local-image reads the layout itself, through the same pipeline.
+  const local = await env.run([...KEY_VERIFY, "--local-image", "saved"]);
+  assert.equal(local.code, 0, local.stderr);
+  assert.equal(JSON.parse(local.stdout).length, 2);
+
   const target = `${env.registry}/restored/app:v9`;
   assert.equal((await env.run([...KEY_VERIFY, target])).code, 11);
   const loaded = await env.run(["load", "--dir", "saved", target]);
@@ -235,6 +240,9 @@ Deno.test("save --platform writes one platform; load refuses a layout whose blob
   const bytes = await Deno.readFile(path);
   bytes[10] = bytes[10]! ^ 0xff;
   await Deno.writeFile(path, bytes);
+  const local = await env.run([...KEY_VERIFY, "--local-image", "one"]);
+  assert.equal(local.code, 1);
+  assert.match(local.stderr, /OCI_DIGEST_MISMATCH/);
   const loaded = await env.run(["load", "--dir", "one", `${env.registry}/tampered/app:v1`]);
   assert.equal(loaded.code, 1);
   assert.match(loaded.stderr, /OCI_DIGEST_MISMATCH/);

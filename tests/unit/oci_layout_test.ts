@@ -1,7 +1,8 @@
 /**
  * Reading an OCI layout is reading untrusted input: symlinks (go-containerregistry #2306),
  * traversal through digests (SECURITY.md rows 19, 34), corrupted or resized blobs, oversized files
- * and counts are refused with typed errors, and a refused layout pushes nothing.
+ * and counts are refused with typed errors, a refused layout pushes nothing, and a checked layout
+ * is served read-only for `verify --local-image`.
  */
 
 import assert from "node:assert/strict";
@@ -11,6 +12,7 @@ import { isCosignError } from "../../lib/errors.ts";
 import { RegistryClient } from "../../lib/oci.ts";
 import { readImageLayout } from "../../lib/oci_layout.ts";
 import { loadImageLayout } from "../../lib/oci_layout_load.ts";
+import { openLocalImages } from "../../lib/oci_layout_fetch.ts";
 import {
   encodeIndex,
   encodeManifest,
@@ -322,4 +324,36 @@ Deno.test("loadImageLayout() pushes a verified layout: image tag, .sig tag, refe
   );
   assert.equal(again.stats.uploaded, 0);
   assert.equal(again.stats.present, 6);
+});
+
+Deno.test("openLocalImages() serves a checked layout read-only to the registry client", async () => {
+  await using tmp = await tempDir();
+  const built = await buildLayout(tmp.path);
+  const local = await openLocalImages([tmp.path]);
+  const reference = local.references[0]!;
+  assert.equal(reference.digest, built.image.digest);
+  const client = new RegistryClient({ fetch: local.fetch, sleep: () => Promise.resolve() });
+  const hex = built.image.digest.slice("sha256:".length);
+  const sig = await client.resolve({
+    registry: reference.registry,
+    repository: reference.repository,
+    tag: `sha256-${hex}.sig`,
+  });
+  assert.equal(sig.digest, built.signatures.digest);
+  const listed = await client.listReferrers(reference, built.image.digest);
+  assert.deepEqual(listed.manifests.map((m) => m.digest), [built.referrer.digest]);
+  const layer = await client.getBlob(reference, built.layer.digest, { size: built.layer.size });
+  assert.equal(layer.length, built.layer.size);
+  // Nothing else: no writes, no other host, no blob outside the layout.
+  const put = await local.fetch(`http://localhost/v2/${reference.repository}/manifests/x`, {
+    method: "PUT",
+  });
+  assert.equal(put.status, 405);
+  const elsewhere = await local.fetch(`http://example.com/v2/${reference.repository}/blobs/x`);
+  assert.equal(elsewhere.status, 404);
+  await elsewhere.body?.cancel();
+  await assert.rejects(
+    client.getBlob(reference, `sha256:${"e".repeat(64)}`),
+    code("OCI_BLOB_UNKNOWN"),
+  );
 });
