@@ -17,6 +17,7 @@ import type { OciDescriptor } from "./oci_manifest.ts";
 import { parseDigest } from "./oci_reference.ts";
 import { checkedStream } from "./_oci_stream.ts";
 
+/** `OCI_LAYOUT_INVALID` for the layout at `dir`: not a layout, or malformed. */
 export function invalid(dir: string, reason: string, cause?: unknown): CosignError {
   return new CosignError(
     "OCI_LAYOUT_INVALID",
@@ -25,6 +26,7 @@ export function invalid(dir: string, reason: string, cause?: unknown): CosignErr
   );
 }
 
+/** `OCI_LAYOUT_UNSAFE` for the layout at `dir`: a symlink, a non-file, a file swapped. */
 export function unsafe(dir: string, reason: string): CosignError {
   return new CosignError("OCI_LAYOUT_UNSAFE", `Refusing OCI layout "${dir}": ${reason}`);
 }
@@ -35,11 +37,14 @@ export function blobPath(dir: string, digest: string): string {
   return join(dir, "blobs", algorithm, hex);
 }
 
+/** `lstat` of a path, or `undefined` when it (or a parent directory) does not exist. */
 export async function lstatOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
   try {
     return await Deno.lstat(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return undefined;
+    }
     throw error;
   }
 }
@@ -154,6 +159,7 @@ export interface LayoutManifest {
   readonly bytes: Bytes;
 }
 
+/** A manifest blob read whole (at most `maxManifestBytes`) and checked against `descriptor`. */
 export async function readManifestBlob(
   dir: string,
   descriptor: OciDescriptor,
@@ -176,6 +182,7 @@ export async function readManifestBlob(
   return { descriptor, bytes };
 }
 
+/** Check bytes against a descriptor: size (`OCI_SIZE_MISMATCH`), digest (`OCI_DIGEST_MISMATCH`). */
 export function checkBytes(
   dir: string,
   what: string,
@@ -224,6 +231,10 @@ export async function writeAtomically(
   await Deno.rename(temporary, path);
 }
 
+/**
+ * Make `dir` ready for `save`: create it with `blobs/sha256/`, or accept an empty directory or an
+ * existing layout; anything else (a file, a symlink, a directory of other files) is refused.
+ */
 export async function prepareDirectory(dir: string): Promise<void> {
   const info = await lstatOrUndefined(dir);
   if (info !== undefined) {
