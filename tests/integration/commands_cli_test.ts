@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { utf8 } from "../../lib/_bytes.ts";
 import { startStack } from "../../server/mod.ts";
+import { runCli } from "../../cli/app.ts";
+import type { CliContext } from "../../cli/context.ts";
 import { dcosign } from "../_cli.ts";
 import { tempDir } from "../_support.ts";
 import { writeOciLayout } from "../registry/_oci_layout.ts";
@@ -696,4 +698,54 @@ Deno.test("login checks the credentials, writes a 0600 docker config the registr
   );
   assert.equal(shadowed.code, 0, shadowed.stderr);
   assert.match(shadowed.stderr, /credential helper "docker-credential-pass" .* is asked first/);
+});
+
+/** Run the CLI with stderr as a terminal (tests/_cli.ts never pretends to be one). */
+async function onTerminal(
+  argv: string[],
+  options: { fetch: typeof fetch; cwd: string; env: Record<string, string> },
+): Promise<{ code: number; stderr: string }> {
+  const err: Uint8Array[] = [];
+  const ctx: CliContext = {
+    env: (name) => options.env[name],
+    environment: () => ({ ...options.env }),
+    cwd: options.cwd,
+    stdout: { write: () => {} },
+    stderr: { write: (data) => void err.push(data.slice()) },
+    readStdin: () => Promise.resolve(new Uint8Array()),
+    isTerminal: { stdin: false, stdout: false, stderr: true },
+    fetch: options.fetch,
+    now: () => new Date(),
+    signal: new AbortController().signal,
+  };
+  const code = await runCli(argv, ctx);
+  return { code, stderr: err.map((c) => new TextDecoder().decode(c)).join("") };
+}
+
+Deno.test("copy prints a line per blob only on a terminal, in colour unless NO_COLOR", async () => {
+  await using env = await openImageEnv("in-process");
+  const image = await env.push("progress/app");
+  const plain = await env.run(["copy", image.reference, `${env.registry}/progress/plain:v1`]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.doesNotMatch(plain.stderr, /mounted {2}sha256:/);
+  assert.doesNotMatch(plain.stderr, /\x1b\[/);
+
+  const options = { fetch: env.fetch, cwd: env.dir, env: { HOME: "/nonexistent-home" } };
+  const tty = await onTerminal(
+    ["copy", image.reference, `${env.registry}/progress/tty:v1`],
+    options,
+  );
+  assert.equal(tty.code, 0, tty.stderr);
+  for (const blob of [image.layout.images[0]!.config, ...image.layout.images[0]!.layers]) {
+    assert.match(tty.stderr, new RegExp(`mounted .*${blob.digest}`));
+  }
+  assert.match(tty.stderr, /\x1b\[32mCopied\x1b\[0m/);
+
+  const noColor = await onTerminal(
+    ["copy", image.reference, `${env.registry}/progress/nocolor:v1`],
+    { ...options, env: { ...options.env, NO_COLOR: "1" } },
+  );
+  assert.equal(noColor.code, 0, noColor.stderr);
+  assert.match(noColor.stderr, /mounted {2}sha256:/);
+  assert.doesNotMatch(noColor.stderr, /\x1b\[/);
 });
