@@ -296,6 +296,18 @@ export async function verifySignedEntity(
     if (computed) messageDigest = { algorithm, digest: computed };
   }
 
+  // The signature over the artifact, before the witnesses: every check must pass anyway, and
+  // "it does not verify with this key" is the failure a user can act on most directly.
+  const ok = await checkSignature(entity.content, signature, key, hash, artifact, messageDigest);
+  if (!ok) {
+    fail(
+      "VERIFY_SIGNATURE_INVALID",
+      policy.key
+        ? "The signature does not verify with the given key"
+        : "The signature does not verify with the signing certificate's key",
+    );
+  }
+
   // 1. Timestamps (section 11): each present one must verify; count distinct authorities.
   const timestamps: VerifiedTimestamp[] = [];
   if (root && (entity.timestamps.length > 0 || timestampThreshold > 0)) {
@@ -398,16 +410,7 @@ export async function verifySignedEntity(
     certificate = { leaf, chain, identity };
   }
 
-  // 4. The signature itself.
-  const ok = await checkSignature(entity.content, signature, key, hash, artifact, messageDigest);
-  if (!ok) {
-    fail(
-      "VERIFY_SIGNATURE_INVALID",
-      policy.key
-        ? "The signature does not verify with the given key"
-        : "The signature does not verify with the signing certificate's key",
-    );
-  }
+  // 4. The signature itself (checked first, above; reported last, as cosign lists it).
   checks.push(
     policy.key
       ? "The signatures were verified against the specified public key"

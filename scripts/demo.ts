@@ -1,17 +1,19 @@
 /**
  * `deno task demo`: the story of dcosign on the embedded stack, told by running the real CLI.
  *
- * It starts `dcosign serve` (registry, transparency log, CA, OIDC issuer, TSA as they exist),
- * builds and pushes a small image, then signs and verifies it, and shows a tampered signature
- * being caught. Every step states what it expects; the demo exits 0 only if each step behaved
- * as shown.
+ * It starts `dcosign serve` (registry, Rekor, Fulcio, OIDC issuer, TSA), builds and pushes a
+ * small image, then: signs it with a key (recorded in the transparency log) and verifies it
+ * offline; signs it keyless with the stack's OIDC identity and verifies that identity; attests
+ * its provenance and verifies the attestation; signs and verifies a blob; and shows tampering
+ * and the wrong identity being caught. Every step states what it expects; the demo exits 0 only
+ * if each step behaved as shown.
  *
  * @module
  */
 
 import { fileURLToPath } from "node:url";
-import { RegistryClient } from "../lib/oci.ts";
 import { buildExampleImage } from "../lib/_example_image.ts";
+import { RegistryClient } from "../lib/oci.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const work = await Deno.makeTempDir({ prefix: "dcosign-demo-" });
@@ -26,10 +28,10 @@ let failures = 0;
 async function dcosign(
   title: string,
   args: string[],
-  expect: { code: number; stdout?: RegExp; stderr?: RegExp },
+  expect: { code: number; stdout?: RegExp; stderr?: RegExp; shown?: string[] },
 ): Promise<{ stdout: string; stderr: string }> {
   say(`\n${paint(1, `▶ ${title}`)}`);
-  say(paint(2, `  $ dcosign ${args.join(" ")}`));
+  say(paint(2, `  $ dcosign ${(expect.shown ?? args).join(" ")}`));
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${root}main.ts`, ...args],
     cwd: work,
@@ -49,12 +51,19 @@ async function dcosign(
     say(paint(32, `  ✔ exit ${code}, as expected`));
   } else {
     failures++;
-    say(paint(31, `  ✘ expected exit ${expect.code}, got ${code}`));
+    say(
+      paint(
+        31,
+        `  ✘ expected exit ${expect.code}${
+          expect.stderr ? ` and ${expect.stderr}` : ""
+        }, got ${code}`,
+      ),
+    );
   }
   return { stdout: out, stderr: err };
 }
 
-say(paint(1, "dcosign demo: sign and verify a container image, offline"));
+say(paint(1, "dcosign demo: sign and verify a container image, with a key and keyless, offline"));
 const readyFile = `${work}/ready.json`;
 const serve = new Deno.Command(Deno.execPath(), {
   args: [
@@ -71,8 +80,8 @@ const serve = new Deno.Command(Deno.execPath(), {
   stderr: "piped",
 }).spawn();
 try {
-  let ready: { registry: string } | undefined;
-  for (let i = 0; i < 200 && !ready; i++) {
+  let ready: Record<string, string> | undefined;
+  for (let i = 0; i < 300 && !ready; i++) {
     try {
       ready = JSON.parse(await Deno.readTextFile(readyFile));
     } catch {
@@ -80,39 +89,180 @@ try {
     }
   }
   if (!ready) throw new Error("dcosign serve did not become ready");
-  say(`\nThe embedded stack is up: registry at ${ready.registry}`);
+  const url = `http://${ready.registry}`;
+  const trustedRoot = ready.trustedRoot!;
+  say(`\nThe embedded stack is up at ${url}: registry, Rekor, Fulcio, OIDC issuer and TSA.`);
+  say(`Its trusted root: ${trustedRoot}`);
 
   const image = await buildExampleImage(new RegistryClient(), `${ready.registry}/demo/hello`);
   say(`Pushed a small image: ${image.reference} (${image.digest})`);
 
+  // 1. Keys.
   await dcosign("Generate a key pair (encrypted with COSIGN_PASSWORD)", ["generate-key-pair"], {
     code: 0,
   });
   await dcosign(
-    "Sign the image with the key (legacy .sig tag, no transparency log)",
+    "Sign the image with the key; the signature is recorded in the transparency log",
+    ["sign", "--key", "cosign.key", "--rekor-url", url, "-a", "stage=demo", image.reference],
+    { code: 0, stderr: /tlog entry created with index/ },
+  );
+  await dcosign(
+    "Verify it with the public key: signature, claims and the log entry, checked offline",
     [
-      "sign",
+      "verify",
       "--key",
-      "cosign.key",
-      "--tlog-upload=false",
-      "--new-bundle-format=false",
+      "cosign.pub",
+      "--trusted-root",
+      trustedRoot,
       "-a",
       "stage=demo",
       image.reference,
     ],
-    { code: 0, stderr: /Pushing signature/ },
+    { code: 0, stdout: /docker-manifest-digest/, stderr: /transparency log was verified offline/ },
+  );
+
+  // 2. Keyless.
+  const token = ready.idToken!;
+  await dcosign(
+    "Sign keyless: the stack's OIDC token buys a 10-minute Fulcio certificate for a fresh key",
+    [
+      "sign",
+      "--signing-config",
+      ready.signingConfig!,
+      "--trusted-root",
+      trustedRoot,
+      "--identity-token",
+      token,
+      "--yes",
+      image.reference,
+    ],
+    {
+      code: 0,
+      stderr: /Successfully verified the certificate for "signer@dcosign.test"/,
+      shown: [
+        "sign",
+        "--signing-config",
+        "stack/signing_config.json",
+        "--trusted-root",
+        "stack/trusted_root.json",
+        "--identity-token",
+        "$TOKEN",
+        "--yes",
+        image.reference,
+      ],
+    },
   );
   await dcosign(
-    "Sign it again, as cosign v3 does by default: a Sigstore bundle stored as an OCI referrer",
-    ["sign", "--key", "cosign.key", "--tlog-upload=false", image.reference],
-    { code: 0, stderr: /Pushing signature/ },
+    "Verify it by who signed: the certificate identity and the OIDC issuer",
+    [
+      "verify",
+      "--certificate-identity",
+      "signer@dcosign.test",
+      "--certificate-oidc-issuer",
+      url,
+      "--trusted-root",
+      trustedRoot,
+      image.reference,
+    ],
+    { code: 0, stderr: /identity and OIDC issuer matched/ },
+  );
+
+  // 3. An attestation.
+  await Deno.writeTextFile(
+    `${work}/provenance.json`,
+    JSON.stringify({
+      builder: { id: "https://ci.example/builder@v1" },
+      buildType: "https://ci.example/build/v1",
+      invocation: {
+        configSource: { uri: "git+https://git.example/app", digest: { sha1: "1".repeat(40) } },
+      },
+    }),
   );
   await dcosign(
-    "Verify both signatures with the public key",
-    ["verify", "--key", "cosign.pub", "--insecure-ignore-tlog", "-o", "json", image.reference],
-    { code: 0, stdout: /docker-manifest-digest/ },
+    "Attest the image's SLSA provenance (keyless, a DSSE envelope in a Sigstore bundle)",
+    [
+      "attest",
+      "--type",
+      "slsaprovenance",
+      "--predicate",
+      "provenance.json",
+      "--signing-config",
+      ready.signingConfig!,
+      "--trusted-root",
+      trustedRoot,
+      "--identity-token",
+      token,
+      "--yes",
+      image.reference,
+    ],
+    { code: 0 },
   );
-  await dcosign("An attacker signs with their own key ...", [
+  const identity = [
+    "--certificate-identity",
+    "signer@dcosign.test",
+    "--certificate-oidc-issuer",
+    url,
+  ];
+  await dcosign(
+    "Verify the provenance attestation",
+    [
+      "verify-attestation",
+      "--type",
+      "slsaprovenance",
+      ...identity,
+      "--trusted-root",
+      trustedRoot,
+      image.reference,
+    ],
+    { code: 0, stdout: /slsa\.dev\/provenance|payload/ },
+  );
+  await dcosign(
+    "Ask for an SBOM attestation that does not exist: it fails, never passes vacuously",
+    [
+      "verify-attestation",
+      "--type",
+      "spdx",
+      ...identity,
+      "--trusted-root",
+      trustedRoot,
+      image.reference,
+    ],
+    { code: 1, stderr: /No attestation of type "https:\/\/spdx\.dev\/Document"/ },
+  );
+
+  // 4. A blob.
+  await Deno.writeTextFile(`${work}/release.txt`, "release 1.0\n");
+  await dcosign(
+    "Sign a file with the key: a Sigstore bundle, logged",
+    [
+      "sign-blob",
+      "--key",
+      "cosign.key",
+      "--rekor-url",
+      url,
+      "--bundle",
+      "release.sigstore.json",
+      "release.txt",
+    ],
+    { code: 0 },
+  );
+  await dcosign(
+    "Verify the file against its bundle",
+    [
+      "verify-blob",
+      "--key",
+      "cosign.pub",
+      "--trusted-root",
+      trustedRoot,
+      "--bundle",
+      "release.sigstore.json",
+      "release.txt",
+    ],
+    { code: 0, stderr: /Verified OK/ },
+  );
+
+  // 5. What gets caught.
+  await dcosign("An attacker makes their own key ...", [
     "generate-key-pair",
     "--output-key-prefix",
     "attacker",
@@ -125,21 +275,43 @@ try {
     },
   );
   await dcosign(
-    "... and pushes a different image with their signature",
-    [
-      "sign",
-      "--key",
-      "attacker.key",
-      "--tlog-upload=false",
-      "--new-bundle-format=false",
-      tampered.reference,
-    ],
+    "... and signs a different image under our repository",
+    ["sign", "--key", "attacker.key", "--rekor-url", url, tampered.reference],
     { code: 0 },
   );
   await dcosign(
     "Verifying it with our key fails: no matching signature (exit 12)",
-    ["verify", "--key", "cosign.pub", "--insecure-ignore-tlog", tampered.reference],
+    ["verify", "--key", "cosign.pub", "--trusted-root", trustedRoot, tampered.reference],
     { code: 12, stderr: /does not verify with the given key/ },
+  );
+  await dcosign(
+    "A keyless signature checked against the wrong identity fails too",
+    [
+      "verify",
+      "--certificate-identity",
+      "someone-else@dcosign.test",
+      "--certificate-oidc-issuer",
+      url,
+      "--trusted-root",
+      trustedRoot,
+      image.reference,
+    ],
+    { code: 12, stderr: /does not match the expected identity/ },
+  );
+  await Deno.writeTextFile(`${work}/release.txt`, "release 1.0 (edited)\n");
+  await dcosign(
+    "An edited file no longer matches its bundle",
+    [
+      "verify-blob",
+      "--key",
+      "cosign.pub",
+      "--trusted-root",
+      trustedRoot,
+      "--bundle",
+      "release.sigstore.json",
+      "release.txt",
+    ],
+    { code: 1 },
   );
 } catch (error) {
   failures++;

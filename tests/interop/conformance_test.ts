@@ -46,8 +46,8 @@ const EXPECTED_FAILURES: Readonly<Record<string, ErrorCode>> = {
   "checkpoint-bad-keyhint_fail": "REKOR_CHECKPOINT_INVALID",
   // The checkpoint is self consistent but does not apply to this bundle.
   "checkpoint-wrong-roothash_fail": "REKOR_PROOF_INVALID",
-  // The signature in the DSSE envelope is incorrect: it is not the signature the log recorded.
-  "dsse-invalid-sig_fail": "REKOR_BODY_MISMATCH",
+  // The signature in the DSSE envelope is incorrect: it does not verify (checked before the log).
+  "dsse-invalid-sig_fail": "VERIFY_SIGNATURE_INVALID",
   // DSSE envelope does not match the entry.
   "dsse-mismatch-envelope_fail": "REKOR_BODY_MISMATCH",
   // A second valid signature over the same payload, not the logged one.
@@ -77,8 +77,8 @@ const EXPECTED_FAILURES: Readonly<Record<string, ErrorCode>> = {
   "invalid-inclusion-proof_fail": "BUNDLE_MALFORMED",
   // Bundle is signed with a key but no key is provided.
   "managed-key-no-key_fail": "VERIFY_NO_KEY",
-  // Wrong key: the logged key is not the verifying one.
-  "managed-key-wrong-key_fail": "REKOR_BODY_MISMATCH",
+  // Wrong key: the signature does not verify with it.
+  "managed-key-wrong-key_fail": "VERIFY_SIGNATURE_INVALID",
   // messageDigest does not match the artifact hash.
   "message-digest-mismatch_fail": "VERIFY_MESSAGE_DIGEST_MISMATCH",
   // Checkpoint with the log signature removed: a parse failure.
@@ -91,8 +91,8 @@ const EXPECTED_FAILURES: Readonly<Record<string, ErrorCode>> = {
   "rekor2-checkpoint-missing-size_fail": "REKOR_CHECKPOINT_MALFORMED",
   // The checkpoint signature's identity does not match the log host.
   "rekor2-checkpoint-no-matching-signature_fail": "REKOR_CHECKPOINT_INVALID",
-  // Envelope signature made by an unrelated key: not the logged signature.
-  "rekor2-dsse-invalid-sig_fail": "REKOR_BODY_MISMATCH",
+  // Envelope signature made by an unrelated key: it does not verify with the certificate's key.
+  "rekor2-dsse-invalid-sig_fail": "VERIFY_SIGNATURE_INVALID",
   // Envelope of another statement: Hash(PAE) is not the logged digest.
   "rekor2-dsse-mismatch-envelope_fail": "REKOR_BODY_MISMATCH",
   // A second valid signature that differs from the logged one.
@@ -115,8 +115,8 @@ const EXPECTED_FAILURES: Readonly<Record<string, ErrorCode>> = {
   "rekor2-timestamp-with-incorrect-time_fail": "X509_NO_TRUSTED_CA",
   // SET signature invalid.
   "set-invalid-signature_fail": "REKOR_SET_INVALID",
-  // The signature in this bundle is incorrect: not the logged one.
-  "signature-mismatch_fail": "REKOR_BODY_MISMATCH",
+  // The signature in this bundle is incorrect: it does not verify.
+  "signature-mismatch_fail": "VERIFY_SIGNATURE_INVALID",
   // The tlog key's validFor lacks its start: the malformed root entry is unusable, never
   // unbounded (sigstore-js accepts this case).
   "trust-root-tlog-missing-validity-start_fail": "REKOR_UNKNOWN_LOG",
@@ -298,7 +298,7 @@ if (requireComponents("sigstore-conformance entrypoint", INTEROP)) {
       [pick("happy-path-v0.3"), "PATH", 0, undefined],
       [pick("managed-key-happy-path"), "DIGEST", 0, undefined],
       [pick("rekor2-dsse-happy-path"), "DIGEST", 0, undefined],
-      [pick("signature-mismatch_fail"), "PATH", 1, "REKOR_BODY_MISMATCH"],
+      [pick("signature-mismatch_fail"), "PATH", 1, "VERIFY_SIGNATURE_INVALID"],
       [pick("bundle-malformed-json_fail"), "DIGEST", 1, "BUNDLE_MALFORMED"],
     ];
     const results = await Promise.all(runs.map(([c, mode]) => runEntrypoint(verifyArgv(c, mode))));

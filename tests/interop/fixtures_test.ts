@@ -182,7 +182,7 @@ const ROWS: readonly Row[] = [
     blob: { digest: DIGEST.npm130 },
     root: PROD,
     key: `${COSIGN_ATT}/cosign.pub`,
-    expect: "REKOR_BODY_MISMATCH",
+    expect: "VERIFY_SIGNATURE_INVALID",
   },
   {
     name: "sigstore-go sigstore.js@2.0.0 provenance verifies with a tlog threshold of 1",
@@ -316,7 +316,7 @@ const ROWS: readonly Row[] = [
     blob: { file: `${JS_CLIENT}/artifact.txt` },
     root: `${JS_CLIENT}/trusted_root.json`,
     identity: BRIAN,
-    expect: "REKOR_BODY_MISMATCH",
+    expect: "VERIFY_SIGNATURE_INVALID",
   },
   // sigstore-js verify fixtures: a mock TSA in verify/trusted_root.json, and real Rekor v2
   ...[
@@ -408,7 +408,7 @@ const ROWS: readonly Row[] = [
     blob: { digest: DIGEST.other },
     root: PROD,
     identity: { subject: "daniel.bevenius@gmail.com", issuer: GITHUB_OAUTH },
-    expect: "REKOR_BODY_MISMATCH",
+    expect: "VERIFY_SIGNATURE_INVALID",
   },
   {
     name: "sigstore-rs legacy-blob-bundle-2022 fails for another identity",

@@ -92,7 +92,7 @@ if (requireComponents("legacy cosign image signatures from sigstore-rs", INTEROP
         { kind: "bytes", bytes: tampered },
         keylessPolicy(),
       ),
-      (e) => isCosignError(e, "REKOR_BODY_MISMATCH"),
+      (e) => isCosignError(e, "VERIFY_SIGNATURE_INVALID"),
     );
     await assert.rejects(
       verifySignedEntity(
