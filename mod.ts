@@ -112,13 +112,37 @@ export {
   type VerificationMaterial,
 } from "./lib/bundle.ts";
 export type { Envelope, EnvelopeSignature } from "./lib/dsse.ts";
+export type { Statement, StatementSubject } from "./lib/payload.ts";
 export type { InclusionProof, TlogEntry } from "./lib/tlog_entry.ts";
 export type { TlogVerification } from "./lib/tlog_verify.ts";
+export type { EntryBody, EntryDigest, LoggedSignature } from "./lib/_rekor_bodies.ts";
 export type { ProposedEntry } from "./lib/rekor_entries.ts";
-export { RekorClient, type RekorClientOptions } from "./lib/rekor.ts";
-export type { VerifiedTimestamp } from "./lib/timestamp.ts";
-export type { Certificate, CertificateIdentity, GithubWorkflow } from "./lib/x509.ts";
+export {
+  RekorClient,
+  type RekorClientOptions,
+  type RekorRetrieveQuery,
+  type RekorSearchQuery,
+} from "./lib/rekor.ts";
+export type {
+  RekorConsistencyProof,
+  RekorInclusionProof,
+  RekorLogEntry,
+  RekorLogInfo,
+} from "./lib/rekor_wire.ts";
+export type { TstInfo, VerifiedTimestamp } from "./lib/timestamp.ts";
+export {
+  type Certificate,
+  type CertificateIdentity,
+  type DistinguishedName,
+  type Extension,
+  type GeneralName,
+  type GithubWorkflow,
+  KEY_USAGE_BITS,
+  type KeyUsageName,
+  type NameAttribute,
+} from "./lib/x509.ts";
 export type { CheckedCertificate } from "./lib/fulcio.ts";
+export type { SignedCertificateTimestamp, VerifiedSct } from "./lib/sct.ts";
 export {
   parseTrustedRoot,
   type TrustedAuthority,
@@ -126,7 +150,22 @@ export {
   type TrustedRoot,
   type ValidityPeriod,
 } from "./lib/trust.ts";
-export { RegistryClient, type RegistryClientOptions, type RegistryLimits } from "./lib/oci.ts";
+export {
+  type FetchedManifest,
+  type PushedManifest,
+  RegistryClient,
+  type RegistryClientOptions,
+  type RegistryExchange,
+  type RegistryLimits,
+  type RetryPolicy,
+  type TransportOptions,
+} from "./lib/oci.ts";
+export type { OciDescriptor, OciPlatform } from "./lib/oci_manifest.ts";
+export type { ReferrersList } from "./lib/_oci_listing.ts";
+export type { BlobTarget, StreamUploadOptions, StreamUploadOutcome } from "./lib/_oci_stream.ts";
+export type { UploadedBlob, UploadOptions } from "./lib/_oci_upload.ts";
+export type { CredentialResolver, RegistryCredentials } from "./lib/docker_config.ts";
+export type { DigestReference } from "./lib/oci_signatures.ts";
 export {
   formatImageReference,
   type ImageReference,
@@ -135,3 +174,4 @@ export {
 } from "./lib/oci_reference.ts";
 export { CosignError, type ErrorArea, type ErrorCode } from "./lib/errors.ts";
 export type { Bytes, HashName } from "./lib/_bytes.ts";
+export type { JsonRecord } from "./lib/_json.ts";

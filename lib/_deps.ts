@@ -15,6 +15,10 @@ export {
   createLocalJWKSet,
   errors as joseErrors,
   type JSONWebKeySet,
+  type JWEContentEncryptionAlgorithm,
+  type JWEKeyManagementAlgorithm,
   type JWK,
+  type JWKKeyType,
+  type JWSAlgorithm,
   jwtVerify,
 } from "npm:jose@6.2.18";

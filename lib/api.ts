@@ -139,6 +139,7 @@ export interface VerifyOptions extends VerificationPolicy {
   readonly annotations?: Readonly<Record<string, string>>;
   /** The registry client (default: anonymous, or `fetch`). */
   readonly registry?: RegistryClient;
+  /** The fetch every client uses (default the global one). */
   readonly fetch?: typeof fetch;
 }
 

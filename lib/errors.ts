@@ -35,6 +35,7 @@ export class CosignError extends Error {
   /** What failed, machine-readable and stable. */
   readonly code: ErrorCode;
 
+  /** Create an error with its `code`, a one-line message and, in `options.cause`, what caused it. */
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "CosignError";

@@ -30,6 +30,7 @@ const SIG_ECDSA = 3;
 
 /** One SCT (RFC 6962 section 3.2). */
 export interface SignedCertificateTimestamp {
+  /** SCT version: 0 is v1 (RFC 6962 section 3.2). */
   readonly version: number;
   /** SHA-256 of the log key's SPKI. */
   readonly logId: Bytes;
@@ -37,8 +38,11 @@ export interface SignedCertificateTimestamp {
   readonly timestamp: bigint;
   /** The `CtExtensions` bytes; non-empty for static-CT logs. */
   readonly extensions: Bytes;
+  /** TLS `HashAlgorithm` of the signature: 4 is SHA-256 (RFC 5246 section 7.4.1.4.1). */
   readonly hashAlgorithm: number;
+  /** TLS `SignatureAlgorithm`: 1 is RSA, 3 is ECDSA (RFC 5246 section 7.4.1.4.1). */
   readonly signatureAlgorithm: number;
+  /** The log's signature over the precertificate entry (`digitally-signed`). */
   readonly signature: Bytes;
 }
 
@@ -175,7 +179,9 @@ export function precertSignedData(
 
 /** A verified SCT and the CT log that signed it. */
 export interface VerifiedSct {
+  /** The SCT as embedded in the certificate. */
   readonly sct: SignedCertificateTimestamp;
+  /** The trusted-root CT log whose key verified it. */
   readonly log: TrustedLog;
 }
 

@@ -27,6 +27,7 @@ import { digest } from "./_bytes.ts";
 
 /** Who signs: a signer, and for keyless signing its certificate (DER) and chain. */
 export interface SigningIdentity {
+  /** Makes the signature: a `PrivateKey`, or the ephemeral key of a keyless identity. */
   readonly signer: Signer;
   /** The Fulcio leaf certificate (DER), for keyless signing. */
   readonly certificate?: Bytes;

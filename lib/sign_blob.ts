@@ -55,6 +55,7 @@ export interface SignBlobOptions {
   readonly services?: SigningServices;
   /** Progress of the hashing pass. */
   readonly onProgress?: (progress: HashProgress) => void;
+  /** Aborts reading and hashing the blob. */
   readonly signal?: AbortSignal;
   /** Largest blob an Ed25519 key signs (default `MAX_MESSAGE_BYTES`). */
   readonly maxMessageBytes?: number;
@@ -68,6 +69,7 @@ export interface BlobSignature {
   readonly size: number;
   /** The signature (ECDSA: DER). */
   readonly signature: Bytes;
+  /** The transparency-log entry (`hashedrekord`), when a log witness was given. */
   readonly tlogEntry?: TlogEntry;
   /** The DER `TimeStampResp` over the signature. */
   readonly timestamp?: Bytes;
@@ -175,7 +177,9 @@ export interface AttestBlobOptions {
   readonly sha256?: string;
   /** The predicate `Timestamp` of `--type custom` (default now). */
   readonly now?: Date;
+  /** Progress of the hashing pass. */
   readonly onProgress?: (progress: HashProgress) => void;
+  /** Aborts reading and hashing the blob. */
   readonly signal?: AbortSignal;
 }
 
@@ -183,10 +187,13 @@ export interface AttestBlobOptions {
 export interface BlobAttestation {
   /** The signed in-toto statement bytes. */
   readonly statement: Bytes;
+  /** The signed DSSE envelope. */
   readonly envelope: Envelope;
   /** The envelope JSON exactly as logged. */
   readonly envelopeJson: string;
+  /** The transparency-log entry (`dsse`), when a log witness was given. */
   readonly tlogEntry?: TlogEntry;
+  /** The DER `TimeStampResp` over the signature, when a timestamp witness was given. */
   readonly timestamp?: Bytes;
   /** The v0.3 bundle with the DSSE envelope. */
   readonly bundle: Bundle;

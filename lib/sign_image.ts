@@ -71,10 +71,13 @@ export interface SignImageOptions extends ImageSigningOptions {
 
 /** One image signature that was made. */
 export interface ImageSignature {
+  /** The image that was signed, by digest. */
   readonly image: DigestReference;
+  /** How the signature was stored: legacy `.sig` tag or bundle referrer. */
   readonly format: StorageFormat;
   /** The signed payload: SimpleSigning JSON, or the in-toto statement. */
   readonly payload: Bytes;
+  /** The signature over the payload (ECDSA: DER). */
   readonly signature: Bytes;
   /** Where it was stored (absent with `upload: false`). */
   readonly stored?: ImageReference;
@@ -202,11 +205,17 @@ export interface AttestImageOptions extends ImageSigningOptions {
 
 /** One attestation that was made. */
 export interface ImageAttestation {
+  /** The image that was attested, by digest. */
   readonly image: DigestReference;
+  /** How the attestation was stored: legacy `.att` tag or bundle referrer. */
   readonly format: StorageFormat;
+  /** The signed in-toto statement bytes. */
   readonly statement: Bytes;
+  /** The DSSE envelope JSON exactly as signed and logged. */
   readonly envelopeJson: string;
+  /** Where it was stored: the `.att` tag or the referrer manifest (absent with `upload: false`). */
   readonly stored?: ImageReference;
+  /** The bundle bytes (bundle format). */
   readonly bundle?: Bytes;
 }
 

@@ -61,6 +61,9 @@ const WEBCRYPTO_HASH: Record<HashName, string> = {
   sha512: "SHA-512",
 };
 
+/** The curve implementation of a key, for prehashed ECDSA; set by `PublicKey`'s static block. */
+let nobleCurveOf: (key: PublicKey) => Curve["noble"] | undefined;
+
 /** A parsed public key; compare keys by `spki` bytes. */
 export class PublicKey {
   /** The key type. */
@@ -179,9 +182,10 @@ export class PublicKey {
     return key;
   }
 
-  /** The curve implementation for prehashed ECDSA. */
-  get nobleCurve(): Curve["noble"] | undefined {
-    return this.#curve?.noble;
+  static {
+    // verifyPrehashed needs the curve implementation; reading it through this module-private
+    // accessor keeps the third-party curve type out of the public class.
+    nobleCurveOf = (key) => key.#curve?.noble;
   }
 }
 
@@ -247,7 +251,7 @@ export function verifyPrehashed(
 ): boolean {
   if (digest.length !== digestLength(hash)) return false;
   try {
-    const curve = key.nobleCurve;
+    const curve = nobleCurveOf(key);
     if (curve) {
       const raw = ecdsaSignatureToRaw(signature, key.curveSize);
       if (!raw) return false;

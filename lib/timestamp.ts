@@ -88,17 +88,25 @@ const MAX_TIMESTAMPS = 32;
 export interface TstInfo {
   /** The DER TSTInfo (the eContent the messageDigest attribute covers). */
   readonly raw: Bytes;
+  /** The TSA policy OID. */
   readonly policy: string;
+  /** OID of the hash in the message imprint. */
   readonly hashAlgorithm: string;
+  /** The message imprint: the hash of the timestamped data. */
   readonly hashedMessage: Bytes;
+  /** The serial number the TSA gave the token. */
   readonly serial: bigint;
+  /** When the TSA made the token. */
   readonly genTime: Date;
+  /** How far `genTime` may be off, when the TSA says. */
   readonly accuracy?: {
     readonly seconds: number;
     readonly millis: number;
     readonly micros: number;
   };
+  /** True when tokens of this TSA are strictly ordered by `genTime`. */
   readonly ordering: boolean;
+  /** The request's nonce, echoed, when one was sent. */
   readonly nonce?: bigint;
 }
 
@@ -283,10 +291,13 @@ function isSigner(cert: Certificate, sid: TimestampSigner["sid"]): boolean {
 
 /** A timestamp that verified, and the authority that vouches for it. */
 export interface VerifiedTimestamp {
+  /** The time the token vouches for. */
   readonly genTime: Date;
+  /** The trusted-root timestamp authority whose chain verified the token. */
   readonly authority: TrustedAuthority;
   /** The signer's verified path, signer first. */
   readonly chain: readonly Certificate[];
+  /** The token's TSTInfo. */
   readonly tstInfo: TstInfo;
 }
 

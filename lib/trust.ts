@@ -43,44 +43,59 @@ export const SIGNING_CONFIG_MEDIA_TYPE = "application/vnd.dev.sigstore.signingco
 
 /** A closed time interval; `end` absent means open-ended. */
 export interface ValidityPeriod {
+  /** Start of the interval, inclusive. */
   readonly start: Date;
+  /** End of the interval, inclusive; absent when open-ended. */
   readonly end?: Date;
 }
 
 /** A transparency log or CT log key from the trusted root. */
 export interface TrustedLog {
+  /** The log's base URL. */
   readonly baseUrl: string;
   /** SHA-256 of the log key's SPKI (the log ID). */
   readonly logId: Bytes;
+  /** The log's public key. */
   readonly key: PublicKey;
   /** `PKIX_ECDSA_P256_SHA_256`, `PKIX_ED25519`, ... */
   readonly keyDetails: string;
+  /** When the key may vouch for entries. */
   readonly validFor: ValidityPeriod;
   /** Why this entry is unusable (a malformed validity window); such an entry never verifies. */
   readonly problem?: string;
   /** Checkpoint key ID (v0.2 roots), when it differs from the log ID. */
   readonly checkpointKeyId?: Bytes;
+  /** Who runs the log, when the root says. */
   readonly operator?: string;
 }
 
 /** A certificate authority (Fulcio) or timestamp authority from the trusted root. */
 export interface TrustedAuthority {
+  /** The authority's name, as the trusted root gives it. */
   readonly subject: { readonly organization?: string; readonly commonName?: string };
+  /** The authority's URL. */
   readonly uri: string;
   /** DER certificates, leaf-most first, the trust anchor last. */
   readonly certificates: readonly Bytes[];
+  /** When the certificates may vouch for signatures or timestamps. */
   readonly validFor: ValidityPeriod;
   /** Why this entry is unusable (a malformed validity window); such an entry never verifies. */
   readonly problem?: string;
+  /** Who runs the authority, when the root says. */
   readonly operator?: string;
 }
 
 /** A parsed `trusted_root.json`. */
 export interface TrustedRoot {
+  /** One of `TRUSTED_ROOT_MEDIA_TYPES` (v0.1 or v0.2). */
   readonly mediaType: string;
+  /** Transparency logs (Rekor) trusted for log entries. */
   readonly tlogs: readonly TrustedLog[];
+  /** Certificate transparency logs trusted for SCTs. */
   readonly ctlogs: readonly TrustedLog[];
+  /** Certificate authorities (Fulcio) trusted for signing certificates. */
   readonly certificateAuthorities: readonly TrustedAuthority[];
+  /** RFC 3161 timestamp authorities trusted for timestamps. */
   readonly timestampAuthorities: readonly TrustedAuthority[];
 }
 
@@ -294,25 +309,37 @@ export function logIdHex(key: PublicKey): string {
 
 /** One service endpoint of a signing config. */
 export interface ServiceEndpoint {
+  /** The service's URL. */
   readonly url: string;
+  /** The API major version it speaks (Rekor 1 or 2, Fulcio 1, TSA 1). */
   readonly majorApiVersion: number;
+  /** When clients may use it. */
   readonly validFor: ValidityPeriod;
+  /** Who runs it. */
   readonly operator: string;
 }
 
 /** How many services of a kind to use. */
 export interface ServiceSelector {
+  /** `ALL` of the services, `ANY` one, or `EXACT`ly `count` of them. */
   readonly selector: "ALL" | "ANY" | "EXACT";
+  /** How many services, for `EXACT`. */
   readonly count?: number;
 }
 
 /** A parsed `signing_config.json`. */
 export interface SigningConfig {
+  /** Fulcio instances. */
   readonly caUrls: readonly ServiceEndpoint[];
+  /** OIDC providers to get identity tokens from. */
   readonly oidcUrls: readonly ServiceEndpoint[];
+  /** Transparency logs (Rekor) to record signatures in. */
   readonly rekorTlogUrls: readonly ServiceEndpoint[];
+  /** RFC 3161 timestamp authorities. */
   readonly tsaUrls: readonly ServiceEndpoint[];
+  /** How many of `rekorTlogUrls` to use. */
   readonly rekorTlogConfig: ServiceSelector;
+  /** How many of `tsaUrls` to use. */
   readonly tsaConfig: ServiceSelector;
 }
 

@@ -74,8 +74,11 @@ export type SignerMaterial =
 
 /** One signature with everything that vouches for it. */
 export interface SignedEntity {
+  /** What was signed: a message signature or a DSSE envelope. */
   readonly content: SignatureContent;
+  /** What verifies the signature: a public key or a certificate. */
   readonly material: SignerMaterial;
+  /** Transparency-log entries about this signature. */
   readonly tlogEntries: readonly TlogEntry[];
   /** RFC 3161 timestamp responses or tokens. */
   readonly timestamps: readonly Uint8Array[];
@@ -92,9 +95,11 @@ export interface SignedEntity {
 
 /** One acceptable certificate identity: exact strings or whole-value regular expressions. */
 export interface IdentityMatcher {
+  /** The exact SAN the certificate must carry. */
   readonly subject?: string;
   /** Matched against the whole SAN (anchored), never a substring. */
   readonly subjectRegExp?: string;
+  /** The exact OIDC issuer the certificate must name. */
   readonly issuer?: string;
   /** Matched against the whole issuer (anchored), never a substring. */
   readonly issuerRegExp?: string;
@@ -124,7 +129,9 @@ export interface VerificationPolicy {
 
 /** A time established for the signature, and by what. */
 export interface VerifiedTime {
+  /** What vouched for the time. */
   readonly source: "transparency log" | "timestamp authority" | "current time";
+  /** The time. */
   readonly time: Date;
 }
 
@@ -138,8 +145,11 @@ export interface VerificationResult {
     readonly chain: readonly Certificate[];
     readonly identity: CertificateIdentity;
   };
+  /** The transparency-log entries that verified. */
   readonly tlogEntries: readonly TlogVerification[];
+  /** The RFC 3161 timestamps that verified. */
   readonly timestamps: readonly VerifiedTimestamp[];
+  /** The times the certificate was checked at, and what vouched for each. */
   readonly verifiedTimes: readonly VerifiedTime[];
   /** The checks that ran, in order, for the human report. */
   readonly checks: readonly string[];

@@ -91,7 +91,9 @@ export interface VerifyBlobOptions {
   readonly maxBlobBytes?: number;
   /** Largest blob read into memory for an Ed25519 signature (default `MAX_MESSAGE_BYTES`). */
   readonly maxMessageBytes?: number;
+  /** Progress of the hashing pass. */
   readonly onProgress?: (progress: HashProgress) => void;
+  /** Aborts reading and hashing the blob. */
   readonly signal?: AbortSignal;
 }
 
@@ -202,6 +204,7 @@ async function withOnlineEntries(
 
 /** The outcome of verifying a blob. */
 export interface BlobVerification {
+  /** What verified, and how. */
   readonly result: VerificationResult;
   /** The artifact as verified (a digest unless the signature needed the bytes). */
   readonly artifact?: Artifact;
@@ -275,7 +278,9 @@ export interface VerifyBlobAttestationOptions extends VerifyBlobOptions {
 
 /** The outcome of verifying a blob attestation. */
 export interface BlobAttestationVerification extends BlobVerification {
+  /** The verified DSSE envelope. */
   readonly envelope: Envelope;
+  /** The in-toto statement it carries. */
   readonly statement: Statement;
 }
 

@@ -76,11 +76,13 @@ export interface VerifyImageOptions {
 
 /** One verified image signature or attestation. */
 export interface VerifiedImageSignature {
+  /** Where it was found: a legacy tag or a bundle referrer. */
   readonly format: StorageFormat;
   /** The signed payload: a SimpleSigning document or an in-toto statement. */
   readonly payload: Bytes;
   /** The DSSE envelope, for bundles and attestations. */
   readonly envelope?: Envelope;
+  /** What verified, and how. */
   readonly result: VerificationResult;
   /** Legacy layer annotations (the cosign JSON output reports the bundle from them). */
   readonly layerAnnotations?: Readonly<Record<string, string>>;
@@ -92,7 +94,9 @@ export interface VerifiedImageSignature {
 export interface ImageVerification {
   /** The reference as given, and the digest it resolved to. */
   readonly reference: ImageReference;
+  /** The image digest (`sha256:...`) every signature is bound to. */
   readonly digest: string;
+  /** The signatures or attestations that verified (never empty). */
   readonly signatures: readonly VerifiedImageSignature[];
   /** Why each other candidate failed (for `--verbose`). */
   readonly rejected: readonly string[];

@@ -30,6 +30,7 @@ export interface KeylessOptions {
   readonly fulcioUrl: string;
   /** Trust material the issued certificate must chain to (with its SCT). */
   readonly trustedRoot: TrustedRoot;
+  /** The fetch used to reach Fulcio (default the global one). */
   readonly fetch?: typeof fetch;
   /** Time the certificate must be valid at (default now). */
   readonly now?: Date;
@@ -39,7 +40,9 @@ export interface KeylessOptions {
 
 /** A keyless signing identity and what its certificate says. */
 export interface KeylessIdentity {
+  /** The ephemeral signer with its certificate and chain, ready to sign with. */
   readonly identity: SigningIdentity;
+  /** The issued certificate, checked against the trusted root, and its identity. */
   readonly certificate: CheckedCertificate;
 }
 

@@ -95,13 +95,17 @@ const MAX_CERT_BYTES = 64 * 1024;
 
 /** One attribute of a distinguished name. */
 export interface NameAttribute {
+  /** The attribute type OID (`2.5.4.3` is commonName). */
   readonly oid: string;
+  /** The attribute value as text. */
   readonly value: string;
 }
 
 /** A distinguished name: its DER (what chains compare), its RDNs, and RFC 4514 text. */
 export interface DistinguishedName {
+  /** The DER `Name`. */
   readonly raw: Bytes;
+  /** The relative distinguished names in encoded order, each a set of attributes. */
   readonly rdns: readonly (readonly NameAttribute[])[];
   /** RFC 4514 form, last RDN first (`CN=sigstore-intermediate,O=sigstore.dev`). */
   readonly text: string;
@@ -109,7 +113,9 @@ export interface DistinguishedName {
 
 /** One extension as found in the certificate. */
 export interface Extension {
+  /** The extension OID. */
   readonly oid: string;
+  /** True when the extension is marked critical. */
   readonly critical: boolean;
   /** The contents of `extnValue` (the DER of the extension's own structure). */
   readonly value: Bytes;
@@ -117,6 +123,7 @@ export interface Extension {
 
 /** A SubjectAlternativeName entry (RFC 5280 section 4.2.1.6). */
 export interface GeneralName {
+  /** The SAN choice: rfc822Name (`email`), dNSName, URI, iPAddress, otherName, or another. */
   readonly type: "email" | "dns" | "uri" | "ip" | "otherName" | "other";
   /** Text value; for `ip` the dotted or colon form; for `other` the hex of the raw entry. */
   readonly value: string;
@@ -148,13 +155,19 @@ export interface Certificate {
   readonly tbs: Bytes;
   /** 1, 2 or 3. */
   readonly version: number;
+  /** The serial number. */
   readonly serial: bigint;
   /** The contents of the serial INTEGER, as CMS issuerAndSerialNumber compares it. */
   readonly serialBytes: Bytes;
+  /** Who issued the certificate. */
   readonly issuer: DistinguishedName;
+  /** Who the certificate is for (empty for Fulcio leaves, which name the SAN). */
   readonly subject: DistinguishedName;
+  /** Start of validity. */
   readonly notBefore: Date;
+  /** End of validity. */
   readonly notAfter: Date;
+  /** The subject's public key. */
   readonly publicKey: PublicKey;
   /** The outer signature algorithm OID. */
   readonly signatureAlgorithm: string;
@@ -162,12 +175,19 @@ export interface Certificate {
   readonly signatureParameters?: Bytes;
   /** The signature bytes (DER for ECDSA). */
   readonly signature: Bytes;
+  /** Every extension, in certificate order. */
   readonly extensions: readonly Extension[];
+  /** BasicConstraints (RFC 5280 section 4.2.1.9), when present. */
   readonly basicConstraints?: { readonly cA: boolean; readonly pathLen?: number };
+  /** KeyUsage bits set (RFC 5280 section 4.2.1.3), when present. */
   readonly keyUsage?: readonly KeyUsageName[];
+  /** ExtendedKeyUsage OIDs (RFC 5280 section 4.2.1.12), when present. */
   readonly extKeyUsage?: readonly string[];
+  /** SubjectKeyIdentifier (RFC 5280 section 4.2.1.2), when present. */
   readonly subjectKeyId?: Bytes;
+  /** The keyIdentifier of AuthorityKeyIdentifier (RFC 5280 section 4.2.1.1), when present. */
   readonly authorityKeyId?: Bytes;
+  /** SubjectAltName entries (RFC 5280 section 4.2.1.6); empty without the extension. */
   readonly subjectAltNames: readonly GeneralName[];
   /** Fulcio extensions present, by OID, decoded to text (.1-.6 raw, .8+ UTF8String). */
   readonly fulcio: Readonly<Record<string, string>>;
@@ -512,10 +532,15 @@ export function parseCertificatesPem(pem: string): Certificate[] {
 
 /** GitHub workflow values from the deprecated Fulcio extensions .2-.6. */
 export interface GithubWorkflow {
+  /** The event that triggered the workflow (Fulcio OID 1.3.6.1.4.1.57264.1.2). */
   readonly trigger?: string;
+  /** The commit SHA (Fulcio OID .1.3). */
   readonly sha?: string;
+  /** The workflow name (Fulcio OID .1.4). */
   readonly name?: string;
+  /** The repository, `owner/name` (Fulcio OID .1.5). */
   readonly repository?: string;
+  /** The git ref (Fulcio OID .1.6). */
   readonly ref?: string;
 }
 
@@ -527,6 +552,7 @@ export interface CertificateIdentity {
   readonly sans: readonly GeneralName[];
   /** The OIDC issuer: .8 (UTF8String) when present, else the deprecated .1 (raw). */
   readonly issuer?: string;
+  /** The GitHub workflow values of the deprecated Fulcio extensions .2-.6. */
   readonly githubWorkflow: GithubWorkflow;
   /** Every Fulcio extension present, by name (`issuerV2`, `sourceRepositoryUri`, ...). */
   readonly extensions: Readonly<Record<string, string>>;

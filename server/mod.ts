@@ -44,14 +44,54 @@ import { rekorRoutes } from "./rekor.ts";
 import { TransparencyLog } from "./transparency_log.ts";
 import { TimestampAuthority, tsaRoutes } from "./tsa.ts";
 
-export { type BasicCredentials, registryRoutes, type RegistryRoutesOptions } from "./registry.ts";
-export type { Bytes } from "../lib/_bytes.ts";
+export type { BasicCredentials, RegistryRoutesOptions } from "./registry.ts";
+export type { Bytes, HashName } from "../lib/_bytes.ts";
 export { CosignError, type ErrorArea, type ErrorCode } from "../lib/errors.ts";
 export * from "./registry_store.ts";
-export { TransparencyLog } from "./transparency_log.ts";
-export { CertificateAuthority } from "./certificate_authority.ts";
-export { OidcIssuer } from "./oidc_issuer.ts";
-export { TimestampAuthority } from "./tsa.ts";
+export { type LogInfo, TransparencyLog } from "./transparency_log.ts";
+export {
+  CertificateAuthority,
+  type CertificateAuthorityJson,
+  type LeafRequest,
+} from "./certificate_authority.ts";
+export {
+  type MintOptions,
+  OidcIssuer,
+  type OidcIssuerJson,
+  type TokenAnswer,
+} from "./oidc_issuer.ts";
+export type { GithubWorkflowIdentity, IssuerIdentity } from "./oidc_identities.ts";
+export { TimestampAuthority, type TimestampAuthorityJson } from "./tsa.ts";
+export type {
+  JSONWebKeySet,
+  JWEContentEncryptionAlgorithm,
+  JWEKeyManagementAlgorithm,
+  JWK,
+  JWKKeyType,
+  JWSAlgorithm,
+} from "../lib/_deps.ts";
+export type {
+  ServiceEndpoint,
+  ServiceSelector,
+  SigningConfig,
+  TrustedAuthority,
+  TrustedLog,
+  TrustedRoot,
+  ValidityPeriod,
+} from "../lib/trust.ts";
+export type { KeyKind, PublicKey } from "../lib/signer.ts";
+export type {
+  Certificate,
+  DistinguishedName,
+  Extension,
+  GeneralName,
+  KeyUsageName,
+  NameAttribute,
+} from "../lib/x509.ts";
+export { KEY_USAGE_BITS } from "../lib/x509.ts";
+export type { SanInput } from "../lib/certificate_builder.ts";
+export type { MerkleNodeSource } from "../lib/merkle.ts";
+export type { RekorInclusionProof, RekorLogEntry } from "../lib/rekor_wire.ts";
 
 /** The ready file (`--ready-file`), written once the stack listens (DESIGN.md). */
 export interface ReadyInfo {
@@ -116,6 +156,20 @@ export interface StackAppOptions {
   readonly onError?: (error: unknown) => void;
 }
 
+/**
+ * The composed stack as a request handler: the Hono app `createStackApp` builds, narrowed to the
+ * two calls callers make, so the public type does not depend on Hono's generics.
+ */
+export interface StackApp {
+  /** Answer one request; a `Deno.serve` handler, safe to pass unbound. */
+  readonly fetch: (request: Request) => Response | Promise<Response>;
+  /** Answer a request given as a URL (or path) and init, in-process. */
+  readonly request: (
+    input: RequestInfo | URL,
+    init?: RequestInit,
+  ) => Response | Promise<Response>;
+}
+
 /** Options of `startStack`. */
 export interface StackOptions extends StackServicesOptions, StackAppOptions {
   /** Interface to listen on (default `127.0.0.1`). */
@@ -143,7 +197,7 @@ export interface Stack extends AsyncDisposable {
   /** The trusted root and signing config naming this stack's services. */
   readonly trust: StackTrust;
   /** The composed app, also usable in-process. */
-  readonly app: Hono;
+  readonly app: StackApp;
   /** The services' state. */
   readonly services: StackServices;
   /** Resolves once the stack is closed. */
@@ -230,7 +284,9 @@ export async function openStackServices(
 
 /** The trust material of a stack served at `baseUrl`. */
 export interface StackTrust {
+  /** The trusted root naming the stack's log, CA, CT log and TSA. */
   readonly trustedRoot: TrustedRoot;
+  /** The signing config pointing at the stack's services. */
   readonly signingConfig: SigningConfig;
 }
 
@@ -270,7 +326,7 @@ export function bindStack(services: StackServices, baseUrl: string): StackTrust 
  * The stack as one Hono app, each service on its path prefix. Tests pass
  * `(input, init) => app.fetch(new Request(input, init))` as the `fetch` of library clients.
  */
-export function createStackApp(services: StackServices, options: StackAppOptions = {}): Hono {
+export function createStackApp(services: StackServices, options: StackAppOptions = {}): StackApp {
   const app = new Hono();
   app.route(
     "/",
