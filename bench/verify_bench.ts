@@ -81,6 +81,36 @@ for (
   console.log(`requests per verify (${label}): ${requests}`);
 }
 
+// Peak memory of the CLI verifying all images in one call (a clean process), beside the CLI's
+// own floor (`dcosign version`).
+async function peakRss(args: string[]): Promise<{ kb: number; ms: number; code: number }> {
+  const started = performance.now();
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./_peak_rss.ts", import.meta.url).pathname, ...args],
+    cwd: dir,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const kb = Number(/peak-rss-kb (\d+)/.exec(new TextDecoder().decode(stderr))?.[1] ?? NaN);
+  return { kb, ms: Math.round(performance.now() - started), code };
+}
+await Deno.writeTextFile(`${dir}/cosign.pub`, key.publicKey.toPem());
+const floor = await peakRss(["version"]);
+const all = await peakRss([
+  "verify",
+  "--key",
+  "cosign.pub",
+  "--insecure-ignore-tlog",
+  "--new-bundle-format=false",
+  ...images.map((image) => `${image.ref}@${image.digest}`),
+]);
+if (all.code !== 0) throw new Error(`dcosign verify of ${IMAGES} images exited ${all.code}`);
+console.log(
+  `dcosign verify of ${IMAGES} images in one call: ${all.ms} ms, peak RSS ${
+    Math.round(all.kb / 1024)
+  } MB (dcosign version: ${Math.round(floor.kb / 1024)} MB)`,
+);
+
 Deno.bench({
   name: "bare fetch of .sig manifest + layer (registry floor)",
   group: "one image",
