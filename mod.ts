@@ -14,15 +14,40 @@
  *
  * @example Sign and verify a blob with a key
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateKeyPair, serializeBundle, signBlob, verifyBlob } from "@dcosign/dcosign";
+ *
  * const key = await generateKeyPair();
  * const blob = new TextEncoder().encode("release notes");
  * const signed = await signBlob({ kind: "bytes", bytes: blob }, { identity: { signer: key } });
- * const bundle = serializeBundle(signed.bundle); // a Sigstore bundle v0.3, as cosign writes
- * await verifyBlob(
- *   { bundle: parseBundle(bundle) },
+ * const bundle = serializeBundle(signed.bundle); // Sigstore bundle v0.3 JSON, as cosign writes it
+ *
+ * // No transparency log was used, so the verifier must not ask for one (tlogThreshold: 0).
+ * const verified = await verifyBlob(
+ *   { bundle: new TextEncoder().encode(bundle) },
  *   { kind: "bytes", bytes: blob },
  *   { key: key.publicKey, tlogThreshold: 0 },
  * );
+ * assert.ok(verified.result.key.equals(key.publicKey));
+ * ```
+ *
+ * @example Sign an image keyless and verify it by identity, on the embedded stack
+ * ```ts
+ * import { sign, verify } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ * import { pushExampleImage } from "./lib/_example_image.ts";
+ *
+ * await using stack = await startStack(); // registry, Rekor, Fulcio, OIDC issuer, TSA
+ * const image = await pushExampleImage(stack.registryHost, "docs/hello");
+ * const trustedRoot = stack.trust.trustedRoot;
+ * await sign(image, {
+ *   keyless: { token: stack.ready.idToken!, fulcioUrl: stack.url, trustedRoot },
+ *   rekorUrl: stack.url,
+ * });
+ * await verify(image, {
+ *   trustedRoot,
+ *   identities: [{ subject: stack.ready.identity!, issuer: stack.ready.issuer! }],
+ * });
  * ```
  *
  * @module
@@ -172,6 +197,6 @@ export {
   parseImageReference,
   type RepositoryRef,
 } from "./lib/oci_reference.ts";
-export { CosignError, type ErrorArea, type ErrorCode } from "./lib/errors.ts";
+export { CosignError, type ErrorArea, type ErrorCode, isCosignError } from "./lib/errors.ts";
 export type { Bytes, HashName } from "./lib/_bytes.ts";
 export type { JsonRecord } from "./lib/_json.ts";

@@ -69,19 +69,46 @@ async function signingParts(
 }
 
 /**
- * Sign a container image and store the signature beside it in the registry.
+ * Sign a container image and store the signature beside it in the registry: a Sigstore bundle
+ * referrer by default (cosign v3), or a `sha256-<hex>.sig` tag with `format: "legacy"`.
  *
- * @example Sign with a key, verify with its public key
+ * The examples run against the embedded stack (`@dcosign/dcosign/server`), which stands in for
+ * the registry, Rekor, Fulcio and an OIDC issuer; `pushExampleImage` pushes a tiny image to it.
+ *
+ * @example Sign with a key, record it in Rekor, verify with the public key
  * ```ts
- * import { startStack } from "./server/mod.ts";
- * import { pushExampleImage } from "./lib/_example_image.ts";
+ * import assert from "node:assert/strict";
+ * import { generateKeyPair, sign, verify } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ * import { pushExampleImage } from "./_example_image.ts";
  *
- * await using stack = await startStack({ port: 0 });
+ * await using stack = await startStack();
  * const image = await pushExampleImage(stack.registryHost, "docs/app");
  * const key = await generateKeyPair();
- * await sign(image, { signer: key, rekorUrl: stack.url });
+ * const [signature] = await sign(image, { signer: key, rekorUrl: stack.url });
+ * assert.equal(signature?.format, "bundle");
+ *
  * const result = await verify(image, { key: key.publicKey, trustedRoot: stack.trust.trustedRoot });
- * console.log(result.digest, result.signatures.length); // sha256:... 1
+ * assert.equal(result.signatures.length, 1);
+ * assert.match(result.digest, /^sha256:[0-9a-f]{64}$/);
+ * ```
+ *
+ * @example Keyless: an OIDC token, a Fulcio certificate, a Rekor entry
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sign } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ * import { pushExampleImage } from "./_example_image.ts";
+ *
+ * await using stack = await startStack();
+ * const image = await pushExampleImage(stack.registryHost, "docs/keyless");
+ * const trustedRoot = stack.trust.trustedRoot;
+ * const [signature] = await sign(image, {
+ *   // The stack's OIDC issuer minted this token for its default identity.
+ *   keyless: { token: stack.ready.idToken!, fulcioUrl: stack.url, trustedRoot },
+ *   rekorUrl: stack.url,
+ * });
+ * assert.ok(signature?.bundle); // the Sigstore bundle stored as a referrer of the image
  * ```
  */
 export async function sign(image: string, options: SignOptions): Promise<ImageSignature[]> {
@@ -105,20 +132,30 @@ export interface AttestOptions extends SignOptions {
 }
 
 /**
- * Attest an image: sign an in-toto statement about its digest and store it beside the image.
+ * Attest an image: sign an in-toto statement about its digest (the predicate and its type) in
+ * a DSSE envelope and store it beside the image.
  *
- * @example
+ * @example Attest with a key, without a transparency log
  * ```ts
- * import { startStack } from "./server/mod.ts";
- * import { pushExampleImage } from "./lib/_example_image.ts";
+ * import assert from "node:assert/strict";
+ * import { attest, generateKeyPair, verifyAttestation } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ * import { pushExampleImage } from "./_example_image.ts";
  *
- * await using stack = await startStack({ port: 0 });
+ * await using stack = await startStack();
  * const image = await pushExampleImage(stack.registryHost, "docs/attested");
  * const key = await generateKeyPair();
  * const predicateType = "https://example.com/review/v1";
- * await attest(image, { signer: key, predicateType, predicate: { approved: true } });
- * const found = await verifyAttestation(image, { key: key.publicKey, tlogThreshold: 0, predicateType });
- * console.log(found.signatures.length); // 1
+ * const made = await attest(image, { signer: key, predicateType, predicate: { approved: true } });
+ * assert.equal(JSON.parse(new TextDecoder().decode(made.statement)).predicateType, predicateType);
+ *
+ * // No log entry was made, so the verifier must not ask for one (tlogThreshold: 0).
+ * const found = await verifyAttestation(image, {
+ *   key: key.publicKey,
+ *   tlogThreshold: 0,
+ *   predicateType,
+ * });
+ * assert.equal(found.signatures.length, 1);
  * ```
  */
 export async function attest(image: string, options: AttestOptions): Promise<ImageAttestation> {
@@ -158,11 +195,41 @@ function verifyParts(options: VerifyOptions) {
  * `VERIFY_NO_MATCHING_SIGNATURE`, ...).
  *
  * @example Keyless, by identity and issuer
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sign, verify } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ * import { pushExampleImage } from "./_example_image.ts";
+ *
+ * await using stack = await startStack();
+ * const image = await pushExampleImage(stack.registryHost, "docs/verified");
+ * const trustedRoot = stack.trust.trustedRoot;
+ * await sign(image, {
+ *   keyless: { token: stack.ready.idToken!, fulcioUrl: stack.url, trustedRoot },
+ *   rekorUrl: stack.url,
+ * });
+ *
+ * // Exact identity and issuer (subjectRegExp and issuerRegExp match whole values).
+ * const result = await verify(image, {
+ *   trustedRoot,
+ *   identities: [{ subject: stack.ready.identity!, issuer: stack.ready.issuer! }],
+ * });
+ * const certificate = result.signatures[0]?.result.certificate;
+ * assert.equal(certificate?.identity.san, stack.ready.identity);
+ * ```
+ *
+ * @example A public image with the public-good trust root
  * ```ts ignore
+ * // Not run: it reaches ghcr.io and reads a trusted_root.json you fetched from Sigstore's TUF.
+ * import { parseTrustedRoot, verify } from "@dcosign/dcosign";
+ *
  * const trustedRoot = parseTrustedRoot(await Deno.readTextFile("trusted_root.json"));
  * await verify("ghcr.io/org/app:1.0", {
  *   trustedRoot,
- *   identities: [{ subject: "release@org.example", issuer: "https://accounts.example" }],
+ *   identities: [{
+ *     subjectRegExp: "https://github\\.com/org/app/\\.github/workflows/release\\.yml@refs/tags/.*",
+ *     issuer: "https://token.actions.githubusercontent.com",
+ *   }],
  * });
  * ```
  */
@@ -180,11 +247,27 @@ export interface VerifyAttestationOptions extends VerifyOptions {
  * Verify an image's attestations of one predicate type; none of that type is a failure that
  * lists the types found.
  *
- * @example
- * ```ts ignore
- * await verifyAttestation("ghcr.io/org/app:1.0", {
- *   key, trustedRoot, predicateType: "https://slsa.dev/provenance/v0.2",
+ * @example Attest and verify with a key and the transparency log
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { attest, generateKeyPair, verifyAttestation } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ * import { pushExampleImage } from "./_example_image.ts";
+ *
+ * await using stack = await startStack();
+ * const image = await pushExampleImage(stack.registryHost, "docs/provenance");
+ * const key = await generateKeyPair();
+ * const predicateType = "https://slsa.dev/provenance/v1";
+ * const predicate = { buildDefinition: { buildType: "https://example.com/build/v1" } };
+ * await attest(image, { signer: key, predicateType, predicate, rekorUrl: stack.url });
+ *
+ * const found = await verifyAttestation(image, {
+ *   key: key.publicKey,
+ *   trustedRoot: stack.trust.trustedRoot,
+ *   predicateType,
  * });
+ * const statement = JSON.parse(new TextDecoder().decode(found.signatures[0]!.payload));
+ * assert.deepEqual(statement.predicate, predicate);
  * ```
  */
 export async function verifyAttestation(

@@ -107,10 +107,30 @@ async function readSource<T>(source: BlobSource, read: () => Promise<T>): Promis
  * pass with the key's hash, sign the digest, log a hashedrekord entry and timestamp the
  * signature when the services say so, and return the v0.3 bundle.
  *
- * @example
+ * @example Sign a file with a key and record it in Rekor (here the embedded stack's)
  * ```ts
- * const signed = await signBlob({ kind: "file", path: "release.tar.gz" }, { identity: { signer: key } });
- * await Deno.writeFile("release.sigstore.json", encodeBundle(signed.bundle));
+ * import assert from "node:assert/strict";
+ * import {
+ *   generateKeyPair,
+ *   serializeBundle,
+ *   signBlob,
+ *   transparencyLogWitness,
+ * } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ *
+ * await using stack = await startStack();
+ * const path = await Deno.makeTempFile({ suffix: ".tar.gz" });
+ * await Deno.writeTextFile(path, "release contents");
+ * const key = await generateKeyPair();
+ * const signed = await signBlob({ kind: "file", path }, {
+ *   identity: { signer: key },
+ *   services: { log: transparencyLogWitness(stack.url) },
+ * });
+ * assert.equal(signed.size, 16);
+ * assert.equal(signed.tlogEntry?.kindVersion.kind, "hashedrekord");
+ * await Deno.writeTextFile(`${path}.sigstore.json`, serializeBundle(signed.bundle));
+ * await Deno.remove(path);
+ * await Deno.remove(`${path}.sigstore.json`);
  * ```
  */
 export async function signBlob(
@@ -204,6 +224,36 @@ export interface BlobAttestation {
  * subject `{name: <base name>, digest: {sha256}}` and the predicate `--type` builds (or a
  * complete `--statement`), signed in a DSSE envelope, logged as a dsse entry, in a v0.3 bundle.
  * `source` is hashed unless `sha256` or `statement` is given.
+ *
+ * @example Attest a blob with a key, then verify the attestation
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   attestBlob,
+ *   generateKeyPair,
+ *   serializeBundle,
+ *   verifyBlobAttestation,
+ * } from "@dcosign/dcosign";
+ *
+ * const key = await generateKeyPair();
+ * const blob = { kind: "bytes", bytes: new TextEncoder().encode("release v1.0") } as const;
+ * const type = "https://example.com/review/v1";
+ * const attested = await attestBlob(blob, {
+ *   identity: { signer: key },
+ *   predicate: { file: new TextEncoder().encode('{"approved":true}'), type },
+ *   subjectName: "release.txt",
+ * });
+ *
+ * // No transparency log was used, so the verifier must not ask for one (tlogThreshold: 0).
+ * const verified = await verifyBlobAttestation(
+ *   { bundle: new TextEncoder().encode(serializeBundle(attested.bundle)) },
+ *   blob,
+ *   { key: key.publicKey, tlogThreshold: 0 },
+ *   { type },
+ * );
+ * assert.deepEqual(verified.statement.predicate, { approved: true });
+ * assert.equal(verified.statement.subject[0]?.name, "release.txt");
+ * ```
  */
 export async function attestBlob(
   source: BlobSource | undefined,

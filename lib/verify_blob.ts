@@ -214,6 +214,63 @@ export interface BlobVerification {
  * `verify-blob`: verify the signature (bundle, legacy bundle or detached) over `blob` with
  * `policy`. A DSSE bundle about the blob is accepted when a subject carries its digest (an
  * in-toto statement) or its payload is the blob itself.
+ *
+ * @example Keyless with a Rekor entry and an RFC 3161 timestamp, by identity
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   keylessIdentity,
+ *   serializeBundle,
+ *   signBlob,
+ *   timestampWitness,
+ *   transparencyLogWitness,
+ *   verifyBlob,
+ * } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ *
+ * await using stack = await startStack();
+ * const trustedRoot = stack.trust.trustedRoot;
+ * const { identity } = await keylessIdentity({
+ *   token: stack.ready.idToken!,
+ *   fulcioUrl: stack.url,
+ *   trustedRoot,
+ * });
+ * const blob = { kind: "bytes", bytes: new TextEncoder().encode("release v1.0") } as const;
+ * const signed = await signBlob(blob, {
+ *   identity,
+ *   services: {
+ *     log: transparencyLogWitness(stack.url),
+ *     timestamp: timestampWitness(stack.ready.tsa!),
+ *   },
+ * });
+ * const bundle = new TextEncoder().encode(serializeBundle(signed.bundle));
+ *
+ * const verified = await verifyBlob({ bundle }, blob, {
+ *   trustedRoot,
+ *   identities: [{ subject: stack.ready.identity!, issuer: stack.ready.issuer! }],
+ *   timestampThreshold: 1,
+ * });
+ * const sources = verified.result.verifiedTimes.map((time) => time.source);
+ * assert.deepEqual(sources.toSorted(), ["timestamp authority", "transparency log"]);
+ * ```
+ *
+ * @example Only the digest is needed; another blob fails
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateKeyPair, isCosignError, signBlob, verifyBlob } from "@dcosign/dcosign";
+ *
+ * const key = await generateKeyPair();
+ * const bytes = new TextEncoder().encode("release v1.0");
+ * const signed = await signBlob({ kind: "bytes", bytes }, { identity: { signer: key } });
+ * const input = { signature: new TextEncoder().encode(signed.signature.toBase64()) };
+ * const policy = { key: key.publicKey, tlogThreshold: 0 };
+ *
+ * await verifyBlob(input, { kind: "digest", ...signed.digest }, policy);
+ * await assert.rejects(
+ *   verifyBlob(input, { kind: "bytes", bytes: new TextEncoder().encode("release v1.1") }, policy),
+ *   (error) => isCosignError(error, "VERIFY_SIGNATURE_INVALID"),
+ * );
+ * ```
  */
 export async function verifyBlob(
   input: BlobSignatureInput,
@@ -290,6 +347,49 @@ export interface BlobAttestationVerification extends BlobVerification {
  * asked for and, with `checkClaims`, a subject with the blob's digest (`blob` is then
  * required). Nothing passes vacuously: a statement without subjects, or without that digest,
  * fails.
+ *
+ * @example Keyless attestation, verified by identity, predicate type and subject digest
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   attestBlob,
+ *   keylessIdentity,
+ *   serializeBundle,
+ *   transparencyLogWitness,
+ *   verifyBlobAttestation,
+ * } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ *
+ * await using stack = await startStack();
+ * const trustedRoot = stack.trust.trustedRoot;
+ * const { identity } = await keylessIdentity({
+ *   token: stack.ready.idToken!,
+ *   fulcioUrl: stack.url,
+ *   trustedRoot,
+ * });
+ * const blob = { kind: "bytes", bytes: new TextEncoder().encode("app-linux-amd64") } as const;
+ * const provenance = {
+ *   buildDefinition: { buildType: "https://example.com/build/v1" },
+ *   runDetails: { builder: { id: "https://example.com/builder" } },
+ * };
+ * const attested = await attestBlob(blob, {
+ *   identity,
+ *   services: { log: transparencyLogWitness(stack.url) },
+ *   predicate: {
+ *     file: new TextEncoder().encode(JSON.stringify(provenance)),
+ *     type: "slsaprovenance1",
+ *   },
+ * });
+ *
+ * const verified = await verifyBlobAttestation(
+ *   { bundle: new TextEncoder().encode(serializeBundle(attested.bundle)) },
+ *   blob,
+ *   { trustedRoot, identities: [{ subject: stack.ready.identity!, issuer: stack.ready.issuer! }] },
+ *   { type: "slsaprovenance1" },
+ * );
+ * assert.equal(verified.statement.predicateType, "https://slsa.dev/provenance/v1");
+ * assert.deepEqual(verified.statement.predicate, provenance);
+ * ```
  */
 export async function verifyBlobAttestation(
   input: BlobSignatureInput,

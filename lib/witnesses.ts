@@ -51,10 +51,27 @@ export interface KeylessIdentity {
  * possession over the token's email or subject), the certificate checked against `trustedRoot`
  * (chain, SCT, the key it certifies) before anything is signed with it.
  *
- * @example
- * ```ts ignore
- * const { identity, certificate } = await keylessIdentity({ token, fulcioUrl, trustedRoot });
- * console.log(certificate.identity.san); // "signer@example.com"
+ * @example Get a certificate from the embedded stack's Fulcio and sign a blob with it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { keylessIdentity, signBlob } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ *
+ * await using stack = await startStack();
+ * // In CI the token comes from the OIDC provider (GitHub Actions, ...); the stack mints one.
+ * const { identity, certificate } = await keylessIdentity({
+ *   token: stack.ready.idToken!,
+ *   fulcioUrl: stack.url,
+ *   trustedRoot: stack.trust.trustedRoot,
+ * });
+ * assert.equal(certificate.identity.san, stack.ready.identity);
+ * assert.equal(certificate.identity.issuer, stack.ready.issuer);
+ *
+ * const signed = await signBlob(
+ *   { kind: "bytes", bytes: new TextEncoder().encode("release v1.0") },
+ *   { identity },
+ * );
+ * assert.equal(signed.bundle.verificationMaterial.key.kind, "certificate");
  * ```
  */
 export async function keylessIdentity(options: KeylessOptions): Promise<KeylessIdentity> {
@@ -86,6 +103,23 @@ export async function keylessIdentity(options: KeylessOptions): Promise<KeylessI
 /**
  * The `log` witness of `SigningServices`: records proposed entries in the Rekor v1 log at
  * `rekorUrl` and returns each entry as logged (with its SET and inclusion proof).
+ *
+ * @example Log a blob signature in the embedded stack's Rekor
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateKeyPair, signBlob, transparencyLogWitness } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ *
+ * await using stack = await startStack();
+ * const logged: bigint[] = [];
+ * const log = transparencyLogWitness(stack.url, { onEntry: (index) => logged.push(index) });
+ * const signed = await signBlob(
+ *   { kind: "bytes", bytes: new TextEncoder().encode("release v1.0") },
+ *   { identity: { signer: await generateKeyPair() }, services: { log } },
+ * );
+ * assert.deepEqual(logged, [signed.tlogEntry?.logIndex]);
+ * assert.ok(signed.tlogEntry?.inclusionProof);
+ * ```
  */
 export function transparencyLogWitness(
   rekorUrl: string,
@@ -102,7 +136,42 @@ export function transparencyLogWitness(
   };
 }
 
-/** The `timestamp` witness of `SigningServices`: an RFC 3161 timestamp from `tsaUrl`. */
+/**
+ * The `timestamp` witness of `SigningServices`: an RFC 3161 timestamp from `tsaUrl`.
+ *
+ * @example Timestamp a signature with the embedded stack's TSA, require it when verifying
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   generateKeyPair,
+ *   serializeBundle,
+ *   signBlob,
+ *   timestampWitness,
+ *   verifyBlob,
+ * } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ *
+ * await using stack = await startStack();
+ * const key = await generateKeyPair();
+ * const blob = { kind: "bytes", bytes: new TextEncoder().encode("release v1.0") } as const;
+ * const signed = await signBlob(blob, {
+ *   identity: { signer: key },
+ *   services: { timestamp: timestampWitness(stack.ready.tsa!) },
+ * });
+ *
+ * const verified = await verifyBlob(
+ *   { bundle: new TextEncoder().encode(serializeBundle(signed.bundle)) },
+ *   blob,
+ *   {
+ *     key: key.publicKey,
+ *     trustedRoot: stack.trust.trustedRoot,
+ *     tlogThreshold: 0, // no log entry was made
+ *     timestampThreshold: 1,
+ *   },
+ * );
+ * assert.equal(verified.result.timestamps.length, 1);
+ * ```
+ */
 export function timestampWitness(
   tsaUrl: string,
   options: { fetch?: typeof fetch; signal?: AbortSignal } = {},
