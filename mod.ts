@@ -124,6 +124,7 @@ export {
   PublicKey,
   type Signer,
   type VerifyOptions as PublicKeyVerifyOptions,
+  verifySignature,
 } from "./lib/signer.ts";
 export {
   type Bundle,

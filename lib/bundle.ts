@@ -169,10 +169,21 @@ function isAbsent(value: unknown): value is undefined | null {
 /**
  * Parse and structurally validate a bundle.
  *
- * @example
+ * @example Read a bundle and look inside
  * ```ts
- * const bundle = parseBundle(await Deno.readFile("artifact.sigstore.json"));
- * if (bundle.content.kind === "dsseEnvelope") console.log(bundle.content.envelope.payloadType);
+ * import assert from "node:assert/strict";
+ * import { attestBlob, generateKeyPair, parseBundle, serializeBundle } from "@dcosign/dcosign";
+ *
+ * // A real program reads a file: parseBundle(await Deno.readFile("artifact.sigstore.json")).
+ * const attested = await attestBlob({ kind: "bytes", bytes: new TextEncoder().encode("blob") }, {
+ *   identity: { signer: await generateKeyPair() },
+ *   predicate: { file: new TextEncoder().encode("scan passed") }, // cosign's `custom` type
+ * });
+ * const bundle = parseBundle(serializeBundle(attested.bundle));
+ * assert.equal(bundle.mediaType, "application/vnd.dev.sigstore.bundle.v0.3+json");
+ * assert.equal(bundle.verificationMaterial.key.kind, "publicKey");
+ * if (bundle.content.kind !== "dsseEnvelope") throw new Error("expected an attestation");
+ * assert.equal(bundle.content.envelope.payloadType, "application/vnd.in-toto+json");
  * ```
  */
 export function parseBundle(input: string | Uint8Array, options: ParseBundleOptions = {}): Bundle {
@@ -411,6 +422,20 @@ export function publicKeyHint(key: PublicKey): string {
  * The bundle as protobuf JSON, the way cosign v3 writes it: compact, fields in `.proto`
  * declaration order, int64 as strings, bytes as standard base64, zero values and empty lists
  * left out (an empty DSSE `keyid` too). `parseBundle(serializeBundle(b))` deep-equals `b`.
+ *
+ * @example Write the bundle of a blob signature
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateKeyPair, parseBundle, serializeBundle, signBlob } from "@dcosign/dcosign";
+ *
+ * const blob = new TextEncoder().encode("release v1.0");
+ * const signed = await signBlob({ kind: "bytes", bytes: blob }, {
+ *   identity: { signer: await generateKeyPair() },
+ * });
+ * const json = serializeBundle(signed.bundle); // write it as release.sigstore.json
+ * assert.equal(JSON.parse(json).messageSignature.messageDigest.algorithm, "SHA2_256");
+ * assert.equal(serializeBundle(parseBundle(json)), json); // the same bytes after a round trip
+ * ```
  */
 export function serializeBundle(bundle: Bundle): string {
   const material = bundle.verificationMaterial;

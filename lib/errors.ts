@@ -30,7 +30,23 @@ export type ErrorArea =
 /** An error code: `<AREA>_<REASON>` in upper snake case. */
 export type ErrorCode = `${ErrorArea}_${string}`;
 
-/** The one error class of the library: a typed `code`, a one-line message, and its cause. */
+/**
+ * The one error class of the library: a typed `code`, a one-line message, and its cause.
+ *
+ * @example Tell failures apart by code
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CosignError, parseBundle } from "@dcosign/dcosign";
+ *
+ * try {
+ *   parseBundle('{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}');
+ *   assert.fail("a bundle without content must not parse");
+ * } catch (error) {
+ *   assert.ok(error instanceof CosignError);
+ *   assert.equal(error.code, "BUNDLE_MALFORMED"); // malformed input, not a failed check
+ * }
+ * ```
+ */
 export class CosignError extends Error {
   /** What failed, machine-readable and stable. */
   readonly code: ErrorCode;
@@ -43,7 +59,31 @@ export class CosignError extends Error {
   }
 }
 
-/** True when `error` is a `CosignError`, optionally with the given code. */
+/**
+ * True when `error` is a `CosignError`, optionally with the given code.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateKeyPair, isCosignError, signBlob, verifyBlob } from "@dcosign/dcosign";
+ *
+ * const bytes = new TextEncoder().encode("release v1.0");
+ * const signed = await signBlob({ kind: "bytes", bytes }, {
+ *   identity: { signer: await generateKeyPair() },
+ * });
+ * const someoneElse = await generateKeyPair();
+ * try {
+ *   await verifyBlob(
+ *     { signature: new TextEncoder().encode(signed.signature.toBase64()) },
+ *     { kind: "bytes", bytes },
+ *     { key: someoneElse.publicKey, tlogThreshold: 0 },
+ *   );
+ *   assert.fail("another key must not verify");
+ * } catch (error) {
+ *   if (!isCosignError(error, "VERIFY_SIGNATURE_INVALID")) throw error;
+ * }
+ * ```
+ */
 export function isCosignError(error: unknown, code?: ErrorCode): error is CosignError {
   return error instanceof CosignError && (code === undefined || error.code === code);
 }

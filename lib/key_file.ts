@@ -146,6 +146,17 @@ export async function decryptSecret(
 /**
  * Write `key` as a cosign key file: `ENCRYPTED SIGSTORE PRIVATE KEY` PEM over the encrypted
  * PKCS#8 (section 4.1). An empty password is valid and still goes through scrypt.
+ *
+ * @example Write a key file cosign can read
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decryptPrivateKey, encryptPrivateKey, generateKeyPair } from "@dcosign/dcosign";
+ *
+ * const key = await generateKeyPair();
+ * const file = encryptPrivateKey(key, "a strong password"); // scrypt N=65536, NaCl secretbox
+ * const opened = await decryptPrivateKey(file, "a strong password");
+ * assert.ok(opened.publicKey.equals(key.publicKey));
+ * ```
  */
 export function encryptPrivateKey(
   key: PrivateKey,
@@ -160,6 +171,26 @@ export function encryptPrivateKey(
  * Read a cosign key file (either PEM type) with its password. Besides `decryptSecret`'s errors:
  * a file over 64 KiB or without one PEM block raises `KEY_MALFORMED`, another PEM type
  * `KEY_UNSUPPORTED`, and a plaintext that is not a PKCS#8 (or SEC1) key `KEY_MALFORMED`.
+ *
+ * @example Open a key file; a wrong password is `KEY_WRONG_PASSWORD`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   decryptPrivateKey,
+ *   encryptPrivateKey,
+ *   generateKeyPair,
+ *   isCosignError,
+ * } from "@dcosign/dcosign";
+ *
+ * // A real program reads the file: await Deno.readTextFile("cosign.key").
+ * const file = encryptPrivateKey(await generateKeyPair(), "a strong password");
+ * const key = await decryptPrivateKey(file, "a strong password");
+ * assert.equal(key.kind, "ecdsa-p256");
+ * await assert.rejects(
+ *   decryptPrivateKey(file, "a wrong password"),
+ *   (error) => isCosignError(error, "KEY_WRONG_PASSWORD"),
+ * );
+ * ```
  */
 export async function decryptPrivateKey(
   pem: string,

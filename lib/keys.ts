@@ -58,7 +58,22 @@ export interface SignOptions {
   prehash?: boolean;
 }
 
-/** A private key in memory: a `Signer` for cosign signatures. */
+/**
+ * A private key in memory: a `Signer` for cosign signatures. Get one from `generateKeyPair`,
+ * `importPrivateKeyPem` or `decryptPrivateKey`.
+ *
+ * @example Sign bytes and check the signature with the public key
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateKeyPair, verifySignature } from "@dcosign/dcosign";
+ *
+ * const key = await generateKeyPair({ kind: "ecdsa-p384" });
+ * const data = new TextEncoder().encode("payload");
+ * const signature = await key.sign(data); // DER ECDSA over SHA-384, the P-384 default
+ * assert.ok(await verifySignature(key.publicKey, data, signature));
+ * assert.match(key.toPem(), /^-----BEGIN PRIVATE KEY-----/); // unencrypted PKCS#8
+ * ```
+ */
 export class PrivateKey implements Signer {
   /** The key type. */
   readonly kind: KeyKind;
@@ -200,7 +215,31 @@ export interface GenerateOptions {
   rsaBits?: 2048 | 3072 | 4096;
 }
 
-/** Generate a fresh key pair (section 4.1). */
+/**
+ * Generate a fresh key pair (section 4.1).
+ *
+ * @example A cosign key pair: `cosign.key` (encrypted) and `cosign.pub`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encryptPrivateKey, generateKeyPair } from "@dcosign/dcosign";
+ *
+ * const key = await generateKeyPair(); // ECDSA P-256, as `cosign generate-key-pair`
+ * assert.equal(key.kind, "ecdsa-p256");
+ * const cosignKey = encryptPrivateKey(key, "a strong password");
+ * const cosignPub = key.publicKey.toPem();
+ * assert.match(cosignKey, /^-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----/);
+ * assert.match(cosignPub, /^-----BEGIN PUBLIC KEY-----/);
+ * ```
+ *
+ * @example Other key types
+ * ```ts
+ * import { generateKeyPair } from "@dcosign/dcosign";
+ *
+ * const ed25519 = await generateKeyPair({ kind: "ed25519" });
+ * const rsa = await generateKeyPair({ kind: "rsa" }); // 2048 bits unless rsaBits says more
+ * console.log(ed25519.publicKey.kind, rsa.publicKey.rsaBits); // "ed25519" 2048
+ * ```
+ */
 export async function generateKeyPair(options: GenerateOptions = {}): Promise<PrivateKey> {
   const kind = options.kind ?? "ecdsa-p256";
   let algorithm: RsaHashedKeyGenParams | EcKeyGenParams | Algorithm;
@@ -238,6 +277,22 @@ const PEM_FORMATS: Record<string, PrivateKeyFormat> = {
  * Import an unencrypted private key PEM, as `cosign import-key-pair` does (section 4.2).
  * Malformed input raises `KEY_MALFORMED` ("invalid pem block" for unreadable armour); a public
  * key, another PEM type, or a key size or curve cosign refuses raises `KEY_UNSUPPORTED`.
+ *
+ * @example Import a key another tool made (here node:crypto, as OpenSSL writes SEC1)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateKeyPairSync } from "node:crypto";
+ * import { importPrivateKeyPem, PublicKey } from "@dcosign/dcosign";
+ *
+ * const pair = generateKeyPairSync("ec", {
+ *   namedCurve: "P-384",
+ *   privateKeyEncoding: { type: "sec1", format: "pem" }, // "EC PRIVATE KEY"
+ *   publicKeyEncoding: { type: "spki", format: "pem" },
+ * });
+ * const key = await importPrivateKeyPem(pair.privateKey);
+ * assert.equal(key.kind, "ecdsa-p384");
+ * assert.ok(key.publicKey.equals(PublicKey.fromPem(pair.publicKey)));
+ * ```
  */
 export async function importPrivateKeyPem(pem: string): Promise<PrivateKey> {
   if (pem.length > MAX_KEY_FILE_SIZE) {

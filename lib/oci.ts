@@ -4,7 +4,8 @@
  * (SECURITY.md rows 4-6, 36-38). Authentication, redirects, the plain-HTTP policy and retries
  * live in `_oci_transport.ts`; uploads in `_oci_upload.ts`.
  *
- * ```ts
+ * ```ts ignore
+ * // Not run: it reaches ghcr.io with the docker config's credentials.
  * const client = new RegistryClient({ credentials: createCredentialResolver() });
  * const descriptor = await client.resolve(parseImageReference("ghcr.io/org/app:1.0"));
  * ```
@@ -137,7 +138,49 @@ export function referrersTagFor(digest: string): string {
   return `${algorithm}-${hex}`;
 }
 
-/** The registry client. One instance caches credentials and tokens: share it. */
+/**
+ * The registry client. One instance caches credentials and tokens: share it.
+ *
+ * @example Resolve, read and list on the embedded stack's registry
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateKeyPair, parseImageReference, RegistryClient, sign } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ * import { pushExampleImage } from "./_example_image.ts";
+ *
+ * await using stack = await startStack();
+ * const reference = await pushExampleImage(stack.registryHost, "docs/client");
+ * const image = parseImageReference(reference);
+ * const client = new RegistryClient(); // anonymous; plain HTTP only for localhost and `insecure`
+ *
+ * const descriptor = await client.resolve(image);
+ * const manifest = await client.getManifest({ ...image, digest: descriptor.digest });
+ * assert.equal(JSON.parse(new TextDecoder().decode(manifest.bytes)).schemaVersion, 2);
+ * assert.deepEqual(await client.listTags(image), ["latest"]);
+ *
+ * // A bundle signature is stored as a referrer of the image.
+ * await sign(reference, { signer: await generateKeyPair(), registry: client });
+ * const referrers = await client.listReferrers(image, descriptor.digest);
+ * assert.equal(referrers.manifests.length, 1);
+ * ```
+ *
+ * @example Credentials for a private registry
+ * ```ts ignore
+ * // Not run: it reaches a private registry with a token from the environment.
+ * import { parseImageReference, RegistryClient } from "@dcosign/dcosign";
+ *
+ * const client = new RegistryClient({
+ *   // Asked per registry (and repository); undefined means anonymous.
+ *   credentials: (registry) =>
+ *     Promise.resolve(
+ *       registry === "ghcr.io"
+ *         ? { username: "token", password: Deno.env.get("GITHUB_TOKEN") ?? "" }
+ *         : undefined,
+ *     ),
+ * });
+ * await client.resolve(parseImageReference("ghcr.io/org/private-app:1.0"));
+ * ```
+ */
 export class RegistryClient {
   /** The limits in force. */
   readonly limits: RegistryLimits;

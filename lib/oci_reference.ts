@@ -119,8 +119,19 @@ export function parseRepository(text: string): RepositoryRef {
 /**
  * Parse an image reference with docker's normalisation.
  *
+ * @example
  * ```ts
- * parseImageReference("ubuntu"); // {registry: "index.docker.io", repository: "library/ubuntu", tag: "latest"}
+ * import assert from "node:assert/strict";
+ * import { parseImageReference } from "@dcosign/dcosign";
+ *
+ * assert.deepEqual(parseImageReference("ubuntu"), {
+ *   registry: "index.docker.io",
+ *   repository: "library/ubuntu",
+ *   tag: "latest",
+ * });
+ * const pinned = parseImageReference("ghcr.io/org/app:1.0@sha256:" + "ab".repeat(32));
+ * assert.equal(pinned.tag, "1.0");
+ * assert.equal(pinned.digest, "sha256:" + "ab".repeat(32)); // the digest wins
  * ```
  */
 export function parseImageReference(text: string): ImageReference {
@@ -187,7 +198,23 @@ export function parseImageReference(text: string): ImageReference {
   };
 }
 
-/** `registry/repository:tag`, or `registry/repository@digest` when a digest is set. */
+/**
+ * `registry/repository:tag`, or `registry/repository@digest` when a digest is set.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatImageReference, parseImageReference } from "@dcosign/dcosign";
+ *
+ * const ubuntu = parseImageReference("ubuntu");
+ * assert.equal(formatImageReference(ubuntu), "index.docker.io/library/ubuntu:latest");
+ * const digest = "sha256:" + "ab".repeat(32);
+ * assert.equal(
+ *   formatImageReference({ registry: "ghcr.io", repository: "org/app", digest }),
+ *   `ghcr.io/org/app@${digest}`,
+ * );
+ * ```
+ */
 export function formatImageReference(ref: ImageReference): string {
   const name = formatRepository(ref);
   if (ref.digest !== undefined) return `${name}@${ref.digest}`;

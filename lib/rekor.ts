@@ -126,7 +126,46 @@ async function readBounded(response: Response, max: number): Promise<string> {
   }
 }
 
-/** A Rekor v1 client. */
+/**
+ * A Rekor v1 client. Every answer is checked against what was asked (the entry asked for, the
+ * entry proposed); proofs and signatures are verified by the verification pipeline.
+ *
+ * @example Find a logged signature, and let `verifyBlob` look it up online
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   generateKeyPair,
+ *   RekorClient,
+ *   signBlob,
+ *   transparencyLogWitness,
+ *   verifyBlob,
+ * } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ *
+ * await using stack = await startStack(); // its Rekor stands in for https://rekor.sigstore.dev
+ * const key = await generateKeyPair();
+ * const bytes = new TextEncoder().encode("release v1.0");
+ * const signed = await signBlob({ kind: "bytes", bytes }, {
+ *   identity: { signer: key },
+ *   services: { log: transparencyLogWitness(stack.url) },
+ * });
+ *
+ * const rekor = new RekorClient({ baseUrl: stack.url });
+ * assert.equal((await rekor.getLogInfo()).treeSize, 1n);
+ * const [uuid] = await rekor.searchByHash(`sha256:${signed.digest.digest.toHex()}`);
+ * const entry = await rekor.getEntryByUuid(uuid!);
+ * assert.equal(entry.logIndex, signed.tlogEntry?.logIndex);
+ *
+ * // A detached signature carries no entry: with `log`, verifyBlob finds and checks it.
+ * const signature = new TextEncoder().encode(signed.signature.toBase64());
+ * await verifyBlob(
+ *   { signature },
+ *   { kind: "bytes", bytes },
+ *   { key: key.publicKey, trustedRoot: stack.trust.trustedRoot },
+ *   { log: rekor },
+ * );
+ * ```
+ */
 export class RekorClient {
   readonly #base: string;
   readonly #fetch: typeof fetch;

@@ -64,7 +64,23 @@ const WEBCRYPTO_HASH: Record<HashName, string> = {
 /** The curve implementation of a key, for prehashed ECDSA; set by `PublicKey`'s static block. */
 let nobleCurveOf: (key: PublicKey) => Curve["noble"] | undefined;
 
-/** A parsed public key; compare keys by `spki` bytes. */
+/**
+ * A parsed public key; compare keys by `spki` bytes.
+ *
+ * @example Read `cosign.pub`, compare keys, compute the key hint
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateKeyPair, PublicKey } from "@dcosign/dcosign";
+ *
+ * const key = await generateKeyPair();
+ * const pem = key.publicKey.toPem(); // what `cosign.pub` holds
+ * const publicKey = PublicKey.fromPem(pem);
+ * assert.ok(publicKey.equals(key.publicKey));
+ * assert.equal(publicKey.kind, "ecdsa-p256");
+ * assert.equal(publicKey.defaultHash, "sha256");
+ * console.log(publicKey.fingerprint().toHex()); // SHA-256 of the SPKI: the Rekor log ID form
+ * ```
+ */
 export class PublicKey {
   /** The key type. */
   readonly kind: KeyKind;
@@ -203,6 +219,20 @@ export interface VerifyOptions {
 /**
  * Verify `signature` over `data` with `key`. Returns false for a signature that does not verify
  * or cannot be decoded; never throws on attacker-supplied signature bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateKeyPair, verifySignature } from "@dcosign/dcosign";
+ *
+ * const key = await generateKeyPair();
+ * const data = new TextEncoder().encode("payload");
+ * const signature = await key.sign(data);
+ * assert.equal(await verifySignature(key.publicKey, data, signature), true);
+ * assert.equal(await verifySignature(key.publicKey, data, signature.subarray(1)), false);
+ * const other = new TextEncoder().encode("other");
+ * assert.equal(await verifySignature(key.publicKey, other, signature), false);
+ * ```
  */
 export async function verifySignature(
   key: PublicKey,

@@ -216,7 +216,27 @@ function parseAuthority(value: unknown, path: string): TrustedAuthority {
   };
 }
 
-/** Parse a trusted root from JSON text, bytes or an already-parsed value. */
+/**
+ * Parse a trusted root from JSON text, bytes or an already-parsed value.
+ *
+ * @example Read the trusted_root.json the embedded stack writes
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseTrustedRoot } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ *
+ * const dir = await Deno.makeTempDir();
+ * {
+ *   // With a ready file, the stack writes trusted_root.json and signing_config.json beside it.
+ *   await using stack = await startStack({ readyFile: `${dir}/ready.json` });
+ *   const trustedRoot = parseTrustedRoot(await Deno.readTextFile(stack.ready.trustedRoot!));
+ *   assert.equal(trustedRoot.tlogs[0]?.baseUrl, stack.url);
+ *   assert.equal(trustedRoot.certificateAuthorities.length, 1);
+ *   assert.equal(trustedRoot.timestampAuthorities.length, 1);
+ * }
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export function parseTrustedRoot(input: string | Uint8Array | unknown): TrustedRoot {
   try {
     const json = typeof input === "string" || input instanceof Uint8Array
