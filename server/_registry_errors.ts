@@ -87,7 +87,18 @@ export interface RegistryErrorItem {
   readonly detail?: unknown;
 }
 
-/** A registry failure: a typed code, an optional OCI `detail`, and optional sibling items. */
+/**
+ * A registry failure: a typed code, an optional OCI `detail`, and optional sibling items.
+ *
+ * @example The OCI error a failure answers with
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OCI_ERRORS, RegistryError } from "@dcosign/dcosign/server";
+ *
+ * const error = new RegistryError("SERVER_BLOB_UNKNOWN", "Blob unknown to the registry");
+ * assert.deepEqual(OCI_ERRORS[error.code], { status: 404, oci: "BLOB_UNKNOWN" });
+ * ```
+ */
 export class RegistryError extends CosignError {
   /** The `detail` member of the OCI error entry. */
   readonly detail: unknown;
@@ -110,7 +121,24 @@ export class RegistryError extends CosignError {
   }
 }
 
-/** True when `error` is a `RegistryError`, optionally with the given code. */
+/**
+ * True when `error` is a `RegistryError`, optionally with the given code.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isRegistryError, RegistryStore } from "@dcosign/dcosign/server";
+ *
+ * const store = await RegistryStore.open();
+ * try {
+ *   store.getManifest("demo/app", "latest");
+ * } catch (error) {
+ *   assert.ok(isRegistryError(error, "SERVER_MANIFEST_UNKNOWN"));
+ * } finally {
+ *   await store.close();
+ * }
+ * ```
+ */
 export function isRegistryError(error: unknown, code?: RegistryErrorCode): error is RegistryError {
   return error instanceof RegistryError && (code === undefined || error.code === code);
 }

@@ -54,7 +54,18 @@ const DIGEST_PATTERNS: Readonly<Record<string, RegExp>> = {
   sha512: /^[a-f0-9]{128}$/,
 };
 
-/** True for a repository name the distribution spec allows (multi-segment, lowercase). */
+/**
+ * True for a repository name the distribution spec allows (multi-segment, lowercase).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isRepositoryName } from "@dcosign/dcosign/server";
+ *
+ * assert.ok(isRepositoryName("org/team/app"));
+ * assert.ok(!isRepositoryName("Org/App")); // uppercase is not allowed
+ * ```
+ */
 export function isRepositoryName(name: string): boolean {
   return name.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(name);
 }

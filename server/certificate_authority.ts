@@ -74,7 +74,29 @@ function oidOrder(oid: string): number {
   return Number(oid.split(".").at(-1));
 }
 
-/** A Fulcio-style CA with its CT log. */
+/**
+ * A Fulcio-style CA with its CT log.
+ *
+ * @example Issue a 10-minute leaf with the Fulcio profile and an embedded SCT
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateKeyPair } from "@dcosign/dcosign";
+ * import { CertificateAuthority } from "@dcosign/dcosign/server";
+ *
+ * const ca = await CertificateAuthority.create();
+ * const key = await generateKeyPair();
+ * const [leaf, intermediate, root] = await ca.issue({
+ *   san: { type: "email", value: "dev@example.com" },
+ *   extensions: { "1.3.6.1.4.1.57264.1.8": "https://accounts.example.com" }, // OIDC issuer
+ * }, key.publicKey);
+ * assert.ok(leaf.publicKey.equals(key.publicKey));
+ * assert.equal(leaf.subjectAltNames[0]?.value, "dev@example.com");
+ * assert.equal(leaf.notAfter.getTime() - leaf.notBefore.getTime(), 10 * 60_000);
+ * assert.ok(leaf.sctList); // the embedded SCT, signed by the CA's CT log key
+ * const authority = ca.trustedAuthority("https://fulcio.test"); // for the trusted root
+ * assert.deepEqual(authority.certificates, [intermediate.raw, root.raw]);
+ * ```
+ */
 export class CertificateAuthority {
   /** The self-signed root (trust anchor). */
   readonly root: Certificate;

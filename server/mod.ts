@@ -14,11 +14,27 @@
  * CA chain, CT log key, TSA chain) and `signing_config.json` beside its state (or beside the
  * ready file), and a ready file with every URL and a one-hour identity token.
  *
- * @example
+ * @example Start the stack on a free port, sign and verify an image against it
  * ```ts
- * import { startStack } from "./mod.ts";
- * await using stack = await startStack({ port: 0 });
- * console.log(stack.registryHost); // "127.0.0.1:40123"
+ * import assert from "node:assert/strict";
+ * import { sign, verify } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ * import { pushExampleImage } from "../lib/_example_image.ts";
+ *
+ * await using stack = await startStack(); // 127.0.0.1, a free port, state in memory
+ * assert.equal(stack.ready.registry, stack.registryHost); // "127.0.0.1:40123"
+ * const image = await pushExampleImage(stack.registryHost, "docs/served");
+ * const trustedRoot = stack.trust.trustedRoot;
+ * await sign(image, {
+ *   keyless: { token: stack.ready.idToken!, fulcioUrl: stack.url, trustedRoot },
+ *   rekorUrl: stack.url,
+ *   tsaUrl: stack.ready.tsa!,
+ * });
+ * await verify(image, {
+ *   trustedRoot,
+ *   identities: [{ subject: stack.ready.identity!, issuer: stack.ready.issuer! }],
+ *   timestampThreshold: 1,
+ * });
  * ```
  *
  * @module
@@ -231,7 +247,23 @@ async function loadOrCreate<T extends { toJSON(): unknown }>(
   return created;
 }
 
-/** Open the state of every service, under `dataDir` or in memory. */
+/**
+ * Open the state of every service, under `dataDir` or in memory.
+ *
+ * @example Keys survive a restart on the same data directory
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openStackServices } from "@dcosign/dcosign/server";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const logKey = async () => {
+ *   await using services = await openStackServices({ dataDir });
+ *   return services.log.publicKeyPem();
+ * };
+ * assert.equal(await logKey(), await logKey());
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
 export async function openStackServices(
   options: StackServicesOptions = {},
 ): Promise<StackServices> {
@@ -293,6 +325,18 @@ export interface StackTrust {
 /**
  * Name the stack's services at `baseUrl` (their URL is known once listening): the OIDC issuer's
  * `iss`, the log's checkpoint host, and the trusted root and signing config that point at them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bindStack, openStackServices } from "@dcosign/dcosign/server";
+ *
+ * await using services = await openStackServices();
+ * const trust = bindStack(services, "https://sigstore.example");
+ * assert.equal(trust.trustedRoot.tlogs[0]?.baseUrl, "https://sigstore.example");
+ * assert.equal(trust.signingConfig.tsaUrls[0]?.url, "https://sigstore.example/api/v1/timestamp");
+ * assert.equal(services.oidc.issuerUrl, "https://sigstore.example");
+ * ```
  */
 export function bindStack(services: StackServices, baseUrl: string): StackTrust {
   const base = baseUrl.replace(/\/$/, "");
@@ -325,6 +369,39 @@ export function bindStack(services: StackServices, baseUrl: string): StackTrust 
 /**
  * The stack as one Hono app, each service on its path prefix. Tests pass
  * `(input, init) => app.fetch(new Request(input, init))` as the `fetch` of library clients.
+ *
+ * @example The whole stack in-process: no port, no socket
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   generateKeyPair,
+ *   serializeBundle,
+ *   signBlob,
+ *   transparencyLogWitness,
+ *   verifyBlob,
+ * } from "@dcosign/dcosign";
+ * import { bindStack, createStackApp, openStackServices } from "@dcosign/dcosign/server";
+ *
+ * await using services = await openStackServices();
+ * const app = createStackApp(services);
+ * const base = "http://sigstore.test"; // any name: requests never leave the process
+ * const trust = bindStack(services, base);
+ * const fetch = async (input: RequestInfo | URL, init?: RequestInit) =>
+ *   await app.fetch(new Request(input, init));
+ *
+ * const key = await generateKeyPair();
+ * const blob = { kind: "bytes", bytes: new TextEncoder().encode("release v1.0") } as const;
+ * const signed = await signBlob(blob, {
+ *   identity: { signer: key },
+ *   services: { log: transparencyLogWitness(base, { fetch }) },
+ * });
+ * await verifyBlob(
+ *   { bundle: new TextEncoder().encode(serializeBundle(signed.bundle)) },
+ *   blob,
+ *   { key: key.publicKey, trustedRoot: trust.trustedRoot },
+ * );
+ * assert.equal(services.log.size, 1n);
+ * ```
  */
 export function createStackApp(services: StackServices, options: StackAppOptions = {}): StackApp {
   const app = new Hono();
@@ -346,6 +423,26 @@ export function createStackApp(services: StackServices, options: StackAppOptions
 /**
  * Open the services, serve them on `host:port` (port 0 picks a free port) and, once listening,
  * write the ready file atomically. Close with `close()`, `await using`, or `signal`.
+ *
+ * @example A ready file for other processes, and closing through a signal
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startStack } from "@dcosign/dcosign/server";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const controller = new AbortController();
+ * const stack = await startStack({ readyFile: `${dir}/ready.json`, signal: controller.signal });
+ * const ready = JSON.parse(await Deno.readTextFile(`${dir}/ready.json`));
+ * assert.equal(ready.rekor, stack.url); // also fulcio, tsa, oidcIssuer, idToken, trustedRoot...
+ *
+ * const response = await fetch(`${stack.url}/v2/`); // the OCI registry answers
+ * await response.body?.cancel();
+ * assert.equal(response.status, 200);
+ *
+ * controller.abort();
+ * await stack.finished; // closed; the ready file is gone
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const hostname = options.host ?? "127.0.0.1";
@@ -444,6 +541,29 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 /**
  * Run the stack until SIGINT or SIGTERM (or `options.signal`), then close it cleanly. This is
  * `dcosign serve`; the CLI prints and exits, this only serves.
+ *
+ * @example Serve until stopped; other processes wait for the ready file
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serveStack } from "@dcosign/dcosign/server";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const readyFile = `${dir}/ready.json`;
+ * const controller = new AbortController();
+ * // `dcosign serve --port 8080 --data-dir DIR` is serveStack({ port: 8080, dataDir: DIR }).
+ * const serving = serveStack({ readyFile, signal: controller.signal });
+ * while (!(await Deno.stat(readyFile).then(() => true, () => false))) {
+ *   await new Promise((resolve) => setTimeout(resolve, 10));
+ * }
+ * const ready = JSON.parse(await Deno.readTextFile(readyFile));
+ * const response = await fetch(`http://${ready.registry}/v2/`);
+ * await response.body?.cancel();
+ * assert.equal(response.status, 200);
+ *
+ * controller.abort(); // as SIGINT or SIGTERM would
+ * await serving;
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function serveStack(options: StackOptions = {}): Promise<void> {
   const stack = await startStack(options);
@@ -457,7 +577,21 @@ export async function serveStack(options: StackOptions = {}): Promise<void> {
   }
 }
 
-/** Write the ready file atomically. */
+/**
+ * Write the ready file atomically.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startStack, writeReadyFile } from "@dcosign/dcosign/server";
+ *
+ * await using stack = await startStack();
+ * const path = await Deno.makeTempFile({ suffix: ".json" });
+ * await writeReadyFile(path, stack.ready);
+ * assert.deepEqual(JSON.parse(await Deno.readTextFile(path)), stack.ready);
+ * await Deno.remove(path);
+ * ```
+ */
 export async function writeReadyFile(path: string, info: ReadyInfo): Promise<void> {
   await writeFileAtomically(path, `${JSON.stringify(info, null, 2)}\n`);
 }

@@ -101,7 +101,29 @@ export interface TokenAnswer {
   readonly scope: string;
 }
 
-/** An OIDC issuer: key, identities, login flow and token minting. */
+/**
+ * An OIDC issuer: key, identities, login flow and token minting.
+ *
+ * @example Mint an identity token for Fulcio
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OidcIssuer } from "@dcosign/dcosign/server";
+ *
+ * const issuer = await OidcIssuer.create({
+ *   issuerUrl: "https://oidc.example",
+ *   identities: ["dev@example.com"],
+ * });
+ * const token = await issuer.mintToken(); // the default (first) identity
+ * const payload = token.split(".")[1]!;
+ * const claims = JSON.parse(
+ *   new TextDecoder().decode(Uint8Array.fromBase64(payload, { alphabet: "base64url" })),
+ * );
+ * assert.equal(claims.iss, "https://oidc.example");
+ * assert.equal(claims.email, "dev@example.com");
+ * assert.equal(claims.aud, "sigstore");
+ * assert.equal(issuer.jwks().keys[0]?.alg, "ES256"); // what /oauth2/keys serves
+ * ```
+ */
 export class OidcIssuer {
   /** The identities it logs in as; the first is the default. */
   readonly identities: readonly IssuerIdentity[];

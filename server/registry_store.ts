@@ -6,9 +6,17 @@
  *
  * @example
  * ```ts
- * const store = await RegistryStore.open({ directory: "/tmp/registry" });
- * const blob = await store.putBlob("demo/app", "sha256:44136f...", new TextEncoder().encode("{}"));
+ * import assert from "node:assert/strict";
+ * import { RegistryStore } from "@dcosign/dcosign/server";
+ *
+ * const directory = await Deno.makeTempDir();
+ * const store = await RegistryStore.open({ directory });
+ * const bytes = new TextEncoder().encode("{}");
+ * const digest = `sha256:${new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)).toHex()}`;
+ * const blob = await store.putBlob("demo/app", digest, bytes);
+ * assert.deepEqual(blob, { digest, size: 2 });
  * await store.close();
+ * await Deno.remove(directory, { recursive: true });
  * ```
  *
  * @module
@@ -148,7 +156,44 @@ export interface PageOptions<C> {
   readonly last?: C;
 }
 
-/** The registry's state: blobs, manifests, tags, referrers and upload sessions. */
+/**
+ * The registry's state: blobs, manifests, tags, referrers and upload sessions.
+ *
+ * @example A blob, then a manifest that names it, under a tag
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isRegistryError, RegistryStore } from "@dcosign/dcosign/server";
+ *
+ * const sha256 = async (bytes: Uint8Array<ArrayBuffer>) =>
+ *   `sha256:${new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)).toHex()}`;
+ * const store = await RegistryStore.open(); // in memory
+ * try {
+ *   const config = new TextEncoder().encode("{}");
+ *   await store.putBlob("demo/app", await sha256(config), config);
+ *   const manifest = new TextEncoder().encode(JSON.stringify({
+ *     schemaVersion: 2,
+ *     mediaType: "application/vnd.oci.image.manifest.v1+json",
+ *     config: {
+ *       mediaType: "application/vnd.oci.image.config.v1+json",
+ *       digest: await sha256(config),
+ *       size: config.length,
+ *     },
+ *     layers: [],
+ *   }));
+ *   const put = store.putManifest("demo/app", "v1", manifest);
+ *   assert.equal(put.digest, await sha256(manifest));
+ *   assert.deepEqual(store.listTags("demo/app").items, ["v1"]);
+ *
+ *   // A manifest naming a blob the repository lacks is refused.
+ *   assert.throws(
+ *     () => store.putManifest("other/app", "v1", manifest),
+ *     (error) => isRegistryError(error, "SERVER_MANIFEST_BLOB_UNKNOWN"),
+ *   );
+ * } finally {
+ *   await store.close();
+ * }
+ * ```
+ */
 export class RegistryStore {
   readonly #db: RegistryMetadata;
   readonly #blobs: BlobBackend;

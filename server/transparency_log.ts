@@ -141,7 +141,37 @@ function searchTerms(entry: EntryBody): string[] {
   return [...terms];
 }
 
-/** The transparency log's state. */
+/**
+ * The transparency log's state.
+ *
+ * @example Append a hashedrekord entry as Rekor's `POST /api/v1/log/entries` receives it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateKeyPair } from "@dcosign/dcosign";
+ * import { TransparencyLog } from "@dcosign/dcosign/server";
+ *
+ * await using log = await TransparencyLog.open(":memory:"); // or a node:sqlite file path
+ * const key = await generateKeyPair();
+ * const data = new TextEncoder().encode("release v1.0");
+ * const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+ * const proposed = {
+ *   apiVersion: "0.0.1",
+ *   kind: "hashedrekord",
+ *   spec: {
+ *     data: { hash: { algorithm: "sha256", value: digest.toHex() } },
+ *     signature: {
+ *       content: (await key.sign(data)).toBase64(),
+ *       publicKey: { content: btoa(key.publicKey.toPem()) },
+ *     },
+ *   },
+ * };
+ * const { entry, created } = await log.append(proposed); // the signature is checked first
+ * assert.ok(created);
+ * assert.equal(entry.logIndex, 0n);
+ * assert.deepEqual(log.searchByHash(`sha256:${digest.toHex()}`), [entry.uuid]);
+ * assert.equal((await log.append(proposed)).created, false); // never appended twice
+ * ```
+ */
 export class TransparencyLog implements MerkleNodeSource {
   /** The log's public key (the trusted root's `tlogs[].publicKey`). */
   readonly publicKey: PublicKey;

@@ -122,7 +122,23 @@ export interface TimestampAuthorityJson {
 /** Largest request body accepted. */
 export const MAX_TSA_REQUEST_BYTES = 64 * 1024;
 
-/** An RFC 3161 timestamp authority: its key, its chain, and how it answers requests. */
+/**
+ * An RFC 3161 timestamp authority: its key, its chain, and how it answers requests.
+ *
+ * @example Create one, name it in a trusted root, keep its key across restarts
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TimestampAuthority } from "@dcosign/dcosign/server";
+ *
+ * const tsa = await TimestampAuthority.create({ url: "https://tsa.example" });
+ * assert.equal(tsa.chain.length, 2); // the timestamping leaf, then its root
+ * const authority = tsa.trustedAuthority(); // a `timestampAuthorities` entry
+ * assert.equal(authority.uri, "https://tsa.example/api/v1/timestamp");
+ *
+ * const restored = await TimestampAuthority.fromJSON(JSON.parse(JSON.stringify(tsa)));
+ * assert.ok(restored.chain[0]?.publicKey.equals(tsa.chain[0]!.publicKey));
+ * ```
+ */
 export class TimestampAuthority {
   /** Leaf first, root last. */
   readonly chain: readonly Certificate[];
