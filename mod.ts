@@ -6,11 +6,16 @@
  * - Images: `sign`, `verify`, `attest`, `verifyAttestation`.
  * - Blobs: `signBlob`, `verifyBlob`, `attestBlob`, `verifyBlobAttestation`.
  * - Keys: `generateKeyPair`, `importPrivateKeyPem`, `encryptPrivateKey`, `decryptPrivateKey`,
- *   `PublicKey`; keyless: `keylessIdentity`.
+ *   `PrivateKey`, `PublicKey`, `verifySignature`.
+ * - Keyless and witnesses: `keylessIdentity` (Fulcio), `transparencyLogWitness` (Rekor),
+ *   `timestampWitness` (RFC 3161); `RekorClient` for log lookups.
  * - Formats and trust: `parseBundle`, `serializeBundle`, `parseTrustedRoot`.
- * - Registries: `RegistryClient`, `parseImageReference`.
+ * - Registries: `RegistryClient`, `parseImageReference`, `formatImageReference`.
  *
- * Failures are `CosignError`s with a typed `code`.
+ * Failures are `CosignError`s with a typed `code` (`isCosignError(error, code)`); bad arguments
+ * are `TypeError` or `RangeError`. The examples run in the test suite (`deno test --doc`), most
+ * against the embedded stack from `@dcosign/dcosign/server`; the few that need the internet are
+ * marked `ignore` and say so.
  *
  * @example Sign and verify a blob with a key
  * ```ts
