@@ -7,6 +7,7 @@
  * @module
  */
 
+import { readAtMost } from "./_read_bounded.ts";
 import { type Bytes, fromUtf8 } from "./_bytes.ts";
 import { parseJson } from "./_json.ts";
 
@@ -19,36 +20,8 @@ export async function discardResponse(response: Response): Promise<void> {
 
 /** Read at most `limit` bytes of a body; more raises `RangeError` (and cancels the rest). */
 export async function readLimited(response: Response, limit: number): Promise<Bytes> {
-  const declared = response.headers.get("content-length");
-  if (declared !== null && /^\d{1,16}$/.test(declared.trim()) && Number(declared) > limit) {
-    await discardResponse(response);
-    throw new RangeError(`Response body is larger than ${limit} bytes`);
-  }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  if (response.body !== null) {
-    const reader = response.body.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        total += value.length;
-        if (total > limit) {
-          await reader.cancel().catch(() => {});
-          throw new RangeError(`Response body is larger than ${limit} bytes`);
-        }
-        chunks.push(value);
-      }
-    } finally {
-      reader.releaseLock();
-    }
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
+  const bytes = await readAtMost(response, limit);
+  if (bytes === undefined) throw new RangeError(`Response body is larger than ${limit} bytes`);
   return bytes;
 }
 

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { readAtMost } from "./_read_bounded.ts";
 import { asArray, asRecord, asString, isRecord } from "./_json.ts";
 import { decodePem } from "./_pem.ts";
 import { CosignError, errorMessage } from "./errors.ts";
@@ -91,33 +92,9 @@ export type RekorRetrieveQuery =
 const SEARCH_HASH = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}|sha1:[0-9a-f]{40})$/;
 
 async function readBounded(response: Response, max: number): Promise<string> {
-  const declared = Number(response.headers.get("content-length") ?? "0");
-  if (declared > max) {
-    await response.body?.cancel();
-    throw new CosignError(
-      "REKOR_RESPONSE_TOO_LARGE",
-      `Rekor response of ${declared} bytes exceeds ${max}`,
-    );
-  }
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel();
-      throw new CosignError("REKOR_RESPONSE_TOO_LARGE", `Rekor response exceeds ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
+  const bytes = await readAtMost(response, max);
+  if (bytes === undefined) {
+    throw new CosignError("REKOR_RESPONSE_TOO_LARGE", `Rekor response exceeds ${max} bytes`);
   }
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);

@@ -13,7 +13,8 @@
  * @module
  */
 
-import { type Bytes, concat, digest, equalBytes, type HashName, preview, toHex } from "./_bytes.ts";
+import { readAtMost } from "./_read_bounded.ts";
+import { type Bytes, digest, equalBytes, type HashName, preview, toHex } from "./_bytes.ts";
 import {
   at,
   children,
@@ -583,24 +584,9 @@ export async function requestTimestamp(
 }
 
 async function readLimited(response: Response, limit: number): Promise<Bytes> {
-  const declared = Number(response.headers.get("content-length") ?? "0");
-  if (declared > limit || !response.body) {
-    await response.body?.cancel();
-    if (!response.body) return new Uint8Array(0);
+  const bytes = await readAtMost(response, limit);
+  if (bytes === undefined) {
     throw new CosignError("TSA_RESPONSE_TOO_LARGE", `TSA response is larger than ${limit} bytes`);
   }
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > limit) {
-      await reader.cancel();
-      throw new CosignError("TSA_RESPONSE_TOO_LARGE", `TSA response is larger than ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  return concat(...chunks);
+  return bytes;
 }

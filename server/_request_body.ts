@@ -6,27 +6,10 @@
  * @module
  */
 
-import { type Bytes, concat } from "../lib/_bytes.ts";
+import type { Bytes } from "../lib/_bytes.ts";
+import { readAtMost } from "../lib/_read_bounded.ts";
 
 /** The body of `request` if it has at most `limit` bytes, else `undefined` (the rest cancelled). */
-export async function readRequestBody(request: Request, limit: number): Promise<Bytes | undefined> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && (!/^\d{1,16}$/.test(declared.trim()) || Number(declared) > limit)) {
-    await request.body?.cancel().catch(() => {});
-    return undefined;
-  }
-  const reader = request.body?.getReader();
-  if (!reader) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return concat(...chunks);
-    size += value.length;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
+export function readRequestBody(request: Request, limit: number): Promise<Bytes | undefined> {
+  return readAtMost(request, limit);
 }

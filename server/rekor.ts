@@ -11,6 +11,7 @@
  * @module
  */
 
+import { readRequestBody } from "./_request_body.ts";
 import { type Context, Hono } from "./_deps.ts";
 import { fromBase64, fromUtf8 } from "../lib/_bytes.ts";
 import { decodePem } from "../lib/_pem.ts";
@@ -52,30 +53,10 @@ function errorBody(status: number, message: string): Response {
 }
 
 async function readBody(c: Context): Promise<unknown> {
-  const declared = Number(c.req.header("content-length") ?? "0");
-  if (declared > MAX_REQUEST_BYTES) {
+  if (c.req.raw.body === null) throw new HttpError(400, "Request body is empty");
+  const bytes = await readRequestBody(c.req.raw, MAX_REQUEST_BYTES);
+  if (bytes === undefined) {
     throw new HttpError(413, `Request body larger than ${MAX_REQUEST_BYTES} bytes`);
-  }
-  const stream = c.req.raw.body;
-  if (!stream) throw new HttpError(400, "Request body is empty");
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > MAX_REQUEST_BYTES) {
-      await reader.cancel();
-      throw new HttpError(413, `Request body larger than ${MAX_REQUEST_BYTES} bytes`);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
   }
   try {
     return parseExactJson(fromUtf8(bytes), "request");

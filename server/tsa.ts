@@ -9,6 +9,7 @@
  * @module
  */
 
+import { readRequestBody } from "./_request_body.ts";
 import { Hono } from "./_deps.ts";
 import { type Bytes, concat, digest, fromBase64, type HashName, toBase64 } from "../lib/_bytes.ts";
 import {
@@ -334,25 +335,6 @@ function encodeSignedInteger(value: bigint): Bytes {
   return encodeTlv(0x02, Uint8Array.fromHex(twos.toString(16).padStart(2 * length, "0")));
 }
 
-async function readBody(request: Request, limit: number): Promise<Bytes | undefined> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > limit) return undefined;
-  const reader = request.body?.getReader();
-  if (!reader) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return concat(...chunks);
-    size += value.length;
-    if (size > limit) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-}
-
 /** True when the header names exactly one `application/` type and it is timestamp-query. */
 function isTimestampQuery(contentType: string | undefined): boolean {
   if (!contentType || contentType.length > 256) return false;
@@ -368,7 +350,7 @@ export function tsaRoutes(tsa: TimestampAuthority): Hono {
       await c.req.raw.body?.cancel();
       return c.text("Content-Type must be application/timestamp-query", 415);
     }
-    const body = await readBody(c.req.raw, MAX_TSA_REQUEST_BYTES);
+    const body = await readRequestBody(c.req.raw, MAX_TSA_REQUEST_BYTES);
     if (!body) return c.text("Timestamp request is too large", 413);
     try {
       const response = await tsa.issue(body);
