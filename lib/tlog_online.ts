@@ -7,12 +7,14 @@
  * @module
  */
 
-import { equalBytes, toHex } from "./_bytes.ts";
+import { type Bytes, digest, equalBytes, fromUtf8, toHex } from "./_bytes.ts";
+import { encodePem } from "./_pem.ts";
 import { CosignError } from "./errors.ts";
 import { hashLeaf } from "./merkle.ts";
 import { logEntryToTlogEntry, type RekorClient } from "./rekor.ts";
-import type { ProposedEntry } from "./rekor_entries.ts";
+import { buildDsseEntry, buildHashedRekordEntry, type ProposedEntry } from "./rekor_entries.ts";
 import type { TlogEntry } from "./tlog_entry.ts";
+import type { Artifact, SignedEntity, VerificationPolicy } from "./verify.ts";
 
 /**
  * The same entries, each with an inclusion proof from `client` when it had none. The log must
@@ -53,4 +55,54 @@ export async function findTlogEntries(
 ): Promise<TlogEntry[]> {
   const found = await client.retrieveEntries({ entries: [proposed] });
   return found.map(logEntryToTlogEntry);
+}
+
+/** The PEM the log records as the verifier: the certificate, or the policy's key. */
+function verifierPemOf(entity: SignedEntity, policy: VerificationPolicy): string | undefined {
+  return entity.material.kind === "certificate"
+    ? encodePem("CERTIFICATE", entity.material.certificate)
+    : policy.key?.toPem();
+}
+
+/**
+ * The entity with its log evidence completed online: inclusion proofs for SET-only entries, or,
+ * for a signature stored without an entry, the log's entries for it (a hashedrekord over the
+ * artifact digest, or a dsse entry over the exact envelope bytes). Everything found is then
+ * verified offline by the pipeline like any other entry.
+ */
+export async function withOnlineEntries(
+  entity: SignedEntity,
+  artifact: Artifact | undefined,
+  policy: VerificationPolicy,
+  log: RekorClient,
+): Promise<SignedEntity> {
+  if (entity.tlogEntries.length > 0) {
+    return {
+      ...entity,
+      tlogEntries: await withInclusionProofs(entity.tlogEntries, log),
+      requireInclusionProof: true,
+    };
+  }
+  const verifier = verifierPemOf(entity, policy);
+  if (verifier === undefined || (policy.tlogThreshold ?? 1) === 0) return entity;
+  let proposed;
+  if (entity.content.kind === "dsse") {
+    if (!entity.envelopeBytes) return entity;
+    proposed = buildDsseEntry(fromUtf8(entity.envelopeBytes), [verifier]);
+  } else {
+    if (!artifact) return entity;
+    const value = artifact.kind === "digest"
+      ? { algorithm: artifact.algorithm, value: Uint8Array.from(artifact.digest) as Bytes }
+      : { algorithm: "sha256" as const, value: digest("sha256", artifact.bytes) };
+    proposed = buildHashedRekordEntry({
+      digest: value,
+      signature: entity.content.signature,
+      verifierPem: verifier,
+    });
+  }
+  return {
+    ...entity,
+    tlogEntries: await findTlogEntries(proposed, log),
+    requireInclusionProof: true,
+  };
 }

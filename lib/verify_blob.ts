@@ -18,9 +18,8 @@
  * @module
  */
 
-import { type Bytes, digest, equalBytes, fromUtf8, type HashName } from "./_bytes.ts";
+import { type Bytes, digest, equalBytes, type HashName } from "./_bytes.ts";
 import { type BlobSource, digestOf, hashBlob, type HashProgress } from "./_hash_stream.ts";
-import { encodePem } from "./_pem.ts";
 import { blobSignatureEntity, type BlobSignatureInput } from "./_blob_entity.ts";
 import type { Envelope } from "./dsse.ts";
 import { CosignError } from "./errors.ts";
@@ -31,8 +30,7 @@ import {
   type Statement,
 } from "./payload.ts";
 import type { RekorClient } from "./rekor.ts";
-import { buildDsseEntry, buildHashedRekordEntry } from "./rekor_entries.ts";
-import { findTlogEntries, withInclusionProofs } from "./tlog_online.ts";
+import { withOnlineEntries } from "./tlog_online.ts";
 import {
   type Artifact,
   type SignedEntity,
@@ -158,50 +156,6 @@ async function prepareArtifact(
 }
 
 /** The verifier PEM a log entry of this entity records. */
-function verifierPemOf(entity: SignedEntity, policy: VerificationPolicy): string | undefined {
-  return entity.material.kind === "certificate"
-    ? encodePem("CERTIFICATE", entity.material.certificate)
-    : policy.key?.toPem();
-}
-
-/** With a log: proofs for SET-only entries, or the entries of a signature that has none. */
-async function withOnlineEntries(
-  entity: SignedEntity,
-  artifact: Artifact | undefined,
-  policy: VerificationPolicy,
-  log: RekorClient,
-): Promise<SignedEntity> {
-  if (entity.tlogEntries.length > 0) {
-    return {
-      ...entity,
-      tlogEntries: await withInclusionProofs(entity.tlogEntries, log),
-      requireInclusionProof: true,
-    };
-  }
-  const verifier = verifierPemOf(entity, policy);
-  if (verifier === undefined || (policy.tlogThreshold ?? 1) === 0) return entity;
-  let proposed;
-  if (entity.content.kind === "dsse") {
-    if (!entity.envelopeBytes) return entity;
-    proposed = buildDsseEntry(fromUtf8(entity.envelopeBytes), [verifier]);
-  } else {
-    if (!artifact) return entity;
-    const value = artifact.kind === "digest"
-      ? { algorithm: artifact.algorithm, value: Uint8Array.from(artifact.digest) as Bytes }
-      : { algorithm: "sha256" as const, value: digest("sha256", artifact.bytes) };
-    proposed = buildHashedRekordEntry({
-      digest: value,
-      signature: entity.content.signature,
-      verifierPem: verifier,
-    });
-  }
-  return {
-    ...entity,
-    tlogEntries: await findTlogEntries(proposed, log),
-    requireInclusionProof: true,
-  };
-}
-
 /** The outcome of verifying a blob. */
 export interface BlobVerification {
   /** What verified, and how. */

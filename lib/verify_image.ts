@@ -12,8 +12,8 @@
  * @module
  */
 
-import { type Bytes, fromBase64, fromUtf8, sha256 } from "./_bytes.ts";
-import { decodePemBlocks, encodePem } from "./_pem.ts";
+import { type Bytes, fromBase64 } from "./_bytes.ts";
+import { decodePemBlocks } from "./_pem.ts";
 import { parseBundle } from "./bundle.ts";
 import { type Envelope, parseEnvelope } from "./dsse.ts";
 import { CosignError, errorMessage, isCosignError } from "./errors.ts";
@@ -34,9 +34,8 @@ import {
   type Statement,
 } from "./payload.ts";
 import type { RekorClient } from "./rekor.ts";
-import { buildDsseEntry, buildHashedRekordEntry } from "./rekor_entries.ts";
 import type { StorageFormat } from "./sign_image.ts";
-import { findTlogEntries, withInclusionProofs } from "./tlog_online.ts";
+import { withOnlineEntries } from "./tlog_online.ts";
 import {
   type SignedEntity,
   type VerificationPolicy,
@@ -327,7 +326,15 @@ async function verifyCandidates(
         ? undefined
         : { kind: "bytes" as const, bytes: candidate.payload };
       const entity = options.log
-        ? await withOnlineEntries(candidate, options.log, options.policy)
+        ? await withOnlineEntries(
+          candidate.entity,
+          // Legacy signatures sign their payload; bundles are about the image digest.
+          candidate.format === "legacy" && !candidate.envelope
+            ? { kind: "bytes", bytes: candidate.payload }
+            : artifact,
+          options.policy,
+          options.log,
+        )
         : candidate.entity;
       const result = await verifySignedEntity(entity, artifact, options.policy);
       if (options.checkClaims !== false) checkClaims(candidate);
@@ -345,35 +352,6 @@ async function verifyCandidates(
     }
   }));
   return { verified, rejected };
-}
-
-/** The candidate's entity with its log entries completed (or found) online. */
-async function withOnlineEntries(
-  candidate: Candidate,
-  log: RekorClient,
-  policy: VerificationPolicy,
-): Promise<SignedEntity> {
-  const entity = candidate.entity!;
-  if (entity.tlogEntries.length > 0) {
-    return {
-      ...entity,
-      tlogEntries: await withInclusionProofs(entity.tlogEntries, log),
-      requireInclusionProof: true,
-    };
-  }
-  const verifier = entity.material.kind === "certificate"
-    ? encodePem("CERTIFICATE", entity.material.certificate)
-    : policy.key?.toPem();
-  if (verifier === undefined || candidate.format !== "legacy") return entity;
-  const proposed = entity.content.kind === "message"
-    ? buildHashedRekordEntry({
-      digest: { algorithm: "sha256", value: sha256(candidate.payload) },
-      signature: entity.content.signature,
-      verifierPem: verifier,
-    })
-    : buildDsseEntry(fromUtf8(candidate.payload), [verifier]);
-  const found = await findTlogEntries(proposed, log);
-  return { ...entity, tlogEntries: found, requireInclusionProof: true };
 }
 
 function noMatch(
