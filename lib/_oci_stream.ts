@@ -18,7 +18,7 @@ import { formatRepository, parseDigest, type RepositoryRef } from "./oci_referen
 import { contentLength, discardBody } from "./_oci_http.ts";
 import { repositoryScope } from "./_oci_auth.ts";
 import type { RegistryTransport } from "./_oci_transport.ts";
-import { headBlobWith, mountBlobWith } from "./_oci_upload.ts";
+import { headBlobWith, mountBlobWith, patchChunk } from "./_oci_upload.ts";
 
 /** What a streamed blob must be. */
 export interface BlobTarget {
@@ -171,22 +171,7 @@ export async function uploadBlobStreamWith(
     let patched = false;
     const sendChunk = async () => {
       const chunk = buffer.subarray(0, filled);
-      const response = await transport.exchange({
-        method: "PATCH",
-        repo,
-        target: location,
-        scopes: push,
-        headers: {
-          "content-type": "application/octet-stream",
-          "content-range": `${offset}-${offset + chunk.length - 1}`,
-        },
-        body: chunk,
-      });
-      if (response.status !== 202) {
-        throw await transport.fail(response, `upload blob "${name}"`, "OCI_BLOB_UNKNOWN", repo);
-      }
-      location = transport.location(response, name);
-      await discardBody(response);
+      location = await patchChunk(transport, repo, location, offset, chunk, name);
       offset += chunk.length;
       filled = 0;
       patched = true;

@@ -117,6 +117,37 @@ export async function mountBlobWith(
   return false;
 }
 
+/**
+ * Send one chunk of an upload session (distribution spec "Pushing a blob in chunks"): PATCH with
+ * its `Content-Range`; returns the session's next location.
+ */
+export async function patchChunk(
+  transport: RegistryTransport,
+  repo: RepositoryRef,
+  location: URL,
+  offset: number,
+  chunk: Uint8Array,
+  blob: string,
+): Promise<URL> {
+  const response = await transport.exchange({
+    method: "PATCH",
+    repo,
+    target: location,
+    scopes: [repositoryScope(repo.repository, true)],
+    headers: {
+      "content-type": "application/octet-stream",
+      "content-range": `${offset}-${offset + chunk.length - 1}`,
+    },
+    body: chunk as Bytes,
+  });
+  if (response.status !== 202) {
+    throw await transport.fail(response, `upload blob "${blob}"`, "OCI_BLOB_UNKNOWN", repo);
+  }
+  const next = transport.location(response, blob);
+  await discardBody(response);
+  return next;
+}
+
 /** Upload a blob unless the registry has it (see the module doc). */
 export async function uploadBlobWith(
   transport: RegistryTransport,
@@ -158,22 +189,7 @@ export async function uploadBlobWith(
   if (data.length > chunkSize) {
     for (let offset = 0; offset < data.length; offset += chunkSize) {
       const chunk = data.subarray(offset, Math.min(offset + chunkSize, data.length));
-      const response = await transport.exchange({
-        method: "PATCH",
-        repo,
-        target: location,
-        scopes: push,
-        headers: {
-          "content-type": "application/octet-stream",
-          "content-range": `${offset}-${offset + chunk.length - 1}`,
-        },
-        body: chunk,
-      });
-      if (response.status !== 202) {
-        throw await transport.fail(response, `upload blob "${blob}"`, "OCI_BLOB_UNKNOWN", repo);
-      }
-      location = transport.location(response, blob);
-      await discardBody(response);
+      location = await patchChunk(transport, repo, location, offset, chunk, blob);
     }
     rest = new Uint8Array(0);
   }
