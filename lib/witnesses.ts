@@ -18,7 +18,7 @@ import { generateKeyPair } from "./keys.ts";
 import { logEntryToTlogEntry, RekorClient } from "./rekor.ts";
 import type { ProposedEntry } from "./rekor_entries.ts";
 import type { SigningIdentity } from "./sign.ts";
-import { requestTimestamp } from "./timestamp.ts";
+import { requestTimestamp } from "./timestamp_client.ts";
 import type { TlogEntry } from "./tlog_entry.ts";
 import type { TrustedRoot } from "./trust.ts";
 

@@ -41,7 +41,7 @@ import {
   signMessage,
 } from "../lib/sign.ts";
 import { PublicKey } from "../lib/signer.ts";
-import { requestTimestamp } from "../lib/timestamp.ts";
+import { requestTimestamp } from "../lib/timestamp_client.ts";
 import {
   parseSigningConfig,
   parseTrustedRoot,

@@ -33,7 +33,8 @@ import {
 } from "../lib/certificate_builder.ts";
 import { CosignError, errorMessage, isCosignError } from "../lib/errors.ts";
 import { ecdsaRawToDer, PublicKey, type Signer } from "../lib/signer.ts";
-import { HASH_OID, parseTimestampRequest, TIMESTAMP_OID } from "../lib/timestamp.ts";
+import { HASH_OID, TIMESTAMP_OID } from "../lib/timestamp.ts";
+import { parseTimestampRequest } from "../lib/timestamp_client.ts";
 import type { TrustedAuthority } from "../lib/trust.ts";
 import { type Certificate, parseCertificate, X509_OID } from "../lib/x509.ts";
 

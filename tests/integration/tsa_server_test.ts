@@ -2,12 +2,8 @@ import assert from "node:assert/strict";
 import { utf8 } from "../../lib/_bytes.ts";
 import { derInteger, derNull, derOctetString, derOid, derSequence } from "../../lib/_der.ts";
 import { isCosignError } from "../../lib/errors.ts";
-import {
-  encodeTimestampRequest,
-  parseSignedTimestamp,
-  requestTimestamp,
-  verifyTimestamp,
-} from "../../lib/timestamp.ts";
+import { parseSignedTimestamp, verifyTimestamp } from "../../lib/timestamp.ts";
+import { encodeTimestampRequest, requestTimestamp } from "../../lib/timestamp_client.ts";
 import { encodeTrustedRoot, parseTrustedRoot } from "../../lib/trust.ts";
 import { parseCertificatesPem } from "../../lib/x509.ts";
 import { TimestampAuthority, tsaRoutes } from "../../server/tsa.ts";

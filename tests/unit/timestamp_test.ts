@@ -6,14 +6,16 @@ import { createLeafCertificate, createRootCertificate } from "../../lib/certific
 import { isCosignError } from "../../lib/errors.ts";
 import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/signer.ts";
 import {
-  encodeTimestampRequest,
   HASH_OID,
   parseSignedTimestamp,
-  parseTimestampRequest,
-  requestTimestamp,
   verifyTimestamp,
   verifyTimestamps,
 } from "../../lib/timestamp.ts";
+import {
+  encodeTimestampRequest,
+  parseTimestampRequest,
+  requestTimestamp,
+} from "../../lib/timestamp_client.ts";
 import type { TrustedAuthority } from "../../lib/trust.ts";
 import { X509_OID } from "../../lib/x509.ts";
 import { TimestampAuthority, tsaRoutes } from "../../server/tsa.ts";
