@@ -161,17 +161,9 @@ export type {
   RekorLogInfo,
 } from "./lib/rekor_wire.ts";
 export type { TstInfo, VerifiedTimestamp } from "./lib/timestamp.ts";
-export {
-  type Certificate,
-  type CertificateIdentity,
-  type DistinguishedName,
-  type Extension,
-  type GeneralName,
-  type GithubWorkflow,
-  KEY_USAGE_BITS,
-  type KeyUsageName,
-  type NameAttribute,
-} from "./lib/x509.ts";
+export { type Certificate, type Extension, KEY_USAGE_BITS, type KeyUsageName } from "./lib/x509.ts";
+export type { DistinguishedName, GeneralName, NameAttribute } from "./lib/x509_names.ts";
+export type { CertificateIdentity, GithubWorkflow } from "./lib/x509_identity.ts";
 export type { CheckedCertificate } from "./lib/fulcio.ts";
 export type { SignedCertificateTimestamp, VerifiedSct } from "./lib/sct.ts";
 export {

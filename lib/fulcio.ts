@@ -36,12 +36,8 @@ import { unverifiedClaims } from "./oidc_token.ts";
 import { type VerifiedSct, verifyEmbeddedScts } from "./sct.ts";
 import type { PublicKey, Signer } from "./signer.ts";
 import type { TrustedAuthority, TrustedRoot } from "./trust.ts";
-import {
-  type Certificate,
-  type CertificateIdentity,
-  certificateIdentity,
-  parseCertificatePem,
-} from "./x509.ts";
+import { type Certificate, parseCertificatePem } from "./x509.ts";
+import { type CertificateIdentity, certificateIdentity } from "./x509_identity.ts";
 import { verifyFulcioChain } from "./x509_chain.ts";
 
 /** Error codes raised here. */

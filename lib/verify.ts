@@ -23,13 +23,12 @@ import { type TlogVerification, verifyTlogEntries } from "./tlog_verify.ts";
 import type { TlogEntry } from "./tlog_entry.ts";
 import { type VerifiedTimestamp, verifyTimestamp } from "./timestamp.ts";
 import type { TrustedRoot } from "./trust.ts";
+import { type Certificate, parseCertificate } from "./x509.ts";
 import {
-  type Certificate,
   type CertificateIdentity,
   certificateIdentity,
   type GithubWorkflow,
-  parseCertificate,
-} from "./x509.ts";
+} from "./x509_identity.ts";
 import { verifyFulcioChain } from "./x509_chain.ts";
 
 /** Error codes raised by the pipeline itself (its steps raise their own too). */

@@ -1,17 +1,18 @@
 /**
- * X.509 certificates (RFC 5280), parsed lean over `lib/_der.ts`, and the Fulcio identity they carry
- * (cosign-spec.md sections 7.2-7.4).
+ * X.509 certificates (RFC 5280), parsed lean over `lib/_der.ts`, with the Fulcio extensions they
+ * carry decoded (cosign-spec.md section 7.2).
  *
  * Parsing keeps the raw bytes (`raw`, `tbs`, names) so every later check binds to exactly what was
  * signed. Known extensions get typed fields; a malformed known extension makes the whole
  * certificate malformed (as Go's `x509.ParseCertificate` does), unknown ones are kept raw. Counts
- * of extensions, names and SAN entries are bounded before use (SECURITY.md rule 4). Chain
- * verification lives in `lib/x509_chain.ts`.
+ * of extensions, names and SAN entries are bounded before use (SECURITY.md rule 4). Names and
+ * SAN entries are parsed in `lib/x509_names.ts`, the Fulcio identity is read in
+ * `lib/x509_identity.ts`, and chain verification lives in `lib/x509_chain.ts`.
  *
  * @module
  */
 
-import { type Bytes, fromUtf8, toHex } from "./_bytes.ts";
+import { type Bytes, toHex } from "./_bytes.ts";
 import {
   at,
   children,
@@ -31,6 +32,12 @@ import {
 import { decodePemBlocks } from "./_pem.ts";
 import { CosignError, errorMessage, isCosignError } from "./errors.ts";
 import { PublicKey } from "./signer.ts";
+import {
+  type DistinguishedName,
+  type GeneralName,
+  parseGeneralNames,
+  parseName,
+} from "./x509_names.ts";
 
 /** Error codes raised while parsing certificates. */
 export type X509ParseErrorCode = "X509_MALFORMED" | "X509_UNSUPPORTED";
@@ -85,31 +92,11 @@ export const FULCIO_EXTENSIONS: Readonly<Record<string, string>> = {
 
 const FULCIO_ARC = "1.3.6.1.4.1.57264.1.";
 
-/** Most extensions, name attributes, SAN entries and EKU OIDs one certificate may carry. */
+/** Most extensions and EKU OIDs one certificate may carry. */
 const MAX_EXTENSIONS = 64;
-const MAX_NAME_ATTRIBUTES = 64;
-const MAX_SANS = 64;
 const MAX_EKUS = 32;
 /** Largest certificate we parse (Fulcio leaves are ~2-4 KiB). */
 const MAX_CERT_BYTES = 64 * 1024;
-
-/** One attribute of a distinguished name. */
-export interface NameAttribute {
-  /** The attribute type OID (`2.5.4.3` is commonName). */
-  readonly oid: string;
-  /** The attribute value as text. */
-  readonly value: string;
-}
-
-/** A distinguished name: its DER (what chains compare), its RDNs, and RFC 4514 text. */
-export interface DistinguishedName {
-  /** The DER `Name`. */
-  readonly raw: Bytes;
-  /** The relative distinguished names in encoded order, each a set of attributes. */
-  readonly rdns: readonly (readonly NameAttribute[])[];
-  /** RFC 4514 form, last RDN first (`CN=sigstore-intermediate,O=sigstore.dev`). */
-  readonly text: string;
-}
 
 /** One extension as found in the certificate. */
 export interface Extension {
@@ -119,16 +106,6 @@ export interface Extension {
   readonly critical: boolean;
   /** The contents of `extnValue` (the DER of the extension's own structure). */
   readonly value: Bytes;
-}
-
-/** A SubjectAlternativeName entry (RFC 5280 section 4.2.1.6). */
-export interface GeneralName {
-  /** The SAN choice: rfc822Name (`email`), dNSName, URI, iPAddress, otherName, or another. */
-  readonly type: "email" | "dns" | "uri" | "ip" | "otherName" | "other";
-  /** Text value; for `ip` the dotted or colon form; for `other` the hex of the raw entry. */
-  readonly value: string;
-  /** The type-id of an `otherName`. */
-  readonly oid?: string;
 }
 
 /** Key usage bit names, in bit order (RFC 5280 section 4.2.1.3). */
@@ -299,53 +276,6 @@ function readNamedBits(node: DerNode): { bytes: Bytes; unused: number } {
   return { bytes: node.value.subarray(1), unused };
 }
 
-const NAME_LABELS: Readonly<Record<string, string>> = {
-  "2.5.4.3": "CN",
-  "2.5.4.5": "SERIALNUMBER",
-  "2.5.4.6": "C",
-  "2.5.4.7": "L",
-  "2.5.4.8": "ST",
-  "2.5.4.9": "STREET",
-  "2.5.4.10": "O",
-  "2.5.4.11": "OU",
-  "2.5.4.17": "POSTALCODE",
-  "1.2.840.113549.1.9.1": "EMAILADDRESS",
-  "0.9.2342.19200300.100.1.25": "DC",
-  "0.9.2342.19200300.100.1.1": "UID",
-};
-
-/** Parse a Name (RFC 5280 section 4.1.2.4). */
-export function parseName(node: DerNode): DistinguishedName {
-  const rdns: NameAttribute[][] = [];
-  let count = 0;
-  for (const set of children(node, TAG.SEQUENCE)) {
-    const rdn: NameAttribute[] = [];
-    for (const atv of children(set, TAG.SET)) {
-      if (++count > MAX_NAME_ATTRIBUTES) throw new SyntaxError("too many name attributes");
-      const parts = children(atv, TAG.SEQUENCE);
-      const oid = readOid(at(parts, 0, "attribute type"));
-      const valueNode = at(parts, 1, "attribute value");
-      let value: string;
-      try {
-        value = readString(valueNode);
-      } catch {
-        value = `#${toHex(valueNode.raw)}`;
-      }
-      rdn.push({ oid, value });
-    }
-    rdns.push(rdn);
-  }
-  const text = [...rdns].reverse().map((rdn) =>
-    rdn.map((a) => `${NAME_LABELS[a.oid] ?? a.oid}=${escapeDnValue(a.value)}`).join("+")
-  ).join(",");
-  return { raw: node.raw, rdns, text };
-}
-
-function escapeDnValue(value: string): string {
-  if (value.startsWith("#") && /^#[0-9a-f]*$/.test(value)) return value;
-  return value.replace(/[,+"\\<>;=]/g, (c) => `\\${c}`).replace(/^[ #]|[ ]$/g, (c) => `\\${c}`);
-}
-
 function parseExtensions(node: DerNode): Extension[] {
   const list = children(node, TAG.SEQUENCE);
   if (list.length > MAX_EXTENSIONS) throw new SyntaxError(`more than ${MAX_EXTENSIONS} extensions`);
@@ -453,50 +383,6 @@ function decodeExtension(
   }
 }
 
-/** Parse a GeneralNames SEQUENCE (SAN, RFC 5280 section 4.2.1.6). */
-function parseGeneralNames(node: DerNode): GeneralName[] {
-  const names = children(node, TAG.SEQUENCE);
-  if (names.length > MAX_SANS) throw new SyntaxError(`more than ${MAX_SANS} names`);
-  if (names.length === 0) throw new SyntaxError("empty subject alternative name");
-  return names.map((name): GeneralName => {
-    switch (name.tag) {
-      case contextTag(0, true): {
-        const parts = children(name.value);
-        const oid = readOid(at(parts, 0, "otherName type-id"));
-        const wrapped = at(parts, 1, "otherName value");
-        expectTag(wrapped, contextTag(0, true), "otherName value");
-        let value: string;
-        try {
-          value = readString(parseDer(wrapped.value));
-        } catch {
-          value = toHex(wrapped.value);
-        }
-        return { type: "otherName", value, oid };
-      }
-      case 0x81:
-        return { type: "email", value: fromUtf8(name.value) };
-      case 0x82:
-        return { type: "dns", value: fromUtf8(name.value) };
-      case 0x86:
-        return { type: "uri", value: fromUtf8(name.value) };
-      case 0x87:
-        return { type: "ip", value: formatIp(name.value) };
-      default:
-        return { type: "other", value: toHex(name.raw) };
-    }
-  });
-}
-
-function formatIp(bytes: Uint8Array): string {
-  if (bytes.length === 4) return [...bytes].join(".");
-  if (bytes.length === 16) {
-    const groups: string[] = [];
-    for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-    return groups.join(":");
-  }
-  throw new SyntaxError("iPAddress is neither 4 nor 16 bytes");
-}
-
 /** The extension with `oid`, if present. */
 export function findExtension(cert: Certificate, oid: string): Extension | undefined {
   return cert.extensions.find((ext) => ext.oid === oid);
@@ -525,66 +411,4 @@ export function parseCertificatesPem(pem: string): Certificate[] {
     if (block.type !== "CERTIFICATE") throw malformed(`unexpected PEM type "${block.type}"`);
     return parseCertificate(block.bytes);
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Identity (cosign-spec.md section 7.4)
-
-/** GitHub workflow values from the deprecated Fulcio extensions .2-.6. */
-export interface GithubWorkflow {
-  /** The event that triggered the workflow (Fulcio OID 1.3.6.1.4.1.57264.1.2). */
-  readonly trigger?: string;
-  /** The commit SHA (Fulcio OID .1.3). */
-  readonly sha?: string;
-  /** The workflow name (Fulcio OID .1.4). */
-  readonly name?: string;
-  /** The repository, `owner/name` (Fulcio OID .1.5). */
-  readonly repository?: string;
-  /** The git ref (Fulcio OID .1.6). */
-  readonly ref?: string;
-}
-
-/** Who a Fulcio certificate was issued to. */
-export interface CertificateIdentity {
-  /** The SAN sigstore-go compares: first URI, else first email, else the Fulcio otherName. */
-  readonly san?: string;
-  /** Every SAN entry (the legacy path accepts any of them). */
-  readonly sans: readonly GeneralName[];
-  /** The OIDC issuer: .8 (UTF8String) when present, else the deprecated .1 (raw). */
-  readonly issuer?: string;
-  /** The GitHub workflow values of the deprecated Fulcio extensions .2-.6. */
-  readonly githubWorkflow: GithubWorkflow;
-  /** Every Fulcio extension present, by name (`issuerV2`, `sourceRepositoryUri`, ...). */
-  readonly extensions: Readonly<Record<string, string>>;
-}
-
-/** The identity of a Fulcio certificate (sigstore-go's SAN order, section 7.4). */
-export function certificateIdentity(cert: Certificate): CertificateIdentity {
-  const sans = cert.subjectAltNames;
-  const san = sans.find((n) => n.type === "uri")?.value ??
-    sans.find((n) => n.type === "email")?.value ??
-    sans.find((n) => n.type === "otherName" && n.oid === X509_OID.FULCIO_OTHERNAME)?.value;
-  const extensions: Record<string, string> = {};
-  for (const [oid, value] of Object.entries(cert.fulcio)) {
-    extensions[FULCIO_EXTENSIONS[oid]!] = value;
-  }
-  const issuer = extensions.issuerV2 ?? extensions.issuer;
-  const githubWorkflow: Record<string, string> = {};
-  const workflow: [keyof GithubWorkflow, string][] = [
-    ["trigger", "githubWorkflowTrigger"],
-    ["sha", "githubWorkflowSha"],
-    ["name", "githubWorkflowName"],
-    ["repository", "githubWorkflowRepository"],
-    ["ref", "githubWorkflowRef"],
-  ];
-  for (const [key, name] of workflow) {
-    if (extensions[name] !== undefined) githubWorkflow[key] = extensions[name];
-  }
-  return {
-    ...(san !== undefined ? { san } : {}),
-    sans,
-    ...(issuer !== undefined ? { issuer } : {}),
-    githubWorkflow,
-    extensions,
-  };
 }

@@ -96,14 +96,8 @@ export type {
   ValidityPeriod,
 } from "../lib/trust.ts";
 export type { KeyKind, PublicKey } from "../lib/signer.ts";
-export type {
-  Certificate,
-  DistinguishedName,
-  Extension,
-  GeneralName,
-  KeyUsageName,
-  NameAttribute,
-} from "../lib/x509.ts";
+export type { Certificate, Extension, KeyUsageName } from "../lib/x509.ts";
+export type { DistinguishedName, GeneralName, NameAttribute } from "../lib/x509_names.ts";
 export { KEY_USAGE_BITS } from "../lib/x509.ts";
 export type { SanInput } from "../lib/certificate_builder.ts";
 export type { MerkleNodeSource } from "../lib/merkle.ts";

@@ -11,7 +11,7 @@ import { generateKeyPair } from "../../lib/keys.ts";
 import { resolveIdentityToken, verifyIdToken } from "../../lib/oidc.ts";
 import { verifyEmbeddedScts } from "../../lib/sct.ts";
 import { encodeTrustedRoot, parseTrustedRoot, type TrustedRoot } from "../../lib/trust.ts";
-import { certificateIdentity } from "../../lib/x509.ts";
+import { certificateIdentity } from "../../lib/x509_identity.ts";
 import { verifyFulcioChain } from "../../lib/x509_chain.ts";
 import { Hono } from "../../server/_deps.ts";
 import { CertificateAuthority, fulcioRoutes } from "../../server/fulcio.ts";

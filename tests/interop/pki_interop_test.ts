@@ -9,12 +9,8 @@ import { isCosignError } from "../../lib/errors.ts";
 import { embeddedScts, verifyEmbeddedScts } from "../../lib/sct.ts";
 import { parseSignedTimestamp, verifyTimestamp } from "../../lib/timestamp.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../../lib/trust.ts";
-import {
-  type Certificate,
-  certificateIdentity,
-  parseCertificate,
-  parseCertificatePem,
-} from "../../lib/x509.ts";
+import { type Certificate, parseCertificate, parseCertificatePem } from "../../lib/x509.ts";
+import { certificateIdentity } from "../../lib/x509_identity.ts";
 import { verifyCertificateChain, verifyFulcioChain } from "../../lib/x509_chain.ts";
 import { INTEROP, interopPath, readInteropText, requireComponents } from "../_support.ts";
 

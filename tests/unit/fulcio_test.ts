@@ -12,7 +12,8 @@ import {
 import { generateKeyPair, type PrivateKey } from "../../lib/keys.ts";
 import { unverifiedClaims } from "../../lib/oidc.ts";
 import { verifyEmbeddedScts } from "../../lib/sct.ts";
-import { certificateIdentity, findExtension, X509_OID } from "../../lib/x509.ts";
+import { findExtension, X509_OID } from "../../lib/x509.ts";
+import { certificateIdentity } from "../../lib/x509_identity.ts";
 import {
   CertificateAuthority,
   fulcioRoutes,

@@ -14,13 +14,13 @@ import { isCosignError } from "../../lib/errors.ts";
 import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/signer.ts";
 import type { TrustedAuthority } from "../../lib/trust.ts";
 import {
-  certificateIdentity,
   parseCertificate,
   parseCertificatePem,
   parseCertificatesPem,
-  parseName,
   X509_OID,
 } from "../../lib/x509.ts";
+import { parseName } from "../../lib/x509_names.ts";
+import { certificateIdentity } from "../../lib/x509_identity.ts";
 import {
   clearCertificateSignatureCache,
   isSignedBy,
