@@ -92,7 +92,6 @@ export type { ImageAttestation, ImageSignature, StorageFormat } from "./lib/sign
 export type { ImageVerification, VerifiedImageSignature } from "./lib/verify_image.ts";
 export type {
   Artifact,
-  IdentityMatcher,
   SignatureContent,
   SignedEntity,
   SignerMaterial,
@@ -100,6 +99,7 @@ export type {
   VerificationResult,
   VerifiedTime,
 } from "./lib/verify.ts";
+export type { IdentityMatcher } from "./lib/identity_policy.ts";
 export type { SigningIdentity, SigningServices } from "./lib/sign.ts";
 export {
   type KeylessIdentity,

@@ -10,7 +10,8 @@ import type { HashName } from "../lib/_bytes.ts";
 import { CosignError } from "../lib/errors.ts";
 import { RekorClient } from "../lib/rekor.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../lib/trust.ts";
-import { type IdentityMatcher, type VerificationPolicy, wholeValueRegExp } from "../lib/verify.ts";
+import type { VerificationPolicy } from "../lib/verify.ts";
+import { type IdentityMatcher, wholeValueRegExp } from "../lib/identity_policy.ts";
 import type { CommandInput } from "./app.ts";
 
 export { LOG_FLAGS, SIGNER_POLICY_FLAGS, TRUST_FLAGS } from "./flags.ts";

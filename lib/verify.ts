@@ -7,7 +7,8 @@
  * signature, key or certificate and artifact), the signer (a given key, or a Fulcio certificate
  * chained to the trusted root at every verified time, its SCT and its identity), and finally
  * the signature itself over the artifact or the DSSE PAE. Nothing passes vacuously: an empty
- * policy, an absent trusted time or an unmet threshold is a failure.
+ * policy, an absent trusted time or an unmet threshold is a failure. How a certificate identity
+ * matches the policy is `lib/identity_policy.ts`.
  *
  * @module
  */
@@ -16,6 +17,7 @@ import { type Bytes, digest, equalBytes, type HashName, toHex } from "./_bytes.t
 import type { Envelope } from "./dsse.ts";
 import { pae } from "./dsse.ts";
 import { CosignError, isCosignError } from "./errors.ts";
+import { checkIdentity, type IdentityMatcher } from "./identity_policy.ts";
 import { parseStatement, statementMatchesDigest } from "./payload.ts";
 import { embeddedScts, verifyEmbeddedScts } from "./sct.ts";
 import { type PublicKey, verifyEd25519ph, verifyPrehashed, verifySignature } from "./signer.ts";
@@ -40,8 +42,6 @@ export type VerifyErrorCode =
   | "VERIFY_NO_TRUSTED_TIME"
   | "VERIFY_TIMESTAMP_THRESHOLD"
   | "VERIFY_SCT_MISSING"
-  | "VERIFY_IDENTITY_MISMATCH"
-  | "VERIFY_INVALID_REGEXP"
   | "VERIFY_MESSAGE_DIGEST_MISMATCH"
   | "VERIFY_SIGNATURE_INVALID"
   | "VERIFY_SUBJECT_MISMATCH";
@@ -90,18 +90,6 @@ export interface SignedEntity {
   readonly legacy?: boolean;
   /** Legacy attestation layers: the layer bytes, which dsse entries hash as `envelopeHash`. */
   readonly envelopeBytes?: Uint8Array;
-}
-
-/** One acceptable certificate identity: exact strings or whole-value regular expressions. */
-export interface IdentityMatcher {
-  /** The exact SAN the certificate must carry. */
-  readonly subject?: string;
-  /** Matched against the whole SAN (anchored), never a substring. */
-  readonly subjectRegExp?: string;
-  /** The exact OIDC issuer the certificate must name. */
-  readonly issuer?: string;
-  /** Matched against the whole issuer (anchored), never a substring. */
-  readonly issuerRegExp?: string;
 }
 
 /** What a signature must satisfy. */
@@ -156,62 +144,6 @@ export interface VerificationResult {
 
 function fail(code: VerifyErrorCode, message: string, cause?: unknown): never {
   throw new CosignError(code, message, cause === undefined ? undefined : { cause });
-}
-
-/** Compile a user's identity pattern so it must match the whole value. */
-export function wholeValueRegExp(pattern: string): RegExp {
-  try {
-    return new RegExp(`^(?:${pattern})$`, "u");
-  } catch (cause) {
-    return fail("VERIFY_INVALID_REGEXP", `Invalid regular expression "${pattern}"`, cause);
-  }
-}
-
-function matchesValue(found: string | undefined, exact?: string, pattern?: string): boolean {
-  // An absent value is the empty string, as in cosign: only a pattern matching "" accepts it.
-  const value = found ?? "";
-  if (exact !== undefined && (found === undefined || value !== exact)) return false;
-  if (pattern !== undefined && !wholeValueRegExp(pattern).test(value)) return false;
-  return true;
-}
-
-function checkIdentity(
-  identity: CertificateIdentity,
-  policy: VerificationPolicy,
-  legacy: boolean,
-): void {
-  const matchers = policy.identities ?? [];
-  // The legacy path accepts any SAN; the bundle path compares the one sigstore-go picks.
-  const candidates = legacy
-    ? identity.sans.map((name) => name.value)
-    : identity.san === undefined
-    ? []
-    : [identity.san];
-  const ok = matchers.some((m) =>
-    candidates.some((san) => matchesValue(san, m.subject, m.subjectRegExp)) &&
-    matchesValue(identity.issuer, m.issuer, m.issuerRegExp)
-  );
-  if (!ok) {
-    const wanted = matchers.map((m) =>
-      `identity ${m.subject !== undefined ? `"${m.subject}"` : `matching /${m.subjectRegExp}/`}` +
-      ` from issuer ${m.issuer !== undefined ? `"${m.issuer}"` : `matching /${m.issuerRegExp}/`}`
-    ).join(" or ");
-    fail(
-      "VERIFY_IDENTITY_MISMATCH",
-      `Certificate identity "${identity.san ?? "(none)"}" from issuer "${
-        identity.issuer ?? "(none)"
-      }" does not match the expected ${wanted}`,
-    );
-  }
-  for (const [field, expected] of Object.entries(policy.githubWorkflow ?? {})) {
-    const actual = identity.githubWorkflow[field as keyof GithubWorkflow];
-    if (expected !== undefined && actual !== expected) {
-      fail(
-        "VERIFY_IDENTITY_MISMATCH",
-        `Certificate GitHub workflow ${field} "${actual ?? "(none)"}" is not "${expected}"`,
-      );
-    }
-  }
 }
 
 function signatureOf(content: SignatureContent): Bytes {
