@@ -1,5 +1,6 @@
 /**
- * Trust material: `trusted_root.json` and `signing_config.json` (cosign-spec.md section 8).
+ * Trust material: `trusted_root.json` (cosign-spec.md section 8.1). The signing side's
+ * `signing_config.json` is `lib/signing_config.ts`.
  *
  * Log keys, CT log keys, CA and TSA chains come only from a trusted root (SECURITY.md rule 7).
  * Parsing is strict: a validity window without `start` is malformed, not unbounded
@@ -14,11 +15,9 @@ import { type Bytes, equalBytes, toBase64, toHex } from "./_bytes.ts";
 import {
   asArray,
   asBase64,
-  asNonEmptyString,
   asOptionalArray,
   asOptionalString,
   asRecord,
-  asSafeInteger,
   asString,
   asTimestamp,
   isRecord,
@@ -37,9 +36,6 @@ export const TRUSTED_ROOT_MEDIA_TYPES = [
   "application/vnd.dev.sigstore.trustedroot.v0.1+json",
   "application/vnd.dev.sigstore.trustedroot.v0.2+json",
 ] as const;
-
-/** Media type of signing configs we read and write. */
-export const SIGNING_CONFIG_MEDIA_TYPE = "application/vnd.dev.sigstore.signingconfig.v0.2+json";
 
 /** A closed time interval; `end` absent means open-ended. */
 export interface ValidityPeriod {
@@ -147,7 +143,8 @@ function parseAuthorityValidity(
   return parseEntryValidity(value, path);
 }
 
-function parseValidity(value: unknown, path: string): ValidityPeriod {
+/** A `validFor` window: `start` required, `end` optional and not before `start`. */
+export function parseValidity(value: unknown, path: string): ValidityPeriod {
   const record = asRecord(value, path);
   if (record.start === undefined) throw new SyntaxError(`${path}.start: missing`);
   const start = asTimestamp(record.start, `${path}.start`);
@@ -269,7 +266,8 @@ export function findLogs(logs: readonly TrustedLog[], logId: Uint8Array): Truste
   return logs.filter((log) => equalBytes(log.logId, logId));
 }
 
-function encodeValidity(period: ValidityPeriod) {
+/** The JSON form of a `validFor` window (RFC 3339 times). */
+export function encodeValidity(period: ValidityPeriod) {
   return {
     start: period.start.toISOString(),
     ...(period.end ? { end: period.end.toISOString() } : {}),
@@ -322,143 +320,4 @@ export function keyDetailsOf(key: PublicKey): string {
 /** Hex log ID of a key, as Rekor JSON and legacy bundles spell it. */
 export function logIdHex(key: PublicKey): string {
   return toHex(key.fingerprint());
-}
-
-// ---------------------------------------------------------------------------------------------
-// signing_config.json (section 8.3)
-
-/** One service endpoint of a signing config. */
-export interface ServiceEndpoint {
-  /** The service's URL. */
-  readonly url: string;
-  /** The API major version it speaks (Rekor 1 or 2, Fulcio 1, TSA 1). */
-  readonly majorApiVersion: number;
-  /** When clients may use it. */
-  readonly validFor: ValidityPeriod;
-  /** Who runs it. */
-  readonly operator: string;
-}
-
-/** How many services of a kind to use. */
-export interface ServiceSelector {
-  /** `ALL` of the services, `ANY` one, or `EXACT`ly `count` of them. */
-  readonly selector: "ALL" | "ANY" | "EXACT";
-  /** How many services, for `EXACT`. */
-  readonly count?: number;
-}
-
-/** A parsed `signing_config.json`. */
-export interface SigningConfig {
-  /** Fulcio instances. */
-  readonly caUrls: readonly ServiceEndpoint[];
-  /** OIDC providers to get identity tokens from. */
-  readonly oidcUrls: readonly ServiceEndpoint[];
-  /** Transparency logs (Rekor) to record signatures in. */
-  readonly rekorTlogUrls: readonly ServiceEndpoint[];
-  /** RFC 3161 timestamp authorities. */
-  readonly tsaUrls: readonly ServiceEndpoint[];
-  /** How many of `rekorTlogUrls` to use. */
-  readonly rekorTlogConfig: ServiceSelector;
-  /** How many of `tsaUrls` to use. */
-  readonly tsaConfig: ServiceSelector;
-}
-
-function parseSelector(value: unknown, path: string): ServiceSelector {
-  if (value === undefined) return { selector: "ANY" };
-  const record = asRecord(value, path);
-  const selector = asString(record.selector, `${path}.selector`);
-  if (selector !== "ALL" && selector !== "ANY" && selector !== "EXACT") {
-    throw new SyntaxError(`${path}.selector: unknown selector "${selector}"`);
-  }
-  if (selector !== "EXACT") return { selector };
-  const count = asSafeInteger(record.count, `${path}.count`);
-  if (count < 1) throw new SyntaxError(`${path}.count: must be positive`);
-  return { selector, count };
-}
-
-/** Parse a signing config from JSON text, bytes or a parsed value. */
-export function parseSigningConfig(input: string | Uint8Array | unknown): SigningConfig {
-  try {
-    const json = typeof input === "string" || input instanceof Uint8Array
-      ? parseJson(input, "signing config")
-      : input;
-    const record = asRecord(json, "signingConfig");
-    const mediaType = asString(record.mediaType, "signingConfig.mediaType");
-    if (mediaType !== SIGNING_CONFIG_MEDIA_TYPE) {
-      throw new SyntaxError(`unsupported mediaType "${mediaType}"`);
-    }
-    const list = (key: string): ServiceEndpoint[] =>
-      asOptionalArray(record[key], `signingConfig.${key}`, MAX_ROOT_ITEMS).map((item, i) => {
-        const path = `signingConfig.${key}[${i}]`;
-        const service = asRecord(item, path);
-        return {
-          url: asNonEmptyString(service.url, `${path}.url`),
-          majorApiVersion: asSafeInteger(service.majorApiVersion, `${path}.majorApiVersion`),
-          validFor: parseValidity(service.validFor, `${path}.validFor`),
-          operator: asString(service.operator ?? "", `${path}.operator`),
-        };
-      });
-    return {
-      caUrls: list("caUrls"),
-      oidcUrls: list("oidcUrls"),
-      rekorTlogUrls: list("rekorTlogUrls"),
-      tsaUrls: list("tsaUrls"),
-      rekorTlogConfig: parseSelector(record.rekorTlogConfig, "signingConfig.rekorTlogConfig"),
-      tsaConfig: parseSelector(record.tsaConfig, "signingConfig.tsaConfig"),
-    };
-  } catch (error) {
-    throw new CosignError(
-      "TRUST_MALFORMED",
-      `Invalid signing config: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
-}
-
-/**
- * Pick services as section 8.3 describes: valid at `now`, a supported API version (highest
- * first), newest `start` first, one per operator, then as many as the selector asks.
- */
-export function selectServices(
-  services: readonly ServiceEndpoint[],
-  supportedVersions: readonly number[],
-  selector: ServiceSelector,
-  now: Date,
-): ServiceEndpoint[] {
-  const candidates = services
-    .filter((s) => isWithin(s.validFor, now) && supportedVersions.includes(s.majorApiVersion))
-    .sort((a, b) =>
-      b.majorApiVersion - a.majorApiVersion ||
-      b.validFor.start.getTime() - a.validFor.start.getTime()
-    );
-  const byOperator: ServiceEndpoint[] = [];
-  const seen = new Set<string>();
-  for (const service of candidates) {
-    const operator = service.operator || service.url;
-    if (seen.has(operator)) continue;
-    seen.add(operator);
-    byOperator.push(service);
-  }
-  if (selector.selector === "ALL") return byOperator;
-  const count = selector.selector === "EXACT" ? selector.count ?? 1 : 1;
-  return byOperator.slice(0, count);
-}
-
-/** The JSON form of a signing config (v0.2). */
-export function encodeSigningConfig(config: SigningConfig): Record<string, unknown> {
-  const service = (s: ServiceEndpoint) => ({
-    url: s.url,
-    majorApiVersion: s.majorApiVersion,
-    validFor: encodeValidity(s.validFor),
-    operator: s.operator,
-  });
-  return {
-    mediaType: SIGNING_CONFIG_MEDIA_TYPE,
-    caUrls: config.caUrls.map(service),
-    oidcUrls: config.oidcUrls.map(service),
-    rekorTlogUrls: config.rekorTlogUrls.map(service),
-    tsaUrls: config.tsaUrls.map(service),
-    rekorTlogConfig: config.rekorTlogConfig,
-    tsaConfig: config.tsaConfig,
-  };
 }

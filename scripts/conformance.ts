@@ -42,12 +42,8 @@ import {
 } from "../lib/sign.ts";
 import { PublicKey } from "../lib/signer.ts";
 import { requestTimestamp } from "../lib/timestamp_client.ts";
-import {
-  parseSigningConfig,
-  parseTrustedRoot,
-  selectServices,
-  type TrustedRoot,
-} from "../lib/trust.ts";
+import { parseTrustedRoot, type TrustedRoot } from "../lib/trust.ts";
+import { parseSigningConfig, selectServices } from "../lib/signing_config.ts";
 import type { Artifact, VerificationPolicy } from "../lib/verify.ts";
 import { verifyBundle } from "../lib/verify_bundle.ts";
 

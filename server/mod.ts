@@ -41,13 +41,8 @@
  */
 
 import { dirname, join } from "node:path";
-import {
-  encodeSigningConfig,
-  encodeTrustedRoot,
-  type SigningConfig,
-  TRUSTED_ROOT_MEDIA_TYPES,
-  type TrustedRoot,
-} from "../lib/trust.ts";
+import { encodeTrustedRoot, TRUSTED_ROOT_MEDIA_TYPES, type TrustedRoot } from "../lib/trust.ts";
+import { encodeSigningConfig, type SigningConfig } from "../lib/signing_config.ts";
 import { Hono } from "./_deps.ts";
 import { CertificateAuthority } from "./certificate_authority.ts";
 import { fulcioRoutes } from "./fulcio.ts";
@@ -86,15 +81,8 @@ export type {
   JWKKeyType,
   JWSAlgorithm,
 } from "../lib/_deps.ts";
-export type {
-  ServiceEndpoint,
-  ServiceSelector,
-  SigningConfig,
-  TrustedAuthority,
-  TrustedLog,
-  TrustedRoot,
-  ValidityPeriod,
-} from "../lib/trust.ts";
+export type { TrustedAuthority, TrustedLog, TrustedRoot, ValidityPeriod } from "../lib/trust.ts";
+export type { ServiceEndpoint, ServiceSelector, SigningConfig } from "../lib/signing_config.ts";
 export type { KeyKind, PublicKey } from "../lib/signer.ts";
 export type { Certificate, Extension, KeyUsageName } from "../lib/x509.ts";
 export type { DistinguishedName, GeneralName, NameAttribute } from "../lib/x509_names.ts";

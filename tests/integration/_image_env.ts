@@ -5,7 +5,8 @@
  * @module
  */
 
-import { encodeSigningConfig, encodeTrustedRoot } from "../../lib/trust.ts";
+import { encodeTrustedRoot } from "../../lib/trust.ts";
+import { encodeSigningConfig } from "../../lib/signing_config.ts";
 import {
   bindStack,
   createStackApp,

@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { parseSigningConfig, parseTrustedRoot } from "../../lib/trust.ts";
+import { parseTrustedRoot } from "../../lib/trust.ts";
+import { parseSigningConfig } from "../../lib/signing_config.ts";
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { utf8 } from "../../lib/_bytes.ts";
