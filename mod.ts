@@ -139,9 +139,9 @@ export {
   type MessageDigest,
   parseBundle,
   type ParseBundleOptions,
-  serializeBundle,
   type VerificationMaterial,
 } from "./lib/bundle.ts";
+export { serializeBundle } from "./lib/bundle_serialize.ts";
 export type { Envelope, EnvelopeSignature } from "./lib/dsse.ts";
 export type { Statement, StatementSubject } from "./lib/payload.ts";
 export type { InclusionProof, TlogEntry } from "./lib/tlog_entry.ts";

@@ -14,7 +14,7 @@
  */
 
 import { hashFile } from "../lib/_hash_stream.ts";
-import { encodeBundle } from "../lib/bundle.ts";
+import { encodeBundle } from "../lib/bundle_serialize.ts";
 import { encryptPrivateKey } from "../lib/key_file.ts";
 import { generateKeyPair } from "../lib/keys.ts";
 import { signBlob } from "../lib/sign_blob.ts";

@@ -14,7 +14,7 @@ import { createProofOfPossession, FulcioClient } from "../lib/fulcio.ts";
 import { generateKeyPair } from "../lib/keys.ts";
 import { logEntryToTlogEntry, RekorClient } from "../lib/rekor.ts";
 import { buildBundle, signMessage } from "../lib/sign.ts";
-import { serializeBundle } from "../lib/bundle.ts";
+import { serializeBundle } from "../lib/bundle_serialize.ts";
 import { clearCertificateSignatureCache } from "../lib/x509_chain.ts";
 import { verifyBundle } from "../lib/verify_bundle.ts";
 import { bindStack, createStackApp, openStackServices } from "../server/mod.ts";

@@ -8,7 +8,8 @@
  */
 
 import { type HashName, toBase64, utf8 } from "../lib/_bytes.ts";
-import { encodeBundle, MAX_BUNDLE_BYTES } from "../lib/bundle.ts";
+import { MAX_BUNDLE_BYTES } from "../lib/bundle.ts";
+import { encodeBundle } from "../lib/bundle_serialize.ts";
 import { MAX_ENVELOPE_BYTES } from "../lib/dsse.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
 import { MAX_STATEMENT_BYTES, predicateTypeFor } from "../lib/payload.ts";

@@ -12,7 +12,8 @@
 
 import { type Bytes, toBase64 } from "./_bytes.ts";
 import { encodePem } from "./_pem.ts";
-import { type Bundle, BUNDLE_V03_MEDIA_TYPE, publicKeyHint } from "./bundle.ts";
+import { type Bundle, BUNDLE_V03_MEDIA_TYPE } from "./bundle.ts";
+import { publicKeyHint } from "./bundle_serialize.ts";
 import type { Envelope } from "./dsse.ts";
 import { pae, serializeEnvelope } from "./dsse.ts";
 import { encodeRfc3161Annotation, tlogEntryToLegacyBundle } from "./legacy_bundle.ts";

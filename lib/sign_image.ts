@@ -10,7 +10,7 @@
  */
 
 import { type Bytes, fromBase64, utf8 } from "./_bytes.ts";
-import { encodeBundle } from "./bundle.ts";
+import { encodeBundle } from "./bundle_serialize.ts";
 import type { RegistryClient } from "./oci.ts";
 import { MEDIA_TYPE, type OciDescriptor } from "./oci_manifest.ts";
 import {

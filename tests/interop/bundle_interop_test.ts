@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { sha256, toHex, utf8 } from "../../lib/_bytes.ts";
-import { type Bundle, parseBundle, publicKeyHint, serializeBundle } from "../../lib/bundle.ts";
+import { type Bundle, parseBundle } from "../../lib/bundle.ts";
+import { publicKeyHint, serializeBundle } from "../../lib/bundle_serialize.ts";
 import { type CosignError, isCosignError } from "../../lib/errors.ts";
 import { IN_TOTO_PAYLOAD_TYPE, parseStatement, statementMatchesDigest } from "../../lib/payload.ts";
 import { PublicKey } from "../../lib/signer.ts";

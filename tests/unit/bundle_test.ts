@@ -7,13 +7,11 @@ import {
   type BundleKeyMaterial,
   type BundleVersion,
   bundleVersionOf,
-  encodeBundle,
   MAX_TIMESTAMPS,
   MAX_TLOG_ENTRIES,
   parseBundle,
-  publicKeyHint,
-  serializeBundle,
 } from "../../lib/bundle.ts";
+import { encodeBundle, publicKeyHint, serializeBundle } from "../../lib/bundle_serialize.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { PublicKey } from "../../lib/signer.ts";
 import type { TlogEntry } from "../../lib/tlog_entry.ts";
