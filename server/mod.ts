@@ -12,7 +12,9 @@
  *
  * Once listening it knows its URL, so it can name itself: it writes `trusted_root.json` (log key,
  * CA chain, CT log key, TSA chain) and `signing_config.json` beside its state (or beside the
- * ready file), and a ready file with every URL and a one-hour identity token.
+ * ready file), and a ready file with every URL and a one-hour identity token. This module composes
+ * and serves the stack; opening the services' state is `server/stack_services.ts`, writing those
+ * files `server/stack_files.ts`.
  *
  * @example Start the stack on a free port, sign and verify an image against it
  * ```ts
@@ -41,19 +43,21 @@
  */
 
 import { dirname, join } from "node:path";
-import { encodeTrustedRoot, TRUSTED_ROOT_MEDIA_TYPES, type TrustedRoot } from "../lib/trust.ts";
-import { encodeSigningConfig, type SigningConfig } from "../lib/signing_config.ts";
 import { Hono } from "./_deps.ts";
-import { CertificateAuthority } from "./certificate_authority.ts";
 import { fulcioRoutes } from "./fulcio.ts";
 import { oidcRoutes } from "./oidc.ts";
 import { identityName } from "./oidc_identities.ts";
-import { OidcIssuer } from "./oidc_issuer.ts";
 import { type BasicCredentials, registryRoutes } from "./registry.ts";
-import { RegistryStore } from "./registry_store.ts";
 import { rekorRoutes } from "./rekor.ts";
-import { TransparencyLog } from "./transparency_log.ts";
-import { TimestampAuthority, tsaRoutes } from "./tsa.ts";
+import { type ReadyInfo, removeIfPresent, writeReadyFile, writeTrustFiles } from "./stack_files.ts";
+import {
+  bindStack,
+  openStackServices,
+  type StackServices,
+  type StackServicesOptions,
+  type StackTrust,
+} from "./stack_services.ts";
+import { tsaRoutes } from "./tsa.ts";
 
 export type { BasicCredentials, RegistryRoutesOptions } from "./registry.ts";
 export type { Bytes, HashName } from "../lib/_bytes.ts";
@@ -90,61 +94,14 @@ export { KEY_USAGE_BITS } from "../lib/x509.ts";
 export type { SanInput } from "../lib/certificate_builder.ts";
 export type { MerkleNodeSource } from "../lib/merkle.ts";
 export type { RekorInclusionProof, RekorLogEntry } from "../lib/rekor_wire.ts";
-
-/** The ready file (`--ready-file`), written once the stack listens (DESIGN.md). */
-export interface ReadyInfo {
-  /** The registry as `host:port` (what image references start with). */
-  readonly registry: string;
-  /** Rekor base URL. */
-  readonly rekor?: string;
-  /** Fulcio base URL. */
-  readonly fulcio?: string;
-  /** Timestamp authority base URL. */
-  readonly tsa?: string;
-  /** OIDC issuer URL. */
-  readonly oidcIssuer?: string;
-  /** Path of the trusted_root.json the stack wrote. */
-  readonly trustedRoot?: string;
-  /** Path of the signing_config.json the stack wrote. */
-  readonly signingConfig?: string;
-  /** An identity token valid for one hour. */
-  readonly idToken?: string;
-  /** The identity (subject) of `idToken`. */
-  readonly identity?: string;
-  /** The issuer of `idToken`. */
-  readonly issuer?: string;
-}
-
-/** Options of `openStackServices`. */
-export interface StackServicesOptions {
-  /** State directory; each service keeps a subdirectory. Memory when omitted. */
-  readonly dataDir?: string;
-  /** Largest blob the registry accepts, in bytes. */
-  readonly maxBlobSize?: number;
-  /** Most concurrent registry upload sessions. */
-  readonly maxUploadSessions?: number;
-  /**
-   * Identities the OIDC issuer logs in as (emails, GitHub workflow URIs, other URIs); the first
-   * is the default (default `signer@dcosign.test`).
-   */
-  readonly identities?: readonly string[];
-}
-
-/** The stateful services of the stack. */
-export interface StackServices extends AsyncDisposable {
-  /** The OCI registry's state. */
-  readonly registry: RegistryStore;
-  /** The transparency log (Rekor). */
-  readonly log: TransparencyLog;
-  /** The certificate authority (Fulcio) and its CT log key. */
-  readonly ca: CertificateAuthority;
-  /** The OIDC issuer. */
-  readonly oidc: OidcIssuer;
-  /** The RFC 3161 timestamp authority. */
-  readonly tsa: TimestampAuthority;
-  /** Close every service. Idempotent. */
-  close(): Promise<void>;
-}
+export { type ReadyInfo, writeReadyFile } from "./stack_files.ts";
+export {
+  bindStack,
+  openStackServices,
+  type StackServices,
+  type StackServicesOptions,
+  type StackTrust,
+} from "./stack_services.ts";
 
 /** Options of `createStackApp`. */
 export interface StackAppOptions {
@@ -202,150 +159,6 @@ export interface Stack extends AsyncDisposable {
   readonly finished: Promise<void>;
   /** Stop listening (in-flight requests finish), then close the services. Idempotent. */
   close(): Promise<void>;
-}
-
-/**
- * Load a service's keys from `<dataDir>/keys/<name>.json`, or create them and save them there
- * (0600, atomically) so a restart keeps them. Memory only without a data directory.
- */
-async function loadOrCreate<T extends { toJSON(): unknown }>(
-  dataDir: string | undefined,
-  name: string,
-  create: () => Promise<T>,
-  restore: (json: unknown) => Promise<T>,
-): Promise<T> {
-  if (dataDir === undefined) return await create();
-  const path = join(dataDir, "keys", `${name}.json`);
-  let text: string | undefined;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  if (text !== undefined) return await restore(JSON.parse(text));
-  const created = await create();
-  await Deno.mkdir(join(dataDir, "keys"), { recursive: true, mode: 0o700 });
-  await writeFileAtomically(path, `${JSON.stringify(created.toJSON())}\n`);
-  return created;
-}
-
-/**
- * Open the state of every service, under `dataDir` or in memory.
- *
- * @example Keys survive a restart on the same data directory
- * ```ts
- * import assert from "node:assert/strict";
- * import { openStackServices } from "@dcosign/dcosign/server";
- *
- * const dataDir = await Deno.makeTempDir();
- * const logKey = async () => {
- *   await using services = await openStackServices({ dataDir });
- *   return services.log.publicKeyPem();
- * };
- * assert.equal(await logKey(), await logKey());
- * await Deno.remove(dataDir, { recursive: true });
- * ```
- */
-export async function openStackServices(
-  options: StackServicesOptions = {},
-): Promise<StackServices> {
-  const dataDir = options.dataDir;
-  const opened: { close(): Promise<void> | void }[] = [];
-  try {
-    const registry = await RegistryStore.open({
-      ...(dataDir === undefined ? {} : { directory: join(dataDir, "registry") }),
-      ...(options.maxBlobSize === undefined ? {} : { maxBlobSize: options.maxBlobSize }),
-      ...(options.maxUploadSessions === undefined
-        ? {}
-        : { maxUploadSessions: options.maxUploadSessions }),
-    });
-    opened.push(registry);
-    if (dataDir !== undefined) await Deno.mkdir(join(dataDir, "rekor"), { recursive: true });
-    const log = await TransparencyLog.open(
-      dataDir === undefined ? ":memory:" : join(dataDir, "rekor", "log.db"),
-    );
-    opened.push(log);
-    const ca = await loadOrCreate(
-      dataDir,
-      "fulcio",
-      () => CertificateAuthority.create(),
-      (json) => CertificateAuthority.fromJSON(json),
-    );
-    const identities = options.identities ? { identities: options.identities } : {};
-    const oidc = await loadOrCreate(
-      dataDir,
-      "oidc",
-      () => OidcIssuer.create({ ...identities, allowTestTokens: true }),
-      (json) => OidcIssuer.fromJSON(json, { ...identities, allowTestTokens: true }),
-    );
-    const tsa = await loadOrCreate(
-      dataDir,
-      "tsa",
-      () => TimestampAuthority.create(),
-      (json) => TimestampAuthority.fromJSON(json),
-    );
-    let closing: Promise<void> | undefined;
-    const close = () =>
-      closing ??= (async () => {
-        for (const service of opened.reverse()) await service.close();
-      })();
-    return { registry, log, ca, oidc, tsa, close, [Symbol.asyncDispose]: close };
-  } catch (error) {
-    for (const service of opened.reverse()) await service.close();
-    throw error;
-  }
-}
-
-/** The trust material of a stack served at `baseUrl`. */
-export interface StackTrust {
-  /** The trusted root naming the stack's log, CA, CT log and TSA. */
-  readonly trustedRoot: TrustedRoot;
-  /** The signing config pointing at the stack's services. */
-  readonly signingConfig: SigningConfig;
-}
-
-/**
- * Name the stack's services at `baseUrl` (their URL is known once listening): the OIDC issuer's
- * `iss`, the log's checkpoint host, and the trusted root and signing config that point at them.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { bindStack, openStackServices } from "@dcosign/dcosign/server";
- *
- * await using services = await openStackServices();
- * const trust = bindStack(services, "https://sigstore.example");
- * assert.equal(trust.trustedRoot.tlogs[0]?.baseUrl, "https://sigstore.example");
- * assert.equal(trust.signingConfig.tsaUrls[0]?.url, "https://sigstore.example/api/v1/timestamp");
- * assert.equal(services.oidc.issuerUrl, "https://sigstore.example");
- * ```
- */
-export function bindStack(services: StackServices, baseUrl: string): StackTrust {
-  const base = baseUrl.replace(/\/$/, "");
-  services.oidc.setIssuerUrl(base);
-  const trustedRoot: TrustedRoot = {
-    mediaType: TRUSTED_ROOT_MEDIA_TYPES[0],
-    tlogs: [services.log.trustedLog(base)],
-    certificateAuthorities: [services.ca.trustedAuthority(base)],
-    ctlogs: [services.ca.ctLog(base)],
-    timestampAuthorities: [services.tsa.trustedAuthority(base)],
-  };
-  const start = services.ca.trustedAuthority(base).validFor.start;
-  const service = (url: string) => ({
-    url,
-    majorApiVersion: 1,
-    validFor: { start },
-    operator: "dcosign serve",
-  });
-  const signingConfig: SigningConfig = {
-    caUrls: [service(base)],
-    oidcUrls: [service(base)],
-    rekorTlogUrls: [service(base)],
-    tsaUrls: [service(`${base}/api/v1/timestamp`)],
-    rekorTlogConfig: { selector: "ANY" },
-    tsaConfig: { selector: "ANY" },
-  };
-  return { trustedRoot, signingConfig };
 }
 
 /**
@@ -491,13 +304,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   try {
     if (ready.trustedRoot !== undefined && ready.signingConfig !== undefined) {
-      await writeFileAtomically(
-        ready.trustedRoot,
-        `${JSON.stringify(encodeTrustedRoot(trust.trustedRoot), null, 2)}\n`,
-      );
-      await writeFileAtomically(
-        ready.signingConfig,
-        `${JSON.stringify(encodeSigningConfig(trust.signingConfig), null, 2)}\n`,
+      await writeTrustFiles(
+        { trustedRoot: ready.trustedRoot, signingConfig: ready.signingConfig },
+        trust,
       );
     }
     if (options.readyFile !== undefined) await writeReadyFile(options.readyFile, ready);
@@ -559,54 +368,9 @@ export async function serveStack(options: StackOptions = {}): Promise<void> {
   }
 }
 
-/**
- * Write the ready file atomically.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { startStack, writeReadyFile } from "@dcosign/dcosign/server";
- *
- * await using stack = await startStack();
- * const path = await Deno.makeTempFile({ suffix: ".json" });
- * await writeReadyFile(path, stack.ready);
- * assert.deepEqual(JSON.parse(await Deno.readTextFile(path)), stack.ready);
- * await Deno.remove(path);
- * ```
- */
-export async function writeReadyFile(path: string, info: ReadyInfo): Promise<void> {
-  await writeFileAtomically(path, `${JSON.stringify(info, null, 2)}\n`);
-}
-
-/** Write a file atomically: a temp file in the same directory (0600), fsync, rename. */
-async function writeFileAtomically(path: string, text: string): Promise<void> {
-  const temp = `${path}.${crypto.randomUUID()}.tmp`;
-  try {
-    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
-    try {
-      await file.write(new TextEncoder().encode(text));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temp, path);
-  } catch (error) {
-    await removeIfPresent(temp);
-    throw error;
-  }
-}
-
 /** The host clients should dial: wildcard listens are reached on loopback; IPv6 in brackets. */
 function connectHost(hostname: string): string {
   if (hostname === "0.0.0.0") return "127.0.0.1";
   if (hostname === "::") return "[::1]";
   return hostname.includes(":") ? `[${hostname}]` : hostname;
-}
-
-async function removeIfPresent(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
 }

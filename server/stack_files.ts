@@ -1,0 +1,97 @@
+/**
+ * The files the embedded stack writes for other processes: the ready file (`--ready-file`, every
+ * URL and a one-hour identity token) and the `trusted_root.json` and `signing_config.json` that
+ * name the stack's services. Every file is written atomically (a 0600 temporary file in the same
+ * directory, fsync, rename), so a reader never sees half a file.
+ *
+ * @module
+ */
+
+import { encodeTrustedRoot } from "../lib/trust.ts";
+import { encodeSigningConfig } from "../lib/signing_config.ts";
+import type { StackTrust } from "./stack_services.ts";
+
+/** The ready file (`--ready-file`), written once the stack listens (DESIGN.md). */
+export interface ReadyInfo {
+  /** The registry as `host:port` (what image references start with). */
+  readonly registry: string;
+  /** Rekor base URL. */
+  readonly rekor?: string;
+  /** Fulcio base URL. */
+  readonly fulcio?: string;
+  /** Timestamp authority base URL. */
+  readonly tsa?: string;
+  /** OIDC issuer URL. */
+  readonly oidcIssuer?: string;
+  /** Path of the trusted_root.json the stack wrote. */
+  readonly trustedRoot?: string;
+  /** Path of the signing_config.json the stack wrote. */
+  readonly signingConfig?: string;
+  /** An identity token valid for one hour. */
+  readonly idToken?: string;
+  /** The identity (subject) of `idToken`. */
+  readonly identity?: string;
+  /** The issuer of `idToken`. */
+  readonly issuer?: string;
+}
+
+/**
+ * Write the ready file atomically.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startStack, writeReadyFile } from "@dcosign/dcosign/server";
+ *
+ * await using stack = await startStack();
+ * const path = await Deno.makeTempFile({ suffix: ".json" });
+ * await writeReadyFile(path, stack.ready);
+ * assert.deepEqual(JSON.parse(await Deno.readTextFile(path)), stack.ready);
+ * await Deno.remove(path);
+ * ```
+ */
+export async function writeReadyFile(path: string, info: ReadyInfo): Promise<void> {
+  await writeFileAtomically(path, `${JSON.stringify(info, null, 2)}\n`);
+}
+
+/** Write the stack's trusted root and signing config (indented JSON) atomically to `paths`. */
+export async function writeTrustFiles(
+  paths: { readonly trustedRoot: string; readonly signingConfig: string },
+  trust: StackTrust,
+): Promise<void> {
+  await writeFileAtomically(
+    paths.trustedRoot,
+    `${JSON.stringify(encodeTrustedRoot(trust.trustedRoot), null, 2)}\n`,
+  );
+  await writeFileAtomically(
+    paths.signingConfig,
+    `${JSON.stringify(encodeSigningConfig(trust.signingConfig), null, 2)}\n`,
+  );
+}
+
+/** Write a file atomically: a temp file in the same directory (0600), fsync, rename. */
+export async function writeFileAtomically(path: string, text: string): Promise<void> {
+  const temp = `${path}.${crypto.randomUUID()}.tmp`;
+  try {
+    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
+    try {
+      await file.write(new TextEncoder().encode(text));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temp, path);
+  } catch (error) {
+    await removeIfPresent(temp);
+    throw error;
+  }
+}
+
+/** Remove a file; one that is already gone is fine. */
+export async function removeIfPresent(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
