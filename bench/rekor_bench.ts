@@ -10,7 +10,8 @@
 import { DatabaseSync } from "node:sqlite";
 import { sha256, utf8 } from "../lib/_bytes.ts";
 import { generateKeyPair } from "../lib/keys.ts";
-import { hashLeaf, MemoryMerkleTree, nodesForAppend } from "../lib/merkle.ts";
+import { hashLeaf } from "../lib/merkle.ts";
+import { MemoryMerkleTree, nodesForAppend } from "../lib/merkle_tree.ts";
 import { logEntryToTlogEntry } from "../lib/rekor.ts";
 import { buildHashedRekordEntry, type ExpectedContent } from "../lib/rekor_entries.ts";
 import { verifyTlogEntry } from "../lib/tlog_verify.ts";

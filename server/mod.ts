@@ -92,7 +92,7 @@ export type { Certificate, Extension, KeyUsageName } from "../lib/x509.ts";
 export type { DistinguishedName, GeneralName, NameAttribute } from "../lib/x509_names.ts";
 export { KEY_USAGE_BITS } from "../lib/x509.ts";
 export type { SanInput } from "../lib/certificate_builder.ts";
-export type { MerkleNodeSource } from "../lib/merkle.ts";
+export type { MerkleNodeSource } from "../lib/merkle_tree.ts";
 export type { RekorInclusionProof, RekorLogEntry } from "../lib/rekor_wire.ts";
 export { type ReadyInfo, writeReadyFile } from "./stack_files.ts";
 export {

@@ -22,14 +22,14 @@ import { encodePem } from "../lib/_pem.ts";
 import { signCheckpoint } from "../lib/checkpoint.ts";
 import { CosignError } from "../lib/errors.ts";
 import { generateKeyPair, PrivateKey } from "../lib/keys.ts";
+import { hashLeaf } from "../lib/merkle.ts";
 import {
   consistencyProof,
-  hashLeaf,
   inclusionProof,
   type MerkleNodeSource,
   nodesForAppend,
   rootHash,
-} from "../lib/merkle.ts";
+} from "../lib/merkle_tree.ts";
 import { type CanonicalEntry, canonicalizeProposedEntry } from "../lib/rekor_canonicalize.ts";
 import type { EntryBody } from "../lib/rekor_entries.ts";
 import type { RekorLogEntry } from "../lib/rekor.ts";

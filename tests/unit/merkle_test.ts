@@ -2,21 +2,23 @@ import assert from "node:assert/strict";
 import { fc } from "../_deps.ts";
 import { type Bytes, concat, fromBase64, sha256, utf8 } from "../../lib/_bytes.ts";
 import {
-  consistencyProof,
   EMPTY_ROOT,
   hashChildren,
   hashLeaf,
-  inclusionProof,
   inclusionProofLength,
-  MemoryMerkleTree,
   type MerkleFailure,
-  type MerkleNodeSource,
   MerkleProofError,
   rootFromInclusion,
-  rootHash,
   verifyConsistency,
   verifyInclusion,
 } from "../../lib/merkle.ts";
+import {
+  consistencyProof,
+  inclusionProof,
+  MemoryMerkleTree,
+  type MerkleNodeSource,
+  rootHash,
+} from "../../lib/merkle_tree.ts";
 
 const TESTDATA = new URL("../testdata/rfc6962/", import.meta.url);
 

@@ -4,13 +4,8 @@ import { canonicalJsonBytes } from "../../lib/canonical_json.ts";
 import { signCheckpoint } from "../../lib/checkpoint.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { generateKeyPair, type PrivateKey } from "../../lib/keys.ts";
-import {
-  hashLeaf,
-  inclusionProof,
-  MemoryMerkleTree,
-  MerkleProofError,
-  rootHash,
-} from "../../lib/merkle.ts";
+import { hashLeaf, MerkleProofError } from "../../lib/merkle.ts";
+import { inclusionProof, MemoryMerkleTree, rootHash } from "../../lib/merkle_tree.ts";
 import { canonicalizeProposedEntry } from "../../lib/rekor_canonicalize.ts";
 import { buildHashedRekordEntry, type ExpectedContent } from "../../lib/rekor_entries.ts";
 import type { TlogEntry } from "../../lib/tlog_entry.ts";
