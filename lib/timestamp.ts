@@ -33,12 +33,8 @@ import {
 import { CosignError, errorMessage, isCosignError } from "./errors.ts";
 import { isWithin, type TrustedAuthority, type TrustedRoot } from "./trust.ts";
 import { type Certificate, parseCertificate, readAlgorithm } from "./x509.ts";
-import {
-  authorityCertificates,
-  hashFromOid,
-  verifyAlgorithmSignature,
-  verifyCertificateChain,
-} from "./x509_chain.ts";
+import { authorityCertificates, verifyCertificateChain } from "./x509_chain.ts";
+import { hashFromOid, verifyAlgorithmSignature } from "./x509_algorithms.ts";
 
 /** Error codes raised here. */
 export type TimestampErrorCode =

@@ -6,17 +6,17 @@
  * (SECURITY.md rule 7). Every certificate of the path must be valid at every given time
  * (SECURITY.md row 8, rule 6). Verified issuer -> child signatures are cached in a bounded map
  * keyed by a hash of the issuer key and the child's raw bytes: P-384 verification costs ~2 ms in
- * Deno, and the same Fulcio intermediate signs every leaf.
+ * Deno, and the same Fulcio intermediate signs every leaf. Which algorithm a signature uses, and
+ * how it verifies, is `lib/x509_algorithms.ts`.
  *
  * @module
  */
 
-import { type Bytes, concat, equalBytes, type HashName, sha256, toHex } from "./_bytes.ts";
-import { at, children, contextTag, parseDer, readOid, readSmallInteger, TAG } from "./_der.ts";
+import { type Bytes, concat, equalBytes, sha256, toHex } from "./_bytes.ts";
 import { CosignError, errorMessage } from "./errors.ts";
-import { type PublicKey, verifySignature } from "./signer.ts";
 import { isWithin, type TrustedAuthority, type TrustedRoot } from "./trust.ts";
 import { type Certificate, parseCertificate, X509_OID } from "./x509.ts";
+import { verifyAlgorithmSignature } from "./x509_algorithms.ts";
 
 /** Error codes raised by chain verification. */
 export type X509ChainErrorCode =
@@ -37,132 +37,6 @@ const MAX_PATH_LENGTH = 8;
 const MAX_INTERMEDIATES = 32;
 /** Most cached signature results. */
 const MAX_CACHE_ENTRIES = 4096;
-
-// RFC 5758 section 3.2, RFC 4055 section 5 and 3.1, RFC 8410 section 3.
-const SIGNATURE_ALGORITHMS: Readonly<
-  Record<string, { family: "ecdsa" | "rsa" | "rsa-pss" | "ed25519"; hash?: HashName }>
-> = {
-  "1.2.840.10045.4.3.2": { family: "ecdsa", hash: "sha256" },
-  "1.2.840.10045.4.3.3": { family: "ecdsa", hash: "sha384" },
-  "1.2.840.10045.4.3.4": { family: "ecdsa", hash: "sha512" },
-  "1.2.840.113549.1.1.11": { family: "rsa", hash: "sha256" },
-  "1.2.840.113549.1.1.12": { family: "rsa", hash: "sha384" },
-  "1.2.840.113549.1.1.13": { family: "rsa", hash: "sha512" },
-  "1.2.840.113549.1.1.10": { family: "rsa-pss" },
-  "1.3.101.112": { family: "ed25519" },
-  // CMS SignerInfo may name the key algorithm and leave the hash to digestAlgorithm (RFC 5652).
-  "1.2.840.10045.2.1": { family: "ecdsa" },
-  "1.2.840.113549.1.1.1": { family: "rsa" },
-};
-
-const HASH_OIDS: Readonly<Record<string, HashName>> = {
-  "2.16.840.1.101.3.4.2.1": "sha256",
-  "2.16.840.1.101.3.4.2.2": "sha384",
-  "2.16.840.1.101.3.4.2.3": "sha512",
-};
-
-/** The SHA-2 hash an AlgorithmIdentifier OID names, or undefined. */
-export function hashFromOid(oid: string): HashName | undefined {
-  return HASH_OIDS[oid];
-}
-
-const WEBCRYPTO_HASH: Record<HashName, string> = {
-  sha256: "SHA-256",
-  sha384: "SHA-384",
-  sha512: "SHA-512",
-};
-
-const pssKeys = new WeakMap<PublicKey, Map<HashName, Promise<CryptoKey>>>();
-
-/**
- * Verify `signature` over `data` with the algorithm an AlgorithmIdentifier names (certificate,
- * CRL or CMS signatures). `digestHash` supplies the hash when the OID names only the key type
- * (CMS `rsaEncryption`/`id-ecPublicKey`). An unknown algorithm, or one that does not fit the key,
- * raises `X509_UNSUPPORTED_ALGORITHM`; a signature that does not verify returns false.
- */
-export async function verifyAlgorithmSignature(
-  key: PublicKey,
-  data: Uint8Array,
-  signature: Uint8Array,
-  algorithm: { oid: string; parameters?: Uint8Array; digestHash?: HashName },
-): Promise<boolean> {
-  const entry = SIGNATURE_ALGORITHMS[algorithm.oid];
-  const family = key.kind.startsWith("ecdsa") ? "ecdsa" : key.kind;
-  const fits = entry &&
-    (entry.family === family || (entry.family === "rsa-pss" && family === "rsa"));
-  if (!entry || !fits) {
-    throw new CosignError(
-      "X509_UNSUPPORTED_ALGORITHM",
-      `Unsupported signature algorithm "${algorithm.oid}" for a ${key.kind} key`,
-    );
-  }
-  if (entry.family === "ed25519") return await verifySignature(key, data, signature);
-  if (entry.family === "rsa-pss") {
-    return await verifyPss(key, data, signature, algorithm.parameters);
-  }
-  const hash = entry.hash ?? algorithm.digestHash;
-  if (!hash) {
-    throw new CosignError("X509_UNSUPPORTED_ALGORITHM", "Signature algorithm names no hash");
-  }
-  return await verifySignature(key, data, signature, { hash });
-}
-
-/** RSASSA-PSS with SHA-2 and MGF1 over the same hash (RFC 4055 section 3.1). */
-async function verifyPss(
-  key: PublicKey,
-  data: Uint8Array,
-  signature: Uint8Array,
-  parameters: Uint8Array | undefined,
-): Promise<boolean> {
-  let hash: HashName | undefined;
-  let saltLength = 20;
-  try {
-    for (const field of children(parseDer(parameters ?? new Uint8Array(0)), TAG.SEQUENCE)) {
-      const inner = parseDer(field.value);
-      if (field.tag === contextTag(0, true)) {
-        hash = HASH_OIDS[readOid(at(children(inner, TAG.SEQUENCE), 0, "hash"))];
-      } else if (field.tag === contextTag(1, true)) {
-        const mgf = children(inner, TAG.SEQUENCE);
-        const mgfHash =
-          HASH_OIDS[readOid(at(children(at(mgf, 1, "mgf hash"), TAG.SEQUENCE), 0, ""))];
-        if (readOid(at(mgf, 0, "mgf")) !== "1.2.840.113549.1.1.8" || mgfHash !== hash) {
-          hash = undefined;
-          break;
-        }
-      } else if (field.tag === contextTag(2, true)) {
-        saltLength = readSmallInteger(inner);
-      }
-    }
-  } catch (cause) {
-    throw new CosignError("X509_UNSUPPORTED_ALGORITHM", "Invalid RSA-PSS parameters", { cause });
-  }
-  if (!hash) {
-    throw new CosignError("X509_UNSUPPORTED_ALGORITHM", "Unsupported RSA-PSS parameters");
-  }
-  let keys = pssKeys.get(key);
-  if (!keys) pssKeys.set(key, keys = new Map());
-  let cryptoKey = keys.get(hash);
-  if (!cryptoKey) {
-    cryptoKey = crypto.subtle.importKey(
-      "spki",
-      key.spki,
-      { name: "RSA-PSS", hash: WEBCRYPTO_HASH[hash] },
-      false,
-      ["verify"],
-    );
-    keys.set(hash, cryptoKey);
-  }
-  try {
-    return await crypto.subtle.verify(
-      { name: "RSA-PSS", saltLength },
-      await cryptoKey,
-      signature as Bytes,
-      data as Bytes,
-    );
-  } catch {
-    return false;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Signature cache

@@ -24,7 +24,7 @@ import { signatureAlgorithmFor } from "../lib/certificate_builder.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
 import { PublicKey, type Signer } from "../lib/signer.ts";
 import { readAlgorithm } from "../lib/x509.ts";
-import { verifyAlgorithmSignature } from "../lib/x509_chain.ts";
+import { verifyAlgorithmSignature } from "../lib/x509_algorithms.ts";
 
 /** Largest CSR read. */
 const MAX_CSR_BYTES = 16 * 1024;
