@@ -8,7 +8,7 @@ import { isCosignError } from "../../lib/errors.ts";
 import { PublicKey } from "../../lib/signer.ts";
 import { parseTrustedRoot } from "../../lib/trust.ts";
 import { verifySignedEntity } from "../../lib/verify.ts";
-import { legacyLayerEntity } from "../../lib/verify_image.ts";
+import { legacyLayerEntity } from "../../lib/image_candidates.ts";
 import { INTEROP, readInteropBytes, readInteropText, requireComponents } from "../_support.ts";
 
 if (requireComponents("legacy cosign image signatures from sigstore-rs", INTEROP)) {
