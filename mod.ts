@@ -174,8 +174,6 @@ export {
   type ValidityPeriod,
 } from "./lib/trust.ts";
 export {
-  type FetchedManifest,
-  type PushedManifest,
   RegistryClient,
   type RegistryClientOptions,
   type RegistryExchange,
@@ -183,6 +181,7 @@ export {
   type RetryPolicy,
   type TransportOptions,
 } from "./lib/oci.ts";
+export type { FetchedManifest, PushedManifest } from "./lib/_oci_manifests.ts";
 export type { OciDescriptor, OciPlatform } from "./lib/oci_manifest.ts";
 export type { ReferrersList } from "./lib/_oci_listing.ts";
 export type { BlobTarget, StreamUploadOptions, StreamUploadOutcome } from "./lib/_oci_stream.ts";

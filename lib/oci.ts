@@ -2,7 +2,8 @@
  * The OCI registry client (OCI distribution spec v1.1, docker registry API v2): manifests, blobs,
  * tags and referrers, each checked against its digest and read against a byte budget
  * (SECURITY.md rows 4-6, 36-38). Authentication, redirects, the plain-HTTP policy and retries
- * live in `_oci_transport.ts`; uploads in `_oci_upload.ts`.
+ * live in `_oci_transport.ts`; manifest requests in `_oci_manifests.ts`; uploads in
+ * `_oci_upload.ts`.
  *
  * ```ts ignore
  * // Not run: it reaches ghcr.io with the docker config's credentials.
@@ -13,8 +14,7 @@
  * @module
  */
 
-import { type Bytes, type HashName, sha256Digest } from "./_bytes.ts";
-import { isRecord, parseJson } from "./_json.ts";
+import type { Bytes } from "./_bytes.ts";
 import { CosignError } from "./errors.ts";
 import {
   formatImageReference,
@@ -26,12 +26,11 @@ import {
 import {
   DEFAULT_MAX_LAYERS,
   DEFAULT_MAX_MANIFESTS,
-  MANIFEST_ACCEPT,
   MEDIA_TYPE,
   type OciDescriptor,
   parseIndex,
 } from "./oci_manifest.ts";
-import { discardBody, mediaTypeOf, readBounded } from "./_oci_http.ts";
+import { discardBody, readBounded } from "./_oci_http.ts";
 import { listReferrersWith, listTagsWith, type ReferrersList } from "./_oci_listing.ts";
 import {
   type BlobTarget,
@@ -43,6 +42,15 @@ import {
 import { repositoryScope } from "./_oci_auth.ts";
 import { type Call, RegistryTransport, type TransportOptions } from "./_oci_transport.ts";
 import {
+  deleteManifestWith,
+  digestMismatch,
+  type FetchedManifest,
+  getManifestWith,
+  headManifestWith,
+  type PushedManifest,
+  putManifestWith,
+} from "./_oci_manifests.ts";
+import {
   headBlobWith,
   mountBlobWith,
   uploadBlobWith,
@@ -51,6 +59,7 @@ import {
 } from "./_oci_upload.ts";
 
 export type { OciDescriptor } from "./oci_manifest.ts";
+export type { FetchedManifest, PushedManifest } from "./_oci_manifests.ts";
 export type { RegistryCredentials } from "./docker_config.ts";
 export type { RegistryExchange, RetryPolicy, TransportOptions } from "./_oci_transport.ts";
 export type { UploadedBlob, UploadOptions } from "./_oci_upload.ts";
@@ -116,20 +125,6 @@ export interface RegistryClientOptions extends TransportOptions {
   readonly limits?: Partial<RegistryLimits>;
   /** Blobs larger than this are uploaded in PATCH chunks of this size (default 8 MiB). */
   readonly chunkSize?: number;
-}
-
-/** A manifest's bytes and its descriptor (digest computed from the bytes). */
-export interface FetchedManifest {
-  /** Descriptor computed from the bytes read. */
-  readonly descriptor: OciDescriptor;
-  /** The manifest bytes, digest-checked. */
-  readonly bytes: Bytes;
-}
-
-/** A pushed manifest's descriptor and the registry's `OCI-Subject` answer, if any. */
-export interface PushedManifest extends OciDescriptor {
-  /** Set when the registry processed the manifest's `subject` (distribution spec v1.1). */
-  readonly ociSubject?: string;
 }
 
 /** The fallback tag of the OCI referrers API: `sha256-<hex>` (distribution spec v1.1). */
@@ -228,44 +223,7 @@ export class RegistryClient {
    * come back with that digest (SECURITY.md row 38).
    */
   async headManifest(ref: ImageReference): Promise<OciDescriptor | undefined> {
-    const name = formatImageReference(ref);
-    const response = await this.#exchange({
-      method: "HEAD",
-      repo: ref,
-      target: manifestPath(ref),
-      scopes: [repositoryScope(ref.repository, false)],
-      headers: { accept: MANIFEST_ACCEPT.join(",") },
-    });
-    if (response.status === 404) {
-      await discardBody(response);
-      return undefined;
-    }
-    if (response.status !== 200) {
-      throw await this.#fail(response, `resolve "${name}"`, "OCI_MANIFEST_UNKNOWN", ref);
-    }
-    await discardBody(response);
-    const digest = response.headers.get("docker-content-digest")?.trim() ?? "";
-    const mediaType = mediaTypeOf(response.headers.get("content-type"));
-    const size = Number(response.headers.get("content-length") ?? "NaN");
-    if (
-      !/^sha(256:[0-9a-f]{64}|512:[0-9a-f]{128})$/.test(digest) || mediaType === undefined ||
-      !Number.isSafeInteger(size)
-    ) {
-      try {
-        return (await this.getManifest(ref)).descriptor;
-      } catch (error) {
-        if (error instanceof CosignError && error.code === "OCI_MANIFEST_UNKNOWN") return undefined;
-        throw error;
-      }
-    }
-    if (ref.digest !== undefined && digest !== ref.digest) throw digestMismatch(name, digest);
-    if (size > this.limits.maxManifestBytes) {
-      throw new CosignError(
-        "OCI_TOO_LARGE",
-        `Refusing manifest "${name}": ${size} bytes exceed the limit of ${this.limits.maxManifestBytes}`,
-      );
-    }
-    return { mediaType, digest, size };
+    return await headManifestWith(this.#transport, this.limits, ref);
   }
 
   /**
@@ -276,77 +234,17 @@ export class RegistryClient {
     ref: ImageReference,
     options: { accept?: readonly string[] } = {},
   ): Promise<FetchedManifest> {
-    const name = formatImageReference(ref);
-    const response = await this.#exchange({
-      method: "GET",
-      repo: ref,
-      target: manifestPath(ref),
-      scopes: [repositoryScope(ref.repository, false)],
-      headers: { accept: (options.accept ?? MANIFEST_ACCEPT).join(",") },
-    });
-    if (response.status !== 200) {
-      throw await this.#fail(response, `get manifest "${name}"`, "OCI_MANIFEST_UNKNOWN", ref);
-    }
-    const algorithm: HashName = ref.digest === undefined
-      ? "sha256"
-      : parseDigest(ref.digest).algorithm;
-    const { bytes, digest } = await readBounded(
-      response,
-      this.limits.maxManifestBytes,
-      `manifest "${name}"`,
-      algorithm,
-    );
-    if (ref.digest !== undefined && digest !== ref.digest) throw digestMismatch(name, digest!);
-    const mediaType = embeddedMediaType(bytes) ?? mediaTypeOf(response.headers.get("content-type"));
-    if (mediaType === undefined) {
-      throw new CosignError(
-        "OCI_MANIFEST_INVALID",
-        `Invalid manifest "${name}": no media type in the body or Content-Type`,
-      );
-    }
-    return { descriptor: { mediaType, digest: digest!, size: bytes.length }, bytes };
+    return await getManifestWith(this.#transport, this.limits, ref, options);
   }
 
   /** PUT a manifest by tag or digest; returns its descriptor. */
   async putManifest(ref: ImageReference, bytes: Bytes, mediaType: string): Promise<PushedManifest> {
-    const name = formatImageReference(ref);
-    if (bytes.length > this.limits.maxManifestBytes) {
-      throw new CosignError(
-        "OCI_TOO_LARGE",
-        `Refusing to push manifest "${name}": ${bytes.length} bytes exceed the limit of ${this.limits.maxManifestBytes}`,
-      );
-    }
-    const digest = sha256Digest(bytes);
-    if (ref.digest !== undefined && ref.digest !== digest) throw digestMismatch(name, digest);
-    const response = await this.#exchange({
-      method: "PUT",
-      repo: ref,
-      target: manifestPath(ref),
-      scopes: [repositoryScope(ref.repository, true)],
-      headers: { "content-type": mediaType },
-      body: bytes,
-    });
-    if (response.status !== 201 && response.status !== 200 && response.status !== 202) {
-      throw await this.#fail(response, `push manifest "${name}"`, "OCI_NAME_UNKNOWN", ref);
-    }
-    await discardBody(response);
-    const ociSubject = response.headers.get("oci-subject")?.trim();
-    return { mediaType, digest, size: bytes.length, ...(ociSubject ? { ociSubject } : {}) };
+    return await putManifestWith(this.#transport, this.limits, ref, bytes, mediaType);
   }
 
   /** DELETE a manifest (by digest on most registries). */
   async deleteManifest(ref: ImageReference): Promise<void> {
-    const name = formatImageReference(ref);
-    const response = await this.#exchange({
-      method: "DELETE",
-      repo: ref,
-      target: manifestPath(ref),
-      scopes: [repositoryScope(ref.repository, true)],
-    });
-    if (response.status !== 202 && response.status !== 200) {
-      throw await this.#fail(response, `delete manifest "${name}"`, "OCI_MANIFEST_UNKNOWN", ref);
-    }
-    await discardBody(response);
+    await deleteManifestWith(this.#transport, ref);
   }
 
   // ---------------------------------------------------------------------------- blobs
@@ -499,31 +397,6 @@ export class RegistryClient {
   }
 }
 
-function manifestPath(ref: ImageReference): string {
-  const id = ref.digest ?? ref.tag;
-  if (id === undefined) throw new TypeError("An image reference needs a tag or a digest");
-  return `/v2/${ref.repository}/manifests/${id}`;
-}
-
 function blobName(repo: RepositoryRef, digest: string): string {
   return `${formatRepository(repo)}@${digest}`;
-}
-
-function digestMismatch(name: string, actual: string): CosignError {
-  return new CosignError(
-    "OCI_DIGEST_MISMATCH",
-    `Refusing "${name}": the registry returned content with digest "${actual}"`,
-  );
-}
-
-/** The `mediaType` field of a manifest body, when it has one. */
-function embeddedMediaType(bytes: Bytes): string | undefined {
-  try {
-    const parsed = parseJson(bytes, "manifest");
-    return isRecord(parsed) && typeof parsed.mediaType === "string" && parsed.mediaType !== ""
-      ? parsed.mediaType
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
