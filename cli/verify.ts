@@ -23,8 +23,10 @@ import {
   type ImageVerification,
   type VerifiedImageSignature,
   verifyImageAttestations,
+  type VerifyImageOptions,
   verifyImageSignatures,
 } from "../lib/verify_image.ts";
+import type { RegistryClient } from "../lib/oci.ts";
 import type { CommandInput, CommandRun } from "./app.ts";
 import { exitCodeFor } from "./app.ts";
 import { createRegistryClient, targetRepository } from "./registry_options.ts";
@@ -151,6 +153,26 @@ async function runVerify(
   return code;
 }
 
+/** The image verification options the flags describe (`verify` and `verify-attestation`). */
+async function imageVerifyOptions(
+  input: CommandInput,
+  client: RegistryClient,
+  local: boolean,
+): Promise<VerifyImageOptions> {
+  const { flags } = input;
+  const target = local ? undefined : targetRepository(input);
+  const log = onlineLog(input);
+  return {
+    client,
+    policy: await buildPolicy(input),
+    annotations: parseAnnotations(flags.list("annotations")),
+    checkClaims: flags.boolean("check-claims"),
+    formats: flags.boolean("new-bundle-format") ? ["bundle", "legacy"] : ["legacy"],
+    ...(target ? { targetRepository: target } : {}),
+    ...(log ? { log } : {}),
+  };
+}
+
 /** `verify`: check each image's signatures. */
 export const verify: CommandRun = async (input) => {
   const { flags, out } = input;
@@ -163,25 +185,10 @@ export const verify: CommandRun = async (input) => {
   const client = createRegistryClient(
     local ? { ...input, ctx: { ...input.ctx, fetch: local.fetch } } : input,
   );
-  const policy = await buildPolicy(input);
-  const annotations = parseAnnotations(flags.list("annotations"));
-  const target = local ? undefined : targetRepository(input);
-  const log = onlineLog(input);
-  const formats = flags.boolean("new-bundle-format")
-    ? ["bundle", "legacy"] as const
-    : ["legacy"] as const;
+  const options = await imageVerifyOptions(input, client, local !== undefined);
   return await runVerify(
     input,
-    (reference) =>
-      verifyImageSignatures(reference, {
-        client,
-        policy,
-        annotations,
-        checkClaims: flags.boolean("check-claims"),
-        formats,
-        ...(target ? { targetRepository: target } : {}),
-        ...(log ? { log } : {}),
-      }),
+    (reference) => verifyImageSignatures(reference, options),
     (reference, verification) => {
       if (flags.string("output") === "text") {
         for (const signature of verification.signatures) {
@@ -220,27 +227,10 @@ export const verifyAttestation: CommandRun = async (input) => {
       cause: error,
     });
   }
-  const client = createRegistryClient(input);
-  const policy = await buildPolicy(input);
-  const annotations = parseAnnotations(flags.list("annotations"));
-  const target = targetRepository(input);
-  const log = onlineLog(input);
-  const formats = flags.boolean("new-bundle-format")
-    ? ["bundle", "legacy"] as const
-    : ["legacy"] as const;
+  const options = await imageVerifyOptions(input, createRegistryClient(input), false);
   return await runVerify(
     input,
-    (reference) =>
-      verifyImageAttestations(reference, {
-        client,
-        policy,
-        predicateType,
-        annotations,
-        checkClaims: flags.boolean("check-claims"),
-        formats,
-        ...(target ? { targetRepository: target } : {}),
-        ...(log ? { log } : {}),
-      }),
+    (reference) => verifyImageAttestations(reference, { ...options, predicateType }),
     (_reference, verification) => {
       for (const signature of verification.signatures) {
         // Every attestation candidate carries its envelope; legacy layers keep their bytes.
