@@ -195,5 +195,5 @@ export {
   type RepositoryRef,
 } from "./lib/oci_reference.ts";
 export { CosignError, type ErrorArea, type ErrorCode, isCosignError } from "./lib/errors.ts";
-export type { Bytes, HashName } from "./lib/_bytes.ts";
-export type { JsonRecord } from "./lib/_json.ts";
+export type { Bytes, HashName } from "./lib/util/bytes.ts";
+export type { JsonRecord } from "./lib/util/json.ts";

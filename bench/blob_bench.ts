@@ -13,7 +13,7 @@
  *   deno bench -A bench/blob_bench.ts
  */
 
-import { hashFile } from "../lib/_hash_stream.ts";
+import { hashFile } from "../lib/util/hash_stream.ts";
 import { encodeBundle } from "../lib/bundle_serialize.ts";
 import { encryptPrivateKey } from "../lib/key_file.ts";
 import { generateKeyPair } from "../lib/keys.ts";

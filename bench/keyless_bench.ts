@@ -8,7 +8,7 @@
  *   deno bench -A bench/keyless_bench.ts
  */
 
-import { sha256, utf8 } from "../lib/_bytes.ts";
+import { sha256, utf8 } from "../lib/util/bytes.ts";
 import { parseBundle } from "../lib/bundle.ts";
 import { createProofOfPossession, FulcioClient } from "../lib/fulcio.ts";
 import { generateKeyPair } from "../lib/keys.ts";

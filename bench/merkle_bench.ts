@@ -5,7 +5,7 @@
  * recomputation at 10^4 is the reference for what "not logarithmic" costs.
  * Run: `deno bench -A bench/merkle_bench.ts`.
  */
-import { utf8 } from "../lib/_bytes.ts";
+import { utf8 } from "../lib/util/bytes.ts";
 import { hashChildren, hashLeaf, verifyConsistency, verifyInclusion } from "../lib/merkle.ts";
 import {
   consistencyProof,

@@ -8,7 +8,7 @@
  * Run: `deno bench -A bench/rekor_bench.ts`.
  */
 import { DatabaseSync } from "node:sqlite";
-import { sha256, utf8 } from "../lib/_bytes.ts";
+import { sha256, utf8 } from "../lib/util/bytes.ts";
 import { generateKeyPair } from "../lib/keys.ts";
 import { hashLeaf } from "../lib/merkle.ts";
 import { MemoryMerkleTree, nodesForAppend } from "../lib/merkle_tree.ts";

@@ -3,7 +3,7 @@
  * cache, beside the bare WebCrypto verifies it is made of (a real production leaf from the
  * sigstore-conformance corpus, P-384 intermediate and root). Run: `deno bench -A bench/x509_bench.ts`.
  */
-import { fromBase64 } from "../lib/_bytes.ts";
+import { fromBase64 } from "../lib/util/bytes.ts";
 import { verifyEmbeddedScts } from "../lib/sct.ts";
 import { verifySignature } from "../lib/signer.ts";
 import { parseTrustedRoot } from "../lib/trust.ts";

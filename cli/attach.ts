@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Bytes, fromUtf8 } from "../lib/_bytes.ts";
+import { type Bytes, fromUtf8 } from "../lib/util/bytes.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
 import { parseLegacyBlobBundle } from "../lib/legacy_bundle.ts";
 import {

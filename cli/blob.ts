@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type HashName, toBase64, utf8 } from "../lib/_bytes.ts";
+import { type HashName, toBase64, utf8 } from "../lib/util/bytes.ts";
 import { MAX_BUNDLE_BYTES } from "../lib/bundle.ts";
 import { encodeBundle } from "../lib/bundle_serialize.ts";
 import { MAX_ENVELOPE_BYTES } from "../lib/dsse.ts";

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { fromUtf8, toBase64 } from "../lib/_bytes.ts";
-import { parseJson } from "../lib/_json.ts";
+import { fromUtf8, toBase64 } from "../lib/util/bytes.ts";
+import { parseJson } from "../lib/util/json.ts";
 import { parseBundle } from "../lib/bundle.ts";
 import { parseEnvelope } from "../lib/dsse.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";

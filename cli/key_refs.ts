@@ -9,7 +9,7 @@
 import { MAX_KEY_FILE_SIZE } from "../lib/keys.ts";
 import { decryptPrivateKey, type Password } from "../lib/key_file.ts";
 import type { PrivateKey } from "../lib/keys.ts";
-import { decodePemBlocks } from "../lib/_pem.ts";
+import { decodePemBlocks } from "../lib/util/pem.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
 import { PublicKey } from "../lib/signer.ts";
 import { parseCertificate } from "../lib/x509.ts";

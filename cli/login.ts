@@ -8,8 +8,8 @@
  * @module
  */
 
-import { toBase64, utf8 } from "../lib/_bytes.ts";
-import { isRecord, type JsonRecord, parseJson } from "../lib/_json.ts";
+import { toBase64, utf8 } from "../lib/util/bytes.ts";
+import { isRecord, type JsonRecord, parseJson } from "../lib/util/json.ts";
 import { createCredentialResolver, normalizeConfigKey } from "../lib/docker_config.ts";
 import { CosignError, errorMessage, isCosignError } from "../lib/errors.ts";
 import { RegistryClient } from "../lib/oci.ts";

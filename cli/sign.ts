@@ -4,7 +4,7 @@
  * @module
  */
 
-import { toBase64 } from "../lib/_bytes.ts";
+import { toBase64 } from "../lib/util/bytes.ts";
 import { CosignError } from "../lib/errors.ts";
 import { formatImageReference, parseImageReference } from "../lib/oci_reference.ts";
 import { signImage } from "../lib/sign_image.ts";

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { fromUtf8 } from "../lib/_bytes.ts";
+import { fromUtf8 } from "../lib/util/bytes.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
-import { parseJson } from "../lib/_json.ts";
+import { parseJson } from "../lib/util/json.ts";
 import { envelopeBytes } from "../lib/dsse.ts";
 import {
   formatImageReference,

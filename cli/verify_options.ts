@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { HashName } from "../lib/_bytes.ts";
+import type { HashName } from "../lib/util/bytes.ts";
 import { CosignError } from "../lib/errors.ts";
 import { RekorClient } from "../lib/rekor.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../lib/trust.ts";

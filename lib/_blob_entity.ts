@@ -7,9 +7,9 @@
  * @module
  */
 
-import { type Bytes, equalBytes, fromBase64, fromUtf8 } from "./_bytes.ts";
-import { isRecord, parseJson } from "./_json.ts";
-import { decodePemBlocks } from "./_pem.ts";
+import { type Bytes, equalBytes, fromBase64, fromUtf8 } from "./util/bytes.ts";
+import { isRecord, parseJson } from "./util/json.ts";
+import { decodePemBlocks } from "./util/pem.ts";
 import { parseBundle } from "./bundle.ts";
 import { type Envelope, envelopeBytes, parseEnvelope } from "./dsse.ts";
 import { CosignError, errorMessage } from "./errors.ts";

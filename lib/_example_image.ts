@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Bytes, concat, sha256Digest, utf8 } from "./_bytes.ts";
+import { type Bytes, concat, sha256Digest, utf8 } from "./util/bytes.ts";
 import { RegistryClient } from "./oci.ts";
 import { MEDIA_TYPE } from "./oci_manifest.ts";
 import { formatImageReference, parseImageReference } from "./oci_reference.ts";

@@ -11,7 +11,7 @@
 
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import type { Bytes } from "./_bytes.ts";
+import type { Bytes } from "./util/bytes.ts";
 import { CosignError } from "./errors.ts";
 import type { OciDescriptor } from "./oci_manifest.ts";
 import { parseDigest } from "./oci_reference.ts";

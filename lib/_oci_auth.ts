@@ -11,8 +11,8 @@
  * @module
  */
 
-import { fromUtf8, preview, toBase64, utf8 } from "./_bytes.ts";
-import { isRecord, parseJson } from "./_json.ts";
+import { fromUtf8, preview, toBase64, utf8 } from "./util/bytes.ts";
+import { isRecord, parseJson } from "./util/json.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import type { RegistryCredentials } from "./docker_config.ts";
 import { DOCKER_HUB_API_HOST } from "./oci_reference.ts";

@@ -10,8 +10,8 @@
  */
 
 import { createHash } from "node:crypto";
-import { type Bytes, fromUtf8, type HashName, preview } from "./_bytes.ts";
-import { isRecord, parseJson } from "./_json.ts";
+import { type Bytes, fromUtf8, type HashName, preview } from "./util/bytes.ts";
+import { isRecord, parseJson } from "./util/json.ts";
 import { CosignError, type ErrorCode } from "./errors.ts";
 
 /** A bounded body and its digest (`alg:hex`) when a hash was asked for. */

@@ -6,7 +6,7 @@
  */
 
 import { CosignError, errorMessage } from "./errors.ts";
-import { isRecord, parseJson } from "./_json.ts";
+import { isRecord, parseJson } from "./util/json.ts";
 import { formatRepository, parseDigest, type RepositoryRef } from "./oci_reference.ts";
 import { MEDIA_TYPE, type OciDescriptor, parseIndex } from "./oci_manifest.ts";
 import { discardBody, mediaTypeOf, readBounded } from "./_oci_http.ts";

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { type Bytes, type HashName, sha256Digest } from "./_bytes.ts";
-import { isRecord, parseJson } from "./_json.ts";
+import { type Bytes, type HashName, sha256Digest } from "./util/bytes.ts";
+import { isRecord, parseJson } from "./util/json.ts";
 import { CosignError } from "./errors.ts";
 import { formatImageReference, type ImageReference, parseDigest } from "./oci_reference.ts";
 import { MANIFEST_ACCEPT, type OciDescriptor } from "./oci_manifest.ts";

@@ -12,7 +12,7 @@
  */
 
 import { createHash } from "node:crypto";
-import type { Bytes } from "./_bytes.ts";
+import type { Bytes } from "./util/bytes.ts";
 import { CosignError } from "./errors.ts";
 import { formatRepository, parseDigest, type RepositoryRef } from "./oci_reference.ts";
 import { contentLength, discardBody } from "./_oci_http.ts";

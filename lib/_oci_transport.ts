@@ -16,8 +16,8 @@
  * @module
  */
 
-import type { Bytes } from "./_bytes.ts";
-import { preview } from "./_bytes.ts";
+import type { Bytes } from "./util/bytes.ts";
+import { preview } from "./util/bytes.ts";
 import { CosignError, type ErrorCode, errorMessage } from "./errors.ts";
 import type { CredentialResolver, RegistryCredentials } from "./docker_config.ts";
 import {

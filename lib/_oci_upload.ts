@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Bytes, sha256Digest } from "./_bytes.ts";
+import { type Bytes, sha256Digest } from "./util/bytes.ts";
 import { CosignError } from "./errors.ts";
 import { formatRepository, parseDigest, type RepositoryRef } from "./oci_reference.ts";
 import { discardBody } from "./_oci_http.ts";

@@ -9,8 +9,8 @@
  * @module
  */
 
-import { GoStruct, type GoValue, toGoValue } from "./_go_json.ts";
-import { isRecord, type JsonRecord, parseJson } from "./_json.ts";
+import { GoStruct, type GoValue, toGoValue } from "./util/go_json.ts";
+import { isRecord, type JsonRecord, parseJson } from "./util/json.ts";
 import { CosignError } from "./errors.ts";
 
 /** Predicate type of `--type custom` (the default): cosign's wrapper of arbitrary data. */

@@ -8,7 +8,7 @@
  */
 
 import { ed25519, p256, p384, p521 } from "./_deps.ts";
-import { type Bytes, equalBytes, toBytes } from "./_bytes.ts";
+import { type Bytes, equalBytes, toBytes } from "./util/bytes.ts";
 import {
   at,
   children,
@@ -29,7 +29,7 @@ import {
   readSmallInteger,
   readUnsignedIntegerBytes,
   TAG,
-} from "./_der.ts";
+} from "./util/der.ts";
 import { type KeyKind, OID } from "./signer.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 

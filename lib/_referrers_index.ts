@@ -10,7 +10,7 @@
  * @module
  */
 
-import { utf8 } from "./_bytes.ts";
+import { utf8 } from "./util/bytes.ts";
 import { type FetchedManifest, referrersTagFor, type RegistryClient } from "./oci.ts";
 import { encodeIndex, MEDIA_TYPE, type OciDescriptor } from "./oci_manifest.ts";
 import type { ImageReference, RepositoryRef } from "./oci_reference.ts";

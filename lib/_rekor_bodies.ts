@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Bytes, digestLength, fromHex, fromUtf8, type HashName } from "./_bytes.ts";
+import { type Bytes, digestLength, fromHex, fromUtf8, type HashName } from "./util/bytes.ts";
 import {
   asArray,
   asBase64,
@@ -14,8 +14,8 @@ import {
   asString,
   type JsonRecord,
   parseJson,
-} from "./_json.ts";
-import { decodePem } from "./_pem.ts";
+} from "./util/json.ts";
+import { decodePem } from "./util/pem.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 
 /** Largest canonical entry body read (real bodies are a few KiB; legacy intoto keeps payloads). */

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { type Bytes, digestLength, type HashName } from "./_bytes.ts";
+import { type Bytes, digestLength, type HashName } from "./util/bytes.ts";
 import {
   asArray,
   asInt64,
@@ -26,7 +26,7 @@ import {
   asWrappedBase64,
   type JsonRecord,
   parseJson,
-} from "./_json.ts";
+} from "./util/json.ts";
 import { decodeEnvelopeJson, type Envelope } from "./dsse.ts";
 import { CosignError } from "./errors.ts";
 import type { InclusionProof, TlogEntry } from "./tlog_entry.ts";

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { type Bytes, type HashName, toBase64, utf8 } from "./_bytes.ts";
-import { encodeGoJson, GoStruct, type GoValue } from "./_go_json.ts";
+import { type Bytes, type HashName, toBase64, utf8 } from "./util/bytes.ts";
+import { encodeGoJson, GoStruct, type GoValue } from "./util/go_json.ts";
 import type { Bundle, BundleContent, BundleKeyMaterial } from "./bundle.ts";
 import type { PublicKey } from "./signer.ts";
 import type { TlogEntry } from "./tlog_entry.ts";

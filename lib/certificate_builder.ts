@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type Bytes, concat, type HashName, sha256 } from "./_bytes.ts";
+import { type Bytes, concat, type HashName, sha256 } from "./util/bytes.ts";
 import {
   children,
   derBitString,
@@ -30,7 +30,7 @@ import {
   parseDer,
   readOid,
   TAG,
-} from "./_der.ts";
+} from "./util/der.ts";
 import { encodeSctList, type SignedCertificateTimestamp } from "./sct.ts";
 import type { PublicKey, Signer } from "./signer.ts";
 import {

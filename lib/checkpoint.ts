@@ -17,7 +17,7 @@
  * @module
  */
 
-import { type Bytes, concat, equalBytes, sha256, toBase64, utf8 } from "./_bytes.ts";
+import { type Bytes, concat, equalBytes, sha256, toBase64, utf8 } from "./util/bytes.ts";
 import { CosignError } from "./errors.ts";
 import { type PublicKey, type Signer, verifySignature } from "./signer.ts";
 

@@ -12,8 +12,8 @@
  * @module
  */
 
-import { fromBase64, fromUtf8, preview } from "./_bytes.ts";
-import { asOptionalString, asRecord, isRecord, type JsonRecord, parseJson } from "./_json.ts";
+import { fromBase64, fromUtf8, preview } from "./util/bytes.ts";
+import { asOptionalString, asRecord, isRecord, type JsonRecord, parseJson } from "./util/json.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import {
   DOCKER_HUB_API_HOST,

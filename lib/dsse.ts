@@ -10,8 +10,8 @@
  * @module
  */
 
-import { type Bytes, concat, toBase64, utf8 } from "./_bytes.ts";
-import { encodeGoJson, GoStruct } from "./_go_json.ts";
+import { type Bytes, concat, toBase64, utf8 } from "./util/bytes.ts";
+import { encodeGoJson, GoStruct } from "./util/go_json.ts";
 import {
   asArray,
   asNonEmptyString,
@@ -20,7 +20,7 @@ import {
   asString,
   asWrappedBase64,
   parseJson,
-} from "./_json.ts";
+} from "./util/json.ts";
 import { CosignError } from "./errors.ts";
 
 /** Error codes raised by envelope handling. */

@@ -28,9 +28,9 @@
  * @module
  */
 
-import { type Bytes, fromBase64, toBase64, utf8 } from "./_bytes.ts";
-import { isRedirect, readErrorText, readJson } from "./_http_json.ts";
-import { asArray, asNonEmptyString, asRecord, isRecord } from "./_json.ts";
+import { type Bytes, fromBase64, toBase64, utf8 } from "./util/bytes.ts";
+import { isRedirect, readErrorText, readJson } from "./util/http_json.ts";
+import { asArray, asNonEmptyString, asRecord, isRecord } from "./util/json.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import { unverifiedClaims } from "./oidc_token.ts";
 import { type VerifiedSct, verifyEmbeddedScts } from "./sct.ts";

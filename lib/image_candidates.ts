@@ -8,8 +8,8 @@
  * @module
  */
 
-import { type Bytes, fromBase64 } from "./_bytes.ts";
-import { decodePemBlocks } from "./_pem.ts";
+import { type Bytes, fromBase64 } from "./util/bytes.ts";
+import { decodePemBlocks } from "./util/pem.ts";
 import { parseBundle } from "./bundle.ts";
 import { type Envelope, parseEnvelope } from "./dsse.ts";
 import { CosignError, errorMessage } from "./errors.ts";

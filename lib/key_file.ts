@@ -31,10 +31,10 @@
 import { Buffer } from "node:buffer";
 import { scrypt, scryptSync } from "node:crypto";
 import { xsalsa20poly1305 } from "./_deps.ts";
-import { type Bytes, fromBase64, toBase64, toBytes, utf8 } from "./_bytes.ts";
-import { children, parseDer, TAG } from "./_der.ts";
-import { asNonEmptyString, asRecord, asSafeInteger, parseJson } from "./_json.ts";
-import { decodePem, encodePem } from "./_pem.ts";
+import { type Bytes, fromBase64, toBase64, toBytes, utf8 } from "./util/bytes.ts";
+import { children, parseDer, TAG } from "./util/der.ts";
+import { asNonEmptyString, asRecord, asSafeInteger, parseJson } from "./util/json.ts";
+import { decodePem, encodePem } from "./util/pem.ts";
 import { MAX_KEY_FILE_SIZE, PrivateKey } from "./keys.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 

@@ -19,7 +19,7 @@
 import { Buffer } from "node:buffer";
 import { constants, createPrivateKey, type KeyObject, privateEncrypt } from "node:crypto";
 import { ed25519ph } from "./_deps.ts";
-import { type Bytes, concat, digestLength, type HashName, toBytes } from "./_bytes.ts";
+import { type Bytes, concat, digestLength, type HashName, toBytes } from "./util/bytes.ts";
 import {
   type Curve,
   CURVES,
@@ -27,7 +27,7 @@ import {
   parseKey,
   type PrivateKeyFormat,
 } from "./_private_key_der.ts";
-import { decodePem, encodePem } from "./_pem.ts";
+import { decodePem, encodePem } from "./util/pem.ts";
 import { ecdsaRawToDer, type KeyKind, PublicKey, type Signer } from "./signer.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 

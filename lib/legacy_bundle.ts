@@ -12,9 +12,9 @@
  * @module
  */
 
-import { type Bytes, fromHex, fromUtf8, toBase64, toHex, utf8 } from "./_bytes.ts";
-import { decodePemBlocks } from "./_pem.ts";
-import { encodeGoJson, GoStruct } from "./_go_json.ts";
+import { type Bytes, fromHex, fromUtf8, toBase64, toHex, utf8 } from "./util/bytes.ts";
+import { decodePemBlocks } from "./util/pem.ts";
+import { encodeGoJson, GoStruct } from "./util/go_json.ts";
 import {
   asNonEmptyString,
   asRecord,
@@ -25,8 +25,8 @@ import {
   isRecord,
   type JsonRecord,
   parseJson,
-} from "./_json.ts";
-import { parseDer, TAG } from "./_der.ts";
+} from "./util/json.ts";
+import { parseDer, TAG } from "./util/der.ts";
 import { CosignError } from "./errors.ts";
 import { PublicKey } from "./signer.ts";
 import type { TlogEntry } from "./tlog_entry.ts";

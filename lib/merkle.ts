@@ -14,8 +14,8 @@
  */
 
 import { createHash } from "node:crypto";
-import { bitLength, popCount, trailingZeros } from "./_bigint_bits.ts";
-import { type Bytes, equalBytes, toBytes } from "./_bytes.ts";
+import { bitLength, popCount, trailingZeros } from "./util/bigint_bits.ts";
+import { type Bytes, equalBytes, toBytes } from "./util/bytes.ts";
 import { CosignError } from "./errors.ts";
 
 /** Error codes raised here. */

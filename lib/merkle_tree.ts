@@ -8,8 +8,8 @@
  * @module
  */
 
-import { bitLength } from "./_bigint_bits.ts";
-import { type Bytes, toBytes } from "./_bytes.ts";
+import { bitLength } from "./util/bigint_bits.ts";
+import { type Bytes, toBytes } from "./util/bytes.ts";
 import { EMPTY_ROOT, HASH_SIZE, hashChildren, MAX_TREE_SIZE } from "./merkle.ts";
 
 /** Where proof generation reads stored node hashes from. */

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { Bytes } from "./_bytes.ts";
+import type { Bytes } from "./util/bytes.ts";
 import { CosignError } from "./errors.ts";
 import {
   formatImageReference,

@@ -16,9 +16,9 @@
  * @module
  */
 
-import { type Bytes, fromBase64, fromUtf8, sha256Digest, utf8 } from "./_bytes.ts";
-import { isRecord, parseJson } from "./_json.ts";
-import { decodePemBlocks } from "./_pem.ts";
+import { type Bytes, fromBase64, fromUtf8, sha256Digest, utf8 } from "./util/bytes.ts";
+import { isRecord, parseJson } from "./util/json.ts";
+import { decodePemBlocks } from "./util/pem.ts";
 import { parseBundle } from "./bundle.ts";
 import { parseEnvelope } from "./dsse.ts";
 import { CosignError, errorMessage } from "./errors.ts";

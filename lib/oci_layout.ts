@@ -23,8 +23,8 @@
  */
 
 import { join } from "node:path";
-import type { Bytes } from "./_bytes.ts";
-import { asRecord, asString, parseJson } from "./_json.ts";
+import type { Bytes } from "./util/bytes.ts";
+import { asRecord, asString, parseJson } from "./util/json.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import type { FetchedManifest } from "./oci.ts";
 import {

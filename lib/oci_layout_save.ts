@@ -9,7 +9,7 @@
  */
 
 import { join } from "node:path";
-import { utf8 } from "./_bytes.ts";
+import { utf8 } from "./util/bytes.ts";
 import type { FetchedManifest, RegistryClient } from "./oci.ts";
 import { encodeIndex, isIndexMediaType, MEDIA_TYPE, type OciDescriptor } from "./oci_manifest.ts";
 import {

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { preview } from "./_bytes.ts";
+import { preview } from "./util/bytes.ts";
 import {
   asArray,
   asOptionalString,
@@ -18,7 +18,7 @@ import {
   isRecord,
   type JsonRecord,
   parseJson,
-} from "./_json.ts";
+} from "./util/json.ts";
 import { CosignError } from "./errors.ts";
 import { isValidDigest } from "./oci_reference.ts";
 

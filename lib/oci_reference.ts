@@ -12,7 +12,7 @@
  * @module
  */
 
-import { preview } from "./_bytes.ts";
+import { preview } from "./util/bytes.ts";
 import { CosignError } from "./errors.ts";
 
 /** Error codes raised while parsing references. */

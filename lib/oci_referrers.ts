@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type Bytes, sha256Digest, utf8 } from "./_bytes.ts";
+import { type Bytes, sha256Digest, utf8 } from "./util/bytes.ts";
 import { CosignError } from "./errors.ts";
 import { type FetchedManifest, referrersTagFor, type RegistryClient } from "./oci.ts";
 import {

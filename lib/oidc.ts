@@ -22,8 +22,8 @@
  * @module
  */
 
-import { isRedirect, readErrorText, readJson } from "./_http_json.ts";
-import { asNonEmptyString, asRecord } from "./_json.ts";
+import { isRedirect, readErrorText, readJson } from "./util/http_json.ts";
+import { asNonEmptyString, asRecord } from "./util/json.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import { type InteractiveLoginOptions, requestInteractiveToken } from "./oidc_interactive.ts";
 import {

@@ -12,8 +12,8 @@
  * @module
  */
 
-import { type Bytes, digestLength, type HashName, utf8 } from "./_bytes.ts";
-import { encodeGoJson, GoStruct, toGoValue } from "./_go_json.ts";
+import { type Bytes, digestLength, type HashName, utf8 } from "./util/bytes.ts";
+import { encodeGoJson, GoStruct, toGoValue } from "./util/go_json.ts";
 import {
   asArray,
   asNonEmptyString,
@@ -24,7 +24,7 @@ import {
   isRecord,
   type JsonRecord,
   parseJson,
-} from "./_json.ts";
+} from "./util/json.ts";
 import { CosignError } from "./errors.ts";
 
 export {

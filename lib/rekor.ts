@@ -11,9 +11,9 @@
  * @module
  */
 
-import { readAtMost } from "./_read_bounded.ts";
-import { asArray, asRecord, asString, isRecord } from "./_json.ts";
-import { decodePem } from "./_pem.ts";
+import { readAtMost } from "./util/read_bounded.ts";
+import { asArray, asRecord, asString, isRecord } from "./util/json.ts";
+import { decodePem } from "./util/pem.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import { MAX_PROOF_HASHES } from "./merkle.ts";
 import { canonicalizeProposedEntry } from "./rekor_canonicalize.ts";

@@ -23,7 +23,7 @@ import {
   toBase64,
   toHex,
   utf8,
-} from "./_bytes.ts";
+} from "./util/bytes.ts";
 import {
   asArray,
   asNonEmptyString,
@@ -32,9 +32,9 @@ import {
   asString,
   type JsonRecord,
   parseJson,
-} from "./_json.ts";
-import { decodePem, encodePem } from "./_pem.ts";
-import { canonicalizeJson, canonicalJsonBytes } from "./canonical_json.ts";
+} from "./util/json.ts";
+import { decodePem, encodePem } from "./util/pem.ts";
+import { canonicalizeJson, canonicalJsonBytes } from "./util/canonical_json.ts";
 import { pae } from "./dsse.ts";
 import { CosignError, errorMessage, isCosignError } from "./errors.ts";
 import { hashLeaf } from "./merkle.ts";

@@ -19,8 +19,8 @@ import {
   toBase64,
   toHex,
   utf8,
-} from "./_bytes.ts";
-import { asNonEmptyString, asRecord, type JsonRecord } from "./_json.ts";
+} from "./util/bytes.ts";
+import { asNonEmptyString, asRecord, type JsonRecord } from "./util/json.ts";
 import type { EntryBody, EntryDigest, LoggedSignature } from "./_rekor_bodies.ts";
 import { pae } from "./dsse.ts";
 import { CosignError, errorMessage } from "./errors.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Bytes, fromHex, toHex } from "./_bytes.ts";
+import { type Bytes, fromHex, toHex } from "./util/bytes.ts";
 import {
   asArray,
   asBase64,
@@ -14,7 +14,7 @@ import {
   asRecord,
   asString,
   type JsonRecord,
-} from "./_json.ts";
+} from "./util/json.ts";
 import { CosignError, errorMessage, isCosignError } from "./errors.ts";
 import { hashLeaf, MAX_PROOF_HASHES } from "./merkle.ts";
 import { parseEntryBody } from "./rekor_entries.ts";

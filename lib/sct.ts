@@ -10,8 +10,8 @@
  * @module
  */
 
-import { type Bytes, concat, equalBytes, sha256, toBase64 } from "./_bytes.ts";
-import { children, derSequence, encodeTlv, parseDer, readOid, TAG } from "./_der.ts";
+import { type Bytes, concat, equalBytes, sha256, toBase64 } from "./util/bytes.ts";
+import { children, derSequence, encodeTlv, parseDer, readOid, TAG } from "./util/der.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import { type Signer, verifySignature } from "./signer.ts";
 import { isWithin, type TrustedLog } from "./trust.ts";

@@ -10,8 +10,8 @@
  * @module
  */
 
-import { type Bytes, toBase64 } from "./_bytes.ts";
-import { encodePem } from "./_pem.ts";
+import { type Bytes, toBase64 } from "./util/bytes.ts";
+import { encodePem } from "./util/pem.ts";
 import { type Bundle, BUNDLE_V03_MEDIA_TYPE } from "./bundle.ts";
 import { publicKeyHint } from "./bundle_serialize.ts";
 import type { Envelope } from "./dsse.ts";
@@ -23,8 +23,8 @@ import type { ProposedEntry } from "./rekor_entries.ts";
 import { buildDsseEntry, buildHashedRekordEntry } from "./rekor_entries.ts";
 import type { Signer } from "./signer.ts";
 import type { TlogEntry } from "./tlog_entry.ts";
-import type { HashName } from "./_bytes.ts";
-import { digest } from "./_bytes.ts";
+import type { HashName } from "./util/bytes.ts";
+import { digest } from "./util/bytes.ts";
 
 /** Who signs: a signer, and for keyless signing its certificate (DER) and chain. */
 export interface SigningIdentity {

@@ -2,7 +2,7 @@
  * Signing and attesting blobs: `cosign sign-blob` and `cosign attest-blob` (cosign-spec.md
  * sections 3.1, 6.2, 6.3 and 11).
  *
- * Blobs of any size stream: the file is hashed in one pass (lib/_hash_stream.ts) and the
+ * Blobs of any size stream: the file is hashed in one pass (lib/util/hash_stream.ts) and the
  * *digest* is signed (`PrivateKey.signPrehashed`: ECDSA with `@noble/curves`, RSA PKCS#1 v1.5),
  * so memory stays flat. Ed25519 cannot sign a digest (pure Ed25519 and Ed25519ph both take the
  * message), so an Ed25519 key reads the blob into memory, bounded by `maxMessageBytes` (128 MiB
@@ -18,9 +18,9 @@
  * @module
  */
 
-import { type Bytes, type HashName, toHex } from "./_bytes.ts";
-import { type BlobSource, digestOf, hashBlob, type HashProgress } from "./_hash_stream.ts";
-import { encodePem } from "./_pem.ts";
+import { type Bytes, type HashName, toHex } from "./util/bytes.ts";
+import { type BlobSource, digestOf, hashBlob, type HashProgress } from "./util/hash_stream.ts";
+import { encodePem } from "./util/pem.ts";
 import type { Bundle } from "./bundle.ts";
 import { type Envelope, serializeEnvelope } from "./dsse.ts";
 import { CosignError } from "./errors.ts";

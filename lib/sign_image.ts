@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Bytes, fromBase64, utf8 } from "./_bytes.ts";
+import { type Bytes, fromBase64, utf8 } from "./util/bytes.ts";
 import { encodeBundle } from "./bundle_serialize.ts";
 import type { RegistryClient } from "./oci.ts";
 import { MEDIA_TYPE, type OciDescriptor } from "./oci_manifest.ts";

@@ -11,7 +11,14 @@
  */
 
 import { ed25519, ed25519ph, p256, p384, p521 } from "./_deps.ts";
-import { type Bytes, concat, digestLength, equalBytes, type HashName, sha256 } from "./_bytes.ts";
+import {
+  type Bytes,
+  concat,
+  digestLength,
+  equalBytes,
+  type HashName,
+  sha256,
+} from "./util/bytes.ts";
 import {
   at,
   children,
@@ -23,8 +30,8 @@ import {
   readOid,
   readUnsignedIntegerBytes,
   TAG,
-} from "./_der.ts";
-import { decodePem, encodePem } from "./_pem.ts";
+} from "./util/der.ts";
+import { decodePem, encodePem } from "./util/pem.ts";
 import { CosignError } from "./errors.ts";
 
 /** Key types cosign accepts (cosign-spec.md section 4.2). */

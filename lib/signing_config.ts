@@ -15,7 +15,7 @@ import {
   asSafeInteger,
   asString,
   parseJson,
-} from "./_json.ts";
+} from "./util/json.ts";
 import { CosignError } from "./errors.ts";
 import { encodeValidity, isWithin, parseValidity, type ValidityPeriod } from "./trust.ts";
 

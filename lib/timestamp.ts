@@ -14,7 +14,7 @@
  * @module
  */
 
-import { type Bytes, digest, equalBytes, type HashName, toHex } from "./_bytes.ts";
+import { type Bytes, digest, equalBytes, type HashName, toHex } from "./util/bytes.ts";
 import {
   at,
   children,
@@ -29,7 +29,7 @@ import {
   readSmallInteger,
   readTime,
   TAG,
-} from "./_der.ts";
+} from "./util/der.ts";
 import { CosignError, errorMessage, isCosignError } from "./errors.ts";
 import { isWithin, type TrustedAuthority, type TrustedRoot } from "./trust.ts";
 import { type Certificate, parseCertificate, readAlgorithm } from "./x509.ts";

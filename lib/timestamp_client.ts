@@ -10,8 +10,8 @@
  * @module
  */
 
-import { readAtMost } from "./_read_bounded.ts";
-import { type Bytes, digest, equalBytes, type HashName, preview, toHex } from "./_bytes.ts";
+import { readAtMost } from "./util/read_bounded.ts";
+import { type Bytes, digest, equalBytes, type HashName, preview, toHex } from "./util/bytes.ts";
 import {
   at,
   children,
@@ -29,7 +29,7 @@ import {
   readOid,
   readSmallInteger,
   TAG,
-} from "./_der.ts";
+} from "./util/der.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import { HASH_OID, MAX_TIMESTAMP_BYTES, parseSignedTimestamp, requireHash } from "./timestamp.ts";
 import { readAlgorithm } from "./x509.ts";

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { type Bytes, digest, equalBytes, fromUtf8, toHex } from "./_bytes.ts";
-import { encodePem } from "./_pem.ts";
+import { type Bytes, digest, equalBytes, fromUtf8, toHex } from "./util/bytes.ts";
+import { encodePem } from "./util/pem.ts";
 import { CosignError } from "./errors.ts";
 import { hashLeaf } from "./merkle.ts";
 import { logEntryToTlogEntry, type RekorClient } from "./rekor.ts";

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { type Bytes, equalBytes, toBase64, toHex } from "./_bytes.ts";
+import { type Bytes, equalBytes, toBase64, toHex } from "./util/bytes.ts";
 import { verifyCheckpoint } from "./checkpoint.ts";
 import { CosignError, isCosignError } from "./errors.ts";
 import { hashLeaf, verifyInclusion } from "./merkle.ts";

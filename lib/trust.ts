@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type Bytes, equalBytes, toBase64, toHex } from "./_bytes.ts";
+import { type Bytes, equalBytes, toBase64, toHex } from "./util/bytes.ts";
 import {
   asArray,
   asBase64,
@@ -22,9 +22,9 @@ import {
   asTimestamp,
   isRecord,
   parseJson,
-} from "./_json.ts";
+} from "./util/json.ts";
 import { CosignError, isCosignError } from "./errors.ts";
-import { derBitString, derNull, derOid, derSequence } from "./_der.ts";
+import { derBitString, derNull, derOid, derSequence } from "./util/der.ts";
 import { OID, PublicKey } from "./signer.ts";
 
 /** Error codes raised here. */

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { type Bytes, digest, equalBytes, type HashName, toHex } from "./_bytes.ts";
+import { type Bytes, digest, equalBytes, type HashName, toHex } from "./util/bytes.ts";
 import type { Envelope } from "./dsse.ts";
 import { pae } from "./dsse.ts";
 import { CosignError, isCosignError } from "./errors.ts";

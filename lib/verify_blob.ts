@@ -18,8 +18,8 @@
  * @module
  */
 
-import { type Bytes, digest, equalBytes, type HashName } from "./_bytes.ts";
-import { type BlobSource, digestOf, hashBlob, type HashProgress } from "./_hash_stream.ts";
+import { type Bytes, digest, equalBytes, type HashName } from "./util/bytes.ts";
+import { type BlobSource, digestOf, hashBlob, type HashProgress } from "./util/hash_stream.ts";
 import { blobSignatureEntity, type BlobSignatureInput } from "./_blob_entity.ts";
 import type { Envelope } from "./dsse.ts";
 import { CosignError } from "./errors.ts";

@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { Bytes } from "./_bytes.ts";
+import type { Bytes } from "./util/bytes.ts";
 import type { Envelope } from "./dsse.ts";
 import { CosignError, errorMessage, isCosignError } from "./errors.ts";
 import { type Candidate, collectCandidates } from "./image_candidates.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Bytes } from "./_bytes.ts";
+import type { Bytes } from "./util/bytes.ts";
 import {
   type CheckedCertificate,
   createProofOfPossession,

@@ -1,5 +1,5 @@
 /**
- * X.509 certificates (RFC 5280), parsed lean over `lib/_der.ts`, with the Fulcio extensions they
+ * X.509 certificates (RFC 5280), parsed lean over `lib/util/der.ts`, with the Fulcio extensions they
  * carry decoded (cosign-spec.md section 7.2).
  *
  * Parsing keeps the raw bytes (`raw`, `tbs`, names) so every later check binds to exactly what was
@@ -12,7 +12,7 @@
  * @module
  */
 
-import { type Bytes, toHex } from "./_bytes.ts";
+import { type Bytes, toHex } from "./util/bytes.ts";
 import {
   at,
   children,
@@ -28,8 +28,8 @@ import {
   readString,
   readTime,
   TAG,
-} from "./_der.ts";
-import { decodePemBlocks } from "./_pem.ts";
+} from "./util/der.ts";
+import { decodePemBlocks } from "./util/pem.ts";
 import { CosignError, errorMessage, isCosignError } from "./errors.ts";
 import { PublicKey } from "./signer.ts";
 import {

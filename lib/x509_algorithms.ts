@@ -8,8 +8,8 @@
  * @module
  */
 
-import type { Bytes, HashName } from "./_bytes.ts";
-import { at, children, contextTag, parseDer, readOid, readSmallInteger, TAG } from "./_der.ts";
+import type { Bytes, HashName } from "./util/bytes.ts";
+import { at, children, contextTag, parseDer, readOid, readSmallInteger, TAG } from "./util/der.ts";
 import { CosignError } from "./errors.ts";
 import { type PublicKey, verifySignature } from "./signer.ts";
 

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { type Bytes, concat, equalBytes, sha256, toHex } from "./_bytes.ts";
+import { type Bytes, concat, equalBytes, sha256, toHex } from "./util/bytes.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import { isWithin, type TrustedAuthority, type TrustedRoot } from "./trust.ts";
 import { type Certificate, parseCertificate, X509_OID } from "./x509.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Bytes, fromUtf8, toHex } from "./_bytes.ts";
+import { type Bytes, fromUtf8, toHex } from "./util/bytes.ts";
 import {
   at,
   children,
@@ -18,7 +18,7 @@ import {
   readOid,
   readString,
   TAG,
-} from "./_der.ts";
+} from "./util/der.ts";
 
 /** Most name attributes and SAN entries one certificate may carry. */
 const MAX_NAME_ATTRIBUTES = 64;

@@ -25,7 +25,7 @@
 
 import { type Flags, type FlagSpec, parseFlags } from "../cli/_args.ts";
 import { describeError } from "../cli/output.ts";
-import { type Bytes, digest, fromHex, utf8 } from "../lib/_bytes.ts";
+import { type Bytes, digest, fromHex, utf8 } from "../lib/util/bytes.ts";
 import { type Bundle, MAX_BUNDLE_BYTES, parseBundle } from "../lib/bundle.ts";
 import { encodeBundle } from "../lib/bundle_serialize.ts";
 import { CosignError } from "../lib/errors.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { sha256, utf8 } from "../lib/_bytes.ts";
+import { sha256, utf8 } from "../lib/util/bytes.ts";
 import { CosignError } from "../lib/errors.ts";
 import type { IssuerIdentity } from "./oidc_identities.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Bytes } from "../lib/_bytes.ts";
+import type { Bytes } from "../lib/util/bytes.ts";
 import {
   at,
   children,
@@ -19,7 +19,7 @@ import {
   readBitString,
   readSmallInteger,
   TAG,
-} from "../lib/_der.ts";
+} from "../lib/util/der.ts";
 import { signatureAlgorithmFor } from "../lib/certificate_builder.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
 import { PublicKey, type Signer } from "../lib/signer.ts";

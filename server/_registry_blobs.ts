@@ -8,7 +8,7 @@
  */
 
 import { join } from "node:path";
-import { type Bytes, concat, type HashName } from "../lib/_bytes.ts";
+import { type Bytes, concat, type HashName } from "../lib/util/bytes.ts";
 import { digestOf, type ParsedDigest } from "./_registry_manifest.ts";
 
 /** Scratch space of one upload session. */

@@ -7,7 +7,7 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import { type Bytes, concat, fromBase64, fromUtf8 } from "../lib/_bytes.ts";
+import { type Bytes, concat, fromBase64, fromUtf8 } from "../lib/util/bytes.ts";
 import type { Context } from "./_deps.ts";
 import { OCI_ERRORS, RegistryError } from "./_registry_errors.ts";
 import { normalizeMediaType } from "./_registry_manifest.ts";

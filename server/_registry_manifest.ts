@@ -14,8 +14,8 @@ import {
   type HashName,
   preview,
   toHex,
-} from "../lib/_bytes.ts";
-import { isRecord, type JsonRecord } from "../lib/_json.ts";
+} from "../lib/util/bytes.ts";
+import { isRecord, type JsonRecord } from "../lib/util/json.ts";
 import { RegistryError } from "./_registry_errors.ts";
 
 /** OCI image manifest media type (image-spec manifest.md). */

@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { Bytes } from "../lib/_bytes.ts";
-import { readAtMost } from "../lib/_read_bounded.ts";
+import type { Bytes } from "../lib/util/bytes.ts";
+import { readAtMost } from "../lib/util/read_bounded.ts";
 
 /** The body of `request` if it has at most `limit` bytes, else `undefined` (the rest cancelled). */
 export function readRequestBody(request: Request, limit: number): Promise<Bytes | undefined> {

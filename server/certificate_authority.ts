@@ -12,8 +12,8 @@
  * @module
  */
 
-import { fromBase64, toBase64 } from "../lib/_bytes.ts";
-import { encodePem } from "../lib/_pem.ts";
+import { fromBase64, toBase64 } from "../lib/util/bytes.ts";
+import { encodePem } from "../lib/util/pem.ts";
 import {
   createIntermediateCertificate,
   createLeafCertificate,

@@ -19,9 +19,9 @@
  */
 
 import { type Context, Hono } from "./_deps.ts";
-import { fromBase64, fromUtf8, utf8 } from "../lib/_bytes.ts";
-import { asOptionalString, asRecord, asString, isRecord } from "../lib/_json.ts";
-import { decodePem, encodePem } from "../lib/_pem.ts";
+import { fromBase64, fromUtf8, utf8 } from "../lib/util/bytes.ts";
+import { asOptionalString, asRecord, asString, isRecord } from "../lib/util/json.ts";
+import { decodePem, encodePem } from "../lib/util/pem.ts";
 import { CosignError, errorMessage, isCosignError } from "../lib/errors.ts";
 import { PublicKey, verifySignature } from "../lib/signer.ts";
 import type { CertificateAuthority } from "./certificate_authority.ts";

@@ -60,7 +60,7 @@ import {
 import { tsaRoutes } from "./tsa.ts";
 
 export type { BasicCredentials, RegistryRoutesOptions } from "./registry.ts";
-export type { Bytes, HashName } from "../lib/_bytes.ts";
+export type { Bytes, HashName } from "../lib/util/bytes.ts";
 export { CosignError, type ErrorArea, type ErrorCode } from "../lib/errors.ts";
 export * from "./registry_store.ts";
 export { type LogInfo, TransparencyLog } from "./transparency_log.ts";

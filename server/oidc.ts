@@ -18,8 +18,8 @@
  */
 
 import { type Context, Hono } from "./_deps.ts";
-import { fromBase64, fromUtf8 } from "../lib/_bytes.ts";
-import { isRecord } from "../lib/_json.ts";
+import { fromBase64, fromUtf8 } from "../lib/util/bytes.ts";
+import { isRecord } from "../lib/util/json.ts";
 import { errorMessage, isCosignError } from "../lib/errors.ts";
 import { DEFAULT_TOKEN_TTL_SECONDS, OAuthError, type OidcIssuer } from "./oidc_issuer.ts";
 import { identityName } from "./oidc_identities.ts";

@@ -23,7 +23,7 @@
  */
 
 import { join } from "node:path";
-import { toBytes } from "../lib/_bytes.ts";
+import { toBytes } from "../lib/util/bytes.ts";
 import {
   type BlobBackend,
   type BlobBody,

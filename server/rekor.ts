@@ -13,8 +13,8 @@
 
 import { readRequestBody } from "./_request_body.ts";
 import { type Context, Hono } from "./_deps.ts";
-import { fromBase64, fromUtf8 } from "../lib/_bytes.ts";
-import { decodePem } from "../lib/_pem.ts";
+import { fromBase64, fromUtf8 } from "../lib/util/bytes.ts";
+import { decodePem } from "../lib/util/pem.ts";
 import { errorMessage, isCosignError } from "../lib/errors.ts";
 import { canonicalizeProposedEntry } from "../lib/rekor_canonicalize.ts";
 import {

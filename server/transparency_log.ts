@@ -17,8 +17,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
-import { type Bytes, fromHex, sha256, toHex } from "../lib/_bytes.ts";
-import { encodePem } from "../lib/_pem.ts";
+import { type Bytes, fromHex, sha256, toHex } from "../lib/util/bytes.ts";
+import { encodePem } from "../lib/util/pem.ts";
 import { signCheckpoint } from "../lib/checkpoint.ts";
 import { CosignError } from "../lib/errors.ts";
 import { generateKeyPair, PrivateKey } from "../lib/keys.ts";

@@ -3,7 +3,7 @@
  * like sigstore/timestamp-authority: a self-signed root, a leaf with the sole critical EKU
  * timeStamping, policy 1.3.6.1.4.1.57264.2, and `TimeStampResp` answers that `lib/timestamp.ts`
  * (and sigstore-go/js) verify. State lives in `TimestampAuthority`; `tsaRoutes` is a thin Hono
- * layer. Requests are bounded before parsing (64 KiB, 128 OID arcs in `lib/_der.ts`), and the
+ * layer. Requests are bounded before parsing (64 KiB, 128 OID arcs in `lib/util/der.ts`), and the
  * Content-Type must name exactly one `application/` type (SECURITY.md row 26).
  *
  * @module
@@ -11,7 +11,14 @@
 
 import { readRequestBody } from "./_request_body.ts";
 import { Hono } from "./_deps.ts";
-import { type Bytes, concat, digest, fromBase64, type HashName, toBase64 } from "../lib/_bytes.ts";
+import {
+  type Bytes,
+  concat,
+  digest,
+  fromBase64,
+  type HashName,
+  toBase64,
+} from "../lib/util/bytes.ts";
 import {
   derContext,
   derGeneralizedTime,
@@ -23,8 +30,8 @@ import {
   derSet,
   derTime,
   encodeTlv,
-} from "../lib/_der.ts";
-import { encodePem } from "../lib/_pem.ts";
+} from "../lib/util/der.ts";
+import { encodePem } from "../lib/util/pem.ts";
 import {
   createLeafCertificate,
   createRootCertificate,

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { fromBase64, fromUtf8 } from "../../lib/_bytes.ts";
+import { fromBase64, fromUtf8 } from "../../lib/util/bytes.ts";
 import { dcosign } from "../_cli.ts";
 import { type ImageEnv, openImageEnv, TEST_IDENTITIES } from "./_image_env.ts";
 

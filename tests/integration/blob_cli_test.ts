@@ -5,9 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import { fromBase64, sha256, toHex } from "../../lib/_bytes.ts";
+import { fromBase64, sha256, toHex } from "../../lib/util/bytes.ts";
 import { parseBundle } from "../../lib/bundle.ts";
-import { encodePem } from "../../lib/_pem.ts";
+import { encodePem } from "../../lib/util/pem.ts";
 import { createLeafCertificate, fulcioExtension } from "../../lib/certificate_builder.ts";
 import { decryptPrivateKey, encryptPrivateKey } from "../../lib/key_file.ts";
 import { generateKeyPair, PrivateKey } from "../../lib/keys.ts";

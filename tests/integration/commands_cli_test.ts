@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { utf8 } from "../../lib/_bytes.ts";
+import { utf8 } from "../../lib/util/bytes.ts";
 import { startStack } from "../../server/mod.ts";
 import { runCli } from "../../cli/app.ts";
 import type { CliContext } from "../../cli/context.ts";

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { sha256Digest, toBase64, utf8 } from "../../lib/_bytes.ts";
+import { sha256Digest, toBase64, utf8 } from "../../lib/util/bytes.ts";
 import { RegistryClient } from "../../lib/oci.ts";
 import { MEDIA_TYPE } from "../../lib/oci_manifest.ts";
 import { parseImageReference } from "../../lib/oci_reference.ts";

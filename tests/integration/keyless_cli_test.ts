@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { fromBase64 } from "../../lib/_bytes.ts";
+import { fromBase64 } from "../../lib/util/bytes.ts";
 import { createLeafCertificate, fulcioExtension } from "../../lib/certificate_builder.ts";
 import { generateKeyPair, PrivateKey } from "../../lib/keys.ts";
 import { RegistryClient } from "../../lib/oci.ts";

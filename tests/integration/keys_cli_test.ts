@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { decryptPrivateKey } from "../../lib/key_file.ts";
 import { PublicKey, verifySignature } from "../../lib/signer.ts";
-import { utf8 } from "../../lib/_bytes.ts";
+import { utf8 } from "../../lib/util/bytes.ts";
 import { dcosign } from "../_cli.ts";
 import { INTEROP, interopPath, requireComponents, tempDir } from "../_support.ts";
 

@@ -9,7 +9,7 @@ import { parseTrustedRoot } from "../../lib/trust.ts";
 import { parseSigningConfig } from "../../lib/signing_config.ts";
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { utf8 } from "../../lib/_bytes.ts";
+import { utf8 } from "../../lib/util/bytes.ts";
 import { type ReadyInfo, startStack } from "../../server/mod.ts";
 import {
   content,

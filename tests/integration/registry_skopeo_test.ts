@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { sha256Digest } from "../../lib/_bytes.ts";
+import { sha256Digest } from "../../lib/util/bytes.ts";
 import { startStack } from "../../server/mod.ts";
 import {
   fetchBlob,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { tempDir } from "../_support.ts";
-import { sha256, utf8 } from "../../lib/_bytes.ts";
+import { sha256, utf8 } from "../../lib/util/bytes.ts";
 import { verifyCheckpoint } from "../../lib/checkpoint.ts";
 import { generateKeyPair } from "../../lib/keys.ts";
 import { verifyConsistency } from "../../lib/merkle.ts";

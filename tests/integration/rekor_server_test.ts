@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { tempDir } from "../_support.ts";
-import { type Bytes, concat, sha256, toBase64, utf8 } from "../../lib/_bytes.ts";
+import { type Bytes, concat, sha256, toBase64, utf8 } from "../../lib/util/bytes.ts";
 import { verifyCheckpoint } from "../../lib/checkpoint.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { generateKeyPair, type PrivateKey } from "../../lib/keys.ts";

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { fromBase64, toBase64 } from "../../lib/_bytes.ts";
+import { fromBase64, toBase64 } from "../../lib/util/bytes.ts";
 import { openImageEnv } from "./_image_env.ts";
 
 const NO_TLOG_SIGN = ["--tlog-upload=false"];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { utf8 } from "../../lib/_bytes.ts";
-import { derInteger, derNull, derOctetString, derOid, derSequence } from "../../lib/_der.ts";
+import { utf8 } from "../../lib/util/bytes.ts";
+import { derInteger, derNull, derOctetString, derOid, derSequence } from "../../lib/util/der.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { parseSignedTimestamp, verifyTimestamp } from "../../lib/timestamp.ts";
 import { encodeTimestampRequest, requestTimestamp } from "../../lib/timestamp_client.ts";

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { type Bytes, fromBase64 } from "../../lib/_bytes.ts";
-import { decodePem } from "../../lib/_pem.ts";
+import { type Bytes, fromBase64 } from "../../lib/util/bytes.ts";
+import { decodePem } from "../../lib/util/pem.ts";
 import type { TlogEntry } from "../../lib/tlog_entry.ts";
 import { exists, interopPath, readInteropBytes, readInteropText } from "../_support.ts";
 

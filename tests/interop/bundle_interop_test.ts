@@ -4,7 +4,7 @@
  * other bundle parses, and re-serializing loses nothing.
  */
 import assert from "node:assert/strict";
-import { sha256, toHex, utf8 } from "../../lib/_bytes.ts";
+import { sha256, toHex, utf8 } from "../../lib/util/bytes.ts";
 import { type Bundle, parseBundle } from "../../lib/bundle.ts";
 import { publicKeyHint, serializeBundle } from "../../lib/bundle_serialize.ts";
 import { type CosignError, isCosignError } from "../../lib/errors.ts";

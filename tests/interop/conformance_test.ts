@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { sha256, toHex } from "../../lib/_bytes.ts";
+import { sha256, toHex } from "../../lib/util/bytes.ts";
 import { type ErrorCode, isCosignError } from "../../lib/errors.ts";
 import { parseBundle } from "../../lib/bundle.ts";
 import { runConformance } from "../../scripts/conformance.ts";

@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createPrivateKey, createPublicKey } from "node:crypto";
-import { digest, utf8 } from "../../lib/_bytes.ts";
-import { decodePem } from "../../lib/_pem.ts";
+import { digest, utf8 } from "../../lib/util/bytes.ts";
+import { decodePem } from "../../lib/util/pem.ts";
 import { importPrivateKeyPem, type PrivateKey } from "../../lib/keys.ts";
 import { decryptPrivateKey, decryptSecret } from "../../lib/key_file.ts";
 import { type KeyKind, verifyEd25519ph, verifySignature } from "../../lib/signer.ts";

@@ -3,7 +3,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { Bytes } from "../../lib/_bytes.ts";
+import type { Bytes } from "../../lib/util/bytes.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { PublicKey } from "../../lib/signer.ts";
 import { parseTrustedRoot } from "../../lib/trust.ts";

@@ -4,7 +4,7 @@
  * Times come straight from each bundle's JSON (integratedTime, TSA genTime).
  */
 import assert from "node:assert/strict";
-import { type Bytes, equalBytes, fromBase64 } from "../../lib/_bytes.ts";
+import { type Bytes, equalBytes, fromBase64 } from "../../lib/util/bytes.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { embeddedScts, verifyEmbeddedScts } from "../../lib/sct.ts";
 import { parseSignedTimestamp, verifyTimestamp } from "../../lib/timestamp.ts";

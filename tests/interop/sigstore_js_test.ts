@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { fromBase64, toBase64 } from "../../lib/_bytes.ts";
+import { fromBase64, toBase64 } from "../../lib/util/bytes.ts";
 import { type ImageEnv, openImageEnv, TEST_IDENTITIES } from "../integration/_image_env.ts";
 import { executable, exists, REPO_ROOT, requireComponents } from "../_support.ts";
 

@@ -6,11 +6,11 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { type Bytes, fromBase64, fromHex, sha256, utf8 } from "../../lib/_bytes.ts";
+import { type Bytes, fromBase64, fromHex, sha256, utf8 } from "../../lib/util/bytes.ts";
 import { BUNDLE_V03_MEDIA_TYPE } from "../../lib/bundle.ts";
 import { publicKeyHint, serializeBundle } from "../../lib/bundle_serialize.ts";
 import { generateKeyPair } from "../../lib/keys.ts";
-import { decodePem } from "../../lib/_pem.ts";
+import { decodePem } from "../../lib/util/pem.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { hashLeaf } from "../../lib/merkle.ts";
 import { decodeLogEntries, logEntryToTlogEntry } from "../../lib/rekor.ts";

@@ -9,7 +9,7 @@
 
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { type Bytes, sha256Digest, utf8 } from "../../lib/_bytes.ts";
+import { type Bytes, sha256Digest, utf8 } from "../../lib/util/bytes.ts";
 import { buildTar, gzipBytes } from "../../lib/_example_image.ts";
 
 export { buildTar, gzipBytes };

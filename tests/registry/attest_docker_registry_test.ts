@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { fromBase64, fromUtf8 } from "../../lib/_bytes.ts";
+import { fromBase64, fromUtf8 } from "../../lib/util/bytes.ts";
 import { encodeTrustedRoot } from "../../lib/trust.ts";
 import { startStack } from "../../server/mod.ts";
 import { dcosign } from "../_cli.ts";

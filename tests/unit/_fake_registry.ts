@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Bytes, sha256Digest, toBase64, utf8 } from "../../lib/_bytes.ts";
+import { type Bytes, sha256Digest, toBase64, utf8 } from "../../lib/util/bytes.ts";
 
 /** A request as the fake saw it. */
 export interface RecordedRequest {

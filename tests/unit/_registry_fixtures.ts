@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type Bytes, sha256Digest, utf8 } from "../../lib/_bytes.ts";
+import { type Bytes, sha256Digest, utf8 } from "../../lib/util/bytes.ts";
 import {
   isRegistryError,
   OCI_MANIFEST,

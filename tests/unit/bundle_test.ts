@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fc } from "../_deps.ts";
-import { type Bytes, sha256, toBase64, utf8 } from "../../lib/_bytes.ts";
+import { type Bytes, sha256, toBase64, utf8 } from "../../lib/util/bytes.ts";
 import {
   type Bundle,
   type BundleContent,

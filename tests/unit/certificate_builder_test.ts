@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fc } from "../_deps.ts";
-import { children, parseDer, readOid } from "../../lib/_der.ts";
+import { children, parseDer, readOid } from "../../lib/util/der.ts";
 import {
   basicConstraintsExtension,
   buildCertificate,

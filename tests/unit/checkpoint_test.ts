@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fc } from "../_deps.ts";
 import { INTEROP, readInteropText, requireComponents } from "../_support.ts";
-import { type Bytes, sha256, toBase64 } from "../../lib/_bytes.ts";
+import { type Bytes, sha256, toBase64 } from "../../lib/util/bytes.ts";
 import {
   encodeCheckpointBody,
   MAX_NOTE_SIGNATURES,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { toBase64, utf8 } from "../../lib/_bytes.ts";
+import { toBase64, utf8 } from "../../lib/util/bytes.ts";
 import {
   createCredentialResolver,
   dockerConfigPaths,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fc } from "../_deps.ts";
-import { type Bytes, fromUtf8, toBase64, utf8 } from "../../lib/_bytes.ts";
-import { derBitString, derOid, derSequence } from "../../lib/_der.ts";
+import { type Bytes, fromUtf8, toBase64, utf8 } from "../../lib/util/bytes.ts";
+import { derBitString, derOid, derSequence } from "../../lib/util/der.ts";
 import {
   type Envelope,
   envelopeBytes,

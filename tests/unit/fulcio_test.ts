@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { fromUtf8, toBase64, utf8 } from "../../lib/_bytes.ts";
-import { parseDer, TAG } from "../../lib/_der.ts";
-import { encodePem } from "../../lib/_pem.ts";
+import { fromUtf8, toBase64, utf8 } from "../../lib/util/bytes.ts";
+import { parseDer, TAG } from "../../lib/util/der.ts";
+import { encodePem } from "../../lib/util/pem.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import {
   createProofOfPossession,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { fc } from "../_deps.ts";
-import { fromBase64, fromUtf8, toBase64, utf8 } from "../../lib/_bytes.ts";
-import { children, derContext, derSequence, parseDer, TAG } from "../../lib/_der.ts";
-import { decodePem, encodePem } from "../../lib/_pem.ts";
+import { fromBase64, fromUtf8, toBase64, utf8 } from "../../lib/util/bytes.ts";
+import { children, derContext, derSequence, parseDer, TAG } from "../../lib/util/der.ts";
+import { decodePem, encodePem } from "../../lib/util/pem.ts";
 import { generateKeyPair, type PrivateKey } from "../../lib/keys.ts";
 import {
   COSIGN_PRIVATE_KEY_PEM_TYPE,
@@ -14,7 +14,7 @@ import {
 } from "../../lib/key_file.ts";
 import { type KeyKind, verifyEd25519ph, verifySignature } from "../../lib/signer.ts";
 import { isCosignError } from "../../lib/errors.ts";
-import { asArray, asRecord, asString, parseJson } from "../../lib/_json.ts";
+import { asArray, asRecord, asString, parseJson } from "../../lib/util/json.ts";
 
 // go-securesystemslib's own vectors (provenance in tests/testdata/SOURCES.md).
 const VECTORS = asRecord(

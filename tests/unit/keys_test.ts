@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { fc } from "../_deps.ts";
-import { digest, type HashName, utf8 } from "../../lib/_bytes.ts";
+import { digest, type HashName, utf8 } from "../../lib/util/bytes.ts";
 import {
   derBitString,
   derContext,
@@ -12,8 +12,8 @@ import {
   derOid,
   derSequence,
   parseDer,
-} from "../../lib/_der.ts";
-import { encodePem } from "../../lib/_pem.ts";
+} from "../../lib/util/der.ts";
+import { encodePem } from "../../lib/util/pem.ts";
 import {
   generateKeyPair,
   importPrivateKeyPem,

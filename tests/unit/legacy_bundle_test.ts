@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fc } from "../_deps.ts";
-import { type Bytes, fromUtf8, toBase64, toHex, utf8 } from "../../lib/_bytes.ts";
-import { decodePem, encodePem } from "../../lib/_pem.ts";
+import { type Bytes, fromUtf8, toBase64, toHex, utf8 } from "../../lib/util/bytes.ts";
+import { decodePem, encodePem } from "../../lib/util/pem.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import {
   classifyLegacyVerifier,

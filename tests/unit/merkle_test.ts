@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fc } from "../_deps.ts";
-import { type Bytes, concat, fromBase64, sha256, utf8 } from "../../lib/_bytes.ts";
+import { type Bytes, concat, fromBase64, sha256, utf8 } from "../../lib/util/bytes.ts";
 import {
   EMPTY_ROOT,
   hashChildren,

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { sha256Digest, utf8 } from "../../lib/_bytes.ts";
+import { sha256Digest, utf8 } from "../../lib/util/bytes.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { referrersTagFor, RegistryClient } from "../../lib/oci.ts";
 import { cleanImage } from "../../lib/oci_clean.ts";

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type Bytes, sha256Digest, utf8 } from "../../lib/_bytes.ts";
+import { type Bytes, sha256Digest, utf8 } from "../../lib/util/bytes.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { RegistryClient } from "../../lib/oci.ts";
 import { copyImage } from "../../lib/oci_copy.ts";

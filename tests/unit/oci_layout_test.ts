@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type Bytes, sha256Digest, utf8 } from "../../lib/_bytes.ts";
+import { type Bytes, sha256Digest, utf8 } from "../../lib/util/bytes.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { RegistryClient } from "../../lib/oci.ts";
 import { readImageLayout } from "../../lib/oci_layout.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { utf8 } from "../../lib/_bytes.ts";
+import { utf8 } from "../../lib/util/bytes.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import {
   encodeIndex,

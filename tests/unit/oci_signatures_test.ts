@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Bytes, fromUtf8, sha256Digest, utf8 } from "../../lib/_bytes.ts";
+import { type Bytes, fromUtf8, sha256Digest, utf8 } from "../../lib/util/bytes.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { RegistryClient, type RegistryClientOptions } from "../../lib/oci.ts";
 import {

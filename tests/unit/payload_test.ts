@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fc } from "../_deps.ts";
-import { fromUtf8, utf8 } from "../../lib/_bytes.ts";
-import { encodeGoJson, GoStruct, toGoValue } from "../../lib/_go_json.ts";
+import { fromUtf8, utf8 } from "../../lib/util/bytes.ts";
+import { encodeGoJson, GoStruct, toGoValue } from "../../lib/util/go_json.ts";
 import { parseEnvelope } from "../../lib/dsse.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import {

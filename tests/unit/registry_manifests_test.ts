@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sha256Digest, utf8 } from "../../lib/_bytes.ts";
+import { sha256Digest, utf8 } from "../../lib/util/bytes.ts";
 import {
   DOCKER_MANIFEST,
   isRegistryError,

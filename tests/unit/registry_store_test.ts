@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { digest as hashBytes, sha256Digest, toHex, utf8 } from "../../lib/_bytes.ts";
+import { digest as hashBytes, sha256Digest, toHex, utf8 } from "../../lib/util/bytes.ts";
 import { isRepositoryName, OCI_MANIFEST, RegistryStore } from "../../server/registry_store.ts";
 import { fc } from "../_deps.ts";
 import { tempDir } from "../_support.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fc } from "../_deps.ts";
-import type { Bytes } from "../../lib/_bytes.ts";
+import type { Bytes } from "../../lib/util/bytes.ts";
 import {
   createLeafCertificate,
   createRootCertificate,

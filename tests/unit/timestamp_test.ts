@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fc } from "../_deps.ts";
-import { type Bytes, digest, toBase64, utf8 } from "../../lib/_bytes.ts";
-import { children, derContext, derInteger, derSequence, parseDer } from "../../lib/_der.ts";
+import { type Bytes, digest, toBase64, utf8 } from "../../lib/util/bytes.ts";
+import { children, derContext, derInteger, derSequence, parseDer } from "../../lib/util/der.ts";
 import { createLeafCertificate, createRootCertificate } from "../../lib/certificate_builder.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/signer.ts";

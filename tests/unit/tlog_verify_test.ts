@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type Bytes, sha256, utf8 } from "../../lib/_bytes.ts";
-import { canonicalJsonBytes } from "../../lib/canonical_json.ts";
+import { type Bytes, sha256, utf8 } from "../../lib/util/bytes.ts";
+import { canonicalJsonBytes } from "../../lib/util/canonical_json.ts";
 import { signCheckpoint } from "../../lib/checkpoint.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { generateKeyPair, type PrivateKey } from "../../lib/keys.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fc } from "../_deps.ts";
-import { derSequence, parseDer } from "../../lib/_der.ts";
-import { encodePem } from "../../lib/_pem.ts";
+import { derSequence, parseDer } from "../../lib/util/der.ts";
+import { encodePem } from "../../lib/util/pem.ts";
 import {
   createIntermediateCertificate,
   createLeafCertificate,

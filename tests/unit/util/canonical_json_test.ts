@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
-import { fc } from "../_deps.ts";
-import { sha256, toHex, utf8 } from "../../lib/_bytes.ts";
+import { fc } from "../../_deps.ts";
+import { sha256, toHex, utf8 } from "../../../lib/util/bytes.ts";
 import { createHash } from "node:crypto";
 import {
   canonicalizeJson,
   canonicalJsonBytes,
   MAX_CANONICAL_DEPTH,
-} from "../../lib/canonical_json.ts";
+} from "../../../lib/util/canonical_json.ts";
 
-const TESTDATA = new URL("../testdata/jcs/", import.meta.url);
+const TESTDATA = new URL("../../testdata/jcs/", import.meta.url);
 
 for (const name of ["arrays", "french", "structures", "unicode", "values", "weird"]) {
   Deno.test(`canonicalizeJson() reproduces the RFC 8785 reference output for "${name}"`, async () => {

@@ -12,8 +12,8 @@
  */
 
 import { createHash, type Hash } from "node:crypto";
-import { type Bytes, type HashName, toBytes } from "./_bytes.ts";
-import { CosignError } from "./errors.ts";
+import { type Bytes, type HashName, toBytes } from "./bytes.ts";
+import { CosignError } from "../errors.ts";
 
 /** Error codes raised here. */
 export type HashStreamErrorCode = "PAYLOAD_TOO_LARGE";

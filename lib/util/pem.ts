@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Bytes, fromBase64, toBase64 } from "./_bytes.ts";
+import { type Bytes, fromBase64, toBase64 } from "./bytes.ts";
 
 /** One decoded PEM block. */
 export interface PemBlock {

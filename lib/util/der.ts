@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Bytes, concat, fromUtf8, toBytes, utf8 } from "./_bytes.ts";
+import { type Bytes, concat, fromUtf8, toBytes, utf8 } from "./bytes.ts";
 
 /** Universal and common tags (identifier octet, X.690 section 8.1.2). */
 export const TAG = {

@@ -7,9 +7,9 @@
  * @module
  */
 
-import { readAtMost } from "./_read_bounded.ts";
-import { type Bytes, fromUtf8 } from "./_bytes.ts";
-import { parseJson } from "./_json.ts";
+import { readAtMost } from "./read_bounded.ts";
+import { type Bytes, fromUtf8 } from "./bytes.ts";
+import { parseJson } from "./json.ts";
 
 /** Cancel a body we will not read, so no resource leaks. */
 export async function discardResponse(response: Response): Promise<void> {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Bytes, fromBase64, fromUtf8 } from "./_bytes.ts";
+import { type Bytes, fromBase64, fromUtf8 } from "./bytes.ts";
 
 /** A JSON object. */
 export type JsonRecord = Record<string, unknown>;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fc } from "../_deps.ts";
+import { fc } from "../../_deps.ts";
 import {
   children,
   derInteger,
@@ -11,7 +11,7 @@ import {
   readOid,
   readTime,
   TAG,
-} from "../../lib/_der.ts";
+} from "../../../lib/util/der.ts";
 
 Deno.test("readInteger() round-trips non-negative integers through derInteger()", () => {
   fc.assert(fc.property(fc.bigInt({ min: 0n, max: 1n << 600n }), (n) => {

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type Bytes, utf8 } from "./_bytes.ts";
+import { type Bytes, utf8 } from "./bytes.ts";
 
 /** Deepest nesting accepted; Rekor bodies nest about five levels. */
 export const MAX_CANONICAL_DEPTH = 100;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Bytes, concat } from "./_bytes.ts";
+import { type Bytes, concat } from "./bytes.ts";
 
 /** A request or response: a body and its headers. */
 export interface BodySource {

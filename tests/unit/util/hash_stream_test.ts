@@ -1,11 +1,11 @@
 /**
- * lib/_hash_stream.ts: streaming digests equal one-shot digests across chunk boundaries, every
+ * lib/util/hash_stream.ts: streaming digests equal one-shot digests across chunk boundaries, every
  * source gives the same answer, sizes are bounded before anything is kept, and progress is
  * reported as the bytes go by.
  */
 
 import assert from "node:assert/strict";
-import { digest, toHex } from "../../lib/_bytes.ts";
+import { digest, toHex } from "../../../lib/util/bytes.ts";
 import {
   digestOf,
   HASH_CHUNK_BYTES,
@@ -14,10 +14,10 @@ import {
   hashFile,
   type HashProgress,
   hashStream,
-} from "../../lib/_hash_stream.ts";
-import { isCosignError } from "../../lib/errors.ts";
-import { fc } from "../_deps.ts";
-import { tempDir } from "../_support.ts";
+} from "../../../lib/util/hash_stream.ts";
+import { isCosignError } from "../../../lib/errors.ts";
+import { fc } from "../../_deps.ts";
+import { tempDir } from "../../_support.ts";
 
 function patterned(size: number): Uint8Array {
   const bytes = new Uint8Array(size);
