@@ -10,9 +10,9 @@
 import { type HashName, toBase64, utf8 } from "../lib/util/bytes.ts";
 import { MAX_BUNDLE_BYTES } from "../lib/bundle.ts";
 import { encodeBundle } from "../lib/bundle_serialize.ts";
-import { MAX_ENVELOPE_BYTES } from "../lib/dsse.ts";
+import { MAX_ENVELOPE_BYTES } from "../lib/payload/dsse.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
-import { MAX_STATEMENT_BYTES, predicateTypeFor } from "../lib/payload.ts";
+import { MAX_STATEMENT_BYTES, predicateTypeFor } from "../lib/payload/simple_signing.ts";
 import {
   attestBlob as attestBlobLib,
   type BlobSource,

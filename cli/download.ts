@@ -8,7 +8,7 @@
 import { fromUtf8, toBase64 } from "../lib/util/bytes.ts";
 import { parseJson } from "../lib/util/json.ts";
 import { parseBundle } from "../lib/bundle.ts";
-import { parseEnvelope } from "../lib/dsse.ts";
+import { parseEnvelope } from "../lib/payload/dsse.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
 import type { RegistryClient } from "../lib/oci.ts";
 import { formatPlatform, type ResolvedImage, resolvePlatformImage } from "../lib/oci_platform.ts";
@@ -22,7 +22,11 @@ import {
   getIfExists,
   readLegacyAttachments,
 } from "../lib/oci_signatures.ts";
-import { COSIGN_SIGN_PREDICATE_TYPE, parseStatement, predicateTypeFor } from "../lib/payload.ts";
+import {
+  COSIGN_SIGN_PREDICATE_TYPE,
+  parseStatement,
+  predicateTypeFor,
+} from "../lib/payload/simple_signing.ts";
 import type { CommandInput, CommandRun } from "./app.ts";
 import { platformFlag } from "./copy.ts";
 import { createRegistryClient, targetRepository } from "./registry_options.ts";

@@ -11,14 +11,14 @@
 import { fromUtf8 } from "../lib/util/bytes.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
 import { parseJson } from "../lib/util/json.ts";
-import { envelopeBytes } from "../lib/dsse.ts";
+import { envelopeBytes } from "../lib/payload/dsse.ts";
 import {
   formatImageReference,
   type ImageReference,
   parseImageReference,
 } from "../lib/oci_reference.ts";
 import { ANNOTATION } from "../lib/oci_signatures.ts";
-import { parseStatement, predicateTypeFor } from "../lib/payload.ts";
+import { parseStatement, predicateTypeFor } from "../lib/payload/simple_signing.ts";
 import {
   type ImageVerification,
   type VerifiedImageSignature,

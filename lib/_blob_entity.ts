@@ -11,7 +11,7 @@ import { type Bytes, equalBytes, fromBase64, fromUtf8 } from "./util/bytes.ts";
 import { isRecord, parseJson } from "./util/json.ts";
 import { decodePemBlocks } from "./util/pem.ts";
 import { parseBundle } from "./bundle.ts";
-import { type Envelope, envelopeBytes, parseEnvelope } from "./dsse.ts";
+import { type Envelope, envelopeBytes, parseEnvelope } from "./payload/dsse.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import {
   classifyLegacyVerifier,

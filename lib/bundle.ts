@@ -27,7 +27,7 @@ import {
   type JsonRecord,
   parseJson,
 } from "./util/json.ts";
-import { decodeEnvelopeJson, type Envelope } from "./dsse.ts";
+import { decodeEnvelopeJson, type Envelope } from "./payload/dsse.ts";
 import { CosignError } from "./errors.ts";
 import type { InclusionProof, TlogEntry } from "./tlog_entry.ts";
 

@@ -11,7 +11,7 @@
 import { type Bytes, fromBase64 } from "./util/bytes.ts";
 import { decodePemBlocks } from "./util/pem.ts";
 import { parseBundle } from "./bundle.ts";
-import { type Envelope, parseEnvelope } from "./dsse.ts";
+import { type Envelope, parseEnvelope } from "./payload/dsse.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import { legacyBundleToTlogEntry, parseRfc3161Annotation } from "./legacy_bundle.ts";
 import type { RegistryClient } from "./oci.ts";

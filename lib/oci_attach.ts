@@ -20,7 +20,7 @@ import { type Bytes, fromBase64, fromUtf8, sha256Digest, utf8 } from "./util/byt
 import { isRecord, parseJson } from "./util/json.ts";
 import { decodePemBlocks } from "./util/pem.ts";
 import { parseBundle } from "./bundle.ts";
-import { parseEnvelope } from "./dsse.ts";
+import { parseEnvelope } from "./payload/dsse.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import { encodeRfc3161Annotation, tlogEntryToLegacyBundle } from "./legacy_bundle.ts";
 import type { RegistryClient } from "./oci.ts";
@@ -47,7 +47,7 @@ import {
   IN_TOTO_PAYLOAD_TYPE,
   parseStatement,
   statementMatchesDigest,
-} from "./payload.ts";
+} from "./payload/simple_signing.ts";
 import type { TlogEntry } from "./tlog_entry.ts";
 
 /** Error codes raised here (besides the client's). */

@@ -35,7 +35,7 @@ import {
 } from "./util/json.ts";
 import { decodePem, encodePem } from "./util/pem.ts";
 import { canonicalizeJson, canonicalJsonBytes } from "./util/canonical_json.ts";
-import { pae } from "./dsse.ts";
+import { pae } from "./payload/dsse.ts";
 import { CosignError, errorMessage, isCosignError } from "./errors.ts";
 import { hashLeaf } from "./merkle.ts";
 import {

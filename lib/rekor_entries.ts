@@ -22,7 +22,7 @@ import {
 } from "./util/bytes.ts";
 import { asNonEmptyString, asRecord, type JsonRecord } from "./util/json.ts";
 import type { EntryBody, EntryDigest, LoggedSignature } from "./_rekor_bodies.ts";
-import { pae } from "./dsse.ts";
+import { pae } from "./payload/dsse.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import { PublicKey } from "./signer.ts";
 import { parseCertificate } from "./x509.ts";

@@ -22,10 +22,10 @@ import { type Bytes, type HashName, toHex } from "./util/bytes.ts";
 import { type BlobSource, digestOf, hashBlob, type HashProgress } from "./util/hash_stream.ts";
 import { encodePem } from "./util/pem.ts";
 import type { Bundle } from "./bundle.ts";
-import { type Envelope, serializeEnvelope } from "./dsse.ts";
+import { type Envelope, serializeEnvelope } from "./payload/dsse.ts";
 import { CosignError } from "./errors.ts";
 import { encodeLegacyBlobBundle, encodeRfc3161Annotation } from "./legacy_bundle.ts";
-import { buildPredicate, buildStatement, parseStatement } from "./payload.ts";
+import { buildPredicate, buildStatement, parseStatement } from "./payload/simple_signing.ts";
 import { buildHashedRekordEntry } from "./rekor_entries.ts";
 import {
   buildBundle,

@@ -31,7 +31,7 @@ import {
   buildStatement,
   COSIGN_SIGN_PREDICATE_TYPE,
   encodeSimpleSigningPayload,
-} from "./payload.ts";
+} from "./payload/simple_signing.ts";
 import {
   buildBundle,
   legacyAnnotations,

@@ -21,14 +21,14 @@
 import { type Bytes, digest, equalBytes, type HashName } from "./util/bytes.ts";
 import { type BlobSource, digestOf, hashBlob, type HashProgress } from "./util/hash_stream.ts";
 import { blobSignatureEntity, type BlobSignatureInput } from "./_blob_entity.ts";
-import type { Envelope } from "./dsse.ts";
+import type { Envelope } from "./payload/dsse.ts";
 import { CosignError } from "./errors.ts";
 import {
   IN_TOTO_PAYLOAD_TYPE,
   parseStatement,
   predicateTypeFor,
   type Statement,
-} from "./payload.ts";
+} from "./payload/simple_signing.ts";
 import type { RekorClient } from "./rekor.ts";
 import { withOnlineEntries } from "./tlog_online.ts";
 import {

@@ -13,7 +13,7 @@
  */
 
 import type { Bytes } from "./util/bytes.ts";
-import type { Envelope } from "./dsse.ts";
+import type { Envelope } from "./payload/dsse.ts";
 import { CosignError, errorMessage, isCosignError } from "./errors.ts";
 import { type Candidate, collectCandidates } from "./image_candidates.ts";
 import type { RegistryClient } from "./oci.ts";
@@ -24,7 +24,7 @@ import {
   decodeSimpleSigningPayload,
   parseStatement,
   type Statement,
-} from "./payload.ts";
+} from "./payload/simple_signing.ts";
 import type { RekorClient } from "./rekor.ts";
 import type { StorageFormat } from "./sign_image.ts";
 import { withOnlineEntries } from "./tlog_online.ts";

@@ -8,7 +8,11 @@ import { sha256, toHex, utf8 } from "../../lib/util/bytes.ts";
 import { type Bundle, parseBundle } from "../../lib/bundle.ts";
 import { publicKeyHint, serializeBundle } from "../../lib/bundle_serialize.ts";
 import { type CosignError, isCosignError } from "../../lib/errors.ts";
-import { IN_TOTO_PAYLOAD_TYPE, parseStatement, statementMatchesDigest } from "../../lib/payload.ts";
+import {
+  IN_TOTO_PAYLOAD_TYPE,
+  parseStatement,
+  statementMatchesDigest,
+} from "../../lib/payload/simple_signing.ts";
 import { PublicKey } from "../../lib/signer.ts";
 import {
   INTEROP,

@@ -1,7 +1,7 @@
 /**
  * What gets signed: the SimpleSigning payload of legacy image signatures (cosign-spec.md
  * section 2) and in-toto statements (section 3.1), with the predicate short names of
- * `--type` (section 3.2, implemented in `lib/_predicate.ts` and re-exported here).
+ * `--type` (section 3.2, implemented in `lib/payload/predicate.ts` and re-exported here).
  *
  * Writers reproduce cosign's bytes exactly (Go `encoding/json` for SimpleSigning and in-toto
  * v0.1; protobuf JSON for v1), since the signature covers them. Readers never re-serialize
@@ -12,8 +12,8 @@
  * @module
  */
 
-import { type Bytes, digestLength, type HashName, utf8 } from "./util/bytes.ts";
-import { encodeGoJson, GoStruct, toGoValue } from "./util/go_json.ts";
+import { type Bytes, digestLength, type HashName, utf8 } from "../util/bytes.ts";
+import { encodeGoJson, GoStruct, toGoValue } from "../util/go_json.ts";
 import {
   asArray,
   asNonEmptyString,
@@ -24,8 +24,8 @@ import {
   isRecord,
   type JsonRecord,
   parseJson,
-} from "./util/json.ts";
-import { CosignError } from "./errors.ts";
+} from "../util/json.ts";
+import { CosignError } from "../errors.ts";
 
 export {
   buildPredicate,
@@ -33,7 +33,7 @@ export {
   CUSTOM_PREDICATE_TYPE,
   PREDICATE_TYPES,
   predicateTypeFor,
-} from "./_predicate.ts";
+} from "./predicate.ts";
 
 /** Error codes raised by payload and statement handling. */
 export type PayloadErrorCode =

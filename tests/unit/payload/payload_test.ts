@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { fc } from "../_deps.ts";
-import { fromUtf8, utf8 } from "../../lib/util/bytes.ts";
-import { encodeGoJson, GoStruct, toGoValue } from "../../lib/util/go_json.ts";
-import { parseEnvelope } from "../../lib/dsse.ts";
-import { isCosignError } from "../../lib/errors.ts";
+import { fc } from "../../_deps.ts";
+import { fromUtf8, utf8 } from "../../../lib/util/bytes.ts";
+import { encodeGoJson, GoStruct, toGoValue } from "../../../lib/util/go_json.ts";
+import { parseEnvelope } from "../../../lib/payload/dsse.ts";
+import { isCosignError } from "../../../lib/errors.ts";
 import {
   buildCosignSignStatement,
   buildPredicate,
@@ -19,8 +19,8 @@ import {
   parseStatement,
   predicateTypeFor,
   statementMatchesDigest,
-} from "../../lib/payload.ts";
-import { INTEROP, readInteropBytes, readInteropText, requireComponents } from "../_support.ts";
+} from "../../../lib/payload/simple_signing.ts";
+import { INTEROP, readInteropBytes, readInteropText, requireComponents } from "../../_support.ts";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 

@@ -1,7 +1,7 @@
 /**
  * `--type` short names and the predicates cosign builds from a predicate file (cosign-spec.md
  * section 3.2; cosign `pkg/cosign/attestation` and `options/predicate.go`). Re-exported by
- * `lib/payload.ts`.
+ * `lib/payload/simple_signing.ts`.
  *
  * The same table maps `verify-attestation --type`, so an unknown short name is an error, never a
  * silent pass (SECURITY.md rows 2 and 9).
@@ -9,9 +9,9 @@
  * @module
  */
 
-import { GoStruct, type GoValue, toGoValue } from "./util/go_json.ts";
-import { isRecord, type JsonRecord, parseJson } from "./util/json.ts";
-import { CosignError } from "./errors.ts";
+import { GoStruct, type GoValue, toGoValue } from "../util/go_json.ts";
+import { isRecord, type JsonRecord, parseJson } from "../util/json.ts";
+import { CosignError } from "../errors.ts";
 
 /** Predicate type of `--type custom` (the default): cosign's wrapper of arbitrary data. */
 export const CUSTOM_PREDICATE_TYPE = "https://cosign.sigstore.dev/attestation/v1";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { fc } from "../_deps.ts";
-import { type Bytes, fromUtf8, toBase64, utf8 } from "../../lib/util/bytes.ts";
-import { derBitString, derOid, derSequence } from "../../lib/util/der.ts";
+import { fc } from "../../_deps.ts";
+import { type Bytes, fromUtf8, toBase64, utf8 } from "../../../lib/util/bytes.ts";
+import { derBitString, derOid, derSequence } from "../../../lib/util/der.ts";
 import {
   type Envelope,
   envelopeBytes,
@@ -9,10 +9,10 @@ import {
   pae,
   parseEnvelope,
   serializeEnvelope,
-} from "../../lib/dsse.ts";
-import { isCosignError } from "../../lib/errors.ts";
-import { OID, PublicKey, verifySignature } from "../../lib/signer.ts";
-import { INTEROP, readInteropText, REPO_ROOT, requireComponents } from "../_support.ts";
+} from "../../../lib/payload/dsse.ts";
+import { isCosignError } from "../../../lib/errors.ts";
+import { OID, PublicKey, verifySignature } from "../../../lib/signer.ts";
+import { INTEROP, readInteropText, REPO_ROOT, requireComponents } from "../../_support.ts";
 
 const VECTOR = JSON.parse(
   Deno.readTextFileSync(`${REPO_ROOT}tests/testdata/dsse/protocol_vector.json`),

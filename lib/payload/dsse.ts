@@ -10,8 +10,8 @@
  * @module
  */
 
-import { type Bytes, concat, toBase64, utf8 } from "./util/bytes.ts";
-import { encodeGoJson, GoStruct } from "./util/go_json.ts";
+import { type Bytes, concat, toBase64, utf8 } from "../util/bytes.ts";
+import { encodeGoJson, GoStruct } from "../util/go_json.ts";
 import {
   asArray,
   asNonEmptyString,
@@ -20,8 +20,8 @@ import {
   asString,
   asWrappedBase64,
   parseJson,
-} from "./util/json.ts";
-import { CosignError } from "./errors.ts";
+} from "../util/json.ts";
+import { CosignError } from "../errors.ts";
 
 /** Error codes raised by envelope handling. */
 export type DsseErrorCode = "PAYLOAD_MALFORMED" | "PAYLOAD_TOO_LARGE" | "PAYLOAD_SIGNATURE_COUNT";
