@@ -143,7 +143,7 @@ export {
 } from "./lib/bundle.ts";
 export { serializeBundle } from "./lib/bundle_serialize.ts";
 export type { Envelope, EnvelopeSignature } from "./lib/payload/dsse.ts";
-export type { Statement, StatementSubject } from "./lib/payload/simple_signing.ts";
+export type { Statement, StatementSubject } from "./lib/payload/statement.ts";
 export type { InclusionProof, TlogEntry } from "./lib/tlog_entry.ts";
 export type { TlogVerification } from "./lib/tlog_verify.ts";
 export type { EntryBody, EntryDigest, LoggedSignature } from "./lib/_rekor_bodies.ts";

@@ -9,11 +9,8 @@
 
 import { CosignError, errorMessage } from "../lib/errors.ts";
 import { formatImageReference, parseImageReference } from "../lib/oci_reference.ts";
-import {
-  buildPredicate,
-  MAX_STATEMENT_BYTES,
-  predicateTypeFor,
-} from "../lib/payload/simple_signing.ts";
+import { buildPredicate, predicateTypeFor } from "../lib/payload/predicate.ts";
+import { MAX_STATEMENT_BYTES } from "../lib/payload/statement.ts";
 import { attestImage } from "../lib/sign_image.ts";
 import type { CommandInput, CommandRun } from "./app.ts";
 import { resolvePath } from "./context.ts";

@@ -12,7 +12,8 @@ import { MAX_BUNDLE_BYTES } from "../lib/bundle.ts";
 import { encodeBundle } from "../lib/bundle_serialize.ts";
 import { MAX_ENVELOPE_BYTES } from "../lib/payload/dsse.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
-import { MAX_STATEMENT_BYTES, predicateTypeFor } from "../lib/payload/simple_signing.ts";
+import { MAX_STATEMENT_BYTES } from "../lib/payload/statement.ts";
+import { predicateTypeFor } from "../lib/payload/predicate.ts";
 import {
   attestBlob as attestBlobLib,
   type BlobSource,

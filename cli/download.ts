@@ -22,11 +22,8 @@ import {
   getIfExists,
   readLegacyAttachments,
 } from "../lib/oci_signatures.ts";
-import {
-  COSIGN_SIGN_PREDICATE_TYPE,
-  parseStatement,
-  predicateTypeFor,
-} from "../lib/payload/simple_signing.ts";
+import { COSIGN_SIGN_PREDICATE_TYPE, parseStatement } from "../lib/payload/statement.ts";
+import { predicateTypeFor } from "../lib/payload/predicate.ts";
 import type { CommandInput, CommandRun } from "./app.ts";
 import { platformFlag } from "./copy.ts";
 import { createRegistryClient, targetRepository } from "./registry_options.ts";

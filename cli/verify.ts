@@ -18,7 +18,8 @@ import {
   parseImageReference,
 } from "../lib/oci_reference.ts";
 import { ANNOTATION } from "../lib/oci_signatures.ts";
-import { parseStatement, predicateTypeFor } from "../lib/payload/simple_signing.ts";
+import { parseStatement } from "../lib/payload/statement.ts";
+import { predicateTypeFor } from "../lib/payload/predicate.ts";
 import {
   type ImageVerification,
   type VerifiedImageSignature,

@@ -44,10 +44,12 @@ import {
 import {
   decodeSimpleSigningPayload,
   encodeSimpleSigningPayload,
+} from "./payload/simple_signing.ts";
+import {
   IN_TOTO_PAYLOAD_TYPE,
   parseStatement,
   statementMatchesDigest,
-} from "./payload/simple_signing.ts";
+} from "./payload/statement.ts";
 import type { TlogEntry } from "./tlog_entry.ts";
 
 /** Error codes raised here (besides the client's). */

@@ -37,7 +37,7 @@ import {
   mapConcurrently,
   type TargetOptions,
 } from "./oci_signatures.ts";
-import { COSIGN_SIGN_PREDICATE_TYPE } from "./payload/simple_signing.ts";
+import { COSIGN_SIGN_PREDICATE_TYPE } from "./payload/statement.ts";
 
 /** Error codes raised here (besides the client's). */
 export type OciTreeErrorCode = "OCI_TOO_MANY_REFERRERS";

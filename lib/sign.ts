@@ -18,7 +18,7 @@ import type { Envelope } from "./payload/dsse.ts";
 import { pae, serializeEnvelope } from "./payload/dsse.ts";
 import { encodeRfc3161Annotation, tlogEntryToLegacyBundle } from "./legacy_bundle.ts";
 import { ANNOTATION } from "./oci_signatures.ts";
-import { IN_TOTO_PAYLOAD_TYPE } from "./payload/simple_signing.ts";
+import { IN_TOTO_PAYLOAD_TYPE } from "./payload/statement.ts";
 import type { ProposedEntry } from "./rekor_entries.ts";
 import { buildDsseEntry, buildHashedRekordEntry } from "./rekor_entries.ts";
 import type { Signer } from "./signer.ts";

@@ -25,7 +25,8 @@ import type { Bundle } from "./bundle.ts";
 import { type Envelope, serializeEnvelope } from "./payload/dsse.ts";
 import { CosignError } from "./errors.ts";
 import { encodeLegacyBlobBundle, encodeRfc3161Annotation } from "./legacy_bundle.ts";
-import { buildPredicate, buildStatement, parseStatement } from "./payload/simple_signing.ts";
+import { buildPredicate } from "./payload/predicate.ts";
+import { buildStatement, parseStatement } from "./payload/statement.ts";
 import { buildHashedRekordEntry } from "./rekor_entries.ts";
 import {
   buildBundle,

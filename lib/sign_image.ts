@@ -30,8 +30,8 @@ import {
   buildCosignSignStatement,
   buildStatement,
   COSIGN_SIGN_PREDICATE_TYPE,
-  encodeSimpleSigningPayload,
-} from "./payload/simple_signing.ts";
+} from "./payload/statement.ts";
+import { encodeSimpleSigningPayload } from "./payload/simple_signing.ts";
 import {
   buildBundle,
   legacyAnnotations,

@@ -18,7 +18,7 @@ import type { Envelope } from "./payload/dsse.ts";
 import { pae } from "./payload/dsse.ts";
 import { CosignError, isCosignError } from "./errors.ts";
 import { checkIdentity, type IdentityMatcher } from "./identity_policy.ts";
-import { parseStatement, statementMatchesDigest } from "./payload/simple_signing.ts";
+import { parseStatement, statementMatchesDigest } from "./payload/statement.ts";
 import { embeddedScts, verifyEmbeddedScts } from "./sct.ts";
 import { type PublicKey, verifyEd25519ph, verifyPrehashed, verifySignature } from "./signer.ts";
 import { type TlogVerification, verifyTlogEntries } from "./tlog_verify.ts";

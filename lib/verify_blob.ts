@@ -23,12 +23,8 @@ import { type BlobSource, digestOf, hashBlob, type HashProgress } from "./util/h
 import { blobSignatureEntity, type BlobSignatureInput } from "./_blob_entity.ts";
 import type { Envelope } from "./payload/dsse.ts";
 import { CosignError } from "./errors.ts";
-import {
-  IN_TOTO_PAYLOAD_TYPE,
-  parseStatement,
-  predicateTypeFor,
-  type Statement,
-} from "./payload/simple_signing.ts";
+import { IN_TOTO_PAYLOAD_TYPE, parseStatement, type Statement } from "./payload/statement.ts";
+import { predicateTypeFor } from "./payload/predicate.ts";
 import type { RekorClient } from "./rekor.ts";
 import { withOnlineEntries } from "./tlog_online.ts";
 import {

@@ -19,12 +19,8 @@ import { type Candidate, collectCandidates } from "./image_candidates.ts";
 import type { RegistryClient } from "./oci.ts";
 import { formatImageReference, type ImageReference, type RepositoryRef } from "./oci_reference.ts";
 import type { DigestReference } from "./oci_signatures.ts";
-import {
-  COSIGN_SIGN_PREDICATE_TYPE,
-  decodeSimpleSigningPayload,
-  parseStatement,
-  type Statement,
-} from "./payload/simple_signing.ts";
+import { COSIGN_SIGN_PREDICATE_TYPE, parseStatement, type Statement } from "./payload/statement.ts";
+import { decodeSimpleSigningPayload } from "./payload/simple_signing.ts";
 import type { RekorClient } from "./rekor.ts";
 import type { StorageFormat } from "./sign_image.ts";
 import { withOnlineEntries } from "./tlog_online.ts";

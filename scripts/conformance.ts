@@ -31,7 +31,7 @@ import { encodeBundle } from "../lib/bundle_serialize.ts";
 import { CosignError } from "../lib/errors.ts";
 import { createProofOfPossession, FulcioClient, verifyIssuedCertificate } from "../lib/fulcio.ts";
 import { generateKeyPair } from "../lib/keys.ts";
-import { MAX_STATEMENT_BYTES, parseStatement } from "../lib/payload/simple_signing.ts";
+import { MAX_STATEMENT_BYTES, parseStatement } from "../lib/payload/statement.ts";
 import { logEntryToTlogEntry, RekorClient } from "../lib/rekor.ts";
 import {
   buildBundle,

@@ -13,7 +13,7 @@ import { decryptPrivateKey, encryptPrivateKey } from "../../lib/key_file.ts";
 import { generateKeyPair, PrivateKey } from "../../lib/keys.ts";
 import { parseCertificate } from "../../lib/x509.ts";
 import { parseLegacyBlobBundle } from "../../lib/legacy_bundle.ts";
-import { parseStatement } from "../../lib/payload/simple_signing.ts";
+import { parseStatement } from "../../lib/payload/statement.ts";
 import { dcosign } from "../_cli.ts";
 import { type ImageEnv, openImageEnv, TEST_IDENTITIES } from "./_image_env.ts";
 

@@ -12,7 +12,7 @@ import {
   IN_TOTO_PAYLOAD_TYPE,
   parseStatement,
   statementMatchesDigest,
-} from "../../lib/payload/simple_signing.ts";
+} from "../../lib/payload/statement.ts";
 import { PublicKey } from "../../lib/signer.ts";
 import {
   INTEROP,

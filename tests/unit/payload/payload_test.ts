@@ -6,19 +6,23 @@ import { parseEnvelope } from "../../../lib/payload/dsse.ts";
 import { isCosignError } from "../../../lib/errors.ts";
 import {
   buildCosignSignStatement,
-  buildPredicate,
   buildStatement,
   COSIGN_SIGN_PREDICATE_TYPE,
-  CUSTOM_PREDICATE_TYPE,
-  decodeSimpleSigningPayload,
-  encodeSimpleSigningPayload,
   IN_TOTO_STATEMENT_V01,
   IN_TOTO_STATEMENT_V1,
   MAX_SUBJECT_DIGESTS,
   MAX_SUBJECTS,
   parseStatement,
-  predicateTypeFor,
   statementMatchesDigest,
+} from "../../../lib/payload/statement.ts";
+import {
+  buildPredicate,
+  CUSTOM_PREDICATE_TYPE,
+  predicateTypeFor,
+} from "../../../lib/payload/predicate.ts";
+import {
+  decodeSimpleSigningPayload,
+  encodeSimpleSigningPayload,
 } from "../../../lib/payload/simple_signing.ts";
 import { INTEROP, readInteropBytes, readInteropText, requireComponents } from "../../_support.ts";
 
