@@ -115,7 +115,7 @@ export {
   PrivateKey,
   type PrivateKeyFormat,
   type SignOptions as PrivateKeySignOptions,
-} from "./lib/keys.ts";
+} from "./lib/keys/private_key.ts";
 export {
   type DecryptOptions,
   decryptPrivateKey,
@@ -123,14 +123,14 @@ export {
   encryptPrivateKey,
   type Password,
   type RandomSource,
-} from "./lib/key_file.ts";
+} from "./lib/keys/key_file.ts";
 export {
   type KeyKind,
   PublicKey,
   type Signer,
   type VerifyOptions as PublicKeyVerifyOptions,
   verifySignature,
-} from "./lib/signer.ts";
+} from "./lib/keys/public_key.ts";
 export {
   type Bundle,
   type BundleContent,

@@ -17,7 +17,7 @@
  */
 
 import { parseBundle } from "../lib/bundle.ts";
-import { PublicKey } from "../lib/signer.ts";
+import { PublicKey } from "../lib/keys/public_key.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../lib/trust.ts";
 import type { Artifact, VerificationPolicy } from "../lib/verify.ts";
 import { verifyBundle } from "../lib/verify_bundle.ts";

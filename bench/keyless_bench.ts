@@ -11,7 +11,7 @@
 import { sha256, utf8 } from "../lib/util/bytes.ts";
 import { parseBundle } from "../lib/bundle.ts";
 import { createProofOfPossession, FulcioClient } from "../lib/fulcio.ts";
-import { generateKeyPair } from "../lib/keys.ts";
+import { generateKeyPair } from "../lib/keys/private_key.ts";
 import { logEntryToTlogEntry, RekorClient } from "../lib/rekor.ts";
 import { buildBundle, signMessage } from "../lib/sign.ts";
 import { serializeBundle } from "../lib/bundle_serialize.ts";

@@ -9,7 +9,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { sha256, utf8 } from "../lib/util/bytes.ts";
-import { generateKeyPair } from "../lib/keys.ts";
+import { generateKeyPair } from "../lib/keys/private_key.ts";
 import { hashLeaf } from "../lib/merkle.ts";
 import { MemoryMerkleTree, nodesForAppend } from "../lib/merkle_tree.ts";
 import { logEntryToTlogEntry } from "../lib/rekor.ts";

@@ -1,7 +1,7 @@
 /**
  * scrypt at cosign's default cost (N=65536, r=8, p=1, 32-byte key; cosign-spec.md section 4.1),
  * the price of every encrypted key file: node:crypto (OpenSSL, native) against @noble/hashes
- * (pure JS), sync and async. lib/key_file.ts uses the faster one.
+ * (pure JS), sync and async. lib/keys/key_file.ts uses the faster one.
  *
  * Run: `deno bench -A bench/scrypt_bench.ts`
  *

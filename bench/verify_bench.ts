@@ -7,7 +7,7 @@
  *   deno bench -A bench/verify_bench.ts
  */
 
-import { generateKeyPair } from "../lib/keys.ts";
+import { generateKeyPair } from "../lib/keys/private_key.ts";
 import { RegistryClient } from "../lib/oci.ts";
 import { parseImageReference } from "../lib/oci_reference.ts";
 import { signImage } from "../lib/sign_image.ts";

@@ -5,7 +5,7 @@
  */
 import { fromBase64 } from "../lib/util/bytes.ts";
 import { verifyEmbeddedScts } from "../lib/sct.ts";
-import { verifySignature } from "../lib/signer.ts";
+import { verifySignature } from "../lib/keys/public_key.ts";
 import { parseTrustedRoot } from "../lib/trust.ts";
 import { parseCertificate } from "../lib/x509.ts";
 import { verifyFulcioChain } from "../lib/x509_chain.ts";

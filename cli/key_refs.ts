@@ -6,12 +6,12 @@
  * @module
  */
 
-import { MAX_KEY_FILE_SIZE } from "../lib/keys.ts";
-import { decryptPrivateKey, type Password } from "../lib/key_file.ts";
-import type { PrivateKey } from "../lib/keys.ts";
+import { MAX_KEY_FILE_SIZE } from "../lib/keys/private_key.ts";
+import { decryptPrivateKey, type Password } from "../lib/keys/key_file.ts";
+import type { PrivateKey } from "../lib/keys/private_key.ts";
 import { decodePemBlocks } from "../lib/util/pem.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
-import { PublicKey } from "../lib/signer.ts";
+import { PublicKey } from "../lib/keys/public_key.ts";
 import { parseCertificate } from "../lib/x509.ts";
 import { type CliContext, resolvePath } from "./context.ts";
 

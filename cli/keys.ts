@@ -4,8 +4,12 @@
  * @module
  */
 
-import { encryptPrivateKey } from "../lib/key_file.ts";
-import { generateKeyPair as generate, importPrivateKeyPem, type PrivateKey } from "../lib/keys.ts";
+import { encryptPrivateKey } from "../lib/keys/key_file.ts";
+import {
+  generateKeyPair as generate,
+  importPrivateKeyPem,
+  type PrivateKey,
+} from "../lib/keys/private_key.ts";
 import { CosignError } from "../lib/errors.ts";
 import type { CommandInput, CommandRun } from "./app.ts";
 import { type CliContext, resolvePath } from "./context.ts";

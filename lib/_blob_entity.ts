@@ -18,7 +18,7 @@ import {
   parseLegacyBlobBundle,
   parseRfc3161Annotation,
 } from "./legacy_bundle.ts";
-import type { PublicKey } from "./signer.ts";
+import type { PublicKey } from "./keys/public_key.ts";
 import type { SignedEntity, VerificationPolicy } from "./verify.ts";
 import { bundleToEntity } from "./verify_bundle.ts";
 

@@ -16,7 +16,7 @@ import {
   type StorageFormat,
 } from "./sign_image.ts";
 import type { SigningIdentity, SigningServices } from "./sign.ts";
-import type { Signer } from "./signer.ts";
+import type { Signer } from "./keys/public_key.ts";
 import type { VerificationPolicy } from "./verify.ts";
 import {
   type ImageVerification,

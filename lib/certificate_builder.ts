@@ -3,7 +3,7 @@
  * validity, the extensions of the Fulcio profile (cosign-spec.md section 7.2), self-signed roots,
  * intermediates, leaves, and the RFC 6962 precertificate -> final certificate step.
  *
- * Pure functions over a `Signer` (lib/signer.ts): no key handling here. ECDSA signatures are DER
+ * Pure functions over a `Signer` (lib/keys/public_key.ts): no key handling here. ECDSA signatures are DER
  * and the signature algorithm follows the issuer key (P-256 -> ecdsa-with-SHA256, P-384 ->
  * SHA-384, P-521 -> SHA-512, RSA -> sha256WithRSAEncryption, Ed25519). Serial numbers are 20
  * random bytes, positive (RFC 5280 section 4.1.2.2).
@@ -32,7 +32,7 @@ import {
   TAG,
 } from "./util/der.ts";
 import { encodeSctList, type SignedCertificateTimestamp } from "./sct.ts";
-import type { PublicKey, Signer } from "./signer.ts";
+import type { PublicKey, Signer } from "./keys/public_key.ts";
 import {
   type Certificate,
   FULCIO_EXTENSIONS,

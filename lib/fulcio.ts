@@ -13,7 +13,7 @@
  * @example
  * ```ts
  * import { createProofOfPossession, FulcioClient } from "./fulcio.ts";
- * import { generateKeyPair } from "./keys.ts";
+ * import { generateKeyPair } from "./keys/private_key.ts";
  * const key = await generateKeyPair();
  * const token = Deno.env.get("SIGSTORE_ID_TOKEN")!;
  * const fulcio = new FulcioClient({ baseUrl: "https://fulcio.sigstore.dev" });
@@ -34,7 +34,7 @@ import { asArray, asNonEmptyString, asRecord, isRecord } from "./util/json.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import { unverifiedClaims } from "./oidc_token.ts";
 import { type VerifiedSct, verifyEmbeddedScts } from "./sct.ts";
-import type { PublicKey, Signer } from "./signer.ts";
+import type { PublicKey, Signer } from "./keys/public_key.ts";
 import type { TrustedAuthority, TrustedRoot } from "./trust.ts";
 import { type Certificate, parseCertificatePem } from "./x509.ts";
 import { type CertificateIdentity, certificateIdentity } from "./x509_identity.ts";

@@ -28,7 +28,7 @@ import {
 } from "./util/json.ts";
 import { parseDer, TAG } from "./util/der.ts";
 import { CosignError } from "./errors.ts";
-import { PublicKey } from "./signer.ts";
+import { PublicKey } from "./keys/public_key.ts";
 import type { TlogEntry } from "./tlog_entry.ts";
 
 /** Error codes raised here. */

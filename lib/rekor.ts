@@ -34,7 +34,7 @@ import {
   type RekorLogEntry,
   type RekorLogInfo,
 } from "./rekor_wire.ts";
-import { PublicKey } from "./signer.ts";
+import { PublicKey } from "./keys/public_key.ts";
 
 export {
   decodeLogEntries,

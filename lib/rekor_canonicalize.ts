@@ -45,7 +45,7 @@ import {
   parseEntryBody,
   parseProposedEntry,
 } from "./rekor_entries.ts";
-import { PublicKey, verifyPrehashed, verifySignature } from "./signer.ts";
+import { PublicKey, verifyPrehashed, verifySignature } from "./keys/public_key.ts";
 import { parseCertificate } from "./x509.ts";
 
 /** Error codes raised here. */

@@ -24,7 +24,7 @@ import { asNonEmptyString, asRecord, type JsonRecord } from "./util/json.ts";
 import type { EntryBody, EntryDigest, LoggedSignature } from "./_rekor_bodies.ts";
 import { pae } from "./payload/dsse.ts";
 import { CosignError, errorMessage } from "./errors.ts";
-import { PublicKey } from "./signer.ts";
+import { PublicKey } from "./keys/public_key.ts";
 import { parseCertificate } from "./x509.ts";
 
 /** Error codes raised here. */

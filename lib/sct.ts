@@ -13,7 +13,7 @@
 import { type Bytes, concat, equalBytes, sha256, toBase64 } from "./util/bytes.ts";
 import { children, derSequence, encodeTlv, parseDer, readOid, TAG } from "./util/der.ts";
 import { CosignError, errorMessage } from "./errors.ts";
-import { type Signer, verifySignature } from "./signer.ts";
+import { type Signer, verifySignature } from "./keys/public_key.ts";
 import { isWithin, type TrustedLog } from "./trust.ts";
 import { type Certificate, X509_OID } from "./x509.ts";
 

@@ -21,7 +21,7 @@ import { ANNOTATION } from "./oci_signatures.ts";
 import { IN_TOTO_PAYLOAD_TYPE } from "./payload/statement.ts";
 import type { ProposedEntry } from "./rekor_entries.ts";
 import { buildDsseEntry, buildHashedRekordEntry } from "./rekor_entries.ts";
-import type { Signer } from "./signer.ts";
+import type { Signer } from "./keys/public_key.ts";
 import type { TlogEntry } from "./tlog_entry.ts";
 import type { HashName } from "./util/bytes.ts";
 import { digest } from "./util/bytes.ts";

@@ -37,7 +37,7 @@ import {
   signMessage,
   verifierPem,
 } from "./sign.ts";
-import type { Signer } from "./signer.ts";
+import type { Signer } from "./keys/public_key.ts";
 import type { TlogEntry } from "./tlog_entry.ts";
 
 export type { BlobSource, HashProgress };

@@ -40,7 +40,7 @@ import {
   type SigningServices,
   signMessage,
 } from "./sign.ts";
-import { verifySignature } from "./signer.ts";
+import { verifySignature } from "./keys/public_key.ts";
 
 /** Where signatures go: legacy `.sig`/`.att` tags, or Sigstore bundle referrers. */
 export type StorageFormat = "legacy" | "bundle";

@@ -23,7 +23,7 @@ import {
   type ExpectedContent,
   parseEntryBody,
 } from "./rekor_entries.ts";
-import { verifySignature } from "./signer.ts";
+import { verifySignature } from "./keys/public_key.ts";
 import type { TlogEntry } from "./tlog_entry.ts";
 import { findLogs, isWithin, type TrustedLog, type TrustedRoot } from "./trust.ts";
 

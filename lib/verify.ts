@@ -20,7 +20,12 @@ import { CosignError, isCosignError } from "./errors.ts";
 import { checkIdentity, type IdentityMatcher } from "./identity_policy.ts";
 import { parseStatement, statementMatchesDigest } from "./payload/statement.ts";
 import { embeddedScts, verifyEmbeddedScts } from "./sct.ts";
-import { type PublicKey, verifyEd25519ph, verifyPrehashed, verifySignature } from "./signer.ts";
+import {
+  type PublicKey,
+  verifyEd25519ph,
+  verifyPrehashed,
+  verifySignature,
+} from "./keys/public_key.ts";
 import { type TlogVerification, verifyTlogEntries } from "./tlog_verify.ts";
 import type { TlogEntry } from "./tlog_entry.ts";
 import { type VerifiedTimestamp, verifyTimestamp } from "./timestamp.ts";

@@ -14,7 +14,7 @@ import {
   FulcioClient,
   verifyIssuedCertificate,
 } from "./fulcio.ts";
-import { generateKeyPair } from "./keys.ts";
+import { generateKeyPair } from "./keys/private_key.ts";
 import { logEntryToTlogEntry, RekorClient } from "./rekor.ts";
 import type { ProposedEntry } from "./rekor_entries.ts";
 import type { SigningIdentity } from "./sign.ts";

@@ -31,7 +31,7 @@ import {
 } from "./util/der.ts";
 import { decodePemBlocks } from "./util/pem.ts";
 import { CosignError, errorMessage, isCosignError } from "./errors.ts";
-import { PublicKey } from "./signer.ts";
+import { PublicKey } from "./keys/public_key.ts";
 import {
   type DistinguishedName,
   type GeneralName,

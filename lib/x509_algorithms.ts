@@ -11,7 +11,7 @@
 import type { Bytes, HashName } from "./util/bytes.ts";
 import { at, children, contextTag, parseDer, readOid, readSmallInteger, TAG } from "./util/der.ts";
 import { CosignError } from "./errors.ts";
-import { type PublicKey, verifySignature } from "./signer.ts";
+import { type PublicKey, verifySignature } from "./keys/public_key.ts";
 
 /** Error codes raised here. */
 export type X509AlgorithmErrorCode = "X509_UNSUPPORTED_ALGORITHM";

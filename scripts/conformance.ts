@@ -30,7 +30,7 @@ import { type Bundle, MAX_BUNDLE_BYTES, parseBundle } from "../lib/bundle.ts";
 import { encodeBundle } from "../lib/bundle_serialize.ts";
 import { CosignError } from "../lib/errors.ts";
 import { createProofOfPossession, FulcioClient, verifyIssuedCertificate } from "../lib/fulcio.ts";
-import { generateKeyPair } from "../lib/keys.ts";
+import { generateKeyPair } from "../lib/keys/private_key.ts";
 import { MAX_STATEMENT_BYTES, parseStatement } from "../lib/payload/statement.ts";
 import { logEntryToTlogEntry, RekorClient } from "../lib/rekor.ts";
 import {
@@ -41,7 +41,7 @@ import {
   type SigningServices,
   signMessage,
 } from "../lib/sign.ts";
-import { PublicKey } from "../lib/signer.ts";
+import { PublicKey } from "../lib/keys/public_key.ts";
 import { requestTimestamp } from "../lib/timestamp_client.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../lib/trust.ts";
 import { parseSigningConfig, selectServices } from "../lib/signing_config.ts";

@@ -22,7 +22,7 @@ import {
 } from "../lib/util/der.ts";
 import { signatureAlgorithmFor } from "../lib/certificate_builder.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
-import { PublicKey, type Signer } from "../lib/signer.ts";
+import { PublicKey, type Signer } from "../lib/keys/public_key.ts";
 import { readAlgorithm } from "../lib/x509.ts";
 import { verifyAlgorithmSignature } from "../lib/x509_algorithms.ts";
 

@@ -23,9 +23,9 @@ import {
   type SanInput,
 } from "../lib/certificate_builder.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
-import { generateKeyPair, PrivateKey } from "../lib/keys.ts";
+import { generateKeyPair, PrivateKey } from "../lib/keys/private_key.ts";
 import { createEmbeddedSct } from "../lib/sct.ts";
-import type { PublicKey } from "../lib/signer.ts";
+import type { PublicKey } from "../lib/keys/public_key.ts";
 import { keyDetailsOf, type TrustedAuthority, type TrustedLog } from "../lib/trust.ts";
 import { type Certificate, parseCertificate, X509_OID } from "../lib/x509.ts";
 

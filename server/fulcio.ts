@@ -23,7 +23,7 @@ import { fromBase64, fromUtf8, utf8 } from "../lib/util/bytes.ts";
 import { asOptionalString, asRecord, asString, isRecord } from "../lib/util/json.ts";
 import { decodePem, encodePem } from "../lib/util/pem.ts";
 import { CosignError, errorMessage, isCosignError } from "../lib/errors.ts";
-import { PublicKey, verifySignature } from "../lib/signer.ts";
+import { PublicKey, verifySignature } from "../lib/keys/public_key.ts";
 import type { CertificateAuthority } from "./certificate_authority.ts";
 import { type TrustedTokenIssuer, verifyFulcioToken } from "./fulcio_identity.ts";
 import { verifyCertificationRequest } from "./_pkcs10.ts";

@@ -87,7 +87,7 @@ export type {
 } from "../lib/_deps.ts";
 export type { TrustedAuthority, TrustedLog, TrustedRoot, ValidityPeriod } from "../lib/trust.ts";
 export type { ServiceEndpoint, ServiceSelector, SigningConfig } from "../lib/signing_config.ts";
-export type { KeyKind, PublicKey } from "../lib/signer.ts";
+export type { KeyKind, PublicKey } from "../lib/keys/public_key.ts";
 export type { Certificate, Extension, KeyUsageName } from "../lib/x509.ts";
 export type { DistinguishedName, GeneralName, NameAttribute } from "../lib/x509_names.ts";
 export { KEY_USAGE_BITS } from "../lib/x509.ts";

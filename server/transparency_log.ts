@@ -21,7 +21,7 @@ import { type Bytes, fromHex, sha256, toHex } from "../lib/util/bytes.ts";
 import { encodePem } from "../lib/util/pem.ts";
 import { signCheckpoint } from "../lib/checkpoint.ts";
 import { CosignError } from "../lib/errors.ts";
-import { generateKeyPair, PrivateKey } from "../lib/keys.ts";
+import { generateKeyPair, PrivateKey } from "../lib/keys/private_key.ts";
 import { hashLeaf } from "../lib/merkle.ts";
 import {
   consistencyProof,
@@ -33,7 +33,7 @@ import {
 import { type CanonicalEntry, canonicalizeProposedEntry } from "../lib/rekor_canonicalize.ts";
 import type { EntryBody } from "../lib/rekor_entries.ts";
 import type { RekorLogEntry } from "../lib/rekor.ts";
-import { PublicKey } from "../lib/signer.ts";
+import { PublicKey } from "../lib/keys/public_key.ts";
 import { setPayload } from "../lib/tlog_verify.ts";
 import { keyDetailsOf, type TrustedLog } from "../lib/trust.ts";
 import { parseCertificate } from "../lib/x509.ts";

@@ -39,7 +39,7 @@ import {
   signatureAlgorithmFor,
 } from "../lib/certificate_builder.ts";
 import { CosignError, errorMessage, isCosignError } from "../lib/errors.ts";
-import { ecdsaRawToDer, PublicKey, type Signer } from "../lib/signer.ts";
+import { ecdsaRawToDer, PublicKey, type Signer } from "../lib/keys/public_key.ts";
 import { HASH_OID, TIMESTAMP_OID } from "../lib/timestamp.ts";
 import { parseTimestampRequest } from "../lib/timestamp_client.ts";
 import type { TrustedAuthority } from "../lib/trust.ts";

@@ -14,7 +14,7 @@ import {
   type DigestReference,
 } from "../../lib/oci_signatures.ts";
 import { encodeSimpleSigningPayload } from "../../lib/payload/simple_signing.ts";
-import { decryptPrivateKey } from "../../lib/key_file.ts";
+import { decryptPrivateKey } from "../../lib/keys/key_file.ts";
 import { dcosign } from "../_cli.ts";
 import { type ImageEnv, openImageEnv } from "./_image_env.ts";
 

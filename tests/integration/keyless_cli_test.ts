@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { fromBase64 } from "../../lib/util/bytes.ts";
 import { createLeafCertificate, fulcioExtension } from "../../lib/certificate_builder.ts";
-import { generateKeyPair, PrivateKey } from "../../lib/keys.ts";
+import { generateKeyPair, PrivateKey } from "../../lib/keys/private_key.ts";
 import { RegistryClient } from "../../lib/oci.ts";
 import { parseImageReference } from "../../lib/oci_reference.ts";
 import { logEntryToTlogEntry, RekorClient } from "../../lib/rekor.ts";

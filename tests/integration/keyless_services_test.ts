@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { isCosignError } from "../../lib/errors.ts";
 import { createProofOfPossession, FulcioClient } from "../../lib/fulcio.ts";
-import { generateKeyPair } from "../../lib/keys.ts";
+import { generateKeyPair } from "../../lib/keys/private_key.ts";
 import { resolveIdentityToken, verifyIdToken } from "../../lib/oidc.ts";
 import { verifyEmbeddedScts } from "../../lib/sct.ts";
 import { encodeTrustedRoot, parseTrustedRoot, type TrustedRoot } from "../../lib/trust.ts";

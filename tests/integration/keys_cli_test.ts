@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { decryptPrivateKey } from "../../lib/key_file.ts";
-import { PublicKey, verifySignature } from "../../lib/signer.ts";
+import { decryptPrivateKey } from "../../lib/keys/key_file.ts";
+import { PublicKey, verifySignature } from "../../lib/keys/public_key.ts";
 import { utf8 } from "../../lib/util/bytes.ts";
 import { dcosign } from "../_cli.ts";
 import { INTEROP, interopPath, requireComponents, tempDir } from "../_support.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { tempDir } from "../_support.ts";
 import { sha256, utf8 } from "../../lib/util/bytes.ts";
 import { verifyCheckpoint } from "../../lib/checkpoint.ts";
-import { generateKeyPair } from "../../lib/keys.ts";
+import { generateKeyPair } from "../../lib/keys/private_key.ts";
 import { verifyConsistency } from "../../lib/merkle.ts";
 import { logEntryToTlogEntry, RekorClient, type RekorLogEntry } from "../../lib/rekor.ts";
 import { buildHashedRekordEntry, type ExpectedContent } from "../../lib/rekor_entries.ts";

@@ -3,7 +3,7 @@ import { tempDir } from "../_support.ts";
 import { type Bytes, concat, sha256, toBase64, utf8 } from "../../lib/util/bytes.ts";
 import { verifyCheckpoint } from "../../lib/checkpoint.ts";
 import { isCosignError } from "../../lib/errors.ts";
-import { generateKeyPair, type PrivateKey } from "../../lib/keys.ts";
+import { generateKeyPair, type PrivateKey } from "../../lib/keys/private_key.ts";
 import { hashLeaf, verifyConsistency, verifyInclusion } from "../../lib/merkle.ts";
 import {
   decodeLogEntries,

@@ -13,7 +13,7 @@ import {
   parseStatement,
   statementMatchesDigest,
 } from "../../lib/payload/statement.ts";
-import { PublicKey } from "../../lib/signer.ts";
+import { PublicKey } from "../../lib/keys/public_key.ts";
 import {
   INTEROP,
   interopPath,

@@ -10,9 +10,9 @@ import { Buffer } from "node:buffer";
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { digest, utf8 } from "../../lib/util/bytes.ts";
 import { decodePem } from "../../lib/util/pem.ts";
-import { importPrivateKeyPem, type PrivateKey } from "../../lib/keys.ts";
-import { decryptPrivateKey, decryptSecret } from "../../lib/key_file.ts";
-import { type KeyKind, verifyEd25519ph, verifySignature } from "../../lib/signer.ts";
+import { importPrivateKeyPem, type PrivateKey } from "../../lib/keys/private_key.ts";
+import { decryptPrivateKey, decryptSecret } from "../../lib/keys/key_file.ts";
+import { type KeyKind, verifyEd25519ph, verifySignature } from "../../lib/keys/public_key.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { INTEROP, readInteropText, requireComponents } from "../_support.ts";
 
@@ -37,7 +37,7 @@ const ENCRYPTED: EncryptedCase[] = [
     kind: "ecdsa-p256",
     pemType: "ENCRYPTED SIGSTORE PRIVATE KEY",
   },
-  // SEC1 plaintext: cosign's loader fails on it; we accept it (lib/key_file.ts explains why).
+  // SEC1 plaintext: cosign's loader fails on it; we accept it (lib/keys/key_file.ts explains why).
   {
     file: "cosign/keys/pemcosigneckey.pem",
     password: "hello",

@@ -9,7 +9,7 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 import { type Bytes, fromBase64, fromHex, sha256, utf8 } from "../../lib/util/bytes.ts";
 import { BUNDLE_V03_MEDIA_TYPE } from "../../lib/bundle.ts";
 import { publicKeyHint, serializeBundle } from "../../lib/bundle_serialize.ts";
-import { generateKeyPair } from "../../lib/keys.ts";
+import { generateKeyPair } from "../../lib/keys/private_key.ts";
 import { decodePem } from "../../lib/util/pem.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { hashLeaf } from "../../lib/merkle.ts";

@@ -13,7 +13,7 @@ import {
 } from "../../lib/bundle.ts";
 import { encodeBundle, publicKeyHint, serializeBundle } from "../../lib/bundle_serialize.ts";
 import { isCosignError } from "../../lib/errors.ts";
-import { PublicKey } from "../../lib/signer.ts";
+import { PublicKey } from "../../lib/keys/public_key.ts";
 import type { TlogEntry } from "../../lib/tlog_entry.ts";
 
 const B64_32 = toBase64(new Uint8Array(32).fill(7));

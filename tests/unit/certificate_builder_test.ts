@@ -12,7 +12,7 @@ import {
   randomSerial,
 } from "../../lib/certificate_builder.ts";
 import { removeCtExtensions } from "../../lib/sct.ts";
-import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/signer.ts";
+import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/keys/public_key.ts";
 import { KEY_USAGE_BITS, type KeyUsageName, parseCertificate, X509_OID } from "../../lib/x509.ts";
 import { verifyCertificateChain } from "../../lib/x509_chain.ts";
 import { isCosignError } from "../../lib/errors.ts";

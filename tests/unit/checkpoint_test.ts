@@ -11,7 +11,7 @@ import {
   verifyCheckpoint,
 } from "../../lib/checkpoint.ts";
 import { isCosignError } from "../../lib/errors.ts";
-import { generateKeyPair } from "../../lib/keys.ts";
+import { generateKeyPair } from "../../lib/keys/private_key.ts";
 import { findLogs, parseTrustedRoot, type TrustedLog } from "../../lib/trust.ts";
 
 const ROOT = new Uint8Array(32).fill(7) as Bytes;

@@ -9,7 +9,7 @@ import {
   parseSigningCertificateResponse,
   verifyIssuedCertificate,
 } from "../../lib/fulcio.ts";
-import { generateKeyPair, type PrivateKey } from "../../lib/keys.ts";
+import { generateKeyPair, type PrivateKey } from "../../lib/keys/private_key.ts";
 import { unverifiedClaims } from "../../lib/oidc.ts";
 import { verifyEmbeddedScts } from "../../lib/sct.ts";
 import { findExtension, X509_OID } from "../../lib/x509.ts";

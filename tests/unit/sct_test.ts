@@ -17,7 +17,7 @@ import {
   type SignedCertificateTimestamp,
   verifyEmbeddedScts,
 } from "../../lib/sct.ts";
-import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/signer.ts";
+import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/keys/public_key.ts";
 import type { TrustedLog } from "../../lib/trust.ts";
 import type { Certificate } from "../../lib/x509.ts";
 

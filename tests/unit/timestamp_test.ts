@@ -4,7 +4,7 @@ import { type Bytes, digest, toBase64, utf8 } from "../../lib/util/bytes.ts";
 import { children, derContext, derInteger, derSequence, parseDer } from "../../lib/util/der.ts";
 import { createLeafCertificate, createRootCertificate } from "../../lib/certificate_builder.ts";
 import { isCosignError } from "../../lib/errors.ts";
-import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/signer.ts";
+import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/keys/public_key.ts";
 import {
   HASH_OID,
   parseSignedTimestamp,

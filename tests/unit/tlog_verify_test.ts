@@ -3,7 +3,7 @@ import { type Bytes, sha256, utf8 } from "../../lib/util/bytes.ts";
 import { canonicalJsonBytes } from "../../lib/util/canonical_json.ts";
 import { signCheckpoint } from "../../lib/checkpoint.ts";
 import { isCosignError } from "../../lib/errors.ts";
-import { generateKeyPair, type PrivateKey } from "../../lib/keys.ts";
+import { generateKeyPair, type PrivateKey } from "../../lib/keys/private_key.ts";
 import { hashLeaf, MerkleProofError } from "../../lib/merkle.ts";
 import { inclusionProof, MemoryMerkleTree, rootHash } from "../../lib/merkle_tree.ts";
 import { canonicalizeProposedEntry } from "../../lib/rekor_canonicalize.ts";

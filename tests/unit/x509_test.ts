@@ -11,7 +11,7 @@ import {
   fulcioExtension,
 } from "../../lib/certificate_builder.ts";
 import { isCosignError } from "../../lib/errors.ts";
-import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/signer.ts";
+import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/keys/public_key.ts";
 import type { TrustedAuthority } from "../../lib/trust.ts";
 import {
   parseCertificate,
@@ -30,7 +30,7 @@ import {
 
 const HASHES = { sha256: "SHA-256", sha384: "SHA-384", sha512: "SHA-512" } as const;
 
-/** A WebCrypto ECDSA signer (lib/keys.ts is someone else's; this keeps the test standalone). */
+/** A WebCrypto ECDSA signer (lib/keys/private_key.ts is someone else's; this keeps the test standalone). */
 async function ecdsaSigner(namedCurve: "P-256" | "P-384"): Promise<Signer> {
   const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve }, false, [
     "sign",

@@ -11,7 +11,7 @@ import {
   serializeEnvelope,
 } from "../../../lib/payload/dsse.ts";
 import { isCosignError } from "../../../lib/errors.ts";
-import { OID, PublicKey, verifySignature } from "../../../lib/signer.ts";
+import { OID, PublicKey, verifySignature } from "../../../lib/keys/public_key.ts";
 import { INTEROP, readInteropText, REPO_ROOT, requireComponents } from "../../_support.ts";
 
 const VECTOR = JSON.parse(

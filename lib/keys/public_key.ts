@@ -10,7 +10,7 @@
  * @module
  */
 
-import { ed25519, ed25519ph, p256, p384, p521 } from "./_deps.ts";
+import { ed25519, ed25519ph, p256, p384, p521 } from "../_deps.ts";
 import {
   type Bytes,
   concat,
@@ -18,7 +18,7 @@ import {
   equalBytes,
   type HashName,
   sha256,
-} from "./util/bytes.ts";
+} from "../util/bytes.ts";
 import {
   at,
   children,
@@ -30,9 +30,9 @@ import {
   readOid,
   readUnsignedIntegerBytes,
   TAG,
-} from "./util/der.ts";
-import { decodePem, encodePem } from "./util/pem.ts";
-import { CosignError } from "./errors.ts";
+} from "../util/der.ts";
+import { decodePem, encodePem } from "../util/pem.ts";
+import { CosignError } from "../errors.ts";
 
 /** Key types cosign accepts (cosign-spec.md section 4.2). */
 export type KeyKind = "ecdsa-p256" | "ecdsa-p384" | "ecdsa-p521" | "rsa" | "ed25519";

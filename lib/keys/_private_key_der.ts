@@ -7,8 +7,8 @@
  * @module
  */
 
-import { ed25519, p256, p384, p521 } from "./_deps.ts";
-import { type Bytes, equalBytes, toBytes } from "./util/bytes.ts";
+import { ed25519, p256, p384, p521 } from "../_deps.ts";
+import { type Bytes, equalBytes, toBytes } from "../util/bytes.ts";
 import {
   at,
   children,
@@ -29,9 +29,9 @@ import {
   readSmallInteger,
   readUnsignedIntegerBytes,
   TAG,
-} from "./util/der.ts";
-import { type KeyKind, OID } from "./signer.ts";
-import { CosignError, errorMessage } from "./errors.ts";
+} from "../util/der.ts";
+import { type KeyKind, OID } from "./public_key.ts";
+import { CosignError, errorMessage } from "../errors.ts";
 
 /** DER encodings of a private key (RFC 5208/5958, RFC 5915, RFC 8017 appendix A.1.2). */
 export type PrivateKeyFormat = "pkcs8" | "sec1" | "pkcs1";

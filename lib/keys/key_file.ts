@@ -30,13 +30,13 @@
 
 import { Buffer } from "node:buffer";
 import { scrypt, scryptSync } from "node:crypto";
-import { xsalsa20poly1305 } from "./_deps.ts";
-import { type Bytes, fromBase64, toBase64, toBytes, utf8 } from "./util/bytes.ts";
-import { children, parseDer, TAG } from "./util/der.ts";
-import { asNonEmptyString, asRecord, asSafeInteger, parseJson } from "./util/json.ts";
-import { decodePem, encodePem } from "./util/pem.ts";
-import { MAX_KEY_FILE_SIZE, PrivateKey } from "./keys.ts";
-import { CosignError, errorMessage } from "./errors.ts";
+import { xsalsa20poly1305 } from "../_deps.ts";
+import { type Bytes, fromBase64, toBase64, toBytes, utf8 } from "../util/bytes.ts";
+import { children, parseDer, TAG } from "../util/der.ts";
+import { asNonEmptyString, asRecord, asSafeInteger, parseJson } from "../util/json.ts";
+import { decodePem, encodePem } from "../util/pem.ts";
+import { MAX_KEY_FILE_SIZE, PrivateKey } from "./private_key.ts";
+import { CosignError, errorMessage } from "../errors.ts";
 
 /** The PEM type cosign writes (section 4.1). */
 export const SIGSTORE_PRIVATE_KEY_PEM_TYPE = "ENCRYPTED SIGSTORE PRIVATE KEY";
@@ -77,7 +77,7 @@ export interface DecryptOptions {
 /** A password: text is UTF-8 encoded (as Go's `[]byte(string)`); bytes are used as they are. */
 export type Password = string | Uint8Array;
 
-/** Error codes raised here (declared with the key codes in `signer.ts`). */
+/** Error codes raised here (declared with the key codes in `public_key.ts`). */
 export type KeyFileErrorCode = "KEY_MALFORMED" | "KEY_UNSUPPORTED" | "KEY_WRONG_PASSWORD";
 
 /**

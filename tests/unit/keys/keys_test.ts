@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createPrivateKey, createPublicKey } from "node:crypto";
-import { fc } from "../_deps.ts";
-import { digest, type HashName, utf8 } from "../../lib/util/bytes.ts";
+import { fc } from "../../_deps.ts";
+import { digest, type HashName, utf8 } from "../../../lib/util/bytes.ts";
 import {
   derBitString,
   derContext,
@@ -12,14 +12,14 @@ import {
   derOid,
   derSequence,
   parseDer,
-} from "../../lib/util/der.ts";
-import { encodePem } from "../../lib/util/pem.ts";
+} from "../../../lib/util/der.ts";
+import { encodePem } from "../../../lib/util/pem.ts";
 import {
   generateKeyPair,
   importPrivateKeyPem,
   MAX_KEY_FILE_SIZE,
   PrivateKey,
-} from "../../lib/keys.ts";
+} from "../../../lib/keys/private_key.ts";
 import {
   ecdsaRawToDer,
   ecdsaSignatureToRaw,
@@ -28,9 +28,9 @@ import {
   verifyEd25519ph,
   verifyPrehashed,
   verifySignature,
-} from "../../lib/signer.ts";
-import { isCosignError } from "../../lib/errors.ts";
-import { p256 } from "../../lib/_deps.ts";
+} from "../../../lib/keys/public_key.ts";
+import { isCosignError } from "../../../lib/errors.ts";
+import { p256 } from "../../../lib/_deps.ts";
 
 const KINDS: KeyKind[] = ["ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa", "ed25519"];
 const DATA = utf8("the payload cosign signs");

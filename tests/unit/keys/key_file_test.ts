@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { fc } from "../_deps.ts";
-import { fromBase64, fromUtf8, toBase64, utf8 } from "../../lib/util/bytes.ts";
-import { children, derContext, derSequence, parseDer, TAG } from "../../lib/util/der.ts";
-import { decodePem, encodePem } from "../../lib/util/pem.ts";
-import { generateKeyPair, type PrivateKey } from "../../lib/keys.ts";
+import { fc } from "../../_deps.ts";
+import { fromBase64, fromUtf8, toBase64, utf8 } from "../../../lib/util/bytes.ts";
+import { children, derContext, derSequence, parseDer, TAG } from "../../../lib/util/der.ts";
+import { decodePem, encodePem } from "../../../lib/util/pem.ts";
+import { generateKeyPair, type PrivateKey } from "../../../lib/keys/private_key.ts";
 import {
   COSIGN_PRIVATE_KEY_PEM_TYPE,
   decryptPrivateKey,
@@ -11,15 +11,17 @@ import {
   encryptPrivateKey,
   encryptSecret,
   SIGSTORE_PRIVATE_KEY_PEM_TYPE,
-} from "../../lib/key_file.ts";
-import { type KeyKind, verifyEd25519ph, verifySignature } from "../../lib/signer.ts";
-import { isCosignError } from "../../lib/errors.ts";
-import { asArray, asRecord, asString, parseJson } from "../../lib/util/json.ts";
+} from "../../../lib/keys/key_file.ts";
+import { type KeyKind, verifyEd25519ph, verifySignature } from "../../../lib/keys/public_key.ts";
+import { isCosignError } from "../../../lib/errors.ts";
+import { asArray, asRecord, asString, parseJson } from "../../../lib/util/json.ts";
 
 // go-securesystemslib's own vectors (provenance in tests/testdata/SOURCES.md).
 const VECTORS = asRecord(
   parseJson(
-    Deno.readTextFileSync(new URL("../testdata/securesystemslib_encrypted.json", import.meta.url)),
+    Deno.readTextFileSync(
+      new URL("../../testdata/securesystemslib_encrypted.json", import.meta.url),
+    ),
     "vectors",
   ),
   "$",

@@ -18,8 +18,8 @@
 
 import { Buffer } from "node:buffer";
 import { constants, createPrivateKey, type KeyObject, privateEncrypt } from "node:crypto";
-import { ed25519ph } from "./_deps.ts";
-import { type Bytes, concat, digestLength, type HashName, toBytes } from "./util/bytes.ts";
+import { ed25519ph } from "../_deps.ts";
+import { type Bytes, concat, digestLength, type HashName, toBytes } from "../util/bytes.ts";
 import {
   type Curve,
   CURVES,
@@ -27,9 +27,9 @@ import {
   parseKey,
   type PrivateKeyFormat,
 } from "./_private_key_der.ts";
-import { decodePem, encodePem } from "./util/pem.ts";
-import { ecdsaRawToDer, type KeyKind, PublicKey, type Signer } from "./signer.ts";
-import { CosignError, errorMessage } from "./errors.ts";
+import { decodePem, encodePem } from "../util/pem.ts";
+import { ecdsaRawToDer, type KeyKind, PublicKey, type Signer } from "./public_key.ts";
+import { CosignError, errorMessage } from "../errors.ts";
 
 /** DER encodings of a private key: `pkcs8`, `sec1` (`EC PRIVATE KEY`), `pkcs1` (RSA). */
 export type { PrivateKeyFormat };
