@@ -161,11 +161,16 @@ export type {
   RekorLogInfo,
 } from "./lib/rekor_wire.ts";
 export type { TstInfo, VerifiedTimestamp } from "./lib/timestamp.ts";
-export { type Certificate, type Extension, KEY_USAGE_BITS, type KeyUsageName } from "./lib/x509.ts";
-export type { DistinguishedName, GeneralName, NameAttribute } from "./lib/x509_names.ts";
-export type { CertificateIdentity, GithubWorkflow } from "./lib/x509_identity.ts";
+export {
+  type Certificate,
+  type Extension,
+  KEY_USAGE_BITS,
+  type KeyUsageName,
+} from "./lib/x509/certificate.ts";
+export type { DistinguishedName, GeneralName, NameAttribute } from "./lib/x509/names.ts";
+export type { CertificateIdentity, GithubWorkflow } from "./lib/x509/identity.ts";
 export type { CheckedCertificate } from "./lib/fulcio.ts";
-export type { SignedCertificateTimestamp, VerifiedSct } from "./lib/sct.ts";
+export type { SignedCertificateTimestamp, VerifiedSct } from "./lib/x509/sct.ts";
 export {
   parseTrustedRoot,
   type TrustedAuthority,

@@ -10,7 +10,7 @@
  * one round over all it verifies. dcosign is timed the same way (same bundles, same loop: parse
  * the bundle JSON and verify, trusted roots parsed once), and a table prints verifications per
  * second for both and the ratio. dcosign caches verified certificate signatures (issuer ->
- * child, lib/x509_chain.ts), which a repeated bundle hits for its leaf too: "warm" is that
+ * child, lib/x509/chain.ts), which a repeated bundle hits for its leaf too: "warm" is that
  * steady state, "cold" clears the cache before every verification (every chain link checked
  * again, as for a first sight of the bundle; sigstore-js caches nothing). The Deno.bench cases
  * then measure dcosign's side again.
@@ -21,7 +21,7 @@ import { PublicKey } from "../lib/keys/public_key.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../lib/trust.ts";
 import type { Artifact, VerificationPolicy } from "../lib/verify.ts";
 import { verifyBundle } from "../lib/verify_bundle.ts";
-import { clearCertificateSignatureCache } from "../lib/x509_chain.ts";
+import { clearCertificateSignatureCache } from "../lib/x509/chain.ts";
 import { exists, interopPath, REPO_ROOT } from "../tests/_support.ts";
 
 const DURATION_MS = 250;

@@ -15,7 +15,7 @@ import { generateKeyPair } from "../lib/keys/private_key.ts";
 import { logEntryToTlogEntry, RekorClient } from "../lib/rekor.ts";
 import { buildBundle, signMessage } from "../lib/sign.ts";
 import { serializeBundle } from "../lib/bundle_serialize.ts";
-import { clearCertificateSignatureCache } from "../lib/x509_chain.ts";
+import { clearCertificateSignatureCache } from "../lib/x509/chain.ts";
 import { verifyBundle } from "../lib/verify_bundle.ts";
 import { bindStack, createStackApp, openStackServices } from "../server/mod.ts";
 

@@ -4,11 +4,11 @@
  * sigstore-conformance corpus, P-384 intermediate and root). Run: `deno bench -A bench/x509_bench.ts`.
  */
 import { fromBase64 } from "../lib/util/bytes.ts";
-import { verifyEmbeddedScts } from "../lib/sct.ts";
+import { verifyEmbeddedScts } from "../lib/x509/sct.ts";
 import { verifySignature } from "../lib/keys/public_key.ts";
 import { parseTrustedRoot } from "../lib/trust.ts";
-import { parseCertificate } from "../lib/x509.ts";
-import { verifyFulcioChain } from "../lib/x509_chain.ts";
+import { parseCertificate } from "../lib/x509/certificate.ts";
+import { verifyFulcioChain } from "../lib/x509/chain.ts";
 
 const interop = new URL(
   `file://${

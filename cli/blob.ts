@@ -29,7 +29,7 @@ import {
   verifyBlob as verifyBlobLib,
   verifyBlobAttestation as verifyBlobAttestationLib,
 } from "../lib/verify_blob.ts";
-import { parseCertificatesPem } from "../lib/x509.ts";
+import { parseCertificatesPem } from "../lib/x509/certificate.ts";
 import type { CommandInput, CommandRun } from "./app.ts";
 import { resolvePath } from "./context.ts";
 import { parseSize } from "./registry_options.ts";

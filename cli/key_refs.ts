@@ -12,7 +12,7 @@ import type { PrivateKey } from "../lib/keys/private_key.ts";
 import { decodePemBlocks } from "../lib/util/pem.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
 import { PublicKey } from "../lib/keys/public_key.ts";
-import { parseCertificate } from "../lib/x509.ts";
+import { parseCertificate } from "../lib/x509/certificate.ts";
 import { type CliContext, resolvePath } from "./context.ts";
 
 const UNSUPPORTED_SCHEMES = /^(awskms|gcpkms|azurekms|hashivault|k8s|gitlab|github|pkcs11):/;

@@ -31,7 +31,7 @@ import {
   readOid,
   TAG,
 } from "./util/der.ts";
-import { encodeSctList, type SignedCertificateTimestamp } from "./sct.ts";
+import { encodeSctList, type SignedCertificateTimestamp } from "./x509/sct.ts";
 import type { PublicKey, Signer } from "./keys/public_key.ts";
 import {
   type Certificate,
@@ -40,7 +40,7 @@ import {
   type KeyUsageName,
   parseCertificate,
   X509_OID,
-} from "./x509.ts";
+} from "./x509/certificate.ts";
 
 /** An extension to put in a certificate: `value` is the DER inside `extnValue`. */
 export interface ExtensionInput {

@@ -33,12 +33,12 @@ import { isRedirect, readErrorText, readJson } from "./util/http_json.ts";
 import { asArray, asNonEmptyString, asRecord, isRecord } from "./util/json.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import { unverifiedClaims } from "./oidc_token.ts";
-import { type VerifiedSct, verifyEmbeddedScts } from "./sct.ts";
+import { type VerifiedSct, verifyEmbeddedScts } from "./x509/sct.ts";
 import type { PublicKey, Signer } from "./keys/public_key.ts";
 import type { TrustedAuthority, TrustedRoot } from "./trust.ts";
-import { type Certificate, parseCertificatePem } from "./x509.ts";
-import { type CertificateIdentity, certificateIdentity } from "./x509_identity.ts";
-import { verifyFulcioChain } from "./x509_chain.ts";
+import { type Certificate, parseCertificatePem } from "./x509/certificate.ts";
+import { type CertificateIdentity, certificateIdentity } from "./x509/identity.ts";
+import { verifyFulcioChain } from "./x509/chain.ts";
 
 /** Error codes raised here. */
 export type FulcioErrorCode =

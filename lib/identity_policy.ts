@@ -10,7 +10,7 @@
 
 import { CosignError } from "./errors.ts";
 import type { VerificationPolicy } from "./verify.ts";
-import type { CertificateIdentity, GithubWorkflow } from "./x509_identity.ts";
+import type { CertificateIdentity, GithubWorkflow } from "./x509/identity.ts";
 
 /** Error codes raised here. */
 export type IdentityPolicyErrorCode = "VERIFY_IDENTITY_MISMATCH" | "VERIFY_INVALID_REGEXP";

@@ -46,7 +46,7 @@ import {
   parseProposedEntry,
 } from "./rekor_entries.ts";
 import { PublicKey, verifyPrehashed, verifySignature } from "./keys/public_key.ts";
-import { parseCertificate } from "./x509.ts";
+import { parseCertificate } from "./x509/certificate.ts";
 
 /** Error codes raised here. */
 export type RekorCanonicalizeErrorCode = "REKOR_ENTRY_INVALID" | "REKOR_ENTRY_UNSUPPORTED";

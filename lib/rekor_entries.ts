@@ -25,7 +25,7 @@ import type { EntryBody, EntryDigest, LoggedSignature } from "./_rekor_bodies.ts
 import { pae } from "./payload/dsse.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import { PublicKey } from "./keys/public_key.ts";
-import { parseCertificate } from "./x509.ts";
+import { parseCertificate } from "./x509/certificate.ts";
 
 /** Error codes raised here. */
 export type RekorEntryErrorCode = "REKOR_BODY_MALFORMED" | "REKOR_BODY_MISMATCH";

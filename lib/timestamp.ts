@@ -32,9 +32,9 @@ import {
 } from "./util/der.ts";
 import { CosignError, errorMessage, isCosignError } from "./errors.ts";
 import { isWithin, type TrustedAuthority, type TrustedRoot } from "./trust.ts";
-import { type Certificate, parseCertificate, readAlgorithm } from "./x509.ts";
-import { authorityCertificates, verifyCertificateChain } from "./x509_chain.ts";
-import { hashFromOid, verifyAlgorithmSignature } from "./x509_algorithms.ts";
+import { type Certificate, parseCertificate, readAlgorithm } from "./x509/certificate.ts";
+import { authorityCertificates, verifyCertificateChain } from "./x509/chain.ts";
+import { hashFromOid, verifyAlgorithmSignature } from "./x509/algorithms.ts";
 
 /** Error codes raised here. */
 export type TimestampErrorCode =

@@ -32,7 +32,7 @@ import {
 } from "./util/der.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import { HASH_OID, MAX_TIMESTAMP_BYTES, parseSignedTimestamp, requireHash } from "./timestamp.ts";
-import { readAlgorithm } from "./x509.ts";
+import { readAlgorithm } from "./x509/certificate.ts";
 
 /** Error codes raised here (parsing the answer raises `lib/timestamp.ts`'s codes too). */
 export type TimestampClientErrorCode =

@@ -19,7 +19,7 @@ import { pae } from "./payload/dsse.ts";
 import { CosignError, isCosignError } from "./errors.ts";
 import { checkIdentity, type IdentityMatcher } from "./identity_policy.ts";
 import { parseStatement, statementMatchesDigest } from "./payload/statement.ts";
-import { embeddedScts, verifyEmbeddedScts } from "./sct.ts";
+import { embeddedScts, verifyEmbeddedScts } from "./x509/sct.ts";
 import {
   type PublicKey,
   verifyEd25519ph,
@@ -30,13 +30,13 @@ import { type TlogVerification, verifyTlogEntries } from "./tlog_verify.ts";
 import type { TlogEntry } from "./tlog_entry.ts";
 import { type VerifiedTimestamp, verifyTimestamp } from "./timestamp.ts";
 import type { TrustedRoot } from "./trust.ts";
-import { type Certificate, parseCertificate } from "./x509.ts";
+import { type Certificate, parseCertificate } from "./x509/certificate.ts";
 import {
   type CertificateIdentity,
   certificateIdentity,
   type GithubWorkflow,
-} from "./x509_identity.ts";
-import { verifyFulcioChain } from "./x509_chain.ts";
+} from "./x509/identity.ts";
+import { verifyFulcioChain } from "./x509/chain.ts";
 
 /** Error codes raised by the pipeline itself (its steps raise their own too). */
 export type VerifyErrorCode =

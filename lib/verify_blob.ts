@@ -34,7 +34,7 @@ import {
   type VerificationResult,
   verifySignedEntity,
 } from "./verify.ts";
-import { parseCertificate } from "./x509.ts";
+import { parseCertificate } from "./x509/certificate.ts";
 
 export type { BlobSource, HashProgress };
 export {

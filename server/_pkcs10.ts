@@ -23,8 +23,8 @@ import {
 import { signatureAlgorithmFor } from "../lib/certificate_builder.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
 import { PublicKey, type Signer } from "../lib/keys/public_key.ts";
-import { readAlgorithm } from "../lib/x509.ts";
-import { verifyAlgorithmSignature } from "../lib/x509_algorithms.ts";
+import { readAlgorithm } from "../lib/x509/certificate.ts";
+import { verifyAlgorithmSignature } from "../lib/x509/algorithms.ts";
 
 /** Largest CSR read. */
 const MAX_CSR_BYTES = 16 * 1024;

@@ -24,10 +24,10 @@ import {
 } from "../lib/certificate_builder.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
 import { generateKeyPair, PrivateKey } from "../lib/keys/private_key.ts";
-import { createEmbeddedSct } from "../lib/sct.ts";
+import { createEmbeddedSct } from "../lib/x509/sct.ts";
 import type { PublicKey } from "../lib/keys/public_key.ts";
 import { keyDetailsOf, type TrustedAuthority, type TrustedLog } from "../lib/trust.ts";
-import { type Certificate, parseCertificate, X509_OID } from "../lib/x509.ts";
+import { type Certificate, parseCertificate, X509_OID } from "../lib/x509/certificate.ts";
 
 /** Error codes raised here. */
 export type CertificateAuthorityErrorCode = "SERVER_CA_STATE";

@@ -88,9 +88,9 @@ export type {
 export type { TrustedAuthority, TrustedLog, TrustedRoot, ValidityPeriod } from "../lib/trust.ts";
 export type { ServiceEndpoint, ServiceSelector, SigningConfig } from "../lib/signing_config.ts";
 export type { KeyKind, PublicKey } from "../lib/keys/public_key.ts";
-export type { Certificate, Extension, KeyUsageName } from "../lib/x509.ts";
-export type { DistinguishedName, GeneralName, NameAttribute } from "../lib/x509_names.ts";
-export { KEY_USAGE_BITS } from "../lib/x509.ts";
+export type { Certificate, Extension, KeyUsageName } from "../lib/x509/certificate.ts";
+export type { DistinguishedName, GeneralName, NameAttribute } from "../lib/x509/names.ts";
+export { KEY_USAGE_BITS } from "../lib/x509/certificate.ts";
 export type { SanInput } from "../lib/certificate_builder.ts";
 export type { MerkleNodeSource } from "../lib/merkle_tree.ts";
 export type { RekorInclusionProof, RekorLogEntry } from "../lib/rekor_wire.ts";

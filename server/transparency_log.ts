@@ -36,7 +36,7 @@ import type { RekorLogEntry } from "../lib/rekor.ts";
 import { PublicKey } from "../lib/keys/public_key.ts";
 import { setPayload } from "../lib/tlog_verify.ts";
 import { keyDetailsOf, type TrustedLog } from "../lib/trust.ts";
-import { parseCertificate } from "../lib/x509.ts";
+import { parseCertificate } from "../lib/x509/certificate.ts";
 
 /** Error codes raised here (besides the entry validation codes). */
 export type TransparencyLogErrorCode = "SERVER_LOG_CORRUPT" | "SERVER_LOG_CLOSED";

@@ -43,7 +43,7 @@ import { ecdsaRawToDer, PublicKey, type Signer } from "../lib/keys/public_key.ts
 import { HASH_OID, TIMESTAMP_OID } from "../lib/timestamp.ts";
 import { parseTimestampRequest } from "../lib/timestamp_client.ts";
 import type { TrustedAuthority } from "../lib/trust.ts";
-import { type Certificate, parseCertificate, X509_OID } from "../lib/x509.ts";
+import { type Certificate, parseCertificate, X509_OID } from "../lib/x509/certificate.ts";
 
 /** Error codes raised here. */
 export type TsaServerErrorCode = "SERVER_TSA_STATE" | "TSA_UNSUPPORTED_POLICY";

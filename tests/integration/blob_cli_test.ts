@@ -11,7 +11,7 @@ import { encodePem } from "../../lib/util/pem.ts";
 import { createLeafCertificate, fulcioExtension } from "../../lib/certificate_builder.ts";
 import { decryptPrivateKey, encryptPrivateKey } from "../../lib/keys/key_file.ts";
 import { generateKeyPair, PrivateKey } from "../../lib/keys/private_key.ts";
-import { parseCertificate } from "../../lib/x509.ts";
+import { parseCertificate } from "../../lib/x509/certificate.ts";
 import { parseLegacyBlobBundle } from "../../lib/legacy_bundle.ts";
 import { parseStatement } from "../../lib/payload/statement.ts";
 import { dcosign } from "../_cli.ts";

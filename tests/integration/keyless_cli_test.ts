@@ -13,7 +13,7 @@ import { parseImageReference } from "../../lib/oci_reference.ts";
 import { logEntryToTlogEntry, RekorClient } from "../../lib/rekor.ts";
 import { signImage } from "../../lib/sign_image.ts";
 import { encodeTrustedRoot } from "../../lib/trust.ts";
-import { parseCertificate } from "../../lib/x509.ts";
+import { parseCertificate } from "../../lib/x509/certificate.ts";
 import { CertificateAuthority } from "../../server/mod.ts";
 import { dcosign } from "../_cli.ts";
 import { type ImageEnv, openImageEnv, TEST_IDENTITIES } from "./_image_env.ts";

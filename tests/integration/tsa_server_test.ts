@@ -5,7 +5,7 @@ import { isCosignError } from "../../lib/errors.ts";
 import { parseSignedTimestamp, verifyTimestamp } from "../../lib/timestamp.ts";
 import { encodeTimestampRequest, requestTimestamp } from "../../lib/timestamp_client.ts";
 import { encodeTrustedRoot, parseTrustedRoot } from "../../lib/trust.ts";
-import { parseCertificatesPem } from "../../lib/x509.ts";
+import { parseCertificatesPem } from "../../lib/x509/certificate.ts";
 import { TimestampAuthority, tsaRoutes } from "../../server/tsa.ts";
 
 const SIGNATURE = utf8("signature over an artifact");

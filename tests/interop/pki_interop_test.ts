@@ -6,12 +6,16 @@
 import assert from "node:assert/strict";
 import { type Bytes, equalBytes, fromBase64 } from "../../lib/util/bytes.ts";
 import { isCosignError } from "../../lib/errors.ts";
-import { embeddedScts, verifyEmbeddedScts } from "../../lib/sct.ts";
+import { embeddedScts, verifyEmbeddedScts } from "../../lib/x509/sct.ts";
 import { parseSignedTimestamp, verifyTimestamp } from "../../lib/timestamp.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../../lib/trust.ts";
-import { type Certificate, parseCertificate, parseCertificatePem } from "../../lib/x509.ts";
-import { certificateIdentity } from "../../lib/x509_identity.ts";
-import { verifyCertificateChain, verifyFulcioChain } from "../../lib/x509_chain.ts";
+import {
+  type Certificate,
+  parseCertificate,
+  parseCertificatePem,
+} from "../../lib/x509/certificate.ts";
+import { certificateIdentity } from "../../lib/x509/identity.ts";
+import { verifyCertificateChain, verifyFulcioChain } from "../../lib/x509/chain.ts";
 import { INTEROP, interopPath, readInteropText, requireComponents } from "../_support.ts";
 
 const CASES = "conformance/test/assets/bundle-verify";

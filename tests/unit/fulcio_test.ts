@@ -11,9 +11,9 @@ import {
 } from "../../lib/fulcio.ts";
 import { generateKeyPair, type PrivateKey } from "../../lib/keys/private_key.ts";
 import { unverifiedClaims } from "../../lib/oidc.ts";
-import { verifyEmbeddedScts } from "../../lib/sct.ts";
-import { findExtension, X509_OID } from "../../lib/x509.ts";
-import { certificateIdentity } from "../../lib/x509_identity.ts";
+import { verifyEmbeddedScts } from "../../lib/x509/sct.ts";
+import { findExtension, X509_OID } from "../../lib/x509/certificate.ts";
+import { certificateIdentity } from "../../lib/x509/identity.ts";
 import {
   CertificateAuthority,
   fulcioRoutes,

@@ -17,7 +17,7 @@ import {
   requestTimestamp,
 } from "../../lib/timestamp_client.ts";
 import type { TrustedAuthority } from "../../lib/trust.ts";
-import { X509_OID } from "../../lib/x509.ts";
+import { X509_OID } from "../../lib/x509/certificate.ts";
 import { TimestampAuthority, tsaRoutes } from "../../server/tsa.ts";
 
 const SIGNATURE = utf8("the artifact signature bytes");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { fc } from "../_deps.ts";
-import { derSequence, parseDer } from "../../lib/util/der.ts";
-import { encodePem } from "../../lib/util/pem.ts";
+import { fc } from "../../_deps.ts";
+import { derSequence, parseDer } from "../../../lib/util/der.ts";
+import { encodePem } from "../../../lib/util/pem.ts";
 import {
   createIntermediateCertificate,
   createLeafCertificate,
@@ -9,24 +9,24 @@ import {
   customExtension,
   encodeName,
   fulcioExtension,
-} from "../../lib/certificate_builder.ts";
-import { isCosignError } from "../../lib/errors.ts";
-import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/keys/public_key.ts";
-import type { TrustedAuthority } from "../../lib/trust.ts";
+} from "../../../lib/certificate_builder.ts";
+import { isCosignError } from "../../../lib/errors.ts";
+import { ecdsaRawToDer, PublicKey, type Signer } from "../../../lib/keys/public_key.ts";
+import type { TrustedAuthority } from "../../../lib/trust.ts";
 import {
   parseCertificate,
   parseCertificatePem,
   parseCertificatesPem,
   X509_OID,
-} from "../../lib/x509.ts";
-import { parseName } from "../../lib/x509_names.ts";
-import { certificateIdentity } from "../../lib/x509_identity.ts";
+} from "../../../lib/x509/certificate.ts";
+import { parseName } from "../../../lib/x509/names.ts";
+import { certificateIdentity } from "../../../lib/x509/identity.ts";
 import {
   clearCertificateSignatureCache,
   isSignedBy,
   verifyCertificateChain,
   verifyFulcioChain,
-} from "../../lib/x509_chain.ts";
+} from "../../../lib/x509/chain.ts";
 
 const HASHES = { sha256: "SHA-256", sha384: "SHA-384", sha512: "SHA-512" } as const;
 

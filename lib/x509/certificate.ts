@@ -6,13 +6,13 @@
  * signed. Known extensions get typed fields; a malformed known extension makes the whole
  * certificate malformed (as Go's `x509.ParseCertificate` does), unknown ones are kept raw. Counts
  * of extensions, names and SAN entries are bounded before use (SECURITY.md rule 4). Names and
- * SAN entries are parsed in `lib/x509_names.ts`, the Fulcio identity is read in
- * `lib/x509_identity.ts`, and chain verification lives in `lib/x509_chain.ts`.
+ * SAN entries are parsed in `lib/x509/names.ts`, the Fulcio identity is read in
+ * `lib/x509/identity.ts`, and chain verification lives in `lib/x509/chain.ts`.
  *
  * @module
  */
 
-import { type Bytes, toHex } from "./util/bytes.ts";
+import { type Bytes, toHex } from "../util/bytes.ts";
 import {
   at,
   children,
@@ -28,16 +28,11 @@ import {
   readString,
   readTime,
   TAG,
-} from "./util/der.ts";
-import { decodePemBlocks } from "./util/pem.ts";
-import { CosignError, errorMessage, isCosignError } from "./errors.ts";
-import { PublicKey } from "./keys/public_key.ts";
-import {
-  type DistinguishedName,
-  type GeneralName,
-  parseGeneralNames,
-  parseName,
-} from "./x509_names.ts";
+} from "../util/der.ts";
+import { decodePemBlocks } from "../util/pem.ts";
+import { CosignError, errorMessage, isCosignError } from "../errors.ts";
+import { PublicKey } from "../keys/public_key.ts";
+import { type DistinguishedName, type GeneralName, parseGeneralNames, parseName } from "./names.ts";
 
 /** Error codes raised while parsing certificates. */
 export type X509ParseErrorCode = "X509_MALFORMED" | "X509_UNSUPPORTED";

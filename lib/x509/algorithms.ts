@@ -3,15 +3,15 @@
  * ECDSA and RSA PKCS#1 v1.5 with SHA-2 (RFC 5758 section 3.2, RFC 4055 section 5), RSASSA-PSS
  * with its parameters (RFC 4055 section 3.1) and Ed25519 (RFC 8410 section 3), as certificates,
  * CRLs and CMS SignerInfos use them. The algorithm must fit the key; anything else is
- * `X509_UNSUPPORTED_ALGORITHM`, never a silent false. Chains are `lib/x509_chain.ts`.
+ * `X509_UNSUPPORTED_ALGORITHM`, never a silent false. Chains are `lib/x509/chain.ts`.
  *
  * @module
  */
 
-import type { Bytes, HashName } from "./util/bytes.ts";
-import { at, children, contextTag, parseDer, readOid, readSmallInteger, TAG } from "./util/der.ts";
-import { CosignError } from "./errors.ts";
-import { type PublicKey, verifySignature } from "./keys/public_key.ts";
+import type { Bytes, HashName } from "../util/bytes.ts";
+import { at, children, contextTag, parseDer, readOid, readSmallInteger, TAG } from "../util/der.ts";
+import { CosignError } from "../errors.ts";
+import { type PublicKey, verifySignature } from "../keys/public_key.ts";
 
 /** Error codes raised here. */
 export type X509AlgorithmErrorCode = "X509_UNSUPPORTED_ALGORITHM";

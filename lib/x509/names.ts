@@ -2,12 +2,12 @@
  * Names in X.509 certificates (RFC 5280): distinguished names (section 4.1.2.4) with their
  * RFC 4514 text, and the GeneralNames of a SubjectAltName (section 4.2.1.6). The DER of a name is
  * kept, since chains compare names as bytes; counts of attributes and entries are bounded before
- * use (SECURITY.md rule 4). Certificates themselves are parsed in `lib/x509.ts`.
+ * use (SECURITY.md rule 4). Certificates themselves are parsed in `lib/x509/certificate.ts`.
  *
  * @module
  */
 
-import { type Bytes, fromUtf8, toHex } from "./util/bytes.ts";
+import { type Bytes, fromUtf8, toHex } from "../util/bytes.ts";
 import {
   at,
   children,
@@ -18,7 +18,7 @@ import {
   readOid,
   readString,
   TAG,
-} from "./util/der.ts";
+} from "../util/der.ts";
 
 /** Most name attributes and SAN entries one certificate may carry. */
 const MAX_NAME_ATTRIBUTES = 64;

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { fc } from "../_deps.ts";
-import type { Bytes } from "../../lib/util/bytes.ts";
+import { fc } from "../../_deps.ts";
+import type { Bytes } from "../../../lib/util/bytes.ts";
 import {
   createLeafCertificate,
   createRootCertificate,
   finalizePrecertificate,
-} from "../../lib/certificate_builder.ts";
-import { isCosignError } from "../../lib/errors.ts";
+} from "../../../lib/certificate_builder.ts";
+import { isCosignError } from "../../../lib/errors.ts";
 import {
   createEmbeddedSct,
   embeddedScts,
@@ -16,10 +16,10 @@ import {
   parseSctList,
   type SignedCertificateTimestamp,
   verifyEmbeddedScts,
-} from "../../lib/sct.ts";
-import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/keys/public_key.ts";
-import type { TrustedLog } from "../../lib/trust.ts";
-import type { Certificate } from "../../lib/x509.ts";
+} from "../../../lib/x509/sct.ts";
+import { ecdsaRawToDer, PublicKey, type Signer } from "../../../lib/keys/public_key.ts";
+import type { TrustedLog } from "../../../lib/trust.ts";
+import type { Certificate } from "../../../lib/x509/certificate.ts";
 
 const HASHES = { sha256: "SHA-256", sha384: "SHA-384", sha512: "SHA-512" } as const;
 

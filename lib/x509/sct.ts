@@ -10,12 +10,12 @@
  * @module
  */
 
-import { type Bytes, concat, equalBytes, sha256, toBase64 } from "./util/bytes.ts";
-import { children, derSequence, encodeTlv, parseDer, readOid, TAG } from "./util/der.ts";
-import { CosignError, errorMessage } from "./errors.ts";
-import { type Signer, verifySignature } from "./keys/public_key.ts";
-import { isWithin, type TrustedLog } from "./trust.ts";
-import { type Certificate, X509_OID } from "./x509.ts";
+import { type Bytes, concat, equalBytes, sha256, toBase64 } from "../util/bytes.ts";
+import { children, derSequence, encodeTlv, parseDer, readOid, TAG } from "../util/der.ts";
+import { CosignError, errorMessage } from "../errors.ts";
+import { type Signer, verifySignature } from "../keys/public_key.ts";
+import { isWithin, type TrustedLog } from "../trust.ts";
+import { type Certificate, X509_OID } from "./certificate.ts";
 
 /** Error codes raised here. */
 export type SctErrorCode = "X509_SCT_MALFORMED" | "X509_SCT_MISSING" | "X509_SCT_UNVERIFIED";

@@ -1,14 +1,14 @@
 /**
  * The identity a Fulcio certificate carries (cosign-spec.md sections 7.2-7.4): the SAN sigstore-go
  * compares, the OIDC issuer, the GitHub workflow values of the deprecated extensions, and every
- * Fulcio extension by name. Parsing the certificate is `lib/x509.ts`'s job; matching an identity
+ * Fulcio extension by name. Parsing the certificate is `lib/x509/certificate.ts`'s job; matching an identity
  * against a policy is `lib/identity_policy.ts`'s.
  *
  * @module
  */
 
-import { type Certificate, FULCIO_EXTENSIONS, X509_OID } from "./x509.ts";
-import type { GeneralName } from "./x509_names.ts";
+import { type Certificate, FULCIO_EXTENSIONS, X509_OID } from "./certificate.ts";
+import type { GeneralName } from "./names.ts";
 
 /** GitHub workflow values from the deprecated Fulcio extensions .2-.6. */
 export interface GithubWorkflow {

@@ -7,16 +7,16 @@
  * (SECURITY.md row 8, rule 6). Verified issuer -> child signatures are cached in a bounded map
  * keyed by a hash of the issuer key and the child's raw bytes: P-384 verification costs ~2 ms in
  * Deno, and the same Fulcio intermediate signs every leaf. Which algorithm a signature uses, and
- * how it verifies, is `lib/x509_algorithms.ts`.
+ * how it verifies, is `lib/x509/algorithms.ts`.
  *
  * @module
  */
 
-import { type Bytes, concat, equalBytes, sha256, toHex } from "./util/bytes.ts";
-import { CosignError, errorMessage } from "./errors.ts";
-import { isWithin, type TrustedAuthority, type TrustedRoot } from "./trust.ts";
-import { type Certificate, parseCertificate, X509_OID } from "./x509.ts";
-import { verifyAlgorithmSignature } from "./x509_algorithms.ts";
+import { type Bytes, concat, equalBytes, sha256, toHex } from "../util/bytes.ts";
+import { CosignError, errorMessage } from "../errors.ts";
+import { isWithin, type TrustedAuthority, type TrustedRoot } from "../trust.ts";
+import { type Certificate, parseCertificate, X509_OID } from "./certificate.ts";
+import { verifyAlgorithmSignature } from "./algorithms.ts";
 
 /** Error codes raised by chain verification. */
 export type X509ChainErrorCode =
