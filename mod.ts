@@ -140,8 +140,8 @@ export {
   parseBundle,
   type ParseBundleOptions,
   type VerificationMaterial,
-} from "./lib/bundle.ts";
-export { serializeBundle } from "./lib/bundle_serialize.ts";
+} from "./lib/bundle/model.ts";
+export { serializeBundle } from "./lib/bundle/serialize.ts";
 export type { Envelope, EnvelopeSignature } from "./lib/payload/dsse.ts";
 export type { Statement, StatementSubject } from "./lib/payload/statement.ts";
 export type { InclusionProof, TlogEntry } from "./lib/tlog_entry.ts";

@@ -14,7 +14,7 @@
  */
 
 import { hashFile } from "../lib/util/hash_stream.ts";
-import { encodeBundle } from "../lib/bundle_serialize.ts";
+import { encodeBundle } from "../lib/bundle/serialize.ts";
 import { encryptPrivateKey } from "../lib/keys/key_file.ts";
 import { generateKeyPair } from "../lib/keys/private_key.ts";
 import { signBlob } from "../lib/sign_blob.ts";

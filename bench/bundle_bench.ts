@@ -16,7 +16,7 @@
  * then measure dcosign's side again.
  */
 
-import { parseBundle } from "../lib/bundle.ts";
+import { parseBundle } from "../lib/bundle/model.ts";
 import { PublicKey } from "../lib/keys/public_key.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../lib/trust.ts";
 import type { Artifact, VerificationPolicy } from "../lib/verify.ts";

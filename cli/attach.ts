@@ -7,7 +7,7 @@
 
 import { type Bytes, fromUtf8 } from "../lib/util/bytes.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
-import { parseLegacyBlobBundle } from "../lib/legacy_bundle.ts";
+import { parseLegacyBlobBundle } from "../lib/bundle/legacy.ts";
 import {
   attachAttestations,
   attachBundle,

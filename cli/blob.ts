@@ -8,8 +8,8 @@
  */
 
 import { type HashName, toBase64, utf8 } from "../lib/util/bytes.ts";
-import { MAX_BUNDLE_BYTES } from "../lib/bundle.ts";
-import { encodeBundle } from "../lib/bundle_serialize.ts";
+import { MAX_BUNDLE_BYTES } from "../lib/bundle/model.ts";
+import { encodeBundle } from "../lib/bundle/serialize.ts";
 import { MAX_ENVELOPE_BYTES } from "../lib/payload/dsse.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
 import { MAX_STATEMENT_BYTES } from "../lib/payload/statement.ts";

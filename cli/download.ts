@@ -7,7 +7,7 @@
 
 import { fromUtf8, toBase64 } from "../lib/util/bytes.ts";
 import { parseJson } from "../lib/util/json.ts";
-import { parseBundle } from "../lib/bundle.ts";
+import { parseBundle } from "../lib/bundle/model.ts";
 import { parseEnvelope } from "../lib/payload/dsse.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
 import type { RegistryClient } from "../lib/oci.ts";

@@ -10,14 +10,14 @@
 import { type Bytes, equalBytes, fromBase64, fromUtf8 } from "./util/bytes.ts";
 import { isRecord, parseJson } from "./util/json.ts";
 import { decodePemBlocks } from "./util/pem.ts";
-import { parseBundle } from "./bundle.ts";
+import { parseBundle } from "./bundle/model.ts";
 import { type Envelope, envelopeBytes, parseEnvelope } from "./payload/dsse.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import {
   classifyLegacyVerifier,
   parseLegacyBlobBundle,
   parseRfc3161Annotation,
-} from "./legacy_bundle.ts";
+} from "./bundle/legacy.ts";
 import type { PublicKey } from "./keys/public_key.ts";
 import type { SignedEntity, VerificationPolicy } from "./verify.ts";
 import { bundleToEntity } from "./verify_bundle.ts";

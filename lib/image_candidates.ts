@@ -10,10 +10,10 @@
 
 import { type Bytes, fromBase64 } from "./util/bytes.ts";
 import { decodePemBlocks } from "./util/pem.ts";
-import { parseBundle } from "./bundle.ts";
+import { parseBundle } from "./bundle/model.ts";
 import { type Envelope, parseEnvelope } from "./payload/dsse.ts";
 import { CosignError, errorMessage } from "./errors.ts";
-import { legacyBundleToTlogEntry, parseRfc3161Annotation } from "./legacy_bundle.ts";
+import { legacyBundleToTlogEntry, parseRfc3161Annotation } from "./bundle/legacy.ts";
 import type { RegistryClient } from "./oci.ts";
 import type { RepositoryRef } from "./oci_reference.ts";
 import { readBundleReferrers } from "./oci_referrers.ts";

@@ -19,10 +19,10 @@
 import { type Bytes, fromBase64, fromUtf8, sha256Digest, utf8 } from "./util/bytes.ts";
 import { isRecord, parseJson } from "./util/json.ts";
 import { decodePemBlocks } from "./util/pem.ts";
-import { parseBundle } from "./bundle.ts";
+import { parseBundle } from "./bundle/model.ts";
 import { parseEnvelope } from "./payload/dsse.ts";
 import { CosignError, errorMessage } from "./errors.ts";
-import { encodeRfc3161Annotation, tlogEntryToLegacyBundle } from "./legacy_bundle.ts";
+import { encodeRfc3161Annotation, tlogEntryToLegacyBundle } from "./bundle/legacy.ts";
 import type { RegistryClient } from "./oci.ts";
 import { encodeManifest, MEDIA_TYPE, type OciManifest } from "./oci_manifest.ts";
 import {

@@ -6,7 +6,7 @@
  * Reading is bounded before anything is fetched (at most `maxReferrers` matching referrers, bundle
  * layers of at most `maxBundleBytes`), and each referrer must name this image as its `subject`
  * (a registry could list another image's referrers). Bundles come back as raw bytes: parsing them
- * is `bundle.ts`'s work.
+ * is `lib/bundle/model.ts`'s work.
  *
  * @module
  */

@@ -12,11 +12,11 @@
 
 import { type Bytes, toBase64 } from "./util/bytes.ts";
 import { encodePem } from "./util/pem.ts";
-import { type Bundle, BUNDLE_V03_MEDIA_TYPE } from "./bundle.ts";
-import { publicKeyHint } from "./bundle_serialize.ts";
+import { type Bundle, BUNDLE_V03_MEDIA_TYPE } from "./bundle/model.ts";
+import { publicKeyHint } from "./bundle/serialize.ts";
 import type { Envelope } from "./payload/dsse.ts";
 import { pae, serializeEnvelope } from "./payload/dsse.ts";
-import { encodeRfc3161Annotation, tlogEntryToLegacyBundle } from "./legacy_bundle.ts";
+import { encodeRfc3161Annotation, tlogEntryToLegacyBundle } from "./bundle/legacy.ts";
 import { ANNOTATION } from "./oci_signatures.ts";
 import { IN_TOTO_PAYLOAD_TYPE } from "./payload/statement.ts";
 import type { ProposedEntry } from "./rekor_entries.ts";

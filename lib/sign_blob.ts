@@ -21,10 +21,10 @@
 import { type Bytes, type HashName, toHex } from "./util/bytes.ts";
 import { type BlobSource, digestOf, hashBlob, type HashProgress } from "./util/hash_stream.ts";
 import { encodePem } from "./util/pem.ts";
-import type { Bundle } from "./bundle.ts";
+import type { Bundle } from "./bundle/model.ts";
 import { type Envelope, serializeEnvelope } from "./payload/dsse.ts";
 import { CosignError } from "./errors.ts";
-import { encodeLegacyBlobBundle, encodeRfc3161Annotation } from "./legacy_bundle.ts";
+import { encodeLegacyBlobBundle, encodeRfc3161Annotation } from "./bundle/legacy.ts";
 import { buildPredicate } from "./payload/predicate.ts";
 import { buildStatement, parseStatement } from "./payload/statement.ts";
 import { buildHashedRekordEntry } from "./rekor_entries.ts";

@@ -10,7 +10,7 @@
  */
 
 import { type Bytes, fromBase64, utf8 } from "./util/bytes.ts";
-import { encodeBundle } from "./bundle_serialize.ts";
+import { encodeBundle } from "./bundle/serialize.ts";
 import type { RegistryClient } from "./oci.ts";
 import { MEDIA_TYPE, type OciDescriptor } from "./oci_manifest.ts";
 import {

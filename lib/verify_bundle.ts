@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Bundle } from "./bundle.ts";
+import type { Bundle } from "./bundle/model.ts";
 import {
   type Artifact,
   type SignedEntity,

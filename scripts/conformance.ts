@@ -26,8 +26,8 @@
 import { type Flags, type FlagSpec, parseFlags } from "../cli/_args.ts";
 import { describeError } from "../cli/output.ts";
 import { type Bytes, digest, fromHex, utf8 } from "../lib/util/bytes.ts";
-import { type Bundle, MAX_BUNDLE_BYTES, parseBundle } from "../lib/bundle.ts";
-import { encodeBundle } from "../lib/bundle_serialize.ts";
+import { type Bundle, MAX_BUNDLE_BYTES, parseBundle } from "../lib/bundle/model.ts";
+import { encodeBundle } from "../lib/bundle/serialize.ts";
 import { CosignError } from "../lib/errors.ts";
 import { createProofOfPossession, FulcioClient, verifyIssuedCertificate } from "../lib/fulcio.ts";
 import { generateKeyPair } from "../lib/keys/private_key.ts";

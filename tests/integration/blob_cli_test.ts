@@ -6,13 +6,13 @@
 
 import assert from "node:assert/strict";
 import { fromBase64, sha256, toHex } from "../../lib/util/bytes.ts";
-import { parseBundle } from "../../lib/bundle.ts";
+import { parseBundle } from "../../lib/bundle/model.ts";
 import { encodePem } from "../../lib/util/pem.ts";
 import { createLeafCertificate, fulcioExtension } from "../../lib/certificate_builder.ts";
 import { decryptPrivateKey, encryptPrivateKey } from "../../lib/keys/key_file.ts";
 import { generateKeyPair, PrivateKey } from "../../lib/keys/private_key.ts";
 import { parseCertificate } from "../../lib/x509/certificate.ts";
-import { parseLegacyBlobBundle } from "../../lib/legacy_bundle.ts";
+import { parseLegacyBlobBundle } from "../../lib/bundle/legacy.ts";
 import { parseStatement } from "../../lib/payload/statement.ts";
 import { dcosign } from "../_cli.ts";
 import { type ImageEnv, openImageEnv, TEST_IDENTITIES } from "./_image_env.ts";

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { sha256, toHex, utf8 } from "../../lib/util/bytes.ts";
-import { type Bundle, parseBundle } from "../../lib/bundle.ts";
-import { publicKeyHint, serializeBundle } from "../../lib/bundle_serialize.ts";
+import { type Bundle, parseBundle } from "../../lib/bundle/model.ts";
+import { publicKeyHint, serializeBundle } from "../../lib/bundle/serialize.ts";
 import { type CosignError, isCosignError } from "../../lib/errors.ts";
 import {
   IN_TOTO_PAYLOAD_TYPE,

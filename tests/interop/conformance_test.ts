@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { sha256, toHex } from "../../lib/util/bytes.ts";
 import { type ErrorCode, isCosignError } from "../../lib/errors.ts";
-import { parseBundle } from "../../lib/bundle.ts";
+import { parseBundle } from "../../lib/bundle/model.ts";
 import { runConformance } from "../../scripts/conformance.ts";
 import { openImageEnv, TEST_IDENTITIES } from "../integration/_image_env.ts";
 import { INTEROP, interopPath, REPO_ROOT, requireComponents, tempDir } from "../_support.ts";

@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { type Bytes, fromBase64, fromHex, sha256, utf8 } from "../../lib/util/bytes.ts";
-import { BUNDLE_V03_MEDIA_TYPE } from "../../lib/bundle.ts";
-import { publicKeyHint, serializeBundle } from "../../lib/bundle_serialize.ts";
+import { BUNDLE_V03_MEDIA_TYPE } from "../../lib/bundle/model.ts";
+import { publicKeyHint, serializeBundle } from "../../lib/bundle/serialize.ts";
 import { generateKeyPair } from "../../lib/keys/private_key.ts";
 import { decodePem } from "../../lib/util/pem.ts";
 import { isCosignError } from "../../lib/errors.ts";

@@ -2,17 +2,17 @@
  * Writing Sigstore bundles (`dev.sigstore.bundle.v1.Bundle`) as protobuf JSON, byte for byte as
  * cosign v3 writes them (cosign-spec.md section 6.3): compact, fields in `.proto`
  * declaration order, int64 as strings, bytes as standard base64, zero values and empty lists
- * left out. The bundle model and its strict parsing are `lib/bundle.ts`;
+ * left out. The bundle model and its strict parsing are `lib/bundle/model.ts`;
  * `parseBundle(serializeBundle(b))` deep-equals `b`.
  *
  * @module
  */
 
-import { type Bytes, type HashName, toBase64, utf8 } from "./util/bytes.ts";
-import { encodeGoJson, GoStruct, type GoValue } from "./util/go_json.ts";
-import type { Bundle, BundleContent, BundleKeyMaterial } from "./bundle.ts";
-import type { PublicKey } from "./keys/public_key.ts";
-import type { TlogEntry } from "./tlog_entry.ts";
+import { type Bytes, type HashName, toBase64, utf8 } from "../util/bytes.ts";
+import { encodeGoJson, GoStruct, type GoValue } from "../util/go_json.ts";
+import type { Bundle, BundleContent, BundleKeyMaterial } from "./model.ts";
+import type { PublicKey } from "../keys/public_key.ts";
+import type { TlogEntry } from "../tlog_entry.ts";
 
 /** `publicKey.hint` as cosign and sigstore-go write it: b64(SHA-256(SPKI DER)) (section 6.3). */
 export function publicKeyHint(key: PublicKey): string {

@@ -1,7 +1,7 @@
 /**
  * Sigstore bundles (`dev.sigstore.bundle.v1.Bundle`, protobuf JSON) v0.1 to v0.3: the model and
  * its strict parsing (cosign-spec.md section 6.3, gotcha 20). Serialization as cosign v3 writes
- * it lives in `lib/bundle_serialize.ts`.
+ * it lives in `lib/bundle/serialize.ts`.
  *
  * Parsing enforces the structure every later check relies on, so verification never meets a
  * half-formed bundle (sigstore-go crashed on a proof without checkpoint, SECURITY.md 1.9):
@@ -10,12 +10,12 @@
  * promise, v0.2+ entries an inclusion proof, and every proof its checkpoint; v0.3 material is a
  * single certificate or a key hint unless chains are allowed; counts bounded while parsing
  * (SECURITY.md row 20). Malformed input is `BUNDLE_MALFORMED` with the JSON path, including
- * truncated JSON. The legacy cosign formats live in `lib/legacy_bundle.ts`.
+ * truncated JSON. The legacy cosign formats live in `lib/bundle/legacy.ts`.
  *
  * @module
  */
 
-import { type Bytes, digestLength, type HashName } from "./util/bytes.ts";
+import { type Bytes, digestLength, type HashName } from "../util/bytes.ts";
 import {
   asArray,
   asInt64,
@@ -26,10 +26,10 @@ import {
   asWrappedBase64,
   type JsonRecord,
   parseJson,
-} from "./util/json.ts";
-import { decodeEnvelopeJson, type Envelope } from "./payload/dsse.ts";
-import { CosignError } from "./errors.ts";
-import type { InclusionProof, TlogEntry } from "./tlog_entry.ts";
+} from "../util/json.ts";
+import { decodeEnvelopeJson, type Envelope } from "../payload/dsse.ts";
+import { CosignError } from "../errors.ts";
+import type { InclusionProof, TlogEntry } from "../tlog_entry.ts";
 
 /** Error codes raised here. */
 export type BundleErrorCode = "BUNDLE_MALFORMED" | "BUNDLE_UNSUPPORTED" | "BUNDLE_TOO_LARGE";

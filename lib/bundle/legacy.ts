@@ -12,9 +12,9 @@
  * @module
  */
 
-import { type Bytes, fromHex, fromUtf8, toBase64, toHex, utf8 } from "./util/bytes.ts";
-import { decodePemBlocks } from "./util/pem.ts";
-import { encodeGoJson, GoStruct } from "./util/go_json.ts";
+import { type Bytes, fromHex, fromUtf8, toBase64, toHex, utf8 } from "../util/bytes.ts";
+import { decodePemBlocks } from "../util/pem.ts";
+import { encodeGoJson, GoStruct } from "../util/go_json.ts";
 import {
   asNonEmptyString,
   asRecord,
@@ -25,11 +25,11 @@ import {
   isRecord,
   type JsonRecord,
   parseJson,
-} from "./util/json.ts";
-import { parseDer, TAG } from "./util/der.ts";
-import { CosignError } from "./errors.ts";
-import { PublicKey } from "./keys/public_key.ts";
-import type { TlogEntry } from "./tlog_entry.ts";
+} from "../util/json.ts";
+import { parseDer, TAG } from "../util/der.ts";
+import { CosignError } from "../errors.ts";
+import { PublicKey } from "../keys/public_key.ts";
+import type { TlogEntry } from "../tlog_entry.ts";
 
 /** Error codes raised here. */
 export type LegacyBundleErrorCode = "BUNDLE_MALFORMED" | "BUNDLE_TOO_LARGE";

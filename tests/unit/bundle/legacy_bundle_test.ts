@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { fc } from "../_deps.ts";
-import { type Bytes, fromUtf8, toBase64, toHex, utf8 } from "../../lib/util/bytes.ts";
-import { decodePem, encodePem } from "../../lib/util/pem.ts";
-import { isCosignError } from "../../lib/errors.ts";
+import { fc } from "../../_deps.ts";
+import { type Bytes, fromUtf8, toBase64, toHex, utf8 } from "../../../lib/util/bytes.ts";
+import { decodePem, encodePem } from "../../../lib/util/pem.ts";
+import { isCosignError } from "../../../lib/errors.ts";
 import {
   classifyLegacyVerifier,
   encodeLegacyBlobBundle,
@@ -11,9 +11,9 @@ import {
   parseLegacyBlobBundle,
   parseRfc3161Annotation,
   tlogEntryToLegacyBundle,
-} from "../../lib/legacy_bundle.ts";
-import type { TlogEntry } from "../../lib/tlog_entry.ts";
-import { INTEROP, readInteropText, requireComponents } from "../_support.ts";
+} from "../../../lib/bundle/legacy.ts";
+import type { TlogEntry } from "../../../lib/tlog_entry.ts";
+import { INTEROP, readInteropText, requireComponents } from "../../_support.ts";
 
 const BODY = toBase64(utf8('{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"a":1}}'));
 const LOG_ID = "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d";

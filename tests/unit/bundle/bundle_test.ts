@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { fc } from "../_deps.ts";
-import { type Bytes, sha256, toBase64, utf8 } from "../../lib/util/bytes.ts";
+import { fc } from "../../_deps.ts";
+import { type Bytes, sha256, toBase64, utf8 } from "../../../lib/util/bytes.ts";
 import {
   type Bundle,
   type BundleContent,
@@ -10,11 +10,11 @@ import {
   MAX_TIMESTAMPS,
   MAX_TLOG_ENTRIES,
   parseBundle,
-} from "../../lib/bundle.ts";
-import { encodeBundle, publicKeyHint, serializeBundle } from "../../lib/bundle_serialize.ts";
-import { isCosignError } from "../../lib/errors.ts";
-import { PublicKey } from "../../lib/keys/public_key.ts";
-import type { TlogEntry } from "../../lib/tlog_entry.ts";
+} from "../../../lib/bundle/model.ts";
+import { encodeBundle, publicKeyHint, serializeBundle } from "../../../lib/bundle/serialize.ts";
+import { isCosignError } from "../../../lib/errors.ts";
+import { PublicKey } from "../../../lib/keys/public_key.ts";
+import type { TlogEntry } from "../../../lib/tlog_entry.ts";
 
 const B64_32 = toBase64(new Uint8Array(32).fill(7));
 
