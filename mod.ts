@@ -160,7 +160,7 @@ export type {
   RekorLogEntry,
   RekorLogInfo,
 } from "./lib/rekor_wire.ts";
-export type { TstInfo, VerifiedTimestamp } from "./lib/timestamp.ts";
+export type { TstInfo, VerifiedTimestamp } from "./lib/timestamp/token.ts";
 export {
   type Certificate,
   type Extension,
@@ -177,7 +177,7 @@ export {
   type TrustedLog,
   type TrustedRoot,
   type ValidityPeriod,
-} from "./lib/trust.ts";
+} from "./lib/trust/trusted_root.ts";
 export {
   RegistryClient,
   type RegistryClientOptions,

@@ -15,7 +15,7 @@ import { MemoryMerkleTree, nodesForAppend } from "../lib/merkle_tree.ts";
 import { logEntryToTlogEntry } from "../lib/rekor.ts";
 import { buildHashedRekordEntry, type ExpectedContent } from "../lib/rekor_entries.ts";
 import { verifyTlogEntry } from "../lib/tlog_verify.ts";
-import type { TrustedRoot } from "../lib/trust.ts";
+import type { TrustedRoot } from "../lib/trust/trusted_root.ts";
 import { TransparencyLog } from "../server/transparency_log.ts";
 
 const ITERATIONS = 300;

@@ -6,7 +6,7 @@
 import { fromBase64 } from "../lib/util/bytes.ts";
 import { verifyEmbeddedScts } from "../lib/x509/sct.ts";
 import { verifySignature } from "../lib/keys/public_key.ts";
-import { parseTrustedRoot } from "../lib/trust.ts";
+import { parseTrustedRoot } from "../lib/trust/trusted_root.ts";
 import { parseCertificate } from "../lib/x509/certificate.ts";
 import { verifyFulcioChain } from "../lib/x509/chain.ts";
 

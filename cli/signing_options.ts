@@ -10,7 +10,11 @@
 import { CosignError } from "../lib/errors.ts";
 import { resolveIdentityToken } from "../lib/oidc.ts";
 import type { SigningIdentity, SigningServices } from "../lib/sign.ts";
-import { parseSigningConfig, selectServices, type SigningConfig } from "../lib/signing_config.ts";
+import {
+  parseSigningConfig,
+  selectServices,
+  type SigningConfig,
+} from "../lib/trust/signing_config.ts";
 import { keylessIdentity, timestampWitness, transparencyLogWitness } from "../lib/witnesses.ts";
 import type { CommandInput } from "./app.ts";
 import { DEFAULT_OIDC_ISSUER, DEFAULT_REKOR_URL } from "./flags.ts";

@@ -9,7 +9,7 @@
 import type { HashName } from "../lib/util/bytes.ts";
 import { CosignError } from "../lib/errors.ts";
 import { RekorClient } from "../lib/rekor.ts";
-import { parseTrustedRoot, type TrustedRoot } from "../lib/trust.ts";
+import { parseTrustedRoot, type TrustedRoot } from "../lib/trust/trusted_root.ts";
 import type { VerificationPolicy } from "../lib/verify.ts";
 import { type IdentityMatcher, wholeValueRegExp } from "../lib/identity_policy.ts";
 import type { CommandInput } from "./app.ts";

@@ -35,7 +35,7 @@ import { CosignError, errorMessage } from "./errors.ts";
 import { unverifiedClaims } from "./oidc_token.ts";
 import { type VerifiedSct, verifyEmbeddedScts } from "./x509/sct.ts";
 import type { PublicKey, Signer } from "./keys/public_key.ts";
-import type { TrustedAuthority, TrustedRoot } from "./trust.ts";
+import type { TrustedAuthority, TrustedRoot } from "./trust/trusted_root.ts";
 import { type Certificate, parseCertificatePem } from "./x509/certificate.ts";
 import { type CertificateIdentity, certificateIdentity } from "./x509/identity.ts";
 import { verifyFulcioChain } from "./x509/chain.ts";

@@ -25,7 +25,7 @@ import {
 } from "./rekor_entries.ts";
 import { verifySignature } from "./keys/public_key.ts";
 import type { TlogEntry } from "./tlog_entry.ts";
-import { findLogs, isWithin, type TrustedLog, type TrustedRoot } from "./trust.ts";
+import { findLogs, isWithin, type TrustedLog, type TrustedRoot } from "./trust/trusted_root.ts";
 
 /** Error codes raised here (besides those of checkpoints, proofs and entry bodies). */
 export type TlogVerifyErrorCode =

@@ -18,9 +18,9 @@ import { generateKeyPair } from "./keys/private_key.ts";
 import { logEntryToTlogEntry, RekorClient } from "./rekor.ts";
 import type { ProposedEntry } from "./rekor_entries.ts";
 import type { SigningIdentity } from "./sign.ts";
-import { requestTimestamp } from "./timestamp_client.ts";
+import { requestTimestamp } from "./timestamp/client.ts";
 import type { TlogEntry } from "./tlog_entry.ts";
-import type { TrustedRoot } from "./trust.ts";
+import type { TrustedRoot } from "./trust/trusted_root.ts";
 
 /** Options of `keylessIdentity`. */
 export interface KeylessOptions {

@@ -42,9 +42,9 @@ import {
   signMessage,
 } from "../lib/sign.ts";
 import { PublicKey } from "../lib/keys/public_key.ts";
-import { requestTimestamp } from "../lib/timestamp_client.ts";
-import { parseTrustedRoot, type TrustedRoot } from "../lib/trust.ts";
-import { parseSigningConfig, selectServices } from "../lib/signing_config.ts";
+import { requestTimestamp } from "../lib/timestamp/client.ts";
+import { parseTrustedRoot, type TrustedRoot } from "../lib/trust/trusted_root.ts";
+import { parseSigningConfig, selectServices } from "../lib/trust/signing_config.ts";
 import type { Artifact, VerificationPolicy } from "../lib/verify.ts";
 import { verifyBundle } from "../lib/verify_bundle.ts";
 

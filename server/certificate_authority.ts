@@ -26,7 +26,7 @@ import { CosignError, errorMessage } from "../lib/errors.ts";
 import { generateKeyPair, PrivateKey } from "../lib/keys/private_key.ts";
 import { createEmbeddedSct } from "../lib/x509/sct.ts";
 import type { PublicKey } from "../lib/keys/public_key.ts";
-import { keyDetailsOf, type TrustedAuthority, type TrustedLog } from "../lib/trust.ts";
+import { keyDetailsOf, type TrustedAuthority, type TrustedLog } from "../lib/trust/trusted_root.ts";
 import { type Certificate, parseCertificate, X509_OID } from "../lib/x509/certificate.ts";
 
 /** Error codes raised here. */

@@ -85,8 +85,17 @@ export type {
   JWKKeyType,
   JWSAlgorithm,
 } from "../lib/_deps.ts";
-export type { TrustedAuthority, TrustedLog, TrustedRoot, ValidityPeriod } from "../lib/trust.ts";
-export type { ServiceEndpoint, ServiceSelector, SigningConfig } from "../lib/signing_config.ts";
+export type {
+  TrustedAuthority,
+  TrustedLog,
+  TrustedRoot,
+  ValidityPeriod,
+} from "../lib/trust/trusted_root.ts";
+export type {
+  ServiceEndpoint,
+  ServiceSelector,
+  SigningConfig,
+} from "../lib/trust/signing_config.ts";
 export type { KeyKind, PublicKey } from "../lib/keys/public_key.ts";
 export type { Certificate, Extension, KeyUsageName } from "../lib/x509/certificate.ts";
 export type { DistinguishedName, GeneralName, NameAttribute } from "../lib/x509/names.ts";

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { encodeTrustedRoot } from "../lib/trust.ts";
-import { encodeSigningConfig } from "../lib/signing_config.ts";
+import { encodeTrustedRoot } from "../lib/trust/trusted_root.ts";
+import { encodeSigningConfig } from "../lib/trust/signing_config.ts";
 import type { StackTrust } from "./stack_services.ts";
 
 /** The ready file (`--ready-file`), written once the stack listens (DESIGN.md). */

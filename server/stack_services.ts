@@ -9,8 +9,8 @@
  */
 
 import { join } from "node:path";
-import { TRUSTED_ROOT_MEDIA_TYPES, type TrustedRoot } from "../lib/trust.ts";
-import type { SigningConfig } from "../lib/signing_config.ts";
+import { TRUSTED_ROOT_MEDIA_TYPES, type TrustedRoot } from "../lib/trust/trusted_root.ts";
+import type { SigningConfig } from "../lib/trust/signing_config.ts";
 import { CertificateAuthority } from "./certificate_authority.ts";
 import { OidcIssuer } from "./oidc_issuer.ts";
 import { RegistryStore } from "./registry_store.ts";

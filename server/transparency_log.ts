@@ -35,7 +35,7 @@ import type { EntryBody } from "../lib/rekor_entries.ts";
 import type { RekorLogEntry } from "../lib/rekor.ts";
 import { PublicKey } from "../lib/keys/public_key.ts";
 import { setPayload } from "../lib/tlog_verify.ts";
-import { keyDetailsOf, type TrustedLog } from "../lib/trust.ts";
+import { keyDetailsOf, type TrustedLog } from "../lib/trust/trusted_root.ts";
 import { parseCertificate } from "../lib/x509/certificate.ts";
 
 /** Error codes raised here (besides the entry validation codes). */

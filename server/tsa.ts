@@ -1,7 +1,7 @@
 /**
  * The embedded RFC 3161 timestamp authority (`dcosign serve`, path `/api/v1/timestamp`), shaped
  * like sigstore/timestamp-authority: a self-signed root, a leaf with the sole critical EKU
- * timeStamping, policy 1.3.6.1.4.1.57264.2, and `TimeStampResp` answers that `lib/timestamp.ts`
+ * timeStamping, policy 1.3.6.1.4.1.57264.2, and `TimeStampResp` answers that `lib/timestamp/token.ts`
  * (and sigstore-go/js) verify. State lives in `TimestampAuthority`; `tsaRoutes` is a thin Hono
  * layer. Requests are bounded before parsing (64 KiB, 128 OID arcs in `lib/util/der.ts`), and the
  * Content-Type must name exactly one `application/` type (SECURITY.md row 26).
@@ -40,9 +40,9 @@ import {
 } from "../lib/certificate_builder.ts";
 import { CosignError, errorMessage, isCosignError } from "../lib/errors.ts";
 import { ecdsaRawToDer, PublicKey, type Signer } from "../lib/keys/public_key.ts";
-import { HASH_OID, TIMESTAMP_OID } from "../lib/timestamp.ts";
-import { parseTimestampRequest } from "../lib/timestamp_client.ts";
-import type { TrustedAuthority } from "../lib/trust.ts";
+import { HASH_OID, TIMESTAMP_OID } from "../lib/timestamp/token.ts";
+import { parseTimestampRequest } from "../lib/timestamp/client.ts";
+import type { TrustedAuthority } from "../lib/trust/trusted_root.ts";
 import { type Certificate, parseCertificate, X509_OID } from "../lib/x509/certificate.ts";
 
 /** Error codes raised here. */

@@ -14,7 +14,7 @@
 
 import { type Bytes, concat, equalBytes, sha256, toHex } from "../util/bytes.ts";
 import { CosignError, errorMessage } from "../errors.ts";
-import { isWithin, type TrustedAuthority, type TrustedRoot } from "../trust.ts";
+import { isWithin, type TrustedAuthority, type TrustedRoot } from "../trust/trusted_root.ts";
 import { type Certificate, parseCertificate, X509_OID } from "./certificate.ts";
 import { verifyAlgorithmSignature } from "./algorithms.ts";
 

@@ -14,7 +14,7 @@ import { type Bytes, concat, equalBytes, sha256, toBase64 } from "../util/bytes.
 import { children, derSequence, encodeTlv, parseDer, readOid, TAG } from "../util/der.ts";
 import { CosignError, errorMessage } from "../errors.ts";
 import { type Signer, verifySignature } from "../keys/public_key.ts";
-import { isWithin, type TrustedLog } from "../trust.ts";
+import { isWithin, type TrustedLog } from "../trust/trusted_root.ts";
 import { type Certificate, X509_OID } from "./certificate.ts";
 
 /** Error codes raised here. */

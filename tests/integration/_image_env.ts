@@ -5,8 +5,8 @@
  * @module
  */
 
-import { encodeTrustedRoot } from "../../lib/trust.ts";
-import { encodeSigningConfig } from "../../lib/signing_config.ts";
+import { encodeTrustedRoot } from "../../lib/trust/trusted_root.ts";
+import { encodeSigningConfig } from "../../lib/trust/signing_config.ts";
 import {
   bindStack,
   createStackApp,

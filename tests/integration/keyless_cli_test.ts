@@ -12,7 +12,7 @@ import { RegistryClient } from "../../lib/oci.ts";
 import { parseImageReference } from "../../lib/oci_reference.ts";
 import { logEntryToTlogEntry, RekorClient } from "../../lib/rekor.ts";
 import { signImage } from "../../lib/sign_image.ts";
-import { encodeTrustedRoot } from "../../lib/trust.ts";
+import { encodeTrustedRoot } from "../../lib/trust/trusted_root.ts";
 import { parseCertificate } from "../../lib/x509/certificate.ts";
 import { CertificateAuthority } from "../../server/mod.ts";
 import { dcosign } from "../_cli.ts";

@@ -10,7 +10,11 @@ import { createProofOfPossession, FulcioClient } from "../../lib/fulcio.ts";
 import { generateKeyPair } from "../../lib/keys/private_key.ts";
 import { resolveIdentityToken, verifyIdToken } from "../../lib/oidc.ts";
 import { verifyEmbeddedScts } from "../../lib/x509/sct.ts";
-import { encodeTrustedRoot, parseTrustedRoot, type TrustedRoot } from "../../lib/trust.ts";
+import {
+  encodeTrustedRoot,
+  parseTrustedRoot,
+  type TrustedRoot,
+} from "../../lib/trust/trusted_root.ts";
 import { certificateIdentity } from "../../lib/x509/identity.ts";
 import { verifyFulcioChain } from "../../lib/x509/chain.ts";
 import { Hono } from "../../server/_deps.ts";

@@ -5,8 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { parseTrustedRoot } from "../../lib/trust.ts";
-import { parseSigningConfig } from "../../lib/signing_config.ts";
+import { parseTrustedRoot } from "../../lib/trust/trusted_root.ts";
+import { parseSigningConfig } from "../../lib/trust/signing_config.ts";
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { utf8 } from "../../lib/util/bytes.ts";

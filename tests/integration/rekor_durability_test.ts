@@ -7,7 +7,7 @@ import { verifyConsistency } from "../../lib/merkle.ts";
 import { logEntryToTlogEntry, RekorClient, type RekorLogEntry } from "../../lib/rekor.ts";
 import { buildHashedRekordEntry, type ExpectedContent } from "../../lib/rekor_entries.ts";
 import { verifyTlogEntry } from "../../lib/tlog_verify.ts";
-import { keyDetailsOf, type TrustedRoot } from "../../lib/trust.ts";
+import { keyDetailsOf, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
 
 const SERVER = new URL("./_rekor_serve.ts", import.meta.url).pathname;
 

@@ -20,7 +20,7 @@ import {
   type ProposedEntry,
 } from "../../lib/rekor_entries.ts";
 import { verifyTlogEntry } from "../../lib/tlog_verify.ts";
-import type { TrustedRoot } from "../../lib/trust.ts";
+import type { TrustedRoot } from "../../lib/trust/trusted_root.ts";
 import { MAX_REQUEST_BYTES, rekorRoutes } from "../../server/rekor.ts";
 import { TransparencyLog } from "../../server/transparency_log.ts";
 

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { utf8 } from "../../lib/util/bytes.ts";
 import { derInteger, derNull, derOctetString, derOid, derSequence } from "../../lib/util/der.ts";
 import { isCosignError } from "../../lib/errors.ts";
-import { parseSignedTimestamp, verifyTimestamp } from "../../lib/timestamp.ts";
-import { encodeTimestampRequest, requestTimestamp } from "../../lib/timestamp_client.ts";
-import { encodeTrustedRoot, parseTrustedRoot } from "../../lib/trust.ts";
+import { parseSignedTimestamp, verifyTimestamp } from "../../lib/timestamp/token.ts";
+import { encodeTimestampRequest, requestTimestamp } from "../../lib/timestamp/client.ts";
+import { encodeTrustedRoot, parseTrustedRoot } from "../../lib/trust/trusted_root.ts";
 import { parseCertificatesPem } from "../../lib/x509/certificate.ts";
 import { TimestampAuthority, tsaRoutes } from "../../server/tsa.ts";
 

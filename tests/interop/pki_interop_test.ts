@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { type Bytes, equalBytes, fromBase64 } from "../../lib/util/bytes.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { embeddedScts, verifyEmbeddedScts } from "../../lib/x509/sct.ts";
-import { parseSignedTimestamp, verifyTimestamp } from "../../lib/timestamp.ts";
-import { parseTrustedRoot, type TrustedRoot } from "../../lib/trust.ts";
+import { parseSignedTimestamp, verifyTimestamp } from "../../lib/timestamp/token.ts";
+import { parseTrustedRoot, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
 import {
   type Certificate,
   parseCertificate,

@@ -21,7 +21,11 @@ import {
 } from "../../lib/rekor_entries.ts";
 import type { TlogEntry } from "../../lib/tlog_entry.ts";
 import { verifyTlogEntry } from "../../lib/tlog_verify.ts";
-import { encodeTrustedRoot, parseTrustedRoot, type TrustedRoot } from "../../lib/trust.ts";
+import {
+  encodeTrustedRoot,
+  parseTrustedRoot,
+  type TrustedRoot,
+} from "../../lib/trust/trusted_root.ts";
 import { TransparencyLog } from "../../server/transparency_log.ts";
 import {
   executable,

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { fromBase64, fromUtf8 } from "../../lib/util/bytes.ts";
-import { encodeTrustedRoot } from "../../lib/trust.ts";
+import { encodeTrustedRoot } from "../../lib/trust/trusted_root.ts";
 import { startStack } from "../../server/mod.ts";
 import { dcosign } from "../_cli.ts";
 import { executable, requireComponents, tempDir } from "../_support.ts";

@@ -12,7 +12,7 @@ import {
 } from "../../lib/checkpoint.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { generateKeyPair } from "../../lib/keys/private_key.ts";
-import { findLogs, parseTrustedRoot, type TrustedLog } from "../../lib/trust.ts";
+import { findLogs, parseTrustedRoot, type TrustedLog } from "../../lib/trust/trusted_root.ts";
 
 const ROOT = new Uint8Array(32).fill(7) as Bytes;
 

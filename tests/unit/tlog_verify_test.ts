@@ -10,7 +10,7 @@ import { canonicalizeProposedEntry } from "../../lib/rekor_canonicalize.ts";
 import { buildHashedRekordEntry, type ExpectedContent } from "../../lib/rekor_entries.ts";
 import type { TlogEntry } from "../../lib/tlog_entry.ts";
 import { setPayload, verifyTlogEntries, verifyTlogEntry } from "../../lib/tlog_verify.ts";
-import { keyDetailsOf, type TrustedLog, type TrustedRoot } from "../../lib/trust.ts";
+import { keyDetailsOf, type TrustedLog, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
 
 function rejects(code: string) {
   return (error: unknown) => {

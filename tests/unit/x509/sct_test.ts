@@ -18,7 +18,7 @@ import {
   verifyEmbeddedScts,
 } from "../../../lib/x509/sct.ts";
 import { ecdsaRawToDer, PublicKey, type Signer } from "../../../lib/keys/public_key.ts";
-import type { TrustedLog } from "../../../lib/trust.ts";
+import type { TrustedLog } from "../../../lib/trust/trusted_root.ts";
 import type { Certificate } from "../../../lib/x509/certificate.ts";
 
 const HASHES = { sha256: "SHA-256", sha384: "SHA-384", sha512: "SHA-512" } as const;

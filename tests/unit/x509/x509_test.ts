@@ -12,7 +12,7 @@ import {
 } from "../../../lib/certificate_builder.ts";
 import { isCosignError } from "../../../lib/errors.ts";
 import { ecdsaRawToDer, PublicKey, type Signer } from "../../../lib/keys/public_key.ts";
-import type { TrustedAuthority } from "../../../lib/trust.ts";
+import type { TrustedAuthority } from "../../../lib/trust/trusted_root.ts";
 import {
   parseCertificate,
   parseCertificatePem,

@@ -3,7 +3,7 @@
  * logs and timestamp authorities a signer uses, and how many of each. Parsing is strict (a
  * service without a `validFor.start` is malformed) and list lengths are bounded; `selectServices`
  * picks the services valid now, newest first, one per operator. The trusted root that verifies
- * what those services produce is `lib/trust.ts`.
+ * what those services produce is `lib/trust/trusted_root.ts`.
  *
  * @module
  */
@@ -15,9 +15,9 @@ import {
   asSafeInteger,
   asString,
   parseJson,
-} from "./util/json.ts";
-import { CosignError } from "./errors.ts";
-import { encodeValidity, isWithin, parseValidity, type ValidityPeriod } from "./trust.ts";
+} from "../util/json.ts";
+import { CosignError } from "../errors.ts";
+import { encodeValidity, isWithin, parseValidity, type ValidityPeriod } from "./trusted_root.ts";
 
 /** Error codes raised here. */
 export type SigningConfigErrorCode = "TRUST_MALFORMED";

@@ -4,14 +4,14 @@
  *
  * The client checks that the answer is granted and echoes our imprint and nonce, then returns
  * the `TimeStampResp` verbatim for the bundle; whether a trusted authority vouches for it is
- * checked later, by `verifyTimestamp` in `lib/timestamp.ts`. Responses are read against a byte
+ * checked later, by `verifyTimestamp` in `lib/timestamp/token.ts`. Responses are read against a byte
  * budget before parsing (SECURITY.md rule 4).
  *
  * @module
  */
 
-import { readAtMost } from "./util/read_bounded.ts";
-import { type Bytes, digest, equalBytes, type HashName, preview, toHex } from "./util/bytes.ts";
+import { readAtMost } from "../util/read_bounded.ts";
+import { type Bytes, digest, equalBytes, type HashName, preview, toHex } from "../util/bytes.ts";
 import {
   at,
   children,
@@ -29,12 +29,12 @@ import {
   readOid,
   readSmallInteger,
   TAG,
-} from "./util/der.ts";
-import { CosignError, errorMessage } from "./errors.ts";
-import { HASH_OID, MAX_TIMESTAMP_BYTES, parseSignedTimestamp, requireHash } from "./timestamp.ts";
-import { readAlgorithm } from "./x509/certificate.ts";
+} from "../util/der.ts";
+import { CosignError, errorMessage } from "../errors.ts";
+import { HASH_OID, MAX_TIMESTAMP_BYTES, parseSignedTimestamp, requireHash } from "./token.ts";
+import { readAlgorithm } from "../x509/certificate.ts";
 
-/** Error codes raised here (parsing the answer raises `lib/timestamp.ts`'s codes too). */
+/** Error codes raised here (parsing the answer raises `lib/timestamp/token.ts`'s codes too). */
 export type TimestampClientErrorCode =
   | "TSA_MALFORMED"
   | "TSA_UNSUPPORTED_HASH"

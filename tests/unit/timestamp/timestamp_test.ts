@@ -1,24 +1,24 @@
 import assert from "node:assert/strict";
-import { fc } from "../_deps.ts";
-import { type Bytes, digest, toBase64, utf8 } from "../../lib/util/bytes.ts";
-import { children, derContext, derInteger, derSequence, parseDer } from "../../lib/util/der.ts";
-import { createLeafCertificate, createRootCertificate } from "../../lib/certificate_builder.ts";
-import { isCosignError } from "../../lib/errors.ts";
-import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/keys/public_key.ts";
+import { fc } from "../../_deps.ts";
+import { type Bytes, digest, toBase64, utf8 } from "../../../lib/util/bytes.ts";
+import { children, derContext, derInteger, derSequence, parseDer } from "../../../lib/util/der.ts";
+import { createLeafCertificate, createRootCertificate } from "../../../lib/certificate_builder.ts";
+import { isCosignError } from "../../../lib/errors.ts";
+import { ecdsaRawToDer, PublicKey, type Signer } from "../../../lib/keys/public_key.ts";
 import {
   HASH_OID,
   parseSignedTimestamp,
   verifyTimestamp,
   verifyTimestamps,
-} from "../../lib/timestamp.ts";
+} from "../../../lib/timestamp/token.ts";
 import {
   encodeTimestampRequest,
   parseTimestampRequest,
   requestTimestamp,
-} from "../../lib/timestamp_client.ts";
-import type { TrustedAuthority } from "../../lib/trust.ts";
-import { X509_OID } from "../../lib/x509/certificate.ts";
-import { TimestampAuthority, tsaRoutes } from "../../server/tsa.ts";
+} from "../../../lib/timestamp/client.ts";
+import type { TrustedAuthority } from "../../../lib/trust/trusted_root.ts";
+import { X509_OID } from "../../../lib/x509/certificate.ts";
+import { TimestampAuthority, tsaRoutes } from "../../../server/tsa.ts";
 
 const SIGNATURE = utf8("the artifact signature bytes");
 // Whole seconds: the embedded TSA states genTime in whole seconds (see server/tsa.ts).

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { isWithin, parseTrustedRoot } from "../../lib/trust.ts";
-import { isCosignError } from "../../lib/errors.ts";
-import { INTEROP, readInteropText, requireComponents } from "../_support.ts";
+import { isWithin, parseTrustedRoot } from "../../../lib/trust/trusted_root.ts";
+import { isCosignError } from "../../../lib/errors.ts";
+import { INTEROP, readInteropText, requireComponents } from "../../_support.ts";
 
 if (requireComponents("trusted roots from the interop corpus", INTEROP)) {
   Deno.test("parseTrustedRoot() reads the production root", () => {

@@ -1,7 +1,7 @@
 /**
  * RFC 3161 timestamps: parsing `TimeStampResp` tokens (CMS SignedData, RFC 5652) and verifying
  * them against the trusted root (cosign-spec.md section 11). Requests and the TSA client live in
- * `lib/timestamp_client.ts`.
+ * `lib/timestamp/client.ts`.
  *
  * Verification binds everything to the one signer the SignerInfo names by `sid` (SECURITY.md
  * row 27: never "the first non-CA certificate in the bag"): its key verifies the signature over
@@ -14,7 +14,7 @@
  * @module
  */
 
-import { type Bytes, digest, equalBytes, type HashName, toHex } from "./util/bytes.ts";
+import { type Bytes, digest, equalBytes, type HashName, toHex } from "../util/bytes.ts";
 import {
   at,
   children,
@@ -29,12 +29,12 @@ import {
   readSmallInteger,
   readTime,
   TAG,
-} from "./util/der.ts";
-import { CosignError, errorMessage, isCosignError } from "./errors.ts";
-import { isWithin, type TrustedAuthority, type TrustedRoot } from "./trust.ts";
-import { type Certificate, parseCertificate, readAlgorithm } from "./x509/certificate.ts";
-import { authorityCertificates, verifyCertificateChain } from "./x509/chain.ts";
-import { hashFromOid, verifyAlgorithmSignature } from "./x509/algorithms.ts";
+} from "../util/der.ts";
+import { CosignError, errorMessage, isCosignError } from "../errors.ts";
+import { isWithin, type TrustedAuthority, type TrustedRoot } from "../trust/trusted_root.ts";
+import { type Certificate, parseCertificate, readAlgorithm } from "../x509/certificate.ts";
+import { authorityCertificates, verifyCertificateChain } from "../x509/chain.ts";
+import { hashFromOid, verifyAlgorithmSignature } from "../x509/algorithms.ts";
 
 /** Error codes raised here. */
 export type TimestampErrorCode =

@@ -1,6 +1,6 @@
 /**
  * Trust material: `trusted_root.json` (cosign-spec.md section 8.1). The signing side's
- * `signing_config.json` is `lib/signing_config.ts`.
+ * `signing_config.json` is `lib/trust/signing_config.ts`.
  *
  * Log keys, CT log keys, CA and TSA chains come only from a trusted root (SECURITY.md rule 7).
  * Parsing is strict: a validity window without `start` is malformed, not unbounded
@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type Bytes, equalBytes, toBase64, toHex } from "./util/bytes.ts";
+import { type Bytes, equalBytes, toBase64, toHex } from "../util/bytes.ts";
 import {
   asArray,
   asBase64,
@@ -22,10 +22,10 @@ import {
   asTimestamp,
   isRecord,
   parseJson,
-} from "./util/json.ts";
-import { CosignError, isCosignError } from "./errors.ts";
-import { derBitString, derNull, derOid, derSequence } from "./util/der.ts";
-import { OID, PublicKey } from "./keys/public_key.ts";
+} from "../util/json.ts";
+import { CosignError, isCosignError } from "../errors.ts";
+import { derBitString, derNull, derOid, derSequence } from "../util/der.ts";
+import { OID, PublicKey } from "../keys/public_key.ts";
 
 /** Error codes raised here. */
 export type TrustErrorCode = "TRUST_MALFORMED" | "TRUST_MISSING";
