@@ -144,8 +144,8 @@ export {
 export { serializeBundle } from "./lib/bundle/serialize.ts";
 export type { Envelope, EnvelopeSignature } from "./lib/payload/dsse.ts";
 export type { Statement, StatementSubject } from "./lib/payload/statement.ts";
-export type { InclusionProof, TlogEntry } from "./lib/tlog_entry.ts";
-export type { TlogVerification } from "./lib/tlog_verify.ts";
+export type { InclusionProof, TlogEntry } from "./lib/tlog/entry.ts";
+export type { TlogVerification } from "./lib/tlog/verify.ts";
 export type { EntryBody, EntryDigest, LoggedSignature } from "./lib/_rekor_bodies.ts";
 export type { ProposedEntry } from "./lib/rekor_entries.ts";
 export {

@@ -6,13 +6,13 @@
  * Run: `deno bench -A bench/merkle_bench.ts`.
  */
 import { utf8 } from "../lib/util/bytes.ts";
-import { hashChildren, hashLeaf, verifyConsistency, verifyInclusion } from "../lib/merkle.ts";
+import { hashChildren, hashLeaf, verifyConsistency, verifyInclusion } from "../lib/tlog/merkle.ts";
 import {
   consistencyProof,
   inclusionProof,
   MemoryMerkleTree,
   rootHash,
-} from "../lib/merkle_tree.ts";
+} from "../lib/tlog/merkle_tree.ts";
 
 const SIZES = [10_000, 100_000, 1_000_000] as const;
 const tree = new MemoryMerkleTree();

@@ -10,11 +10,11 @@
 import { DatabaseSync } from "node:sqlite";
 import { sha256, utf8 } from "../lib/util/bytes.ts";
 import { generateKeyPair } from "../lib/keys/private_key.ts";
-import { hashLeaf } from "../lib/merkle.ts";
-import { MemoryMerkleTree, nodesForAppend } from "../lib/merkle_tree.ts";
+import { hashLeaf } from "../lib/tlog/merkle.ts";
+import { MemoryMerkleTree, nodesForAppend } from "../lib/tlog/merkle_tree.ts";
 import { logEntryToTlogEntry } from "../lib/rekor.ts";
 import { buildHashedRekordEntry, type ExpectedContent } from "../lib/rekor_entries.ts";
-import { verifyTlogEntry } from "../lib/tlog_verify.ts";
+import { verifyTlogEntry } from "../lib/tlog/verify.ts";
 import type { TrustedRoot } from "../lib/trust/trusted_root.ts";
 import { TransparencyLog } from "../server/transparency_log.ts";
 

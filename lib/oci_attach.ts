@@ -50,7 +50,7 @@ import {
   parseStatement,
   statementMatchesDigest,
 } from "./payload/statement.ts";
-import type { TlogEntry } from "./tlog_entry.ts";
+import type { TlogEntry } from "./tlog/entry.ts";
 
 /** Error codes raised here (besides the client's). */
 export type OciAttachErrorCode = "OCI_ATTACHMENT_INVALID" | "OCI_ATTACHMENT_MISMATCH";

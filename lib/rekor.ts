@@ -6,7 +6,7 @@
  * UUID or index must be that one, and an entry returned for a proposal must log exactly the
  * proposed content. Integers are read exactly (indexes can pass 2^53), and `logEntryToTlogEntry`
  * turns Rekor's hex/JSON shapes into the shared `TlogEntry`. Nothing here trusts the server:
- * verification (SET, proofs) is `tlog_verify.ts`'s job, with keys from the trusted root.
+ * verification (SET, proofs) is `lib/tlog/verify.ts`'s job, with keys from the trusted root.
  *
  * @module
  */
@@ -15,7 +15,7 @@ import { readAtMost } from "./util/read_bounded.ts";
 import { asArray, asRecord, asString, isRecord } from "./util/json.ts";
 import { decodePem } from "./util/pem.ts";
 import { CosignError, errorMessage } from "./errors.ts";
-import { MAX_PROOF_HASHES } from "./merkle.ts";
+import { MAX_PROOF_HASHES } from "./tlog/merkle.ts";
 import { canonicalizeProposedEntry } from "./rekor_canonicalize.ts";
 import { parseEntryBody, type ProposedEntry, sameEntryContent } from "./rekor_entries.ts";
 import {

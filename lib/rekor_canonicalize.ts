@@ -37,7 +37,7 @@ import { decodePem, encodePem } from "./util/pem.ts";
 import { canonicalizeJson, canonicalJsonBytes } from "./util/canonical_json.ts";
 import { pae } from "./payload/dsse.ts";
 import { CosignError, errorMessage, isCosignError } from "./errors.ts";
-import { hashLeaf } from "./merkle.ts";
+import { hashLeaf } from "./tlog/merkle.ts";
 import {
   type EntryBody,
   MAX_ENTRY_BODY_BYTES,

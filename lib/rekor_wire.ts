@@ -16,9 +16,9 @@ import {
   type JsonRecord,
 } from "./util/json.ts";
 import { CosignError, errorMessage, isCosignError } from "./errors.ts";
-import { hashLeaf, MAX_PROOF_HASHES } from "./merkle.ts";
+import { hashLeaf, MAX_PROOF_HASHES } from "./tlog/merkle.ts";
 import { parseEntryBody } from "./rekor_entries.ts";
-import type { InclusionProof, TlogEntry } from "./tlog_entry.ts";
+import type { InclusionProof, TlogEntry } from "./tlog/entry.ts";
 
 /** Error codes raised by the Rekor client and wire decoding. */
 export type RekorClientErrorCode =

@@ -22,7 +22,7 @@ import { IN_TOTO_PAYLOAD_TYPE } from "./payload/statement.ts";
 import type { ProposedEntry } from "./rekor_entries.ts";
 import { buildDsseEntry, buildHashedRekordEntry } from "./rekor_entries.ts";
 import type { Signer } from "./keys/public_key.ts";
-import type { TlogEntry } from "./tlog_entry.ts";
+import type { TlogEntry } from "./tlog/entry.ts";
 import type { HashName } from "./util/bytes.ts";
 import { digest } from "./util/bytes.ts";
 

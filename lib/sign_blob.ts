@@ -38,7 +38,7 @@ import {
   verifierPem,
 } from "./sign.ts";
 import type { Signer } from "./keys/public_key.ts";
-import type { TlogEntry } from "./tlog_entry.ts";
+import type { TlogEntry } from "./tlog/entry.ts";
 
 export type { BlobSource, HashProgress };
 

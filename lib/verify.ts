@@ -26,8 +26,8 @@ import {
   verifyPrehashed,
   verifySignature,
 } from "./keys/public_key.ts";
-import { type TlogVerification, verifyTlogEntries } from "./tlog_verify.ts";
-import type { TlogEntry } from "./tlog_entry.ts";
+import { type TlogVerification, verifyTlogEntries } from "./tlog/verify.ts";
+import type { TlogEntry } from "./tlog/entry.ts";
 import { type VerifiedTimestamp, verifyTimestamp } from "./timestamp/token.ts";
 import type { TrustedRoot } from "./trust/trusted_root.ts";
 import { type Certificate, parseCertificate } from "./x509/certificate.ts";

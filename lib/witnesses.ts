@@ -19,7 +19,7 @@ import { logEntryToTlogEntry, RekorClient } from "./rekor.ts";
 import type { ProposedEntry } from "./rekor_entries.ts";
 import type { SigningIdentity } from "./sign.ts";
 import { requestTimestamp } from "./timestamp/client.ts";
-import type { TlogEntry } from "./tlog_entry.ts";
+import type { TlogEntry } from "./tlog/entry.ts";
 import type { TrustedRoot } from "./trust/trusted_root.ts";
 
 /** Options of `keylessIdentity`. */

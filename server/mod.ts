@@ -101,7 +101,7 @@ export type { Certificate, Extension, KeyUsageName } from "../lib/x509/certifica
 export type { DistinguishedName, GeneralName, NameAttribute } from "../lib/x509/names.ts";
 export { KEY_USAGE_BITS } from "../lib/x509/certificate.ts";
 export type { SanInput } from "../lib/certificate_builder.ts";
-export type { MerkleNodeSource } from "../lib/merkle_tree.ts";
+export type { MerkleNodeSource } from "../lib/tlog/merkle_tree.ts";
 export type { RekorInclusionProof, RekorLogEntry } from "../lib/rekor_wire.ts";
 export { type ReadyInfo, writeReadyFile } from "./stack_files.ts";
 export {

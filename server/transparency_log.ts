@@ -19,22 +19,22 @@ import { dirname } from "node:path";
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
 import { type Bytes, fromHex, sha256, toHex } from "../lib/util/bytes.ts";
 import { encodePem } from "../lib/util/pem.ts";
-import { signCheckpoint } from "../lib/checkpoint.ts";
+import { signCheckpoint } from "../lib/tlog/checkpoint.ts";
 import { CosignError } from "../lib/errors.ts";
 import { generateKeyPair, PrivateKey } from "../lib/keys/private_key.ts";
-import { hashLeaf } from "../lib/merkle.ts";
+import { hashLeaf } from "../lib/tlog/merkle.ts";
 import {
   consistencyProof,
   inclusionProof,
   type MerkleNodeSource,
   nodesForAppend,
   rootHash,
-} from "../lib/merkle_tree.ts";
+} from "../lib/tlog/merkle_tree.ts";
 import { type CanonicalEntry, canonicalizeProposedEntry } from "../lib/rekor_canonicalize.ts";
 import type { EntryBody } from "../lib/rekor_entries.ts";
 import type { RekorLogEntry } from "../lib/rekor.ts";
 import { PublicKey } from "../lib/keys/public_key.ts";
-import { setPayload } from "../lib/tlog_verify.ts";
+import { setPayload } from "../lib/tlog/verify.ts";
 import { keyDetailsOf, type TrustedLog } from "../lib/trust/trusted_root.ts";
 import { parseCertificate } from "../lib/x509/certificate.ts";
 

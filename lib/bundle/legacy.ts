@@ -29,7 +29,7 @@ import {
 import { parseDer, TAG } from "../util/der.ts";
 import { CosignError } from "../errors.ts";
 import { PublicKey } from "../keys/public_key.ts";
-import type { TlogEntry } from "../tlog_entry.ts";
+import type { TlogEntry } from "../tlog/entry.ts";
 
 /** Error codes raised here. */
 export type LegacyBundleErrorCode = "BUNDLE_MALFORMED" | "BUNDLE_TOO_LARGE";

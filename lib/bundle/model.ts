@@ -29,7 +29,7 @@ import {
 } from "../util/json.ts";
 import { decodeEnvelopeJson, type Envelope } from "../payload/dsse.ts";
 import { CosignError } from "../errors.ts";
-import type { InclusionProof, TlogEntry } from "../tlog_entry.ts";
+import type { InclusionProof, TlogEntry } from "../tlog/entry.ts";
 
 /** Error codes raised here. */
 export type BundleErrorCode = "BUNDLE_MALFORMED" | "BUNDLE_UNSUPPORTED" | "BUNDLE_TOO_LARGE";

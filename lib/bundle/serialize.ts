@@ -12,7 +12,7 @@ import { type Bytes, type HashName, toBase64, utf8 } from "../util/bytes.ts";
 import { encodeGoJson, GoStruct, type GoValue } from "../util/go_json.ts";
 import type { Bundle, BundleContent, BundleKeyMaterial } from "./model.ts";
 import type { PublicKey } from "../keys/public_key.ts";
-import type { TlogEntry } from "../tlog_entry.ts";
+import type { TlogEntry } from "../tlog/entry.ts";
 
 /** `publicKey.hint` as cosign and sigstore-go write it: b64(SHA-256(SPKI DER)) (section 6.3). */
 export function publicKeyHint(key: PublicKey): string {

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { tempDir } from "../_support.ts";
 import { sha256, utf8 } from "../../lib/util/bytes.ts";
-import { verifyCheckpoint } from "../../lib/checkpoint.ts";
+import { verifyCheckpoint } from "../../lib/tlog/checkpoint.ts";
 import { generateKeyPair } from "../../lib/keys/private_key.ts";
-import { verifyConsistency } from "../../lib/merkle.ts";
+import { verifyConsistency } from "../../lib/tlog/merkle.ts";
 import { logEntryToTlogEntry, RekorClient, type RekorLogEntry } from "../../lib/rekor.ts";
 import { buildHashedRekordEntry, type ExpectedContent } from "../../lib/rekor_entries.ts";
-import { verifyTlogEntry } from "../../lib/tlog_verify.ts";
+import { verifyTlogEntry } from "../../lib/tlog/verify.ts";
 import { keyDetailsOf, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
 
 const SERVER = new URL("./_rekor_serve.ts", import.meta.url).pathname;

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { tempDir } from "../_support.ts";
 import { type Bytes, concat, sha256, toBase64, utf8 } from "../../lib/util/bytes.ts";
-import { verifyCheckpoint } from "../../lib/checkpoint.ts";
+import { verifyCheckpoint } from "../../lib/tlog/checkpoint.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { generateKeyPair, type PrivateKey } from "../../lib/keys/private_key.ts";
-import { hashLeaf, verifyConsistency, verifyInclusion } from "../../lib/merkle.ts";
+import { hashLeaf, verifyConsistency, verifyInclusion } from "../../lib/tlog/merkle.ts";
 import {
   decodeLogEntries,
   encodeExactJson,
@@ -19,7 +19,7 @@ import {
   type ExpectedContent,
   type ProposedEntry,
 } from "../../lib/rekor_entries.ts";
-import { verifyTlogEntry } from "../../lib/tlog_verify.ts";
+import { verifyTlogEntry } from "../../lib/tlog/verify.ts";
 import type { TrustedRoot } from "../../lib/trust/trusted_root.ts";
 import { MAX_REQUEST_BYTES, rekorRoutes } from "../../server/rekor.ts";
 import { TransparencyLog } from "../../server/transparency_log.ts";

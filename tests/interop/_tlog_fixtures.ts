@@ -1,14 +1,14 @@
 /**
  * Test support for the transparency-log suites: reads the parts of interop bundles the tlog
  * code needs (tlog entries, signature, key or certificate, DSSE envelope), without depending on
- * the bundle parser, so these suites test lib/tlog_verify.ts and lib/rekor_entries.ts alone.
+ * the bundle parser, so these suites test lib/tlog/verify.ts and lib/rekor_entries.ts alone.
  *
  * @module
  */
 
 import { type Bytes, fromBase64 } from "../../lib/util/bytes.ts";
 import { decodePem } from "../../lib/util/pem.ts";
-import type { TlogEntry } from "../../lib/tlog_entry.ts";
+import type { TlogEntry } from "../../lib/tlog/entry.ts";
 import { exists, interopPath, readInteropBytes, readInteropText } from "../_support.ts";
 
 /** The conformance cases directory, relative to the interop corpus. */

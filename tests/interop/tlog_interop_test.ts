@@ -12,15 +12,15 @@ import { publicKeyHint, serializeBundle } from "../../lib/bundle/serialize.ts";
 import { generateKeyPair } from "../../lib/keys/private_key.ts";
 import { decodePem } from "../../lib/util/pem.ts";
 import { isCosignError } from "../../lib/errors.ts";
-import { hashLeaf } from "../../lib/merkle.ts";
+import { hashLeaf } from "../../lib/tlog/merkle.ts";
 import { decodeLogEntries, logEntryToTlogEntry } from "../../lib/rekor.ts";
 import {
   buildHashedRekordEntry,
   type ExpectedContent,
   parseEntryBody,
 } from "../../lib/rekor_entries.ts";
-import type { TlogEntry } from "../../lib/tlog_entry.ts";
-import { verifyTlogEntry } from "../../lib/tlog_verify.ts";
+import type { TlogEntry } from "../../lib/tlog/entry.ts";
+import { verifyTlogEntry } from "../../lib/tlog/verify.ts";
 import {
   encodeTrustedRoot,
   parseTrustedRoot,

@@ -8,7 +8,7 @@ import { canonicalizeJson } from "../../lib/util/canonical_json.ts";
 import { createRootCertificate } from "../../lib/certificate_builder.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { generateKeyPair, type PrivateKey } from "../../lib/keys/private_key.ts";
-import { hashLeaf } from "../../lib/merkle.ts";
+import { hashLeaf } from "../../lib/tlog/merkle.ts";
 import { ecdsaRawToDer, ecdsaSignatureToRaw, verifyPrehashed } from "../../lib/keys/public_key.ts";
 import { canonicalizeProposedEntry } from "../../lib/rekor_canonicalize.ts";
 import {

@@ -14,7 +14,7 @@ import {
 import { encodeBundle, publicKeyHint, serializeBundle } from "../../../lib/bundle/serialize.ts";
 import { isCosignError } from "../../../lib/errors.ts";
 import { PublicKey } from "../../../lib/keys/public_key.ts";
-import type { TlogEntry } from "../../../lib/tlog_entry.ts";
+import type { TlogEntry } from "../../../lib/tlog/entry.ts";
 
 const B64_32 = toBase64(new Uint8Array(32).fill(7));
 

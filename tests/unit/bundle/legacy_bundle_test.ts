@@ -12,7 +12,7 @@ import {
   parseRfc3161Annotation,
   tlogEntryToLegacyBundle,
 } from "../../../lib/bundle/legacy.ts";
-import type { TlogEntry } from "../../../lib/tlog_entry.ts";
+import type { TlogEntry } from "../../../lib/tlog/entry.ts";
 import { INTEROP, readInteropText, requireComponents } from "../../_support.ts";
 
 const BODY = toBase64(utf8('{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"a":1}}'));

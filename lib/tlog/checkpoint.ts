@@ -17,9 +17,9 @@
  * @module
  */
 
-import { type Bytes, concat, equalBytes, sha256, toBase64, utf8 } from "./util/bytes.ts";
-import { CosignError } from "./errors.ts";
-import { type PublicKey, type Signer, verifySignature } from "./keys/public_key.ts";
+import { type Bytes, concat, equalBytes, sha256, toBase64, utf8 } from "../util/bytes.ts";
+import { CosignError } from "../errors.ts";
+import { type PublicKey, type Signer, verifySignature } from "../keys/public_key.ts";
 
 /** Error codes raised here. */
 export type CheckpointErrorCode = "REKOR_CHECKPOINT_MALFORMED" | "REKOR_CHECKPOINT_INVALID";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Bytes } from "./util/bytes.ts";
+import type { Bytes } from "../util/bytes.ts";
 
 /** An RFC 6962 inclusion proof with the signed checkpoint it ends in. */
 export interface InclusionProof {

@@ -1,16 +1,20 @@
 import assert from "node:assert/strict";
-import { type Bytes, sha256, utf8 } from "../../lib/util/bytes.ts";
-import { canonicalJsonBytes } from "../../lib/util/canonical_json.ts";
-import { signCheckpoint } from "../../lib/checkpoint.ts";
-import { isCosignError } from "../../lib/errors.ts";
-import { generateKeyPair, type PrivateKey } from "../../lib/keys/private_key.ts";
-import { hashLeaf, MerkleProofError } from "../../lib/merkle.ts";
-import { inclusionProof, MemoryMerkleTree, rootHash } from "../../lib/merkle_tree.ts";
-import { canonicalizeProposedEntry } from "../../lib/rekor_canonicalize.ts";
-import { buildHashedRekordEntry, type ExpectedContent } from "../../lib/rekor_entries.ts";
-import type { TlogEntry } from "../../lib/tlog_entry.ts";
-import { setPayload, verifyTlogEntries, verifyTlogEntry } from "../../lib/tlog_verify.ts";
-import { keyDetailsOf, type TrustedLog, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
+import { type Bytes, sha256, utf8 } from "../../../lib/util/bytes.ts";
+import { canonicalJsonBytes } from "../../../lib/util/canonical_json.ts";
+import { signCheckpoint } from "../../../lib/tlog/checkpoint.ts";
+import { isCosignError } from "../../../lib/errors.ts";
+import { generateKeyPair, type PrivateKey } from "../../../lib/keys/private_key.ts";
+import { hashLeaf, MerkleProofError } from "../../../lib/tlog/merkle.ts";
+import { inclusionProof, MemoryMerkleTree, rootHash } from "../../../lib/tlog/merkle_tree.ts";
+import { canonicalizeProposedEntry } from "../../../lib/rekor_canonicalize.ts";
+import { buildHashedRekordEntry, type ExpectedContent } from "../../../lib/rekor_entries.ts";
+import type { TlogEntry } from "../../../lib/tlog/entry.ts";
+import { setPayload, verifyTlogEntries, verifyTlogEntry } from "../../../lib/tlog/verify.ts";
+import {
+  keyDetailsOf,
+  type TrustedLog,
+  type TrustedRoot,
+} from "../../../lib/trust/trusted_root.ts";
 
 function rejects(code: string) {
   return (error: unknown) => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { fc } from "../_deps.ts";
-import { type Bytes, concat, fromBase64, sha256, utf8 } from "../../lib/util/bytes.ts";
+import { fc } from "../../_deps.ts";
+import { type Bytes, concat, fromBase64, sha256, utf8 } from "../../../lib/util/bytes.ts";
 import {
   EMPTY_ROOT,
   hashChildren,
@@ -11,16 +11,16 @@ import {
   rootFromInclusion,
   verifyConsistency,
   verifyInclusion,
-} from "../../lib/merkle.ts";
+} from "../../../lib/tlog/merkle.ts";
 import {
   consistencyProof,
   inclusionProof,
   MemoryMerkleTree,
   type MerkleNodeSource,
   rootHash,
-} from "../../lib/merkle_tree.ts";
+} from "../../../lib/tlog/merkle_tree.ts";
 
-const TESTDATA = new URL("../testdata/rfc6962/", import.meta.url);
+const TESTDATA = new URL("../../testdata/rfc6962/", import.meta.url);
 
 function b64(text: string | null): Bytes {
   return fromBase64(text ?? "");

@@ -13,19 +13,19 @@
  * @module
  */
 
-import { type Bytes, equalBytes, toBase64, toHex } from "./util/bytes.ts";
+import { type Bytes, equalBytes, toBase64, toHex } from "../util/bytes.ts";
 import { verifyCheckpoint } from "./checkpoint.ts";
-import { CosignError, isCosignError } from "./errors.ts";
+import { CosignError, isCosignError } from "../errors.ts";
 import { hashLeaf, verifyInclusion } from "./merkle.ts";
 import {
   checkEntryBinding,
   type EntryBody,
   type ExpectedContent,
   parseEntryBody,
-} from "./rekor_entries.ts";
-import { verifySignature } from "./keys/public_key.ts";
-import type { TlogEntry } from "./tlog_entry.ts";
-import { findLogs, isWithin, type TrustedLog, type TrustedRoot } from "./trust/trusted_root.ts";
+} from "../rekor_entries.ts";
+import { verifySignature } from "../keys/public_key.ts";
+import type { TlogEntry } from "./entry.ts";
+import { findLogs, isWithin, type TrustedLog, type TrustedRoot } from "../trust/trusted_root.ts";
 
 /** Error codes raised here (besides those of checkpoints, proofs and entry bodies). */
 export type TlogVerifyErrorCode =

@@ -3,13 +3,13 @@
  * whose node hashes a `MerkleNodeSource` stores (the hash of each complete subtree of 2^level
  * leaves). A log that stores those (about 2n nodes for n leaves) answers every proof with
  * O(log n) reads; `MemoryMerkleTree` is such a source in memory. Used by the embedded log;
- * hashing and proof verification are `lib/merkle.ts`.
+ * hashing and proof verification are `lib/tlog/merkle.ts`.
  *
  * @module
  */
 
-import { bitLength } from "./util/bigint_bits.ts";
-import { type Bytes, toBytes } from "./util/bytes.ts";
+import { bitLength } from "../util/bigint_bits.ts";
+import { type Bytes, toBytes } from "../util/bytes.ts";
 import { EMPTY_ROOT, HASH_SIZE, hashChildren, MAX_TREE_SIZE } from "./merkle.ts";
 
 /** Where proof generation reads stored node hashes from. */

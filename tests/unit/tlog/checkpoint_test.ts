@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { fc } from "../_deps.ts";
-import { INTEROP, readInteropText, requireComponents } from "../_support.ts";
-import { type Bytes, sha256, toBase64 } from "../../lib/util/bytes.ts";
+import { fc } from "../../_deps.ts";
+import { INTEROP, readInteropText, requireComponents } from "../../_support.ts";
+import { type Bytes, sha256, toBase64 } from "../../../lib/util/bytes.ts";
 import {
   encodeCheckpointBody,
   MAX_NOTE_SIGNATURES,
@@ -9,10 +9,10 @@ import {
   parseCheckpoint,
   signCheckpoint,
   verifyCheckpoint,
-} from "../../lib/checkpoint.ts";
-import { isCosignError } from "../../lib/errors.ts";
-import { generateKeyPair } from "../../lib/keys/private_key.ts";
-import { findLogs, parseTrustedRoot, type TrustedLog } from "../../lib/trust/trusted_root.ts";
+} from "../../../lib/tlog/checkpoint.ts";
+import { isCosignError } from "../../../lib/errors.ts";
+import { generateKeyPair } from "../../../lib/keys/private_key.ts";
+import { findLogs, parseTrustedRoot, type TrustedLog } from "../../../lib/trust/trusted_root.ts";
 
 const ROOT = new Uint8Array(32).fill(7) as Bytes;
 

@@ -8,15 +8,15 @@
  * against the tree shape before any hashing, so a wrong hash count has its own reason (and the
  * last-leaf case that sigstore-js #646 got wrong is counted with a real bit length).
  *
- * Generating roots and proofs from stored node hashes is `lib/merkle_tree.ts`.
+ * Generating roots and proofs from stored node hashes is `lib/tlog/merkle_tree.ts`.
  *
  * @module
  */
 
 import { createHash } from "node:crypto";
-import { bitLength, popCount, trailingZeros } from "./util/bigint_bits.ts";
-import { type Bytes, equalBytes, toBytes } from "./util/bytes.ts";
-import { CosignError } from "./errors.ts";
+import { bitLength, popCount, trailingZeros } from "../util/bigint_bits.ts";
+import { type Bytes, equalBytes, toBytes } from "../util/bytes.ts";
+import { CosignError } from "../errors.ts";
 
 /** Error codes raised here. */
 export type MerkleErrorCode = "REKOR_PROOF_INVALID" | "REKOR_CONSISTENCY_INVALID";
