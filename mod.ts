@@ -146,20 +146,20 @@ export type { Envelope, EnvelopeSignature } from "./lib/payload/dsse.ts";
 export type { Statement, StatementSubject } from "./lib/payload/statement.ts";
 export type { InclusionProof, TlogEntry } from "./lib/tlog/entry.ts";
 export type { TlogVerification } from "./lib/tlog/verify.ts";
-export type { EntryBody, EntryDigest, LoggedSignature } from "./lib/_rekor_bodies.ts";
-export type { ProposedEntry } from "./lib/rekor_entries.ts";
+export type { EntryBody, EntryDigest, LoggedSignature } from "./lib/tlog/rekor/bodies.ts";
+export type { ProposedEntry } from "./lib/tlog/rekor/entries.ts";
 export {
   RekorClient,
   type RekorClientOptions,
   type RekorRetrieveQuery,
   type RekorSearchQuery,
-} from "./lib/rekor.ts";
+} from "./lib/tlog/rekor/client.ts";
 export type {
   RekorConsistencyProof,
   RekorInclusionProof,
   RekorLogEntry,
   RekorLogInfo,
-} from "./lib/rekor_wire.ts";
+} from "./lib/tlog/rekor/wire.ts";
 export type { TstInfo, VerifiedTimestamp } from "./lib/timestamp/token.ts";
 export {
   type Certificate,

@@ -12,7 +12,7 @@ import { sha256, utf8 } from "../lib/util/bytes.ts";
 import { parseBundle } from "../lib/bundle/model.ts";
 import { createProofOfPossession, FulcioClient } from "../lib/fulcio.ts";
 import { generateKeyPair } from "../lib/keys/private_key.ts";
-import { logEntryToTlogEntry, RekorClient } from "../lib/rekor.ts";
+import { logEntryToTlogEntry, RekorClient } from "../lib/tlog/rekor/client.ts";
 import { buildBundle, signMessage } from "../lib/sign.ts";
 import { serializeBundle } from "../lib/bundle/serialize.ts";
 import { clearCertificateSignatureCache } from "../lib/x509/chain.ts";

@@ -8,7 +8,7 @@
 
 import type { HashName } from "../lib/util/bytes.ts";
 import { CosignError } from "../lib/errors.ts";
-import { RekorClient } from "../lib/rekor.ts";
+import { RekorClient } from "../lib/tlog/rekor/client.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../lib/trust/trusted_root.ts";
 import type { VerificationPolicy } from "../lib/verify.ts";
 import { type IdentityMatcher, wholeValueRegExp } from "../lib/identity_policy.ts";

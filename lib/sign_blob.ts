@@ -27,7 +27,7 @@ import { CosignError } from "./errors.ts";
 import { encodeLegacyBlobBundle, encodeRfc3161Annotation } from "./bundle/legacy.ts";
 import { buildPredicate } from "./payload/predicate.ts";
 import { buildStatement, parseStatement } from "./payload/statement.ts";
-import { buildHashedRekordEntry } from "./rekor_entries.ts";
+import { buildHashedRekordEntry } from "./tlog/rekor/entries.ts";
 import {
   buildBundle,
   signEnvelope,

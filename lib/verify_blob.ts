@@ -25,7 +25,7 @@ import type { Envelope } from "./payload/dsse.ts";
 import { CosignError } from "./errors.ts";
 import { IN_TOTO_PAYLOAD_TYPE, parseStatement, type Statement } from "./payload/statement.ts";
 import { predicateTypeFor } from "./payload/predicate.ts";
-import type { RekorClient } from "./rekor.ts";
+import type { RekorClient } from "./tlog/rekor/client.ts";
 import { withOnlineEntries } from "./tlog_online.ts";
 import {
   type Artifact,

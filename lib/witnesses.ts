@@ -15,8 +15,8 @@ import {
   verifyIssuedCertificate,
 } from "./fulcio.ts";
 import { generateKeyPair } from "./keys/private_key.ts";
-import { logEntryToTlogEntry, RekorClient } from "./rekor.ts";
-import type { ProposedEntry } from "./rekor_entries.ts";
+import { logEntryToTlogEntry, RekorClient } from "./tlog/rekor/client.ts";
+import type { ProposedEntry } from "./tlog/rekor/entries.ts";
 import type { SigningIdentity } from "./sign.ts";
 import { requestTimestamp } from "./timestamp/client.ts";
 import type { TlogEntry } from "./tlog/entry.ts";

@@ -32,7 +32,7 @@ import { CosignError } from "../lib/errors.ts";
 import { createProofOfPossession, FulcioClient, verifyIssuedCertificate } from "../lib/fulcio.ts";
 import { generateKeyPair } from "../lib/keys/private_key.ts";
 import { MAX_STATEMENT_BYTES, parseStatement } from "../lib/payload/statement.ts";
-import { logEntryToTlogEntry, RekorClient } from "../lib/rekor.ts";
+import { logEntryToTlogEntry, RekorClient } from "../lib/tlog/rekor/client.ts";
 import {
   buildBundle,
   signEnvelope,

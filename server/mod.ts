@@ -102,7 +102,7 @@ export type { DistinguishedName, GeneralName, NameAttribute } from "../lib/x509/
 export { KEY_USAGE_BITS } from "../lib/x509/certificate.ts";
 export type { SanInput } from "../lib/certificate_builder.ts";
 export type { MerkleNodeSource } from "../lib/tlog/merkle_tree.ts";
-export type { RekorInclusionProof, RekorLogEntry } from "../lib/rekor_wire.ts";
+export type { RekorInclusionProof, RekorLogEntry } from "../lib/tlog/rekor/wire.ts";
 export { type ReadyInfo, writeReadyFile } from "./stack_files.ts";
 export {
   bindStack,

@@ -30,9 +30,9 @@ import {
   nodesForAppend,
   rootHash,
 } from "../lib/tlog/merkle_tree.ts";
-import { type CanonicalEntry, canonicalizeProposedEntry } from "../lib/rekor_canonicalize.ts";
-import type { EntryBody } from "../lib/rekor_entries.ts";
-import type { RekorLogEntry } from "../lib/rekor.ts";
+import { type CanonicalEntry, canonicalizeProposedEntry } from "../lib/tlog/rekor/canonicalize.ts";
+import type { EntryBody } from "../lib/tlog/rekor/entries.ts";
+import type { RekorLogEntry } from "../lib/tlog/rekor/client.ts";
 import { PublicKey } from "../lib/keys/public_key.ts";
 import { setPayload } from "../lib/tlog/verify.ts";
 import { keyDetailsOf, type TrustedLog } from "../lib/trust/trusted_root.ts";

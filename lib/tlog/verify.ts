@@ -22,7 +22,7 @@ import {
   type EntryBody,
   type ExpectedContent,
   parseEntryBody,
-} from "../rekor_entries.ts";
+} from "./rekor/entries.ts";
 import { verifySignature } from "../keys/public_key.ts";
 import type { TlogEntry } from "./entry.ts";
 import { findLogs, isWithin, type TrustedLog, type TrustedRoot } from "../trust/trusted_root.ts";

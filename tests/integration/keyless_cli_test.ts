@@ -10,7 +10,7 @@ import { createLeafCertificate, fulcioExtension } from "../../lib/certificate_bu
 import { generateKeyPair, PrivateKey } from "../../lib/keys/private_key.ts";
 import { RegistryClient } from "../../lib/oci.ts";
 import { parseImageReference } from "../../lib/oci_reference.ts";
-import { logEntryToTlogEntry, RekorClient } from "../../lib/rekor.ts";
+import { logEntryToTlogEntry, RekorClient } from "../../lib/tlog/rekor/client.ts";
 import { signImage } from "../../lib/sign_image.ts";
 import { encodeTrustedRoot } from "../../lib/trust/trusted_root.ts";
 import { parseCertificate } from "../../lib/x509/certificate.ts";

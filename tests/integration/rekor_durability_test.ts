@@ -4,8 +4,12 @@ import { sha256, utf8 } from "../../lib/util/bytes.ts";
 import { verifyCheckpoint } from "../../lib/tlog/checkpoint.ts";
 import { generateKeyPair } from "../../lib/keys/private_key.ts";
 import { verifyConsistency } from "../../lib/tlog/merkle.ts";
-import { logEntryToTlogEntry, RekorClient, type RekorLogEntry } from "../../lib/rekor.ts";
-import { buildHashedRekordEntry, type ExpectedContent } from "../../lib/rekor_entries.ts";
+import {
+  logEntryToTlogEntry,
+  RekorClient,
+  type RekorLogEntry,
+} from "../../lib/tlog/rekor/client.ts";
+import { buildHashedRekordEntry, type ExpectedContent } from "../../lib/tlog/rekor/entries.ts";
 import { verifyTlogEntry } from "../../lib/tlog/verify.ts";
 import { keyDetailsOf, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
 

@@ -11,14 +11,14 @@ import {
   logEntryToTlogEntry,
   RekorClient,
   type RekorLogEntry,
-} from "../../lib/rekor.ts";
+} from "../../lib/tlog/rekor/client.ts";
 import {
   buildDsseEntry,
   buildHashedRekordEntry,
   buildIntotoEntry,
   type ExpectedContent,
   type ProposedEntry,
-} from "../../lib/rekor_entries.ts";
+} from "../../lib/tlog/rekor/entries.ts";
 import { verifyTlogEntry } from "../../lib/tlog/verify.ts";
 import type { TrustedRoot } from "../../lib/trust/trusted_root.ts";
 import { MAX_REQUEST_BYTES, rekorRoutes } from "../../server/rekor.ts";

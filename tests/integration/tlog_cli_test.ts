@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { RekorClient } from "../../lib/rekor.ts";
+import { RekorClient } from "../../lib/tlog/rekor/client.ts";
 import { startStack } from "../../server/mod.ts";
 import { dcosign } from "../_cli.ts";
 import { tempDir } from "../_support.ts";

@@ -1,7 +1,7 @@
 /**
  * Test support for the transparency-log suites: reads the parts of interop bundles the tlog
  * code needs (tlog entries, signature, key or certificate, DSSE envelope), without depending on
- * the bundle parser, so these suites test lib/tlog/verify.ts and lib/rekor_entries.ts alone.
+ * the bundle parser, so these suites test lib/tlog/verify.ts and lib/tlog/rekor/entries.ts alone.
  *
  * @module
  */

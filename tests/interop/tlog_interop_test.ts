@@ -13,12 +13,12 @@ import { generateKeyPair } from "../../lib/keys/private_key.ts";
 import { decodePem } from "../../lib/util/pem.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { hashLeaf } from "../../lib/tlog/merkle.ts";
-import { decodeLogEntries, logEntryToTlogEntry } from "../../lib/rekor.ts";
+import { decodeLogEntries, logEntryToTlogEntry } from "../../lib/tlog/rekor/client.ts";
 import {
   buildHashedRekordEntry,
   type ExpectedContent,
   parseEntryBody,
-} from "../../lib/rekor_entries.ts";
+} from "../../lib/tlog/rekor/entries.ts";
 import type { TlogEntry } from "../../lib/tlog/entry.ts";
 import { verifyTlogEntry } from "../../lib/tlog/verify.ts";
 import {

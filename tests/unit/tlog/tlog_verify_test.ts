@@ -6,8 +6,8 @@ import { isCosignError } from "../../../lib/errors.ts";
 import { generateKeyPair, type PrivateKey } from "../../../lib/keys/private_key.ts";
 import { hashLeaf, MerkleProofError } from "../../../lib/tlog/merkle.ts";
 import { inclusionProof, MemoryMerkleTree, rootHash } from "../../../lib/tlog/merkle_tree.ts";
-import { canonicalizeProposedEntry } from "../../../lib/rekor_canonicalize.ts";
-import { buildHashedRekordEntry, type ExpectedContent } from "../../../lib/rekor_entries.ts";
+import { canonicalizeProposedEntry } from "../../../lib/tlog/rekor/canonicalize.ts";
+import { buildHashedRekordEntry, type ExpectedContent } from "../../../lib/tlog/rekor/entries.ts";
 import type { TlogEntry } from "../../../lib/tlog/entry.ts";
 import { setPayload, verifyTlogEntries, verifyTlogEntry } from "../../../lib/tlog/verify.ts";
 import {

@@ -1,11 +1,11 @@
 /**
  * Reading canonical Rekor entry bodies of every kind (cosign-spec.md section 5.2); re-exported
- * by `rekor_entries.ts`, which is the module to import.
+ * by `entries.ts`, which is the module to import.
  *
  * @module
  */
 
-import { type Bytes, digestLength, fromHex, fromUtf8, type HashName } from "./util/bytes.ts";
+import { type Bytes, digestLength, fromHex, fromUtf8, type HashName } from "../../util/bytes.ts";
 import {
   asArray,
   asBase64,
@@ -14,9 +14,9 @@ import {
   asString,
   type JsonRecord,
   parseJson,
-} from "./util/json.ts";
-import { decodePem } from "./util/pem.ts";
-import { CosignError, errorMessage } from "./errors.ts";
+} from "../../util/json.ts";
+import { decodePem } from "../../util/pem.ts";
+import { CosignError, errorMessage } from "../../errors.ts";
 
 /** Largest canonical entry body read (real bodies are a few KiB; legacy intoto keeps payloads). */
 export const MAX_ENTRY_BODY_BYTES = 1 << 20;

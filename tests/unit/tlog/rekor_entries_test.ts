@@ -1,16 +1,20 @@
 import assert from "node:assert/strict";
-import { fc } from "../_deps.ts";
-import { INTEROP, readInteropText, requireComponents } from "../_support.ts";
-import { caseArtifact, CASES, loadBundleFixture } from "../interop/_tlog_fixtures.ts";
-import { type Bytes, concat, fromBase64, sha256, toBase64, utf8 } from "../../lib/util/bytes.ts";
-import { encodePem } from "../../lib/util/pem.ts";
-import { canonicalizeJson } from "../../lib/util/canonical_json.ts";
-import { createRootCertificate } from "../../lib/certificate_builder.ts";
-import { isCosignError } from "../../lib/errors.ts";
-import { generateKeyPair, type PrivateKey } from "../../lib/keys/private_key.ts";
-import { hashLeaf } from "../../lib/tlog/merkle.ts";
-import { ecdsaRawToDer, ecdsaSignatureToRaw, verifyPrehashed } from "../../lib/keys/public_key.ts";
-import { canonicalizeProposedEntry } from "../../lib/rekor_canonicalize.ts";
+import { fc } from "../../_deps.ts";
+import { INTEROP, readInteropText, requireComponents } from "../../_support.ts";
+import { caseArtifact, CASES, loadBundleFixture } from "../../interop/_tlog_fixtures.ts";
+import { type Bytes, concat, fromBase64, sha256, toBase64, utf8 } from "../../../lib/util/bytes.ts";
+import { encodePem } from "../../../lib/util/pem.ts";
+import { canonicalizeJson } from "../../../lib/util/canonical_json.ts";
+import { createRootCertificate } from "../../../lib/certificate_builder.ts";
+import { isCosignError } from "../../../lib/errors.ts";
+import { generateKeyPair, type PrivateKey } from "../../../lib/keys/private_key.ts";
+import { hashLeaf } from "../../../lib/tlog/merkle.ts";
+import {
+  ecdsaRawToDer,
+  ecdsaSignatureToRaw,
+  verifyPrehashed,
+} from "../../../lib/keys/public_key.ts";
+import { canonicalizeProposedEntry } from "../../../lib/tlog/rekor/canonicalize.ts";
 import {
   buildDsseEntry,
   buildHashedRekordEntry,
@@ -19,7 +23,7 @@ import {
   MAX_ENTRY_BODY_BYTES,
   parseEntryBody,
   sameEntryContent,
-} from "../../lib/rekor_entries.ts";
+} from "../../../lib/tlog/rekor/entries.ts";
 
 const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Bytes, fromHex, toHex } from "./util/bytes.ts";
+import { type Bytes, fromHex, toHex } from "../../util/bytes.ts";
 import {
   asArray,
   asBase64,
@@ -14,11 +14,11 @@ import {
   asRecord,
   asString,
   type JsonRecord,
-} from "./util/json.ts";
-import { CosignError, errorMessage, isCosignError } from "./errors.ts";
-import { hashLeaf, MAX_PROOF_HASHES } from "./tlog/merkle.ts";
-import { parseEntryBody } from "./rekor_entries.ts";
-import type { InclusionProof, TlogEntry } from "./tlog/entry.ts";
+} from "../../util/json.ts";
+import { CosignError, errorMessage, isCosignError } from "../../errors.ts";
+import { hashLeaf, MAX_PROOF_HASHES } from "../merkle.ts";
+import { parseEntryBody } from "./entries.ts";
+import type { InclusionProof, TlogEntry } from "../entry.ts";
 
 /** Error codes raised by the Rekor client and wire decoding. */
 export type RekorClientErrorCode =

@@ -11,13 +11,13 @@
  * @module
  */
 
-import { readAtMost } from "./util/read_bounded.ts";
-import { asArray, asRecord, asString, isRecord } from "./util/json.ts";
-import { decodePem } from "./util/pem.ts";
-import { CosignError, errorMessage } from "./errors.ts";
-import { MAX_PROOF_HASHES } from "./tlog/merkle.ts";
-import { canonicalizeProposedEntry } from "./rekor_canonicalize.ts";
-import { parseEntryBody, type ProposedEntry, sameEntryContent } from "./rekor_entries.ts";
+import { readAtMost } from "../../util/read_bounded.ts";
+import { asArray, asRecord, asString, isRecord } from "../../util/json.ts";
+import { decodePem } from "../../util/pem.ts";
+import { CosignError, errorMessage } from "../../errors.ts";
+import { MAX_PROOF_HASHES } from "../merkle.ts";
+import { canonicalizeProposedEntry } from "./canonicalize.ts";
+import { parseEntryBody, type ProposedEntry, sameEntryContent } from "./entries.ts";
 import {
   asHexBytes,
   decodeLogEntries,
@@ -33,8 +33,8 @@ import {
   type RekorConsistencyProof,
   type RekorLogEntry,
   type RekorLogInfo,
-} from "./rekor_wire.ts";
-import { PublicKey } from "./keys/public_key.ts";
+} from "./wire.ts";
+import { PublicKey } from "../../keys/public_key.ts";
 
 export {
   decodeLogEntries,
@@ -46,14 +46,14 @@ export {
   MAX_RESPONSE_BYTES,
   MAX_SEARCH_RESULTS,
   parseExactJson,
-} from "./rekor_wire.ts";
+} from "./wire.ts";
 export type {
   RekorClientErrorCode,
   RekorConsistencyProof,
   RekorInclusionProof,
   RekorLogEntry,
   RekorLogInfo,
-} from "./rekor_wire.ts";
+} from "./wire.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The client

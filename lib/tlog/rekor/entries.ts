@@ -19,13 +19,13 @@ import {
   toBase64,
   toHex,
   utf8,
-} from "./util/bytes.ts";
-import { asNonEmptyString, asRecord, type JsonRecord } from "./util/json.ts";
-import type { EntryBody, EntryDigest, LoggedSignature } from "./_rekor_bodies.ts";
-import { pae } from "./payload/dsse.ts";
-import { CosignError, errorMessage } from "./errors.ts";
-import { PublicKey } from "./keys/public_key.ts";
-import { parseCertificate } from "./x509/certificate.ts";
+} from "../../util/bytes.ts";
+import { asNonEmptyString, asRecord, type JsonRecord } from "../../util/json.ts";
+import type { EntryBody, EntryDigest, LoggedSignature } from "./bodies.ts";
+import { pae } from "../../payload/dsse.ts";
+import { CosignError, errorMessage } from "../../errors.ts";
+import { PublicKey } from "../../keys/public_key.ts";
+import { parseCertificate } from "../../x509/certificate.ts";
 
 /** Error codes raised here. */
 export type RekorEntryErrorCode = "REKOR_BODY_MALFORMED" | "REKOR_BODY_MISMATCH";
@@ -35,8 +35,8 @@ export {
   MAX_ENTRY_SIGNATURES,
   parseEntryBody,
   SUPPORTED_ENTRY_KINDS,
-} from "./_rekor_bodies.ts";
-export type { EntryBody, EntryDigest, LoggedSignature } from "./_rekor_bodies.ts";
+} from "./bodies.ts";
+export type { EntryBody, EntryDigest, LoggedSignature } from "./bodies.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Binding checks (section 5.6)

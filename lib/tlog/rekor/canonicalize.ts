@@ -23,7 +23,7 @@ import {
   toBase64,
   toHex,
   utf8,
-} from "./util/bytes.ts";
+} from "../../util/bytes.ts";
 import {
   asArray,
   asNonEmptyString,
@@ -32,21 +32,21 @@ import {
   asString,
   type JsonRecord,
   parseJson,
-} from "./util/json.ts";
-import { decodePem, encodePem } from "./util/pem.ts";
-import { canonicalizeJson, canonicalJsonBytes } from "./util/canonical_json.ts";
-import { pae } from "./payload/dsse.ts";
-import { CosignError, errorMessage, isCosignError } from "./errors.ts";
-import { hashLeaf } from "./tlog/merkle.ts";
+} from "../../util/json.ts";
+import { decodePem, encodePem } from "../../util/pem.ts";
+import { canonicalizeJson, canonicalJsonBytes } from "../../util/canonical_json.ts";
+import { pae } from "../../payload/dsse.ts";
+import { CosignError, errorMessage, isCosignError } from "../../errors.ts";
+import { hashLeaf } from "../merkle.ts";
 import {
   type EntryBody,
   MAX_ENTRY_BODY_BYTES,
   MAX_ENTRY_SIGNATURES,
   parseEntryBody,
   parseProposedEntry,
-} from "./rekor_entries.ts";
-import { PublicKey, verifyPrehashed, verifySignature } from "./keys/public_key.ts";
-import { parseCertificate } from "./x509/certificate.ts";
+} from "./entries.ts";
+import { PublicKey, verifyPrehashed, verifySignature } from "../../keys/public_key.ts";
+import { parseCertificate } from "../../x509/certificate.ts";
 
 /** Error codes raised here. */
 export type RekorCanonicalizeErrorCode = "REKOR_ENTRY_INVALID" | "REKOR_ENTRY_UNSUPPORTED";
