@@ -169,7 +169,7 @@ export {
 } from "./lib/x509/certificate.ts";
 export type { DistinguishedName, GeneralName, NameAttribute } from "./lib/x509/names.ts";
 export type { CertificateIdentity, GithubWorkflow } from "./lib/x509/identity.ts";
-export type { CheckedCertificate } from "./lib/fulcio.ts";
+export type { CheckedCertificate } from "./lib/keyless/fulcio.ts";
 export type { SignedCertificateTimestamp, VerifiedSct } from "./lib/x509/sct.ts";
 export {
   parseTrustedRoot,

@@ -10,7 +10,7 @@
 
 import { sha256, utf8 } from "../lib/util/bytes.ts";
 import { parseBundle } from "../lib/bundle/model.ts";
-import { createProofOfPossession, FulcioClient } from "../lib/fulcio.ts";
+import { createProofOfPossession, FulcioClient } from "../lib/keyless/fulcio.ts";
 import { generateKeyPair } from "../lib/keys/private_key.ts";
 import { logEntryToTlogEntry, RekorClient } from "../lib/tlog/rekor/client.ts";
 import { buildBundle, signMessage } from "../lib/sign.ts";

@@ -8,7 +8,7 @@
  */
 
 import { CosignError } from "../lib/errors.ts";
-import { resolveIdentityToken } from "../lib/oidc.ts";
+import { resolveIdentityToken } from "../lib/keyless/token_sources.ts";
 import type { SigningIdentity, SigningServices } from "../lib/sign.ts";
 import {
   parseSigningConfig,

@@ -13,7 +13,7 @@ import {
   createProofOfPossession,
   FulcioClient,
   verifyIssuedCertificate,
-} from "./fulcio.ts";
+} from "./keyless/fulcio.ts";
 import { generateKeyPair } from "./keys/private_key.ts";
 import { logEntryToTlogEntry, RekorClient } from "./tlog/rekor/client.ts";
 import type { ProposedEntry } from "./tlog/rekor/entries.ts";

@@ -29,7 +29,11 @@ import { type Bytes, digest, fromHex, utf8 } from "../lib/util/bytes.ts";
 import { type Bundle, MAX_BUNDLE_BYTES, parseBundle } from "../lib/bundle/model.ts";
 import { encodeBundle } from "../lib/bundle/serialize.ts";
 import { CosignError } from "../lib/errors.ts";
-import { createProofOfPossession, FulcioClient, verifyIssuedCertificate } from "../lib/fulcio.ts";
+import {
+  createProofOfPossession,
+  FulcioClient,
+  verifyIssuedCertificate,
+} from "../lib/keyless/fulcio.ts";
 import { generateKeyPair } from "../lib/keys/private_key.ts";
 import { MAX_STATEMENT_BYTES, parseStatement } from "../lib/payload/statement.ts";
 import { logEntryToTlogEntry, RekorClient } from "../lib/tlog/rekor/client.ts";

@@ -28,7 +28,7 @@ import {
   type UnverifiedClaims,
   unverifiedClaims,
   verifyIdToken,
-} from "../lib/oidc_token.ts";
+} from "../lib/keyless/id_token.ts";
 
 /** Error codes raised here (plus the `OIDC_TOKEN_*` codes of `verifyIdToken`). */
 export type FulcioIdentityErrorCode = "FULCIO_EMAIL_UNVERIFIED" | "FULCIO_IDENTITY_UNSUPPORTED";

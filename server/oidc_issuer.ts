@@ -18,7 +18,7 @@ import { SignJWT } from "./_deps.ts";
 import { fromBase64, toBase64, toHex } from "../lib/util/bytes.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
 import { generateKeyPair, PrivateKey } from "../lib/keys/private_key.ts";
-import type { JSONWebKeySet } from "../lib/oidc_token.ts";
+import type { JSONWebKeySet } from "../lib/keyless/id_token.ts";
 import {
   AuthorizationCodes,
   base64Url,

@@ -6,9 +6,9 @@
 
 import assert from "node:assert/strict";
 import { isCosignError } from "../../lib/errors.ts";
-import { createProofOfPossession, FulcioClient } from "../../lib/fulcio.ts";
+import { createProofOfPossession, FulcioClient } from "../../lib/keyless/fulcio.ts";
 import { generateKeyPair } from "../../lib/keys/private_key.ts";
-import { resolveIdentityToken, verifyIdToken } from "../../lib/oidc.ts";
+import { resolveIdentityToken, verifyIdToken } from "../../lib/keyless/token_sources.ts";
 import { verifyEmbeddedScts } from "../../lib/x509/sct.ts";
 import {
   encodeTrustedRoot,

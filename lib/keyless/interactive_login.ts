@@ -13,12 +13,12 @@
  * @module
  */
 
-import { sha256, utf8 } from "./util/bytes.ts";
-import { isRedirect, readErrorText, readJson } from "./util/http_json.ts";
-import { asNonEmptyString, asRecord } from "./util/json.ts";
-import { CosignError, errorMessage, isCosignError } from "./errors.ts";
-import { parseJwks, type UnverifiedClaims, verifyIdToken } from "./oidc_token.ts";
-import { listenForCallback, openSystemBrowser } from "./_oidc_callback.ts";
+import { sha256, utf8 } from "../util/bytes.ts";
+import { isRedirect, readErrorText, readJson } from "../util/http_json.ts";
+import { asNonEmptyString, asRecord } from "../util/json.ts";
+import { CosignError, errorMessage, isCosignError } from "../errors.ts";
+import { parseJwks, type UnverifiedClaims, verifyIdToken } from "./id_token.ts";
+import { listenForCallback, openSystemBrowser } from "./_login_callback.ts";
 
 export { openSystemBrowser };
 

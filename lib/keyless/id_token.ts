@@ -11,10 +11,10 @@
  * @module
  */
 
-import { fromBase64, fromUtf8, preview } from "./util/bytes.ts";
-import { createLocalJWKSet, joseErrors, type JSONWebKeySet, jwtVerify } from "./_deps.ts";
-import { asArray, asRecord, isRecord, parseJson } from "./util/json.ts";
-import { CosignError, errorMessage } from "./errors.ts";
+import { fromBase64, fromUtf8, preview } from "../util/bytes.ts";
+import { createLocalJWKSet, joseErrors, type JSONWebKeySet, jwtVerify } from "../_deps.ts";
+import { asArray, asRecord, isRecord, parseJson } from "../util/json.ts";
+import { CosignError, errorMessage } from "../errors.ts";
 
 /** A JWK Set (RFC 7517 section 5), as `/oauth2/keys` and other `jwks_uri` endpoints serve it. */
 export type { JSONWebKeySet };

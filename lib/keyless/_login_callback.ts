@@ -1,12 +1,12 @@
 /**
  * The loopback end of the interactive login (RFC 8252 section 7.3): a one-shot listener for the
  * authorization redirect that checks the `state` (SECURITY.md row 24) before it takes a code, and
- * the system browser opener. Private to `oidc_interactive.ts`.
+ * the system browser opener. Private to `interactive_login.ts`.
  *
  * @module
  */
 
-import { CosignError, errorMessage } from "./errors.ts";
+import { CosignError, errorMessage } from "../errors.ts";
 
 /** The loopback listener's address from `--oidc-redirect-url`. */
 function parseRedirect(

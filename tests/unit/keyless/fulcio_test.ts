@@ -1,27 +1,27 @@
 import assert from "node:assert/strict";
-import { fromUtf8, toBase64, utf8 } from "../../lib/util/bytes.ts";
-import { parseDer, TAG } from "../../lib/util/der.ts";
-import { encodePem } from "../../lib/util/pem.ts";
-import { isCosignError } from "../../lib/errors.ts";
+import { fromUtf8, toBase64, utf8 } from "../../../lib/util/bytes.ts";
+import { parseDer, TAG } from "../../../lib/util/der.ts";
+import { encodePem } from "../../../lib/util/pem.ts";
+import { isCosignError } from "../../../lib/errors.ts";
 import {
   createProofOfPossession,
   FulcioClient,
   parseSigningCertificateResponse,
   verifyIssuedCertificate,
-} from "../../lib/fulcio.ts";
-import { generateKeyPair, type PrivateKey } from "../../lib/keys/private_key.ts";
-import { unverifiedClaims } from "../../lib/oidc.ts";
-import { verifyEmbeddedScts } from "../../lib/x509/sct.ts";
-import { findExtension, X509_OID } from "../../lib/x509/certificate.ts";
-import { certificateIdentity } from "../../lib/x509/identity.ts";
+} from "../../../lib/keyless/fulcio.ts";
+import { generateKeyPair, type PrivateKey } from "../../../lib/keys/private_key.ts";
+import { unverifiedClaims } from "../../../lib/keyless/token_sources.ts";
+import { verifyEmbeddedScts } from "../../../lib/x509/sct.ts";
+import { findExtension, X509_OID } from "../../../lib/x509/certificate.ts";
+import { certificateIdentity } from "../../../lib/x509/identity.ts";
 import {
   CertificateAuthority,
   fulcioRoutes,
   type TrustedTokenIssuer,
   verifyFulcioToken,
-} from "../../server/fulcio.ts";
-import { OidcIssuer } from "../../server/oidc.ts";
-import { createCertificationRequest } from "../../server/_pkcs10.ts";
+} from "../../../server/fulcio.ts";
+import { OidcIssuer } from "../../../server/oidc.ts";
+import { createCertificationRequest } from "../../../server/_pkcs10.ts";
 
 const ISSUER = "http://127.0.0.1:7777";
 const EMAIL = "alice@example.com";

@@ -13,7 +13,7 @@
  * @example
  * ```ts
  * import { createProofOfPossession, FulcioClient } from "./fulcio.ts";
- * import { generateKeyPair } from "./keys/private_key.ts";
+ * import { generateKeyPair } from "../keys/private_key.ts";
  * const key = await generateKeyPair();
  * const token = Deno.env.get("SIGSTORE_ID_TOKEN")!;
  * const fulcio = new FulcioClient({ baseUrl: "https://fulcio.sigstore.dev" });
@@ -28,17 +28,17 @@
  * @module
  */
 
-import { type Bytes, fromBase64, toBase64, utf8 } from "./util/bytes.ts";
-import { isRedirect, readErrorText, readJson } from "./util/http_json.ts";
-import { asArray, asNonEmptyString, asRecord, isRecord } from "./util/json.ts";
-import { CosignError, errorMessage } from "./errors.ts";
-import { unverifiedClaims } from "./oidc_token.ts";
-import { type VerifiedSct, verifyEmbeddedScts } from "./x509/sct.ts";
-import type { PublicKey, Signer } from "./keys/public_key.ts";
-import type { TrustedAuthority, TrustedRoot } from "./trust/trusted_root.ts";
-import { type Certificate, parseCertificatePem } from "./x509/certificate.ts";
-import { type CertificateIdentity, certificateIdentity } from "./x509/identity.ts";
-import { verifyFulcioChain } from "./x509/chain.ts";
+import { type Bytes, fromBase64, toBase64, utf8 } from "../util/bytes.ts";
+import { isRedirect, readErrorText, readJson } from "../util/http_json.ts";
+import { asArray, asNonEmptyString, asRecord, isRecord } from "../util/json.ts";
+import { CosignError, errorMessage } from "../errors.ts";
+import { unverifiedClaims } from "./id_token.ts";
+import { type VerifiedSct, verifyEmbeddedScts } from "../x509/sct.ts";
+import type { PublicKey, Signer } from "../keys/public_key.ts";
+import type { TrustedAuthority, TrustedRoot } from "../trust/trusted_root.ts";
+import { type Certificate, parseCertificatePem } from "../x509/certificate.ts";
+import { type CertificateIdentity, certificateIdentity } from "../x509/identity.ts";
+import { verifyFulcioChain } from "../x509/chain.ts";
 
 /** Error codes raised here. */
 export type FulcioErrorCode =

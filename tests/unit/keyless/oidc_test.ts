@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { fc } from "../_deps.ts";
-import { isCosignError } from "../../lib/errors.ts";
+import { fc } from "../../_deps.ts";
+import { isCosignError } from "../../../lib/errors.ts";
 import {
   fetchDiscovery,
   fetchGithubActionsToken,
@@ -10,7 +10,7 @@ import {
   resolveIdentityToken,
   unverifiedClaims,
   verifyIdToken,
-} from "../../lib/oidc.ts";
+} from "../../../lib/keyless/token_sources.ts";
 import {
   identityClaims,
   identityName,
@@ -19,7 +19,7 @@ import {
   OidcIssuer,
   oidcRoutes,
   parseIssuerIdentity,
-} from "../../server/oidc.ts";
+} from "../../../server/oidc.ts";
 
 const ISSUER = "http://127.0.0.1:5555";
 const WORKFLOW = "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.2.3";

@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import { resolveIdentityToken } from "./oidc.ts";
+ * import { resolveIdentityToken } from "./token_sources.ts";
  * const { token, source, claims } = await resolveIdentityToken({
  *   identityToken: Deno.args[0],
  *   readFile: (path) => Deno.readTextFile(path),
@@ -22,21 +22,21 @@
  * @module
  */
 
-import { isRedirect, readErrorText, readJson } from "./util/http_json.ts";
-import { asNonEmptyString, asRecord } from "./util/json.ts";
-import { CosignError, errorMessage } from "./errors.ts";
-import { type InteractiveLoginOptions, requestInteractiveToken } from "./oidc_interactive.ts";
+import { isRedirect, readErrorText, readJson } from "../util/http_json.ts";
+import { asNonEmptyString, asRecord } from "../util/json.ts";
+import { CosignError, errorMessage } from "../errors.ts";
+import { type InteractiveLoginOptions, requestInteractiveToken } from "./interactive_login.ts";
 import {
   isJwtShaped,
   MAX_ID_TOKEN_LENGTH,
   type UnverifiedClaims,
   unverifiedClaims,
-} from "./oidc_token.ts";
+} from "./id_token.ts";
 
-export * from "./oidc_token.ts";
-export * from "./oidc_interactive.ts";
+export * from "./id_token.ts";
+export * from "./interactive_login.ts";
 
-/** Error codes raised here (plus those of `oidc_token.ts` and `oidc_interactive.ts`). */
+/** Error codes raised here (plus those of `id_token.ts` and `interactive_login.ts`). */
 export type OidcErrorCode = "OIDC_NO_TOKEN" | "OIDC_TOKEN_FILE" | "OIDC_AMBIENT_FAILED";
 
 /** The audience Fulcio requires (section 7.1). */
