@@ -40,7 +40,7 @@
  * ```ts
  * import { sign, verify } from "@dcosign/dcosign";
  * import { startStack } from "@dcosign/dcosign/server";
- * import { pushExampleImage } from "./lib/_example_image.ts";
+ * import { pushExampleImage } from "./lib/oci/example_image.ts";
  *
  * await using stack = await startStack(); // registry, Rekor, Fulcio, OIDC issuer, TSA
  * const image = await pushExampleImage(stack.registryHost, "docs/hello");
@@ -185,20 +185,24 @@ export {
   type RegistryLimits,
   type RetryPolicy,
   type TransportOptions,
-} from "./lib/oci.ts";
-export type { FetchedManifest, PushedManifest } from "./lib/_oci_manifests.ts";
-export type { OciDescriptor, OciPlatform } from "./lib/oci_manifest.ts";
-export type { ReferrersList } from "./lib/_oci_listing.ts";
-export type { BlobTarget, StreamUploadOptions, StreamUploadOutcome } from "./lib/_oci_stream.ts";
-export type { UploadedBlob, UploadOptions } from "./lib/_oci_upload.ts";
-export type { CredentialResolver, RegistryCredentials } from "./lib/docker_config.ts";
+} from "./lib/oci/client.ts";
+export type { FetchedManifest, PushedManifest } from "./lib/oci/manifests.ts";
+export type { OciDescriptor, OciPlatform } from "./lib/oci/manifest.ts";
+export type { ReferrersList } from "./lib/oci/listings.ts";
+export type {
+  BlobTarget,
+  StreamUploadOptions,
+  StreamUploadOutcome,
+} from "./lib/oci/blob_stream.ts";
+export type { UploadedBlob, UploadOptions } from "./lib/oci/uploads.ts";
+export type { CredentialResolver, RegistryCredentials } from "./lib/oci/docker_config.ts";
 export type { DigestReference } from "./lib/oci_signatures.ts";
 export {
   formatImageReference,
   type ImageReference,
   parseImageReference,
   type RepositoryRef,
-} from "./lib/oci_reference.ts";
+} from "./lib/oci/reference.ts";
 export { CosignError, type ErrorArea, type ErrorCode, isCosignError } from "./lib/errors.ts";
 export type { Bytes, HashName } from "./lib/util/bytes.ts";
 export type { JsonRecord } from "./lib/util/json.ts";

@@ -18,7 +18,7 @@ import {
   sbomMediaType,
   type SbomType,
 } from "../lib/oci_attach.ts";
-import { parseImageReference } from "../lib/oci_reference.ts";
+import { parseImageReference } from "../lib/oci/reference.ts";
 import type { CommandInput, CommandRun } from "./app.ts";
 import { resolvePath } from "./context.ts";
 import { createRegistryClient, targetRepository } from "./registry_options.ts";

@@ -8,7 +8,7 @@
  */
 
 import { CosignError, errorMessage } from "../lib/errors.ts";
-import { formatImageReference, parseImageReference } from "../lib/oci_reference.ts";
+import { formatImageReference, parseImageReference } from "../lib/oci/reference.ts";
 import { buildPredicate, predicateTypeFor } from "../lib/payload/predicate.ts";
 import { MAX_STATEMENT_BYTES } from "../lib/payload/statement.ts";
 import { attestImage } from "../lib/sign_image.ts";

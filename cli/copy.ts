@@ -8,8 +8,8 @@
 
 import { CosignError, errorMessage } from "../lib/errors.ts";
 import { copyImage, type TransferEvent } from "../lib/oci_copy.ts";
-import { parsePlatform, type PlatformSpec } from "../lib/oci_platform.ts";
-import { parseImageReference } from "../lib/oci_reference.ts";
+import { parsePlatform, type PlatformSpec } from "../lib/oci/platform.ts";
+import { parseImageReference } from "../lib/oci/reference.ts";
 import type { AttachmentKind } from "../lib/oci_signatures.ts";
 import type { CommandInput, CommandRun } from "./app.ts";
 import { createRegistryClient } from "./registry_options.ts";

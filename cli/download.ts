@@ -10,10 +10,10 @@ import { parseJson } from "../lib/util/json.ts";
 import { parseBundle } from "../lib/bundle/model.ts";
 import { parseEnvelope } from "../lib/payload/dsse.ts";
 import { CosignError, errorMessage } from "../lib/errors.ts";
-import type { RegistryClient } from "../lib/oci.ts";
-import { formatPlatform, type ResolvedImage, resolvePlatformImage } from "../lib/oci_platform.ts";
-import { parseManifest } from "../lib/oci_manifest.ts";
-import { formatImageReference, parseImageReference } from "../lib/oci_reference.ts";
+import type { RegistryClient } from "../lib/oci/client.ts";
+import { formatPlatform, type ResolvedImage, resolvePlatformImage } from "../lib/oci/platform.ts";
+import { parseManifest } from "../lib/oci/manifest.ts";
+import { formatImageReference, parseImageReference } from "../lib/oci/reference.ts";
 import { readBundleReferrers } from "../lib/oci_referrers.ts";
 import {
   ANNOTATION,

@@ -8,7 +8,7 @@
 import { CosignError } from "../lib/errors.ts";
 import { loadImageLayout } from "../lib/oci_layout_load.ts";
 import { saveImageLayout } from "../lib/oci_layout_save.ts";
-import { parseImageReference } from "../lib/oci_reference.ts";
+import { parseImageReference } from "../lib/oci/reference.ts";
 import type { CommandInput, CommandRun } from "./app.ts";
 import { resolvePath } from "./context.ts";
 import { formatBytes, platformFlag, transferProgress } from "./copy.ts";

@@ -6,7 +6,7 @@
 
 import { toBase64 } from "../lib/util/bytes.ts";
 import { CosignError } from "../lib/errors.ts";
-import { formatImageReference, parseImageReference } from "../lib/oci_reference.ts";
+import { formatImageReference, parseImageReference } from "../lib/oci/reference.ts";
 import { signImage } from "../lib/sign_image.ts";
 import type { CommandRun } from "./app.ts";
 import { resolvePath } from "./context.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseImageReference } from "../lib/oci_reference.ts";
+import { parseImageReference } from "../lib/oci/reference.ts";
 import { listSupplyChain, type SupplyChainTree, type TreeLayer } from "../lib/oci_tree.ts";
 import type { CommandRun } from "./app.ts";
 import type { Output } from "./output.ts";

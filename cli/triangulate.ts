@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseImageReference } from "../lib/oci_reference.ts";
+import { parseImageReference } from "../lib/oci/reference.ts";
 import { triangulate as locate } from "../lib/oci_signatures.ts";
 import type { CommandRun } from "./app.ts";
 import { createRegistryClient, targetRepository } from "./registry_options.ts";

@@ -16,7 +16,7 @@ import {
   formatImageReference,
   type ImageReference,
   parseImageReference,
-} from "../lib/oci_reference.ts";
+} from "../lib/oci/reference.ts";
 import { ANNOTATION } from "../lib/oci_signatures.ts";
 import { parseStatement } from "../lib/payload/statement.ts";
 import { predicateTypeFor } from "../lib/payload/predicate.ts";
@@ -27,7 +27,7 @@ import {
   type VerifyImageOptions,
   verifyImageSignatures,
 } from "../lib/verify_image.ts";
-import type { RegistryClient } from "../lib/oci.ts";
+import type { RegistryClient } from "../lib/oci/client.ts";
 import type { CommandInput, CommandRun } from "./app.ts";
 import { exitCodeFor } from "./app.ts";
 import { createRegistryClient, targetRepository } from "./registry_options.ts";

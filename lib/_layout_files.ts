@@ -13,9 +13,9 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Bytes } from "./util/bytes.ts";
 import { CosignError } from "./errors.ts";
-import type { OciDescriptor } from "./oci_manifest.ts";
-import { parseDigest } from "./oci_reference.ts";
-import { checkedStream } from "./_oci_stream.ts";
+import type { OciDescriptor } from "./oci/manifest.ts";
+import { parseDigest } from "./oci/reference.ts";
+import { checkedStream } from "./oci/blob_stream.ts";
 
 /** `OCI_LAYOUT_INVALID` for the layout at `dir`: not a layout, or malformed. */
 export function invalid(dir: string, reason: string, cause?: unknown): CosignError {

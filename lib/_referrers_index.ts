@@ -11,9 +11,9 @@
  */
 
 import { utf8 } from "./util/bytes.ts";
-import { type FetchedManifest, referrersTagFor, type RegistryClient } from "./oci.ts";
-import { encodeIndex, MEDIA_TYPE, type OciDescriptor } from "./oci_manifest.ts";
-import type { ImageReference, RepositoryRef } from "./oci_reference.ts";
+import { type FetchedManifest, referrersTagFor, type RegistryClient } from "./oci/client.ts";
+import { encodeIndex, MEDIA_TYPE, type OciDescriptor } from "./oci/manifest.ts";
+import type { ImageReference, RepositoryRef } from "./oci/reference.ts";
 import { isAbsent } from "./oci_signatures.ts";
 
 /** What a fallback-index update did. */

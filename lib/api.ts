@@ -6,8 +6,8 @@
  * @module
  */
 
-import { RegistryClient } from "./oci.ts";
-import { parseImageReference } from "./oci_reference.ts";
+import { RegistryClient } from "./oci/client.ts";
+import { parseImageReference } from "./oci/reference.ts";
 import {
   attestImage,
   type ImageAttestation,
@@ -80,7 +80,7 @@ async function signingParts(
  * import assert from "node:assert/strict";
  * import { generateKeyPair, sign, verify } from "@dcosign/dcosign";
  * import { startStack } from "@dcosign/dcosign/server";
- * import { pushExampleImage } from "./_example_image.ts";
+ * import { pushExampleImage } from "./oci/example_image.ts";
  *
  * await using stack = await startStack();
  * const image = await pushExampleImage(stack.registryHost, "docs/app");
@@ -98,7 +98,7 @@ async function signingParts(
  * import assert from "node:assert/strict";
  * import { sign } from "@dcosign/dcosign";
  * import { startStack } from "@dcosign/dcosign/server";
- * import { pushExampleImage } from "./_example_image.ts";
+ * import { pushExampleImage } from "./oci/example_image.ts";
  *
  * await using stack = await startStack();
  * const image = await pushExampleImage(stack.registryHost, "docs/keyless");
@@ -140,7 +140,7 @@ export interface AttestOptions extends SignOptions {
  * import assert from "node:assert/strict";
  * import { attest, generateKeyPair, verifyAttestation } from "@dcosign/dcosign";
  * import { startStack } from "@dcosign/dcosign/server";
- * import { pushExampleImage } from "./_example_image.ts";
+ * import { pushExampleImage } from "./oci/example_image.ts";
  *
  * await using stack = await startStack();
  * const image = await pushExampleImage(stack.registryHost, "docs/attested");
@@ -199,7 +199,7 @@ function verifyParts(options: VerifyOptions) {
  * import assert from "node:assert/strict";
  * import { sign, verify } from "@dcosign/dcosign";
  * import { startStack } from "@dcosign/dcosign/server";
- * import { pushExampleImage } from "./_example_image.ts";
+ * import { pushExampleImage } from "./oci/example_image.ts";
  *
  * await using stack = await startStack();
  * const image = await pushExampleImage(stack.registryHost, "docs/verified");
@@ -252,7 +252,7 @@ export interface VerifyAttestationOptions extends VerifyOptions {
  * import assert from "node:assert/strict";
  * import { attest, generateKeyPair, verifyAttestation } from "@dcosign/dcosign";
  * import { startStack } from "@dcosign/dcosign/server";
- * import { pushExampleImage } from "./_example_image.ts";
+ * import { pushExampleImage } from "./oci/example_image.ts";
  *
  * await using stack = await startStack();
  * const image = await pushExampleImage(stack.registryHost, "docs/provenance");

@@ -14,8 +14,8 @@ import { parseBundle } from "./bundle/model.ts";
 import { type Envelope, parseEnvelope } from "./payload/dsse.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import { legacyBundleToTlogEntry, parseRfc3161Annotation } from "./bundle/legacy.ts";
-import type { RegistryClient } from "./oci.ts";
-import type { RepositoryRef } from "./oci_reference.ts";
+import type { RegistryClient } from "./oci/client.ts";
+import type { RepositoryRef } from "./oci/reference.ts";
 import { readBundleReferrers } from "./oci_referrers.ts";
 import {
   ANNOTATION,

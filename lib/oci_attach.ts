@@ -23,15 +23,15 @@ import { parseBundle } from "./bundle/model.ts";
 import { parseEnvelope } from "./payload/dsse.ts";
 import { CosignError, errorMessage } from "./errors.ts";
 import { encodeRfc3161Annotation, tlogEntryToLegacyBundle } from "./bundle/legacy.ts";
-import type { RegistryClient } from "./oci.ts";
-import { encodeManifest, MEDIA_TYPE, type OciManifest } from "./oci_manifest.ts";
+import type { RegistryClient } from "./oci/client.ts";
+import { encodeManifest, MEDIA_TYPE, type OciManifest } from "./oci/manifest.ts";
 import {
   dockerReference,
   formatImageReference,
   type ImageReference,
   parseDigest,
   withDigest,
-} from "./oci_reference.ts";
+} from "./oci/reference.ts";
 import { BUNDLE_MEDIA_TYPE_PREFIX, writeBundleReferrer } from "./oci_referrers.ts";
 import {
   ANNOTATION,

@@ -20,13 +20,13 @@
  */
 
 import { CosignError, isCosignError } from "./errors.ts";
-import type { RegistryClient } from "./oci.ts";
+import type { RegistryClient } from "./oci/client.ts";
 import {
   formatImageReference,
   type ImageReference,
   type RepositoryRef,
   withDigest,
-} from "./oci_reference.ts";
+} from "./oci/reference.ts";
 import {
   type AttachmentKind,
   attachmentReference,

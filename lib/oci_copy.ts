@@ -7,7 +7,7 @@
  *
  * Manifests are copied byte for byte, so every digest (and so every signature) still holds.
  * Blobs are mounted when source and destination share a registry, else streamed through in
- * chunks and checked against their descriptors on the way (`_oci_stream.ts`); blobs already at
+ * chunks and checked against their descriptors on the way (`lib/oci/blob_stream.ts`); blobs already at
  * the destination are skipped. Children go before parents, referrers after their subject, and
  * the destination tag last, so a reader never sees a manifest whose content is missing.
  *
@@ -18,15 +18,15 @@
  */
 
 import { CosignError } from "./errors.ts";
-import type { FetchedManifest, RegistryClient, StreamUploadOutcome } from "./oci.ts";
-import { isIndexMediaType, type OciDescriptor, parseIndex, parseManifest } from "./oci_manifest.ts";
+import type { FetchedManifest, RegistryClient, StreamUploadOutcome } from "./oci/client.ts";
+import { isIndexMediaType, type OciDescriptor, parseIndex, parseManifest } from "./oci/manifest.ts";
 import {
   formatImageReference,
   formatRepository,
   type ImageReference,
   type RepositoryRef,
   withDigest,
-} from "./oci_reference.ts";
+} from "./oci/reference.ts";
 import {
   type AttachmentKind,
   attachmentReference,
@@ -36,7 +36,7 @@ import {
 } from "./oci_signatures.ts";
 import { classifyReferrer, readReferrerManifests } from "./oci_tree.ts";
 import { addFallbackReferrers } from "./_referrers_index.ts";
-import { type PlatformSpec, resolvePlatformImage } from "./oci_platform.ts";
+import { type PlatformSpec, resolvePlatformImage } from "./oci/platform.ts";
 
 /** Error codes raised here (besides the client's). */
 export type OciCopyErrorCode = "OCI_DESTINATION_EXISTS";

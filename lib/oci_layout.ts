@@ -26,7 +26,7 @@ import { join } from "node:path";
 import type { Bytes } from "./util/bytes.ts";
 import { asRecord, asString, parseJson } from "./util/json.ts";
 import { CosignError, errorMessage } from "./errors.ts";
-import type { FetchedManifest } from "./oci.ts";
+import type { FetchedManifest } from "./oci/client.ts";
 import {
   isIndexMediaType,
   MEDIA_TYPE,
@@ -34,8 +34,8 @@ import {
   type OciManifest,
   parseIndex,
   parseManifest,
-} from "./oci_manifest.ts";
-import { parseDigest } from "./oci_reference.ts";
+} from "./oci/manifest.ts";
+import { parseDigest } from "./oci/reference.ts";
 import { manifestContent } from "./oci_copy.ts";
 import {
   checkBytes,

@@ -11,8 +11,8 @@
  */
 
 import { utf8 } from "./util/bytes.ts";
-import { encodeIndex, MEDIA_TYPE, type OciDescriptor } from "./oci_manifest.ts";
-import type { ImageReference } from "./oci_reference.ts";
+import { encodeIndex, MEDIA_TYPE, type OciDescriptor } from "./oci/manifest.ts";
+import type { ImageReference } from "./oci/reference.ts";
 import { attachmentTag } from "./oci_signatures.ts";
 import { type ImageLayout, type LayoutLimits, readImageLayout } from "./oci_layout.ts";
 import { openBlobFile } from "./_layout_files.ts";

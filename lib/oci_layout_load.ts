@@ -6,13 +6,13 @@
  * @module
  */
 
-import type { RegistryClient } from "./oci.ts";
+import type { RegistryClient } from "./oci/client.ts";
 import {
   formatImageReference,
   type ImageReference,
   type RepositoryRef,
   withDigest,
-} from "./oci_reference.ts";
+} from "./oci/reference.ts";
 import {
   attachmentReference,
   type DigestReference,

@@ -10,14 +10,14 @@
 
 import { join } from "node:path";
 import { utf8 } from "./util/bytes.ts";
-import type { FetchedManifest, RegistryClient } from "./oci.ts";
-import { encodeIndex, isIndexMediaType, MEDIA_TYPE, type OciDescriptor } from "./oci_manifest.ts";
+import type { FetchedManifest, RegistryClient } from "./oci/client.ts";
+import { encodeIndex, isIndexMediaType, MEDIA_TYPE, type OciDescriptor } from "./oci/manifest.ts";
 import {
   formatImageReference,
   type ImageReference,
   type RepositoryRef,
   withDigest,
-} from "./oci_reference.ts";
+} from "./oci/reference.ts";
 import {
   attachmentReference,
   type DigestReference,
@@ -26,7 +26,7 @@ import {
   type TargetOptions,
 } from "./oci_signatures.ts";
 import { manifestContent, type TransferEvent, type TransferStats } from "./oci_copy.ts";
-import { type PlatformSpec, resolvePlatformImage } from "./oci_platform.ts";
+import { type PlatformSpec, resolvePlatformImage } from "./oci/platform.ts";
 import { readReferrerManifests } from "./oci_tree.ts";
 import { blobPath, prepareDirectory, writeAtomically } from "./_layout_files.ts";
 import { LAYOUT_KIND, LAYOUT_KIND_ANNOTATION } from "./oci_layout.ts";

@@ -13,7 +13,7 @@
 
 import { type Bytes, sha256Digest, utf8 } from "./util/bytes.ts";
 import { CosignError } from "./errors.ts";
-import { type FetchedManifest, referrersTagFor, type RegistryClient } from "./oci.ts";
+import { type FetchedManifest, referrersTagFor, type RegistryClient } from "./oci/client.ts";
 import {
   encodeIndex,
   encodeManifest,
@@ -21,13 +21,13 @@ import {
   type OciDescriptor,
   type OciManifest,
   parseManifest,
-} from "./oci_manifest.ts";
+} from "./oci/manifest.ts";
 import {
   formatRepository,
   type ImageReference,
   parseDigest,
   type RepositoryRef,
-} from "./oci_reference.ts";
+} from "./oci/reference.ts";
 import {
   ANNOTATION,
   type DigestReference,

@@ -15,7 +15,7 @@
 
 import { type Bytes, sha256Digest, utf8 } from "./util/bytes.ts";
 import { CosignError } from "./errors.ts";
-import { type FetchedManifest, referrersTagFor, type RegistryClient } from "./oci.ts";
+import { type FetchedManifest, referrersTagFor, type RegistryClient } from "./oci/client.ts";
 import {
   encodeManifest,
   isIndexMediaType,
@@ -24,13 +24,13 @@ import {
   type OciManifest,
   parseIndex,
   parseManifest,
-} from "./oci_manifest.ts";
+} from "./oci/manifest.ts";
 import {
   formatImageReference,
   formatRepository,
   type ImageReference,
   type RepositoryRef,
-} from "./oci_reference.ts";
+} from "./oci/reference.ts";
 
 /** Error codes raised here (besides the client's). */
 export type OciSignaturesErrorCode = "OCI_TOO_MANY_SIGNATURES";

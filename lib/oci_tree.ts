@@ -12,21 +12,21 @@
  */
 
 import { CosignError } from "./errors.ts";
-import type { RegistryClient } from "./oci.ts";
+import type { RegistryClient } from "./oci/client.ts";
 import {
   isIndexMediaType,
   type OciDescriptor,
   type OciManifest,
   parseIndex,
   parseManifest,
-} from "./oci_manifest.ts";
+} from "./oci/manifest.ts";
 import {
   formatImageReference,
   formatRepository,
   type ImageReference,
   type RepositoryRef,
   withDigest,
-} from "./oci_reference.ts";
+} from "./oci/reference.ts";
 import { BUNDLE_MEDIA_TYPE_PREFIX } from "./oci_referrers.ts";
 import {
   ANNOTATION,

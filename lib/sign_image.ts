@@ -11,14 +11,14 @@
 
 import { type Bytes, fromBase64, utf8 } from "./util/bytes.ts";
 import { encodeBundle } from "./bundle/serialize.ts";
-import type { RegistryClient } from "./oci.ts";
-import { MEDIA_TYPE, type OciDescriptor } from "./oci_manifest.ts";
+import type { RegistryClient } from "./oci/client.ts";
+import { MEDIA_TYPE, type OciDescriptor } from "./oci/manifest.ts";
 import {
   dockerReference,
   formatRepository,
   type ImageReference,
   type RepositoryRef,
-} from "./oci_reference.ts";
+} from "./oci/reference.ts";
 import { writeBundleReferrer } from "./oci_referrers.ts";
 import {
   ANNOTATION,

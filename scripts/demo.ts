@@ -12,8 +12,8 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { buildExampleImage } from "../lib/_example_image.ts";
-import { RegistryClient } from "../lib/oci.ts";
+import { buildExampleImage } from "../lib/oci/example_image.ts";
+import { RegistryClient } from "../lib/oci/client.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const work = await Deno.makeTempDir({ prefix: "dcosign-demo-" });

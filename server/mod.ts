@@ -21,7 +21,7 @@
  * import assert from "node:assert/strict";
  * import { sign, verify } from "@dcosign/dcosign";
  * import { startStack } from "@dcosign/dcosign/server";
- * import { pushExampleImage } from "../lib/_example_image.ts";
+ * import { pushExampleImage } from "../lib/oci/example_image.ts";
  *
  * await using stack = await startStack(); // 127.0.0.1, a free port, state in memory
  * assert.equal(stack.ready.registry, stack.registryHost); // "127.0.0.1:40123"

@@ -5,9 +5,9 @@
 
 import assert from "node:assert/strict";
 import { sha256Digest, toBase64, utf8 } from "../../lib/util/bytes.ts";
-import { RegistryClient } from "../../lib/oci.ts";
-import { MEDIA_TYPE } from "../../lib/oci_manifest.ts";
-import { parseImageReference } from "../../lib/oci_reference.ts";
+import { RegistryClient } from "../../lib/oci/client.ts";
+import { MEDIA_TYPE } from "../../lib/oci/manifest.ts";
+import { parseImageReference } from "../../lib/oci/reference.ts";
 import {
   ANNOTATION,
   appendLegacyAttachment,

@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { type Bytes, sha256Digest, utf8 } from "../../lib/util/bytes.ts";
-import { buildTar, gzipBytes } from "../../lib/_example_image.ts";
+import { buildTar, gzipBytes } from "../../lib/oci/example_image.ts";
 
 export { buildTar, gzipBytes };
 

@@ -8,11 +8,11 @@
 import assert from "node:assert/strict";
 import { type Bytes, sha256Digest, utf8 } from "../../lib/util/bytes.ts";
 import { isCosignError } from "../../lib/errors.ts";
-import { RegistryClient } from "../../lib/oci.ts";
+import { RegistryClient } from "../../lib/oci/client.ts";
 import { copyImage } from "../../lib/oci_copy.ts";
-import { parsePlatform } from "../../lib/oci_platform.ts";
-import { encodeManifest, MEDIA_TYPE, type OciDescriptor } from "../../lib/oci_manifest.ts";
-import { parseImageReference } from "../../lib/oci_reference.ts";
+import { parsePlatform } from "../../lib/oci/platform.ts";
+import { encodeManifest, MEDIA_TYPE, type OciDescriptor } from "../../lib/oci/manifest.ts";
+import { parseImageReference } from "../../lib/oci/reference.ts";
 import { writeBundleReferrer } from "../../lib/oci_referrers.ts";
 import { appendLegacyAttachment, attachmentTag } from "../../lib/oci_signatures.ts";
 import { FakeRegistry } from "./_fake_registry.ts";

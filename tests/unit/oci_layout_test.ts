@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Bytes, sha256Digest, utf8 } from "../../lib/util/bytes.ts";
 import { isCosignError } from "../../lib/errors.ts";
-import { RegistryClient } from "../../lib/oci.ts";
+import { RegistryClient } from "../../lib/oci/client.ts";
 import { readImageLayout } from "../../lib/oci_layout.ts";
 import { loadImageLayout } from "../../lib/oci_layout_load.ts";
 import { openLocalImages } from "../../lib/oci_layout_fetch.ts";
@@ -18,8 +18,8 @@ import {
   encodeManifest,
   MEDIA_TYPE,
   type OciDescriptor,
-} from "../../lib/oci_manifest.ts";
-import { parseImageReference } from "../../lib/oci_reference.ts";
+} from "../../lib/oci/manifest.ts";
+import { parseImageReference } from "../../lib/oci/reference.ts";
 import { encodeSignatureConfig } from "../../lib/oci_signatures.ts";
 import { tempDir } from "../_support.ts";
 import { FakeRegistry } from "./_fake_registry.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type Bytes, fromUtf8, sha256Digest, utf8 } from "../../lib/util/bytes.ts";
 import { isCosignError } from "../../lib/errors.ts";
-import { RegistryClient, type RegistryClientOptions } from "../../lib/oci.ts";
+import { RegistryClient, type RegistryClientOptions } from "../../lib/oci/client.ts";
 import {
   encodeIndex,
   encodeManifest,
@@ -9,8 +9,8 @@ import {
   type OciDescriptor,
   parseIndex,
   parseManifest,
-} from "../../lib/oci_manifest.ts";
-import { parseImageReference } from "../../lib/oci_reference.ts";
+} from "../../lib/oci/manifest.ts";
+import { parseImageReference } from "../../lib/oci/reference.ts";
 import {
   ANNOTATION,
   appendLegacyAttachment,

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { preview } from "./util/bytes.ts";
+import { preview } from "../util/bytes.ts";
 import {
   asArray,
   asOptionalString,
@@ -18,9 +18,9 @@ import {
   isRecord,
   type JsonRecord,
   parseJson,
-} from "./util/json.ts";
-import { CosignError } from "./errors.ts";
-import { isValidDigest } from "./oci_reference.ts";
+} from "../util/json.ts";
+import { CosignError } from "../errors.ts";
+import { isValidDigest } from "./reference.ts";
 
 /** Error codes raised while reading manifests. */
 export type OciManifestErrorCode =

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { toBase64, utf8 } from "../../lib/util/bytes.ts";
+import { toBase64, utf8 } from "../../../lib/util/bytes.ts";
 import {
   createCredentialResolver,
   dockerConfigPaths,
@@ -7,9 +7,9 @@ import {
   lookupCredentials,
   normalizeConfigKey,
   parseDockerConfig,
-} from "../../lib/docker_config.ts";
-import { isCosignError } from "../../lib/errors.ts";
-import { tempDir } from "../_support.ts";
+} from "../../../lib/oci/docker_config.ts";
+import { isCosignError } from "../../../lib/errors.ts";
+import { tempDir } from "../../_support.ts";
 
 const b64 = (text: string) => toBase64(utf8(text));
 

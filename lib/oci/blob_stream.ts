@@ -12,13 +12,13 @@
  */
 
 import { createHash } from "node:crypto";
-import type { Bytes } from "./util/bytes.ts";
-import { CosignError } from "./errors.ts";
-import { formatRepository, parseDigest, type RepositoryRef } from "./oci_reference.ts";
-import { contentLength, discardBody } from "./_oci_http.ts";
-import { repositoryScope } from "./_oci_auth.ts";
-import type { RegistryTransport } from "./_oci_transport.ts";
-import { headBlobWith, mountBlobWith, patchChunk } from "./_oci_upload.ts";
+import type { Bytes } from "../util/bytes.ts";
+import { CosignError } from "../errors.ts";
+import { formatRepository, parseDigest, type RepositoryRef } from "./reference.ts";
+import { contentLength, discardBody } from "./_http.ts";
+import { repositoryScope } from "./_auth.ts";
+import type { RegistryTransport } from "./_transport.ts";
+import { headBlobWith, mountBlobWith, patchChunk } from "./uploads.ts";
 
 /** What a streamed blob must be. */
 export interface BlobTarget {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { utf8 } from "../../lib/util/bytes.ts";
-import { isCosignError } from "../../lib/errors.ts";
+import { utf8 } from "../../../lib/util/bytes.ts";
+import { isCosignError } from "../../../lib/errors.ts";
 import {
   encodeIndex,
   encodeManifest,
@@ -10,8 +10,8 @@ import {
   type OciManifest,
   parseIndex,
   parseManifest,
-} from "../../lib/oci_manifest.ts";
-import { fc } from "../_deps.ts";
+} from "../../../lib/oci/manifest.ts";
+import { fc } from "../../_deps.ts";
 
 const DIGEST = `sha256:${"a".repeat(64)}`;
 

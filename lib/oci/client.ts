@@ -2,8 +2,8 @@
  * The OCI registry client (OCI distribution spec v1.1, docker registry API v2): manifests, blobs,
  * tags and referrers, each checked against its digest and read against a byte budget
  * (SECURITY.md rows 4-6, 36-38). Authentication, redirects, the plain-HTTP policy and retries
- * live in `_oci_transport.ts`; manifest requests in `_oci_manifests.ts`; uploads in
- * `_oci_upload.ts`.
+ * live in `_transport.ts`; manifest requests in `manifests.ts`; uploads in
+ * `uploads.ts`.
  *
  * ```ts ignore
  * // Not run: it reaches ghcr.io with the docker config's credentials.
@@ -14,33 +14,33 @@
  * @module
  */
 
-import type { Bytes } from "./util/bytes.ts";
-import { CosignError } from "./errors.ts";
+import type { Bytes } from "../util/bytes.ts";
+import { CosignError } from "../errors.ts";
 import {
   formatImageReference,
   formatRepository,
   type ImageReference,
   parseDigest,
   type RepositoryRef,
-} from "./oci_reference.ts";
+} from "./reference.ts";
 import {
   DEFAULT_MAX_LAYERS,
   DEFAULT_MAX_MANIFESTS,
   MEDIA_TYPE,
   type OciDescriptor,
   parseIndex,
-} from "./oci_manifest.ts";
-import { discardBody, readBounded } from "./_oci_http.ts";
-import { listReferrersWith, listTagsWith, type ReferrersList } from "./_oci_listing.ts";
+} from "./manifest.ts";
+import { discardBody, readBounded } from "./_http.ts";
+import { listReferrersWith, listTagsWith, type ReferrersList } from "./listings.ts";
 import {
   type BlobTarget,
   openBlobWith,
   type StreamUploadOptions,
   type StreamUploadOutcome,
   uploadBlobStreamWith,
-} from "./_oci_stream.ts";
-import { repositoryScope } from "./_oci_auth.ts";
-import { type Call, RegistryTransport, type TransportOptions } from "./_oci_transport.ts";
+} from "./blob_stream.ts";
+import { repositoryScope } from "./_auth.ts";
+import { type Call, RegistryTransport, type TransportOptions } from "./_transport.ts";
 import {
   deleteManifestWith,
   digestMismatch,
@@ -49,22 +49,22 @@ import {
   headManifestWith,
   type PushedManifest,
   putManifestWith,
-} from "./_oci_manifests.ts";
+} from "./manifests.ts";
 import {
   headBlobWith,
   mountBlobWith,
   uploadBlobWith,
   type UploadedBlob,
   type UploadOptions,
-} from "./_oci_upload.ts";
+} from "./uploads.ts";
 
-export type { OciDescriptor } from "./oci_manifest.ts";
-export type { FetchedManifest, PushedManifest } from "./_oci_manifests.ts";
+export type { OciDescriptor } from "./manifest.ts";
+export type { FetchedManifest, PushedManifest } from "./manifests.ts";
 export type { RegistryCredentials } from "./docker_config.ts";
-export type { RegistryExchange, RetryPolicy, TransportOptions } from "./_oci_transport.ts";
-export type { UploadedBlob, UploadOptions } from "./_oci_upload.ts";
-export type { ReferrersList } from "./_oci_listing.ts";
-export type { BlobTarget, StreamUploadOptions, StreamUploadOutcome } from "./_oci_stream.ts";
+export type { RegistryExchange, RetryPolicy, TransportOptions } from "./_transport.ts";
+export type { UploadedBlob, UploadOptions } from "./uploads.ts";
+export type { ReferrersList } from "./listings.ts";
+export type { BlobTarget, StreamUploadOptions, StreamUploadOutcome } from "./blob_stream.ts";
 
 /** Error codes raised by the registry client. */
 export type OciErrorCode =
@@ -141,7 +141,7 @@ export function referrersTagFor(digest: string): string {
  * import assert from "node:assert/strict";
  * import { generateKeyPair, parseImageReference, RegistryClient, sign } from "@dcosign/dcosign";
  * import { startStack } from "@dcosign/dcosign/server";
- * import { pushExampleImage } from "./_example_image.ts";
+ * import { pushExampleImage } from "./example_image.ts";
  *
  * await using stack = await startStack();
  * const reference = await pushExampleImage(stack.registryHost, "docs/client");

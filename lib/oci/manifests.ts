@@ -2,19 +2,19 @@
  * Manifest requests of the registry client (OCI distribution spec v1.1 "Pulling manifests",
  * "Pushing manifests", "Deleting manifests"): HEAD with a GET fallback, GET read against the
  * manifest byte budget and hashed, PUT and DELETE. A digest reference must come back with that
- * digest (SECURITY.md row 38). `lib/oci.ts` exposes them as `RegistryClient` methods.
+ * digest (SECURITY.md row 38). `lib/oci/client.ts` exposes them as `RegistryClient` methods.
  *
  * @module
  */
 
-import { type Bytes, type HashName, sha256Digest } from "./util/bytes.ts";
-import { isRecord, parseJson } from "./util/json.ts";
-import { CosignError } from "./errors.ts";
-import { formatImageReference, type ImageReference, parseDigest } from "./oci_reference.ts";
-import { MANIFEST_ACCEPT, type OciDescriptor } from "./oci_manifest.ts";
-import { discardBody, mediaTypeOf, readBounded } from "./_oci_http.ts";
-import { repositoryScope } from "./_oci_auth.ts";
-import type { RegistryTransport } from "./_oci_transport.ts";
+import { type Bytes, type HashName, sha256Digest } from "../util/bytes.ts";
+import { isRecord, parseJson } from "../util/json.ts";
+import { CosignError } from "../errors.ts";
+import { formatImageReference, type ImageReference, parseDigest } from "./reference.ts";
+import { MANIFEST_ACCEPT, type OciDescriptor } from "./manifest.ts";
+import { discardBody, mediaTypeOf, readBounded } from "./_http.ts";
+import { repositoryScope } from "./_auth.ts";
+import type { RegistryTransport } from "./_transport.ts";
 
 /** The limit manifest requests apply (see `RegistryLimits.maxManifestBytes`). */
 export interface ManifestLimits {

@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
-import { type Bytes, sha256Digest, toBase64, utf8 } from "../../lib/util/bytes.ts";
-import { isCosignError } from "../../lib/errors.ts";
+import { type Bytes, sha256Digest, toBase64, utf8 } from "../../../lib/util/bytes.ts";
+import { isCosignError } from "../../../lib/errors.ts";
 import {
   RegistryClient,
   type RegistryClientOptions,
   type RegistryExchange,
-} from "../../lib/oci.ts";
-import { encodeManifest, MEDIA_TYPE } from "../../lib/oci_manifest.ts";
-import { parseImageReference, withDigest } from "../../lib/oci_reference.ts";
-import type { RegistryCredentials } from "../../lib/docker_config.ts";
-import { mayCarryCredentials, parseChallenges } from "../../lib/_oci_auth.ts";
-import { FakeRegistry, type FakeRegistryOptions } from "./_fake_registry.ts";
+} from "../../../lib/oci/client.ts";
+import { encodeManifest, MEDIA_TYPE } from "../../../lib/oci/manifest.ts";
+import { parseImageReference, withDigest } from "../../../lib/oci/reference.ts";
+import type { RegistryCredentials } from "../../../lib/oci/docker_config.ts";
+import { mayCarryCredentials, parseChallenges } from "../../../lib/oci/_auth.ts";
+import { FakeRegistry, type FakeRegistryOptions } from "../_fake_registry.ts";
 
 const REPO = "org/app";
 

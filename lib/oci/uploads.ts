@@ -5,12 +5,12 @@
  * @module
  */
 
-import { type Bytes, sha256Digest } from "./util/bytes.ts";
-import { CosignError } from "./errors.ts";
-import { formatRepository, parseDigest, type RepositoryRef } from "./oci_reference.ts";
-import { discardBody } from "./_oci_http.ts";
-import { repositoryScope } from "./_oci_auth.ts";
-import type { RegistryTransport } from "./_oci_transport.ts";
+import { type Bytes, sha256Digest } from "../util/bytes.ts";
+import { CosignError } from "../errors.ts";
+import { formatRepository, parseDigest, type RepositoryRef } from "./reference.ts";
+import { discardBody } from "./_http.ts";
+import { repositoryScope } from "./_auth.ts";
+import type { RegistryTransport } from "./_transport.ts";
 
 /** Options of `uploadBlob`. */
 export interface UploadOptions {

@@ -11,12 +11,12 @@
  * @module
  */
 
-import { fromUtf8, preview, toBase64, utf8 } from "./util/bytes.ts";
-import { isRecord, parseJson } from "./util/json.ts";
-import { CosignError, errorMessage } from "./errors.ts";
+import { fromUtf8, preview, toBase64, utf8 } from "../util/bytes.ts";
+import { isRecord, parseJson } from "../util/json.ts";
+import { CosignError, errorMessage } from "../errors.ts";
 import type { RegistryCredentials } from "./docker_config.ts";
-import { DOCKER_HUB_API_HOST } from "./oci_reference.ts";
-import { discardBody, readBounded, registryError } from "./_oci_http.ts";
+import { DOCKER_HUB_API_HOST } from "./reference.ts";
+import { discardBody, readBounded, registryError } from "./_http.ts";
 
 /** One challenge of a `WWW-Authenticate` header. */
 export interface Challenge {

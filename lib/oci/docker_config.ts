@@ -12,15 +12,15 @@
  * @module
  */
 
-import { fromBase64, fromUtf8, preview } from "./util/bytes.ts";
-import { asOptionalString, asRecord, isRecord, type JsonRecord, parseJson } from "./util/json.ts";
-import { CosignError, errorMessage } from "./errors.ts";
+import { fromBase64, fromUtf8, preview } from "../util/bytes.ts";
+import { asOptionalString, asRecord, isRecord, type JsonRecord, parseJson } from "../util/json.ts";
+import { CosignError, errorMessage } from "../errors.ts";
 import {
   DOCKER_HUB_API_HOST,
   DOCKER_HUB_CONFIG_KEY,
   DOCKER_HUB_REGISTRY,
   type RepositoryRef,
-} from "./oci_reference.ts";
+} from "./reference.ts";
 
 /** Error codes raised while reading credentials. */
 export type DockerConfigErrorCode = "OCI_CREDENTIALS_INVALID" | "OCI_CREDENTIAL_HELPER_FAILED";

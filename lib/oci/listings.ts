@@ -5,13 +5,13 @@
  * @module
  */
 
-import { CosignError, errorMessage } from "./errors.ts";
-import { isRecord, parseJson } from "./util/json.ts";
-import { formatRepository, parseDigest, type RepositoryRef } from "./oci_reference.ts";
-import { MEDIA_TYPE, type OciDescriptor, parseIndex } from "./oci_manifest.ts";
-import { discardBody, mediaTypeOf, readBounded } from "./_oci_http.ts";
-import { repositoryScope } from "./_oci_auth.ts";
-import type { RegistryTransport } from "./_oci_transport.ts";
+import { CosignError, errorMessage } from "../errors.ts";
+import { isRecord, parseJson } from "../util/json.ts";
+import { formatRepository, parseDigest, type RepositoryRef } from "./reference.ts";
+import { MEDIA_TYPE, type OciDescriptor, parseIndex } from "./manifest.ts";
+import { discardBody, mediaTypeOf, readBounded } from "./_http.ts";
+import { repositoryScope } from "./_auth.ts";
+import type { RegistryTransport } from "./_transport.ts";
 
 /** The limits listings honour. */
 export interface ListingLimits {

@@ -1,6 +1,6 @@
 /**
  * The registry client's transport: authentication, redirects, plain-HTTP policy and retries, for
- * one call at a time (`lib/oci.ts` builds the calls).
+ * one call at a time (`lib/oci/client.ts` builds the calls).
  *
  * - The first request to a repository is the real request; a 401 with a `WWW-Authenticate`
  *   challenge triggers Basic or a bearer-token exchange and ONE retry. Tokens are cached per
@@ -16,16 +16,16 @@
  * @module
  */
 
-import type { Bytes } from "./util/bytes.ts";
-import { preview } from "./util/bytes.ts";
-import { CosignError, type ErrorCode, errorMessage } from "./errors.ts";
+import type { Bytes } from "../util/bytes.ts";
+import { preview } from "../util/bytes.ts";
+import { CosignError, type ErrorCode, errorMessage } from "../errors.ts";
 import type { CredentialResolver, RegistryCredentials } from "./docker_config.ts";
 import {
   formatRepository,
   isLocalRegistry,
   registryApiHost,
   type RepositoryRef,
-} from "./oci_reference.ts";
+} from "./reference.ts";
 import {
   discardBody,
   isPrivateAddress,
@@ -33,14 +33,14 @@ import {
   redactUrl,
   registryError,
   retryAfterMs,
-} from "./_oci_http.ts";
+} from "./_http.ts";
 import {
   basicAuthorization,
   type BearerToken,
   type Challenge,
   fetchBearerToken,
   parseChallenges,
-} from "./_oci_auth.ts";
+} from "./_auth.ts";
 
 /** Retries of 408, 429 and 5xx answers and of network errors. */
 export interface RetryPolicy {

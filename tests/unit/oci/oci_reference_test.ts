@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isCosignError } from "../../lib/errors.ts";
+import { isCosignError } from "../../../lib/errors.ts";
 import {
   dockerReference,
   formatImageReference,
@@ -8,8 +8,8 @@ import {
   parseRepository,
   registryApiHost,
   withDigest,
-} from "../../lib/oci_reference.ts";
-import { fc } from "../_deps.ts";
+} from "../../../lib/oci/reference.ts";
+import { fc } from "../../_deps.ts";
 
 const D256 = `sha256:${"ab".repeat(32)}`;
 const D512 = `sha512:${"cd".repeat(64)}`;

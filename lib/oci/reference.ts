@@ -12,8 +12,8 @@
  * @module
  */
 
-import { preview } from "./util/bytes.ts";
-import { CosignError } from "./errors.ts";
+import { preview } from "../util/bytes.ts";
+import { CosignError } from "../errors.ts";
 
 /** Error codes raised while parsing references. */
 export type OciReferenceErrorCode = "OCI_REFERENCE_INVALID";

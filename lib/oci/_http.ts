@@ -10,9 +10,9 @@
  */
 
 import { createHash } from "node:crypto";
-import { type Bytes, fromUtf8, type HashName, preview } from "./util/bytes.ts";
-import { isRecord, parseJson } from "./util/json.ts";
-import { CosignError, type ErrorCode } from "./errors.ts";
+import { type Bytes, fromUtf8, type HashName, preview } from "../util/bytes.ts";
+import { isRecord, parseJson } from "../util/json.ts";
+import { CosignError, type ErrorCode } from "../errors.ts";
 
 /** A bounded body and its digest (`alg:hex`) when a hash was asked for. */
 export interface BoundedBody {

@@ -6,10 +6,10 @@
  * @module
  */
 
-import { type Bytes, concat, sha256Digest, utf8 } from "./util/bytes.ts";
-import { RegistryClient } from "./oci.ts";
-import { MEDIA_TYPE } from "./oci_manifest.ts";
-import { formatImageReference, parseImageReference } from "./oci_reference.ts";
+import { type Bytes, concat, sha256Digest, utf8 } from "../util/bytes.ts";
+import { RegistryClient } from "./client.ts";
+import { MEDIA_TYPE } from "./manifest.ts";
+import { formatImageReference, parseImageReference } from "./reference.ts";
 
 /** A ustar archive (POSIX.1-1988) of regular files, mode 0644, mtime 0. */
 export function buildTar(files: readonly { name: string; data: Uint8Array }[]): Bytes {
