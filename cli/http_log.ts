@@ -5,7 +5,7 @@
  * @module
  */
 
-import { redactHeaders, redactUrl } from "../lib/oci/_http.ts";
+import { redactHeaders, redactUrl } from "../lib/util/redact.ts";
 import type { Output } from "./output.ts";
 
 /** A fetch that reports each request and answer on stderr (secrets redacted). */

@@ -1,6 +1,6 @@
 /**
  * HTTP plumbing of the registry client: bounded body reads that hash while streaming, registry
- * error bodies mapped to typed codes, Retry-After, and header redaction for `--verbose`.
+ * error bodies mapped to typed codes, Retry-After, and which hosts are private addresses.
  *
  * A body is never read with `arrayBuffer()`: `Content-Length` is checked first and the stream is
  * then read against a byte budget, so a 2 GiB answer fails before it is read (SECURITY.md rows
@@ -172,42 +172,6 @@ export function retryAfterMs(response: Response, now: number): number | undefine
   if (/^\d{1,9}$/.test(value)) return Number(value) * 1000;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-const SECRET_HEADERS = new Set([
-  "authorization",
-  "proxy-authorization",
-  "cookie",
-  "set-cookie",
-  "x-registry-auth",
-]);
-const SECRET_PARAM_RE = /sig|token|key|credential|secret|password|auth/i;
-
-/** Headers as a plain object with credentials replaced by `REDACTED`. */
-export function redactHeaders(headers: Headers): Record<string, string> {
-  const out: Record<string, string> = {};
-  headers.forEach((value, name) => {
-    out[name] = SECRET_HEADERS.has(name.toLowerCase()) ? "REDACTED" : value;
-  });
-  return out;
-}
-
-/** A URL with secret-looking query values (signed blob URLs, tokens) replaced by `REDACTED`. */
-export function redactUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return url;
-  }
-  if (parsed.username !== "" || parsed.password !== "") {
-    parsed.username = "REDACTED";
-    parsed.password = "";
-  }
-  for (const name of [...parsed.searchParams.keys()]) {
-    if (SECRET_PARAM_RE.test(name)) parsed.searchParams.set(name, "REDACTED");
-  }
-  return parsed.toString();
 }
 
 /** True when a host string is an IP literal in a loopback, private or link-local range. */

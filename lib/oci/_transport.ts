@@ -26,14 +26,8 @@ import {
   registryApiHost,
   type RepositoryRef,
 } from "./reference.ts";
-import {
-  discardBody,
-  isPrivateAddress,
-  redactHeaders,
-  redactUrl,
-  registryError,
-  retryAfterMs,
-} from "./_http.ts";
+import { discardBody, isPrivateAddress, registryError, retryAfterMs } from "./_http.ts";
+import { redactHeaders, redactUrl } from "../util/redact.ts";
 import {
   basicAuthorization,
   type BearerToken,
