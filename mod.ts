@@ -196,7 +196,7 @@ export type {
 } from "./lib/oci/blob_stream.ts";
 export type { UploadedBlob, UploadOptions } from "./lib/oci/uploads.ts";
 export type { CredentialResolver, RegistryCredentials } from "./lib/oci/docker_config.ts";
-export type { DigestReference } from "./lib/oci_signatures.ts";
+export type { DigestReference } from "./lib/storage/signatures.ts";
 export {
   formatImageReference,
   type ImageReference,

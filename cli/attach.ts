@@ -17,7 +17,7 @@ import {
   isSigstoreBundle,
   sbomMediaType,
   type SbomType,
-} from "../lib/oci_attach.ts";
+} from "../lib/storage/attach.ts";
 import { parseImageReference } from "../lib/oci/reference.ts";
 import type { CommandInput, CommandRun } from "./app.ts";
 import { resolvePath } from "./context.ts";

@@ -6,7 +6,7 @@
  */
 
 import { CosignError } from "../lib/errors.ts";
-import { cleanImage, type CleanType } from "../lib/oci_clean.ts";
+import { cleanImage, type CleanType } from "../lib/storage/clean.ts";
 import { formatImageReference, parseImageReference } from "../lib/oci/reference.ts";
 import type { CommandRun } from "./app.ts";
 import { createRegistryClient, targetRepository } from "./registry_options.ts";

@@ -7,10 +7,10 @@
  */
 
 import { CosignError, errorMessage } from "../lib/errors.ts";
-import { copyImage, type TransferEvent } from "../lib/oci_copy.ts";
+import { copyImage, type TransferEvent } from "../lib/storage/copy.ts";
 import { parsePlatform, type PlatformSpec } from "../lib/oci/platform.ts";
 import { parseImageReference } from "../lib/oci/reference.ts";
-import type { AttachmentKind } from "../lib/oci_signatures.ts";
+import type { AttachmentKind } from "../lib/storage/signatures.ts";
 import type { CommandInput, CommandRun } from "./app.ts";
 import { createRegistryClient } from "./registry_options.ts";
 

@@ -14,14 +14,14 @@ import type { RegistryClient } from "../lib/oci/client.ts";
 import { formatPlatform, type ResolvedImage, resolvePlatformImage } from "../lib/oci/platform.ts";
 import { parseManifest } from "../lib/oci/manifest.ts";
 import { formatImageReference, parseImageReference } from "../lib/oci/reference.ts";
-import { readBundleReferrers } from "../lib/oci_referrers.ts";
+import { readBundleReferrers } from "../lib/storage/referrers.ts";
 import {
   ANNOTATION,
   attachmentReference,
   type DigestReference,
   getIfExists,
   readLegacyAttachments,
-} from "../lib/oci_signatures.ts";
+} from "../lib/storage/signatures.ts";
 import { COSIGN_SIGN_PREDICATE_TYPE, parseStatement } from "../lib/payload/statement.ts";
 import { predicateTypeFor } from "../lib/payload/predicate.ts";
 import type { CommandInput, CommandRun } from "./app.ts";

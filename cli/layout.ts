@@ -6,8 +6,8 @@
  */
 
 import { CosignError } from "../lib/errors.ts";
-import { loadImageLayout } from "../lib/oci_layout_load.ts";
-import { saveImageLayout } from "../lib/oci_layout_save.ts";
+import { loadImageLayout } from "../lib/storage/layout/load.ts";
+import { saveImageLayout } from "../lib/storage/layout/save.ts";
 import { parseImageReference } from "../lib/oci/reference.ts";
 import type { CommandInput, CommandRun } from "./app.ts";
 import { resolvePath } from "./context.ts";

@@ -6,7 +6,7 @@
  */
 
 import { parseImageReference } from "../lib/oci/reference.ts";
-import { triangulate as locate } from "../lib/oci_signatures.ts";
+import { triangulate as locate } from "../lib/storage/signatures.ts";
 import type { CommandRun } from "./app.ts";
 import { createRegistryClient, targetRepository } from "./registry_options.ts";
 

@@ -17,7 +17,7 @@ import {
   type ImageReference,
   parseImageReference,
 } from "../lib/oci/reference.ts";
-import { ANNOTATION } from "../lib/oci_signatures.ts";
+import { ANNOTATION } from "../lib/storage/signatures.ts";
 import { parseStatement } from "../lib/payload/statement.ts";
 import { predicateTypeFor } from "../lib/payload/predicate.ts";
 import {
@@ -179,7 +179,7 @@ export const verify: CommandRun = async (input) => {
   const { flags, out } = input;
   // --local-image: the arguments are layouts written by `save`, served from their checked files.
   const local = flags.boolean("local-image")
-    ? await (await import("../lib/oci_layout_fetch.ts")).openLocalImages(
+    ? await (await import("../lib/storage/layout/local_images.ts")).openLocalImages(
       input.args.map((dir) => resolvePath(input.ctx, dir)),
     )
     : undefined;

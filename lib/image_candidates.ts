@@ -16,13 +16,13 @@ import { CosignError, errorMessage } from "./errors.ts";
 import { legacyBundleToTlogEntry, parseRfc3161Annotation } from "./bundle/legacy.ts";
 import type { RegistryClient } from "./oci/client.ts";
 import type { RepositoryRef } from "./oci/reference.ts";
-import { readBundleReferrers } from "./oci_referrers.ts";
+import { readBundleReferrers } from "./storage/referrers.ts";
 import {
   ANNOTATION,
   type DigestReference,
   type LegacyLayer,
   readLegacyAttachments,
-} from "./oci_signatures.ts";
+} from "./storage/signatures.ts";
 import type { StorageFormat } from "./sign_image.ts";
 import type { SignedEntity } from "./verify.ts";
 import { bundleToEntity } from "./verify_bundle.ts";

@@ -17,7 +17,7 @@ import { publicKeyHint } from "./bundle/serialize.ts";
 import type { Envelope } from "./payload/dsse.ts";
 import { pae, serializeEnvelope } from "./payload/dsse.ts";
 import { encodeRfc3161Annotation, tlogEntryToLegacyBundle } from "./bundle/legacy.ts";
-import { ANNOTATION } from "./oci_signatures.ts";
+import { ANNOTATION } from "./storage/signatures.ts";
 import { IN_TOTO_PAYLOAD_TYPE } from "./payload/statement.ts";
 import type { ProposedEntry } from "./tlog/rekor/entries.ts";
 import { buildDsseEntry, buildHashedRekordEntry } from "./tlog/rekor/entries.ts";

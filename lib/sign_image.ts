@@ -19,13 +19,13 @@ import {
   type ImageReference,
   type RepositoryRef,
 } from "./oci/reference.ts";
-import { writeBundleReferrer } from "./oci_referrers.ts";
+import { writeBundleReferrer } from "./storage/referrers.ts";
 import {
   ANNOTATION,
   appendLegacyAttachment,
   collectSigningTargets,
   type DigestReference,
-} from "./oci_signatures.ts";
+} from "./storage/signatures.ts";
 import {
   buildCosignSignStatement,
   buildStatement,

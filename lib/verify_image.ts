@@ -18,7 +18,7 @@ import { CosignError, errorMessage, isCosignError } from "./errors.ts";
 import { type Candidate, collectCandidates } from "./image_candidates.ts";
 import type { RegistryClient } from "./oci/client.ts";
 import { formatImageReference, type ImageReference, type RepositoryRef } from "./oci/reference.ts";
-import type { DigestReference } from "./oci_signatures.ts";
+import type { DigestReference } from "./storage/signatures.ts";
 import { COSIGN_SIGN_PREDICATE_TYPE, parseStatement, type Statement } from "./payload/statement.ts";
 import { decodeSimpleSigningPayload } from "./payload/simple_signing.ts";
 import type { RekorClient } from "./tlog/rekor/client.ts";

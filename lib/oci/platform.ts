@@ -10,7 +10,7 @@ import { CosignError } from "../errors.ts";
 import type { RegistryClient } from "./client.ts";
 import { isIndexMediaType, type OciDescriptor, type OciPlatform, parseIndex } from "./manifest.ts";
 import { formatImageReference, type ImageReference, withDigest } from "./reference.ts";
-import type { DigestReference } from "../oci_signatures.ts";
+import type { DigestReference } from "../storage/signatures.ts";
 
 /** Error codes raised here (besides the client's). */
 export type OciPlatformErrorCode = "OCI_PLATFORM_NOT_FOUND";

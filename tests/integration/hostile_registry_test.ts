@@ -12,7 +12,7 @@ import {
   ANNOTATION,
   appendLegacyAttachment,
   type DigestReference,
-} from "../../lib/oci_signatures.ts";
+} from "../../lib/storage/signatures.ts";
 import { encodeSimpleSigningPayload } from "../../lib/payload/simple_signing.ts";
 import { decryptPrivateKey } from "../../lib/keys/key_file.ts";
 import { dcosign } from "../_cli.ts";

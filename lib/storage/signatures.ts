@@ -3,7 +3,7 @@
  *
  * - Mode A (legacy): tag `sha256-<hex>.sig|.att|.sbom` on an image manifest with one layer per
  *   signature; metadata in layer annotations; appended by read-modify-write (section 1.5).
- * - Mode C (v3 default) lives in `oci_referrers.ts`.
+ * - Mode C (v3 default) lives in `referrers.ts`.
  *
  * Reading is bounded before anything is fetched: at most `maxSignatures` legacy layers, at most
  * descriptor sizes checked against the limits (SECURITY.md rows
@@ -13,9 +13,9 @@
  * @module
  */
 
-import { type Bytes, sha256Digest, utf8 } from "./util/bytes.ts";
-import { CosignError } from "./errors.ts";
-import { type FetchedManifest, referrersTagFor, type RegistryClient } from "./oci/client.ts";
+import { type Bytes, sha256Digest, utf8 } from "../util/bytes.ts";
+import { CosignError } from "../errors.ts";
+import { type FetchedManifest, referrersTagFor, type RegistryClient } from "../oci/client.ts";
 import {
   encodeManifest,
   isIndexMediaType,
@@ -24,13 +24,13 @@ import {
   type OciManifest,
   parseIndex,
   parseManifest,
-} from "./oci/manifest.ts";
+} from "../oci/manifest.ts";
 import {
   formatImageReference,
   formatRepository,
   type ImageReference,
   type RepositoryRef,
-} from "./oci/reference.ts";
+} from "../oci/reference.ts";
 
 /** Error codes raised here (besides the client's). */
 export type OciSignaturesErrorCode = "OCI_TOO_MANY_SIGNATURES";

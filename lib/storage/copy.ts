@@ -17,26 +17,31 @@
  * @module
  */
 
-import { CosignError } from "./errors.ts";
-import type { FetchedManifest, RegistryClient, StreamUploadOutcome } from "./oci/client.ts";
-import { isIndexMediaType, type OciDescriptor, parseIndex, parseManifest } from "./oci/manifest.ts";
+import { CosignError } from "../errors.ts";
+import type { FetchedManifest, RegistryClient, StreamUploadOutcome } from "../oci/client.ts";
+import {
+  isIndexMediaType,
+  type OciDescriptor,
+  parseIndex,
+  parseManifest,
+} from "../oci/manifest.ts";
 import {
   formatImageReference,
   formatRepository,
   type ImageReference,
   type RepositoryRef,
   withDigest,
-} from "./oci/reference.ts";
+} from "../oci/reference.ts";
 import {
   type AttachmentKind,
   attachmentReference,
   type DigestReference,
   getIfExists,
   mapConcurrently,
-} from "./oci_signatures.ts";
-import { classifyReferrer, readReferrerManifests } from "./oci_tree.ts";
-import { addFallbackReferrers } from "./_referrers_index.ts";
-import { type PlatformSpec, resolvePlatformImage } from "./oci/platform.ts";
+} from "./signatures.ts";
+import { classifyReferrer, readReferrerManifests } from "./tree.ts";
+import { addFallbackReferrers } from "./_fallback_index.ts";
+import { type PlatformSpec, resolvePlatformImage } from "../oci/platform.ts";
 
 /** Error codes raised here (besides the client's). */
 export type OciCopyErrorCode = "OCI_DESTINATION_EXISTS";

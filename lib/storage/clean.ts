@@ -19,14 +19,14 @@
  * @module
  */
 
-import { CosignError, isCosignError } from "./errors.ts";
-import type { RegistryClient } from "./oci/client.ts";
+import { CosignError, isCosignError } from "../errors.ts";
+import type { RegistryClient } from "../oci/client.ts";
 import {
   formatImageReference,
   type ImageReference,
   type RepositoryRef,
   withDigest,
-} from "./oci/reference.ts";
+} from "../oci/reference.ts";
 import {
   type AttachmentKind,
   attachmentReference,
@@ -34,9 +34,9 @@ import {
   isAbsent,
   mapConcurrently,
   type TargetOptions,
-} from "./oci_signatures.ts";
-import { classifyReferrer, readReferrerManifests, type ReferrerKind } from "./oci_tree.ts";
-import { type FallbackIndexUpdate, removeFallbackReferrers } from "./_referrers_index.ts";
+} from "./signatures.ts";
+import { classifyReferrer, readReferrerManifests, type ReferrerKind } from "./tree.ts";
+import { type FallbackIndexUpdate, removeFallbackReferrers } from "./_fallback_index.ts";
 
 /** Error codes raised here (besides the client's). */
 export type OciCleanErrorCode = "OCI_DELETE_UNSUPPORTED";

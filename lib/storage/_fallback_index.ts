@@ -10,11 +10,11 @@
  * @module
  */
 
-import { utf8 } from "./util/bytes.ts";
-import { type FetchedManifest, referrersTagFor, type RegistryClient } from "./oci/client.ts";
-import { encodeIndex, MEDIA_TYPE, type OciDescriptor } from "./oci/manifest.ts";
-import type { ImageReference, RepositoryRef } from "./oci/reference.ts";
-import { isAbsent } from "./oci_signatures.ts";
+import { utf8 } from "../util/bytes.ts";
+import { type FetchedManifest, referrersTagFor, type RegistryClient } from "../oci/client.ts";
+import { encodeIndex, MEDIA_TYPE, type OciDescriptor } from "../oci/manifest.ts";
+import type { ImageReference, RepositoryRef } from "../oci/reference.ts";
+import { isAbsent } from "./signatures.ts";
 
 /** What a fallback-index update did. */
 export type FallbackIndexUpdate =

@@ -1,7 +1,7 @@
 /**
  * `cosign load`: read an image with its signatures from an OCI image layout on disk (OCI image
- * spec "image-layout.md"; cosign-spec.md section 1.9) and push it; `oci_layout_save.ts` writes
- * such layouts, `_layout_files.ts` holds the file checks.
+ * spec "image-layout.md"; cosign-spec.md section 1.9) and push it; `save.ts` writes
+ * such layouts, `_files.ts` holds the file checks.
  *
  * The layout cosign writes: `oci-layout`, `index.json` whose entries carry a `kind` annotation
  * (`dev.cosignproject.cosign/image` or `.../imageIndex` for the image, `.../sigs` and `.../atts`
@@ -23,10 +23,10 @@
  */
 
 import { join } from "node:path";
-import type { Bytes } from "./util/bytes.ts";
-import { asRecord, asString, parseJson } from "./util/json.ts";
-import { CosignError, errorMessage } from "./errors.ts";
-import type { FetchedManifest } from "./oci/client.ts";
+import type { Bytes } from "../../util/bytes.ts";
+import { asRecord, asString, parseJson } from "../../util/json.ts";
+import { CosignError, errorMessage } from "../../errors.ts";
+import type { FetchedManifest } from "../../oci/client.ts";
 import {
   isIndexMediaType,
   MEDIA_TYPE,
@@ -34,9 +34,9 @@ import {
   type OciManifest,
   parseIndex,
   parseManifest,
-} from "./oci/manifest.ts";
-import { parseDigest } from "./oci/reference.ts";
-import { manifestContent } from "./oci_copy.ts";
+} from "../../oci/manifest.ts";
+import { parseDigest } from "../../oci/reference.ts";
+import { manifestContent } from "../copy.ts";
 import {
   checkBytes,
   invalid,
@@ -47,9 +47,9 @@ import {
   requireDirectory,
   unsafe,
   verifyBlobFile,
-} from "./_layout_files.ts";
+} from "./_files.ts";
 
-export type { LayoutManifest } from "./_layout_files.ts";
+export type { LayoutManifest } from "./_files.ts";
 
 /** Error codes raised while reading or writing a layout. */
 export type OciLayoutErrorCode =

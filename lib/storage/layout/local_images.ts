@@ -10,12 +10,12 @@
  * @module
  */
 
-import { utf8 } from "./util/bytes.ts";
-import { encodeIndex, MEDIA_TYPE, type OciDescriptor } from "./oci/manifest.ts";
-import type { ImageReference } from "./oci/reference.ts";
-import { attachmentTag } from "./oci_signatures.ts";
-import { type ImageLayout, type LayoutLimits, readImageLayout } from "./oci_layout.ts";
-import { openBlobFile } from "./_layout_files.ts";
+import { utf8 } from "../../util/bytes.ts";
+import { encodeIndex, MEDIA_TYPE, type OciDescriptor } from "../../oci/manifest.ts";
+import type { ImageReference } from "../../oci/reference.ts";
+import { attachmentTag } from "../signatures.ts";
+import { type ImageLayout, type LayoutLimits, readImageLayout } from "./read.ts";
+import { openBlobFile } from "./_files.ts";
 
 /** The registry name local images are verified under (loopback: plain HTTP, never dialled). */
 export const LOCAL_IMAGE_REGISTRY = "localhost";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { type Bytes, fromUtf8, sha256Digest, utf8 } from "../../lib/util/bytes.ts";
-import { isCosignError } from "../../lib/errors.ts";
-import { RegistryClient, type RegistryClientOptions } from "../../lib/oci/client.ts";
+import { type Bytes, fromUtf8, sha256Digest, utf8 } from "../../../lib/util/bytes.ts";
+import { isCosignError } from "../../../lib/errors.ts";
+import { RegistryClient, type RegistryClientOptions } from "../../../lib/oci/client.ts";
 import {
   encodeIndex,
   encodeManifest,
@@ -9,8 +9,8 @@ import {
   type OciDescriptor,
   parseIndex,
   parseManifest,
-} from "../../lib/oci/manifest.ts";
-import { parseImageReference } from "../../lib/oci/reference.ts";
+} from "../../../lib/oci/manifest.ts";
+import { parseImageReference } from "../../../lib/oci/reference.ts";
 import {
   ANNOTATION,
   appendLegacyAttachment,
@@ -21,10 +21,10 @@ import {
   type ExistingLayer,
   readLegacyAttachments,
   triangulate,
-} from "../../lib/oci_signatures.ts";
-import { readBundleReferrers, writeBundleReferrer } from "../../lib/oci_referrers.ts";
-import { INTEROP, readInteropBytes, requireComponents } from "../_support.ts";
-import { FakeRegistry, type FakeRegistryOptions } from "./_fake_registry.ts";
+} from "../../../lib/storage/signatures.ts";
+import { readBundleReferrers, writeBundleReferrer } from "../../../lib/storage/referrers.ts";
+import { INTEROP, readInteropBytes, requireComponents } from "../../_support.ts";
+import { FakeRegistry, type FakeRegistryOptions } from "../_fake_registry.ts";
 
 const REPO = "org/app";
 const HEX = "97fc222cee7991b5b061d4d4afdb5f3428fcb0c9054e1690313786befa1e4e36";

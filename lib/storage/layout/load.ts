@@ -1,34 +1,34 @@
 /**
  * `cosign load`: push an image with its signatures, attestations and referrers from an OCI
  * layout (cosign-spec.md section 1.9), after `readImageLayout` has checked every file and byte
- * of it (`oci_layout.ts`): a bad layout pushes nothing.
+ * of it (`read.ts`): a bad layout pushes nothing.
  *
  * @module
  */
 
-import type { RegistryClient } from "./oci/client.ts";
+import type { RegistryClient } from "../../oci/client.ts";
 import {
   formatImageReference,
   type ImageReference,
   type RepositoryRef,
   withDigest,
-} from "./oci/reference.ts";
+} from "../../oci/reference.ts";
 import {
   attachmentReference,
   type DigestReference,
   mapConcurrently,
   type TargetOptions,
-} from "./oci_signatures.ts";
-import { manifestContent, type TransferEvent, type TransferStats } from "./oci_copy.ts";
-import { addFallbackReferrers } from "./_referrers_index.ts";
-import { invalid, type LayoutManifest, openBlobFile } from "./_layout_files.ts";
+} from "../signatures.ts";
+import { manifestContent, type TransferEvent, type TransferStats } from "../copy.ts";
+import { addFallbackReferrers } from "../_fallback_index.ts";
+import { invalid, type LayoutManifest, openBlobFile } from "./_files.ts";
 import {
   DEFAULT_LAYOUT_LIMITS,
   type LayoutLimits,
   readImageLayout,
   type ReadLayoutOptions,
-} from "./oci_layout.ts";
-import { CosignError, errorMessage } from "./errors.ts";
+} from "./read.ts";
+import { CosignError, errorMessage } from "../../errors.ts";
 
 /** Options of `loadImageLayout`. */
 export interface LoadOptions extends ReadLayoutOptions, TargetOptions {

@@ -11,9 +11,9 @@
  * @module
  */
 
-import { type Bytes, sha256Digest, utf8 } from "./util/bytes.ts";
-import { CosignError } from "./errors.ts";
-import { type FetchedManifest, referrersTagFor, type RegistryClient } from "./oci/client.ts";
+import { type Bytes, sha256Digest, utf8 } from "../util/bytes.ts";
+import { CosignError } from "../errors.ts";
+import { type FetchedManifest, referrersTagFor, type RegistryClient } from "../oci/client.ts";
 import {
   encodeIndex,
   encodeManifest,
@@ -21,13 +21,13 @@ import {
   type OciDescriptor,
   type OciManifest,
   parseManifest,
-} from "./oci/manifest.ts";
+} from "../oci/manifest.ts";
 import {
   formatRepository,
   type ImageReference,
   parseDigest,
   type RepositoryRef,
-} from "./oci/reference.ts";
+} from "../oci/reference.ts";
 import {
   ANNOTATION,
   type DigestReference,
@@ -35,7 +35,7 @@ import {
   isAbsent,
   mapConcurrently,
   type TargetOptions,
-} from "./oci_signatures.ts";
+} from "./signatures.ts";
 
 /** Error codes raised here (besides the client's). */
 export type OciReferrersErrorCode = "OCI_TOO_MANY_REFERRERS";

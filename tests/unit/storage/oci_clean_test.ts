@@ -5,15 +5,15 @@
  */
 
 import assert from "node:assert/strict";
-import { sha256Digest, utf8 } from "../../lib/util/bytes.ts";
-import { isCosignError } from "../../lib/errors.ts";
-import { referrersTagFor, RegistryClient } from "../../lib/oci/client.ts";
-import { cleanImage } from "../../lib/oci_clean.ts";
-import { encodeManifest, MEDIA_TYPE, parseIndex } from "../../lib/oci/manifest.ts";
-import { parseImageReference } from "../../lib/oci/reference.ts";
-import { writeBundleReferrer } from "../../lib/oci_referrers.ts";
-import { appendLegacyAttachment, attachmentTag } from "../../lib/oci_signatures.ts";
-import { FakeRegistry } from "./_fake_registry.ts";
+import { sha256Digest, utf8 } from "../../../lib/util/bytes.ts";
+import { isCosignError } from "../../../lib/errors.ts";
+import { referrersTagFor, RegistryClient } from "../../../lib/oci/client.ts";
+import { cleanImage } from "../../../lib/storage/clean.ts";
+import { encodeManifest, MEDIA_TYPE, parseIndex } from "../../../lib/oci/manifest.ts";
+import { parseImageReference } from "../../../lib/oci/reference.ts";
+import { writeBundleReferrer } from "../../../lib/storage/referrers.ts";
+import { appendLegacyAttachment, attachmentTag } from "../../../lib/storage/signatures.ts";
+import { FakeRegistry } from "../_fake_registry.ts";
 
 const REPO = "org/app";
 

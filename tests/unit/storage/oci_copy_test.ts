@@ -6,16 +6,16 @@
  */
 
 import assert from "node:assert/strict";
-import { type Bytes, sha256Digest, utf8 } from "../../lib/util/bytes.ts";
-import { isCosignError } from "../../lib/errors.ts";
-import { RegistryClient } from "../../lib/oci/client.ts";
-import { copyImage } from "../../lib/oci_copy.ts";
-import { parsePlatform } from "../../lib/oci/platform.ts";
-import { encodeManifest, MEDIA_TYPE, type OciDescriptor } from "../../lib/oci/manifest.ts";
-import { parseImageReference } from "../../lib/oci/reference.ts";
-import { writeBundleReferrer } from "../../lib/oci_referrers.ts";
-import { appendLegacyAttachment, attachmentTag } from "../../lib/oci_signatures.ts";
-import { FakeRegistry } from "./_fake_registry.ts";
+import { type Bytes, sha256Digest, utf8 } from "../../../lib/util/bytes.ts";
+import { isCosignError } from "../../../lib/errors.ts";
+import { RegistryClient } from "../../../lib/oci/client.ts";
+import { copyImage } from "../../../lib/storage/copy.ts";
+import { parsePlatform } from "../../../lib/oci/platform.ts";
+import { encodeManifest, MEDIA_TYPE, type OciDescriptor } from "../../../lib/oci/manifest.ts";
+import { parseImageReference } from "../../../lib/oci/reference.ts";
+import { writeBundleReferrer } from "../../../lib/storage/referrers.ts";
+import { appendLegacyAttachment, attachmentTag } from "../../../lib/storage/signatures.ts";
+import { FakeRegistry } from "../_fake_registry.ts";
 
 const REPO = "org/app";
 const code = (expected: string) => (error: unknown) =>

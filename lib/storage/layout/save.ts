@@ -1,6 +1,6 @@
 /**
  * `cosign save`: an image (or one platform of it) with its legacy `.sig`/`.att` manifests and its
- * referrers, written as the OCI layout `oci_layout.ts` reads (cosign-spec.md section 1.9):
+ * referrers, written as the OCI layout `read.ts` reads (cosign-spec.md section 1.9):
  * `index.json` entries with a `kind` annotation, every manifest and blob in `blobs/sha256/`,
  * bundle referrer manifests as plain blobs. Blobs stream to disk through temporary files,
  * checked against their digests on the way.
@@ -9,27 +9,32 @@
  */
 
 import { join } from "node:path";
-import { utf8 } from "./util/bytes.ts";
-import type { FetchedManifest, RegistryClient } from "./oci/client.ts";
-import { encodeIndex, isIndexMediaType, MEDIA_TYPE, type OciDescriptor } from "./oci/manifest.ts";
+import { utf8 } from "../../util/bytes.ts";
+import type { FetchedManifest, RegistryClient } from "../../oci/client.ts";
+import {
+  encodeIndex,
+  isIndexMediaType,
+  MEDIA_TYPE,
+  type OciDescriptor,
+} from "../../oci/manifest.ts";
 import {
   formatImageReference,
   type ImageReference,
   type RepositoryRef,
   withDigest,
-} from "./oci/reference.ts";
+} from "../../oci/reference.ts";
 import {
   attachmentReference,
   type DigestReference,
   getIfExists,
   mapConcurrently,
   type TargetOptions,
-} from "./oci_signatures.ts";
-import { manifestContent, type TransferEvent, type TransferStats } from "./oci_copy.ts";
-import { type PlatformSpec, resolvePlatformImage } from "./oci/platform.ts";
-import { readReferrerManifests } from "./oci_tree.ts";
-import { blobPath, prepareDirectory, writeAtomically } from "./_layout_files.ts";
-import { LAYOUT_KIND, LAYOUT_KIND_ANNOTATION } from "./oci_layout.ts";
+} from "../signatures.ts";
+import { manifestContent, type TransferEvent, type TransferStats } from "../copy.ts";
+import { type PlatformSpec, resolvePlatformImage } from "../../oci/platform.ts";
+import { readReferrerManifests } from "../tree.ts";
+import { blobPath, prepareDirectory, writeAtomically } from "./_files.ts";
+import { LAYOUT_KIND, LAYOUT_KIND_ANNOTATION } from "./read.ts";
 
 const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: "1.0.0" });
 

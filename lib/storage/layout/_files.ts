@@ -1,5 +1,5 @@
 /**
- * The file-system side of OCI layouts (`oci_layout.ts`, `oci_layout_save.ts`): every read goes
+ * The file-system side of OCI layouts (`read.ts`, `save.ts`): every read goes
  * through `openRegularFile`, which refuses symbolic links and non-files and catches a file
  * swapped between its `lstat` and its `open` (device and inode must agree; go-containerregistry
  * #2306, SECURITY.md row 15); blob paths are built only from validated `alg:hex` digests (rows 19
@@ -11,11 +11,11 @@
 
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import type { Bytes } from "./util/bytes.ts";
-import { CosignError } from "./errors.ts";
-import type { OciDescriptor } from "./oci/manifest.ts";
-import { parseDigest } from "./oci/reference.ts";
-import { checkedStream } from "./oci/blob_stream.ts";
+import type { Bytes } from "../../util/bytes.ts";
+import { CosignError } from "../../errors.ts";
+import type { OciDescriptor } from "../../oci/manifest.ts";
+import { parseDigest } from "../../oci/reference.ts";
+import { checkedStream } from "../../oci/blob_stream.ts";
 
 /** `OCI_LAYOUT_INVALID` for the layout at `dir`: not a layout, or malformed. */
 export function invalid(dir: string, reason: string, cause?: unknown): CosignError {

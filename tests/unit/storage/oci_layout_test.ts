@@ -7,22 +7,22 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type Bytes, sha256Digest, utf8 } from "../../lib/util/bytes.ts";
-import { isCosignError } from "../../lib/errors.ts";
-import { RegistryClient } from "../../lib/oci/client.ts";
-import { readImageLayout } from "../../lib/oci_layout.ts";
-import { loadImageLayout } from "../../lib/oci_layout_load.ts";
-import { openLocalImages } from "../../lib/oci_layout_fetch.ts";
+import { type Bytes, sha256Digest, utf8 } from "../../../lib/util/bytes.ts";
+import { isCosignError } from "../../../lib/errors.ts";
+import { RegistryClient } from "../../../lib/oci/client.ts";
+import { readImageLayout } from "../../../lib/storage/layout/read.ts";
+import { loadImageLayout } from "../../../lib/storage/layout/load.ts";
+import { openLocalImages } from "../../../lib/storage/layout/local_images.ts";
 import {
   encodeIndex,
   encodeManifest,
   MEDIA_TYPE,
   type OciDescriptor,
-} from "../../lib/oci/manifest.ts";
-import { parseImageReference } from "../../lib/oci/reference.ts";
-import { encodeSignatureConfig } from "../../lib/oci_signatures.ts";
-import { tempDir } from "../_support.ts";
-import { FakeRegistry } from "./_fake_registry.ts";
+} from "../../../lib/oci/manifest.ts";
+import { parseImageReference } from "../../../lib/oci/reference.ts";
+import { encodeSignatureConfig } from "../../../lib/storage/signatures.ts";
+import { tempDir } from "../../_support.ts";
+import { FakeRegistry } from "../_fake_registry.ts";
 
 const code = (expected: string) => (error: unknown) =>
   isCosignError(error) && error.code === expected;

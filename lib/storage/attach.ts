@@ -16,23 +16,23 @@
  * @module
  */
 
-import { type Bytes, fromBase64, fromUtf8, sha256Digest, utf8 } from "./util/bytes.ts";
-import { isRecord, parseJson } from "./util/json.ts";
-import { decodePemBlocks } from "./util/pem.ts";
-import { parseBundle } from "./bundle/model.ts";
-import { parseEnvelope } from "./payload/dsse.ts";
-import { CosignError, errorMessage } from "./errors.ts";
-import { encodeRfc3161Annotation, tlogEntryToLegacyBundle } from "./bundle/legacy.ts";
-import type { RegistryClient } from "./oci/client.ts";
-import { encodeManifest, MEDIA_TYPE, type OciManifest } from "./oci/manifest.ts";
+import { type Bytes, fromBase64, fromUtf8, sha256Digest, utf8 } from "../util/bytes.ts";
+import { isRecord, parseJson } from "../util/json.ts";
+import { decodePemBlocks } from "../util/pem.ts";
+import { parseBundle } from "../bundle/model.ts";
+import { parseEnvelope } from "../payload/dsse.ts";
+import { CosignError, errorMessage } from "../errors.ts";
+import { encodeRfc3161Annotation, tlogEntryToLegacyBundle } from "../bundle/legacy.ts";
+import type { RegistryClient } from "../oci/client.ts";
+import { encodeManifest, MEDIA_TYPE, type OciManifest } from "../oci/manifest.ts";
 import {
   dockerReference,
   formatImageReference,
   type ImageReference,
   parseDigest,
   withDigest,
-} from "./oci/reference.ts";
-import { BUNDLE_MEDIA_TYPE_PREFIX, writeBundleReferrer } from "./oci_referrers.ts";
+} from "../oci/reference.ts";
+import { BUNDLE_MEDIA_TYPE_PREFIX, writeBundleReferrer } from "./referrers.ts";
 import {
   ANNOTATION,
   appendLegacyAttachment,
@@ -40,17 +40,17 @@ import {
   type DigestReference,
   encodeSignatureConfig,
   type TargetOptions,
-} from "./oci_signatures.ts";
+} from "./signatures.ts";
 import {
   decodeSimpleSigningPayload,
   encodeSimpleSigningPayload,
-} from "./payload/simple_signing.ts";
+} from "../payload/simple_signing.ts";
 import {
   IN_TOTO_PAYLOAD_TYPE,
   parseStatement,
   statementMatchesDigest,
-} from "./payload/statement.ts";
-import type { TlogEntry } from "./tlog/entry.ts";
+} from "../payload/statement.ts";
+import type { TlogEntry } from "../tlog/entry.ts";
 
 /** Error codes raised here (besides the client's). */
 export type OciAttachErrorCode = "OCI_ATTACHMENT_INVALID" | "OCI_ATTACHMENT_MISMATCH";

@@ -11,23 +11,23 @@
  * @module
  */
 
-import { CosignError } from "./errors.ts";
-import type { RegistryClient } from "./oci/client.ts";
+import { CosignError } from "../errors.ts";
+import type { RegistryClient } from "../oci/client.ts";
 import {
   isIndexMediaType,
   type OciDescriptor,
   type OciManifest,
   parseIndex,
   parseManifest,
-} from "./oci/manifest.ts";
+} from "../oci/manifest.ts";
 import {
   formatImageReference,
   formatRepository,
   type ImageReference,
   type RepositoryRef,
   withDigest,
-} from "./oci/reference.ts";
-import { BUNDLE_MEDIA_TYPE_PREFIX } from "./oci_referrers.ts";
+} from "../oci/reference.ts";
+import { BUNDLE_MEDIA_TYPE_PREFIX } from "./referrers.ts";
 import {
   ANNOTATION,
   type AttachmentKind,
@@ -36,8 +36,8 @@ import {
   getIfExists,
   mapConcurrently,
   type TargetOptions,
-} from "./oci_signatures.ts";
-import { COSIGN_SIGN_PREDICATE_TYPE } from "./payload/statement.ts";
+} from "./signatures.ts";
+import { COSIGN_SIGN_PREDICATE_TYPE } from "../payload/statement.ts";
 
 /** Error codes raised here (besides the client's). */
 export type OciTreeErrorCode = "OCI_TOO_MANY_REFERRERS";
