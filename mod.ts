@@ -77,7 +77,7 @@ export {
   type HashProgress,
   signBlob,
   type SignBlobOptions,
-} from "./lib/sign_blob.ts";
+} from "./lib/sign/blob.ts";
 export {
   type BlobAttestationVerification,
   type BlobInput,
@@ -88,7 +88,7 @@ export {
   type VerifyBlobOptions,
 } from "./lib/verify_blob.ts";
 export type { BlobSignatureInput } from "./lib/_blob_entity.ts";
-export type { ImageAttestation, ImageSignature, StorageFormat } from "./lib/sign_image.ts";
+export type { ImageAttestation, ImageSignature, StorageFormat } from "./lib/sign/image.ts";
 export type { ImageVerification, VerifiedImageSignature } from "./lib/verify_image.ts";
 export type {
   Artifact,
@@ -100,14 +100,14 @@ export type {
   VerifiedTime,
 } from "./lib/verify.ts";
 export type { IdentityMatcher } from "./lib/identity_policy.ts";
-export type { SigningIdentity, SigningServices } from "./lib/sign.ts";
+export type { SigningIdentity, SigningServices } from "./lib/sign/signature.ts";
 export {
   type KeylessIdentity,
   keylessIdentity,
   type KeylessOptions,
   timestampWitness,
   transparencyLogWitness,
-} from "./lib/witnesses.ts";
+} from "./lib/sign/witnesses.ts";
 export {
   generateKeyPair,
   type GenerateOptions,

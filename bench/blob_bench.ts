@@ -17,7 +17,7 @@ import { hashFile } from "../lib/util/hash_stream.ts";
 import { encodeBundle } from "../lib/bundle/serialize.ts";
 import { encryptPrivateKey } from "../lib/keys/key_file.ts";
 import { generateKeyPair } from "../lib/keys/private_key.ts";
-import { signBlob } from "../lib/sign_blob.ts";
+import { signBlob } from "../lib/sign/blob.ts";
 import { verifyBlob } from "../lib/verify_blob.ts";
 
 const SIZE = 1 << 30;

@@ -13,7 +13,7 @@ import { parseBundle } from "../lib/bundle/model.ts";
 import { createProofOfPossession, FulcioClient } from "../lib/keyless/fulcio.ts";
 import { generateKeyPair } from "../lib/keys/private_key.ts";
 import { logEntryToTlogEntry, RekorClient } from "../lib/tlog/rekor/client.ts";
-import { buildBundle, signMessage } from "../lib/sign.ts";
+import { buildBundle, signMessage } from "../lib/sign/signature.ts";
 import { serializeBundle } from "../lib/bundle/serialize.ts";
 import { clearCertificateSignatureCache } from "../lib/x509/chain.ts";
 import { verifyBundle } from "../lib/verify_bundle.ts";

@@ -11,7 +11,7 @@ import { CosignError, errorMessage } from "../lib/errors.ts";
 import { formatImageReference, parseImageReference } from "../lib/oci/reference.ts";
 import { buildPredicate, predicateTypeFor } from "../lib/payload/predicate.ts";
 import { MAX_STATEMENT_BYTES } from "../lib/payload/statement.ts";
-import { attestImage } from "../lib/sign_image.ts";
+import { attestImage } from "../lib/sign/image.ts";
 import type { CommandInput, CommandRun } from "./app.ts";
 import { resolvePath } from "./context.ts";
 import { createRegistryClient, targetRepository } from "./registry_options.ts";

@@ -1,6 +1,6 @@
 /**
  * `sign-blob`, `verify-blob`, `attest-blob` and `verify-blob-attestation` (cosign-spec.md
- * sections 6.2, 6.3, 10.2 and 11): flags in, library calls (lib/sign_blob.ts,
+ * sections 6.2, 6.3, 10.2 and 11): flags in, library calls (lib/sign/blob.ts,
  * lib/verify_blob.ts) out. Blobs are hashed as they stream; standard input (`-`) is read whole,
  * as cosign reads it. Progress is shown only when stderr is a terminal.
  *
@@ -20,8 +20,8 @@ import {
   type HashProgress,
   legacyBlobOutputs,
   signBlob as signBlobLib,
-} from "../lib/sign_blob.ts";
-import type { SigningIdentity } from "../lib/sign.ts";
+} from "../lib/sign/blob.ts";
+import type { SigningIdentity } from "../lib/sign/signature.ts";
 import {
   type BlobInput,
   type BlobSignatureInput,

@@ -9,13 +9,17 @@
 
 import { CosignError } from "../lib/errors.ts";
 import { resolveIdentityToken } from "../lib/keyless/token_sources.ts";
-import type { SigningIdentity, SigningServices } from "../lib/sign.ts";
+import type { SigningIdentity, SigningServices } from "../lib/sign/signature.ts";
 import {
   parseSigningConfig,
   selectServices,
   type SigningConfig,
 } from "../lib/trust/signing_config.ts";
-import { keylessIdentity, timestampWitness, transparencyLogWitness } from "../lib/witnesses.ts";
+import {
+  keylessIdentity,
+  timestampWitness,
+  transparencyLogWitness,
+} from "../lib/sign/witnesses.ts";
 import type { CommandInput } from "./app.ts";
 import { DEFAULT_OIDC_ISSUER, DEFAULT_REKOR_URL } from "./flags.ts";
 

@@ -1,6 +1,6 @@
 /**
  * The library's front door: sign, verify, attest and verify attestations of container images
- * with a few options, over the same code the CLI runs (lib/sign_image.ts, lib/verify_image.ts,
+ * with a few options, over the same code the CLI runs (lib/sign/image.ts, lib/verify_image.ts,
  * the one verification pipeline in lib/verify.ts).
  *
  * @module
@@ -14,8 +14,8 @@ import {
   type ImageSignature,
   signImage,
   type StorageFormat,
-} from "./sign_image.ts";
-import type { SigningIdentity, SigningServices } from "./sign.ts";
+} from "./sign/image.ts";
+import type { SigningIdentity, SigningServices } from "./sign/signature.ts";
 import type { Signer } from "./keys/public_key.ts";
 import type { VerificationPolicy } from "./verify.ts";
 import {
@@ -28,7 +28,7 @@ import {
   type KeylessOptions,
   timestampWitness,
   transparencyLogWitness,
-} from "./witnesses.ts";
+} from "./sign/witnesses.ts";
 
 /** Options of `sign` and `attest`. */
 export interface SignOptions {

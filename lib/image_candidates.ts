@@ -23,7 +23,7 @@ import {
   type LegacyLayer,
   readLegacyAttachments,
 } from "./storage/signatures.ts";
-import type { StorageFormat } from "./sign_image.ts";
+import type { StorageFormat } from "./sign/image.ts";
 import type { SignedEntity } from "./verify.ts";
 import { bundleToEntity } from "./verify_bundle.ts";
 

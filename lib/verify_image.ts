@@ -22,7 +22,7 @@ import type { DigestReference } from "./storage/signatures.ts";
 import { COSIGN_SIGN_PREDICATE_TYPE, parseStatement, type Statement } from "./payload/statement.ts";
 import { decodeSimpleSigningPayload } from "./payload/simple_signing.ts";
 import type { RekorClient } from "./tlog/rekor/client.ts";
-import type { StorageFormat } from "./sign_image.ts";
+import type { StorageFormat } from "./sign/image.ts";
 import { withOnlineEntries } from "./tlog_online.ts";
 import { type VerificationPolicy, type VerificationResult, verifySignedEntity } from "./verify.ts";
 

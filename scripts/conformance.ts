@@ -44,7 +44,7 @@ import {
   type SigningIdentity,
   type SigningServices,
   signMessage,
-} from "../lib/sign.ts";
+} from "../lib/sign/signature.ts";
 import { PublicKey } from "../lib/keys/public_key.ts";
 import { requestTimestamp } from "../lib/timestamp/client.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../lib/trust/trusted_root.ts";

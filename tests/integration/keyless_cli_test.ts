@@ -11,7 +11,7 @@ import { generateKeyPair, PrivateKey } from "../../lib/keys/private_key.ts";
 import { RegistryClient } from "../../lib/oci/client.ts";
 import { parseImageReference } from "../../lib/oci/reference.ts";
 import { logEntryToTlogEntry, RekorClient } from "../../lib/tlog/rekor/client.ts";
-import { signImage } from "../../lib/sign_image.ts";
+import { signImage } from "../../lib/sign/image.ts";
 import { encodeTrustedRoot } from "../../lib/trust/trusted_root.ts";
 import { parseCertificate } from "../../lib/x509/certificate.ts";
 import { CertificateAuthority } from "../../server/mod.ts";

@@ -18,16 +18,16 @@
  * @module
  */
 
-import { type Bytes, type HashName, toHex } from "./util/bytes.ts";
-import { type BlobSource, digestOf, hashBlob, type HashProgress } from "./util/hash_stream.ts";
-import { encodePem } from "./util/pem.ts";
-import type { Bundle } from "./bundle/model.ts";
-import { type Envelope, serializeEnvelope } from "./payload/dsse.ts";
-import { CosignError } from "./errors.ts";
-import { encodeLegacyBlobBundle, encodeRfc3161Annotation } from "./bundle/legacy.ts";
-import { buildPredicate } from "./payload/predicate.ts";
-import { buildStatement, parseStatement } from "./payload/statement.ts";
-import { buildHashedRekordEntry } from "./tlog/rekor/entries.ts";
+import { type Bytes, type HashName, toHex } from "../util/bytes.ts";
+import { type BlobSource, digestOf, hashBlob, type HashProgress } from "../util/hash_stream.ts";
+import { encodePem } from "../util/pem.ts";
+import type { Bundle } from "../bundle/model.ts";
+import { type Envelope, serializeEnvelope } from "../payload/dsse.ts";
+import { CosignError } from "../errors.ts";
+import { encodeLegacyBlobBundle, encodeRfc3161Annotation } from "../bundle/legacy.ts";
+import { buildPredicate } from "../payload/predicate.ts";
+import { buildStatement, parseStatement } from "../payload/statement.ts";
+import { buildHashedRekordEntry } from "../tlog/rekor/entries.ts";
 import {
   buildBundle,
   signEnvelope,
@@ -36,9 +36,9 @@ import {
   type SigningServices,
   signMessage,
   verifierPem,
-} from "./sign.ts";
-import type { Signer } from "./keys/public_key.ts";
-import type { TlogEntry } from "./tlog/entry.ts";
+} from "./signature.ts";
+import type { Signer } from "../keys/public_key.ts";
+import type { TlogEntry } from "../tlog/entry.ts";
 
 export type { BlobSource, HashProgress };
 

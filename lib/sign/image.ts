@@ -9,29 +9,29 @@
  * @module
  */
 
-import { type Bytes, fromBase64, utf8 } from "./util/bytes.ts";
-import { encodeBundle } from "./bundle/serialize.ts";
-import type { RegistryClient } from "./oci/client.ts";
-import { MEDIA_TYPE, type OciDescriptor } from "./oci/manifest.ts";
+import { type Bytes, fromBase64, utf8 } from "../util/bytes.ts";
+import { encodeBundle } from "../bundle/serialize.ts";
+import type { RegistryClient } from "../oci/client.ts";
+import { MEDIA_TYPE, type OciDescriptor } from "../oci/manifest.ts";
 import {
   dockerReference,
   formatRepository,
   type ImageReference,
   type RepositoryRef,
-} from "./oci/reference.ts";
-import { writeBundleReferrer } from "./storage/referrers.ts";
+} from "../oci/reference.ts";
+import { writeBundleReferrer } from "../storage/referrers.ts";
 import {
   ANNOTATION,
   appendLegacyAttachment,
   collectSigningTargets,
   type DigestReference,
-} from "./storage/signatures.ts";
+} from "../storage/signatures.ts";
 import {
   buildCosignSignStatement,
   buildStatement,
   COSIGN_SIGN_PREDICATE_TYPE,
-} from "./payload/statement.ts";
-import { encodeSimpleSigningPayload } from "./payload/simple_signing.ts";
+} from "../payload/statement.ts";
+import { encodeSimpleSigningPayload } from "../payload/simple_signing.ts";
 import {
   buildBundle,
   legacyAnnotations,
@@ -39,8 +39,8 @@ import {
   type SigningIdentity,
   type SigningServices,
   signMessage,
-} from "./sign.ts";
-import { verifySignature } from "./keys/public_key.ts";
+} from "./signature.ts";
+import { verifySignature } from "../keys/public_key.ts";
 
 /** Where signatures go: legacy `.sig`/`.att` tags, or Sigstore bundle referrers. */
 export type StorageFormat = "legacy" | "bundle";

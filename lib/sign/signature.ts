@@ -4,27 +4,27 @@
  * A `SigningIdentity` is a signer plus, for keyless signing, its Fulcio certificate. Witnesses
  * are injected functions: `log` records a proposed entry in a transparency log and returns the
  * entry as logged; `timestamp` returns an RFC 3161 response over the signature bytes. Image,
- * blob and attestation signing (lib/sign_image.ts, lib/sign_blob.ts) build on these helpers, so
+ * blob and attestation signing (lib/sign/image.ts, lib/sign/blob.ts) build on these helpers, so
  * every product writes the same annotations and bundles.
  *
  * @module
  */
 
-import { type Bytes, toBase64 } from "./util/bytes.ts";
-import { encodePem } from "./util/pem.ts";
-import { type Bundle, BUNDLE_V03_MEDIA_TYPE } from "./bundle/model.ts";
-import { publicKeyHint } from "./bundle/serialize.ts";
-import type { Envelope } from "./payload/dsse.ts";
-import { pae, serializeEnvelope } from "./payload/dsse.ts";
-import { encodeRfc3161Annotation, tlogEntryToLegacyBundle } from "./bundle/legacy.ts";
-import { ANNOTATION } from "./storage/signatures.ts";
-import { IN_TOTO_PAYLOAD_TYPE } from "./payload/statement.ts";
-import type { ProposedEntry } from "./tlog/rekor/entries.ts";
-import { buildDsseEntry, buildHashedRekordEntry } from "./tlog/rekor/entries.ts";
-import type { Signer } from "./keys/public_key.ts";
-import type { TlogEntry } from "./tlog/entry.ts";
-import type { HashName } from "./util/bytes.ts";
-import { digest } from "./util/bytes.ts";
+import { type Bytes, toBase64 } from "../util/bytes.ts";
+import { encodePem } from "../util/pem.ts";
+import { type Bundle, BUNDLE_V03_MEDIA_TYPE } from "../bundle/model.ts";
+import { publicKeyHint } from "../bundle/serialize.ts";
+import type { Envelope } from "../payload/dsse.ts";
+import { pae, serializeEnvelope } from "../payload/dsse.ts";
+import { encodeRfc3161Annotation, tlogEntryToLegacyBundle } from "../bundle/legacy.ts";
+import { ANNOTATION } from "../storage/signatures.ts";
+import { IN_TOTO_PAYLOAD_TYPE } from "../payload/statement.ts";
+import type { ProposedEntry } from "../tlog/rekor/entries.ts";
+import { buildDsseEntry, buildHashedRekordEntry } from "../tlog/rekor/entries.ts";
+import type { Signer } from "../keys/public_key.ts";
+import type { TlogEntry } from "../tlog/entry.ts";
+import type { HashName } from "../util/bytes.ts";
+import { digest } from "../util/bytes.ts";
 
 /** Who signs: a signer, and for keyless signing its certificate (DER) and chain. */
 export interface SigningIdentity {

@@ -7,20 +7,20 @@
  * @module
  */
 
-import type { Bytes } from "./util/bytes.ts";
+import type { Bytes } from "../util/bytes.ts";
 import {
   type CheckedCertificate,
   createProofOfPossession,
   FulcioClient,
   verifyIssuedCertificate,
-} from "./keyless/fulcio.ts";
-import { generateKeyPair } from "./keys/private_key.ts";
-import { logEntryToTlogEntry, RekorClient } from "./tlog/rekor/client.ts";
-import type { ProposedEntry } from "./tlog/rekor/entries.ts";
-import type { SigningIdentity } from "./sign.ts";
-import { requestTimestamp } from "./timestamp/client.ts";
-import type { TlogEntry } from "./tlog/entry.ts";
-import type { TrustedRoot } from "./trust/trusted_root.ts";
+} from "../keyless/fulcio.ts";
+import { generateKeyPair } from "../keys/private_key.ts";
+import { logEntryToTlogEntry, RekorClient } from "../tlog/rekor/client.ts";
+import type { ProposedEntry } from "../tlog/rekor/entries.ts";
+import type { SigningIdentity } from "./signature.ts";
+import { requestTimestamp } from "../timestamp/client.ts";
+import type { TlogEntry } from "../tlog/entry.ts";
+import type { TrustedRoot } from "../trust/trusted_root.ts";
 
 /** Options of `keylessIdentity`. */
 export interface KeylessOptions {
