@@ -86,10 +86,10 @@ export {
   verifyBlobAttestation,
   type VerifyBlobAttestationOptions,
   type VerifyBlobOptions,
-} from "./lib/verify_blob.ts";
-export type { BlobSignatureInput } from "./lib/_blob_entity.ts";
+} from "./lib/verify/blob.ts";
+export type { BlobSignatureInput } from "./lib/verify/blob_entity.ts";
 export type { ImageAttestation, ImageSignature, StorageFormat } from "./lib/sign/image.ts";
-export type { ImageVerification, VerifiedImageSignature } from "./lib/verify_image.ts";
+export type { ImageVerification, VerifiedImageSignature } from "./lib/verify/image.ts";
 export type {
   Artifact,
   SignatureContent,
@@ -98,8 +98,8 @@ export type {
   VerificationPolicy,
   VerificationResult,
   VerifiedTime,
-} from "./lib/verify.ts";
-export type { IdentityMatcher } from "./lib/identity_policy.ts";
+} from "./lib/verify/pipeline.ts";
+export type { IdentityMatcher } from "./lib/verify/identity_policy.ts";
 export type { SigningIdentity, SigningServices } from "./lib/sign/signature.ts";
 export {
   type KeylessIdentity,

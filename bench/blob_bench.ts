@@ -18,7 +18,7 @@ import { encodeBundle } from "../lib/bundle/serialize.ts";
 import { encryptPrivateKey } from "../lib/keys/key_file.ts";
 import { generateKeyPair } from "../lib/keys/private_key.ts";
 import { signBlob } from "../lib/sign/blob.ts";
-import { verifyBlob } from "../lib/verify_blob.ts";
+import { verifyBlob } from "../lib/verify/blob.ts";
 
 const SIZE = 1 << 30;
 const RUNS = { n: 3, warmup: 1 };

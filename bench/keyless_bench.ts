@@ -16,7 +16,7 @@ import { logEntryToTlogEntry, RekorClient } from "../lib/tlog/rekor/client.ts";
 import { buildBundle, signMessage } from "../lib/sign/signature.ts";
 import { serializeBundle } from "../lib/bundle/serialize.ts";
 import { clearCertificateSignatureCache } from "../lib/x509/chain.ts";
-import { verifyBundle } from "../lib/verify_bundle.ts";
+import { verifyBundle } from "../lib/verify/bundle.ts";
 import { bindStack, createStackApp, openStackServices } from "../server/mod.ts";
 
 const services = await openStackServices();

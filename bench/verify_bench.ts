@@ -11,7 +11,7 @@ import { generateKeyPair } from "../lib/keys/private_key.ts";
 import { RegistryClient } from "../lib/oci/client.ts";
 import { parseImageReference } from "../lib/oci/reference.ts";
 import { signImage } from "../lib/sign/image.ts";
-import { verifyImageSignatures } from "../lib/verify_image.ts";
+import { verifyImageSignatures } from "../lib/verify/image.ts";
 import { startStack } from "../server/mod.ts";
 import { pushLayout, writeOciLayout } from "../tests/registry/_oci_layout.ts";
 

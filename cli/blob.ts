@@ -1,7 +1,7 @@
 /**
  * `sign-blob`, `verify-blob`, `attest-blob` and `verify-blob-attestation` (cosign-spec.md
  * sections 6.2, 6.3, 10.2 and 11): flags in, library calls (lib/sign/blob.ts,
- * lib/verify_blob.ts) out. Blobs are hashed as they stream; standard input (`-`) is read whole,
+ * lib/verify/blob.ts) out. Blobs are hashed as they stream; standard input (`-`) is read whole,
  * as cosign reads it. Progress is shown only when stderr is a terminal.
  *
  * @module
@@ -28,7 +28,7 @@ import {
   parseDigestReference,
   verifyBlob as verifyBlobLib,
   verifyBlobAttestation as verifyBlobAttestationLib,
-} from "../lib/verify_blob.ts";
+} from "../lib/verify/blob.ts";
 import { parseCertificatesPem } from "../lib/x509/certificate.ts";
 import type { CommandInput, CommandRun } from "./app.ts";
 import { resolvePath } from "./context.ts";

@@ -26,7 +26,7 @@ import {
   verifyImageAttestations,
   type VerifyImageOptions,
   verifyImageSignatures,
-} from "../lib/verify_image.ts";
+} from "../lib/verify/image.ts";
 import type { RegistryClient } from "../lib/oci/client.ts";
 import type { CommandInput, CommandRun } from "./app.ts";
 import { exitCodeFor } from "./app.ts";

@@ -10,8 +10,8 @@ import type { HashName } from "../lib/util/bytes.ts";
 import { CosignError } from "../lib/errors.ts";
 import { RekorClient } from "../lib/tlog/rekor/client.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../lib/trust/trusted_root.ts";
-import type { VerificationPolicy } from "../lib/verify.ts";
-import { type IdentityMatcher, wholeValueRegExp } from "../lib/identity_policy.ts";
+import type { VerificationPolicy } from "../lib/verify/pipeline.ts";
+import { type IdentityMatcher, wholeValueRegExp } from "../lib/verify/identity_policy.ts";
 import type { CommandInput } from "./app.ts";
 
 export { LOG_FLAGS, SIGNER_POLICY_FLAGS, TRUST_FLAGS } from "./flags.ts";

@@ -1,7 +1,7 @@
 /**
  * The library's front door: sign, verify, attest and verify attestations of container images
- * with a few options, over the same code the CLI runs (lib/sign/image.ts, lib/verify_image.ts,
- * the one verification pipeline in lib/verify.ts).
+ * with a few options, over the same code the CLI runs (lib/sign/image.ts, lib/verify/image.ts,
+ * the one verification pipeline in lib/verify/pipeline.ts).
  *
  * @module
  */
@@ -17,12 +17,12 @@ import {
 } from "./sign/image.ts";
 import type { SigningIdentity, SigningServices } from "./sign/signature.ts";
 import type { Signer } from "./keys/public_key.ts";
-import type { VerificationPolicy } from "./verify.ts";
+import type { VerificationPolicy } from "./verify/pipeline.ts";
 import {
   type ImageVerification,
   verifyImageAttestations,
   verifyImageSignatures,
-} from "./verify_image.ts";
+} from "./verify/image.ts";
 import {
   keylessIdentity,
   type KeylessOptions,

@@ -49,8 +49,8 @@ import { PublicKey } from "../lib/keys/public_key.ts";
 import { requestTimestamp } from "../lib/timestamp/client.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../lib/trust/trusted_root.ts";
 import { parseSigningConfig, selectServices } from "../lib/trust/signing_config.ts";
-import type { Artifact, VerificationPolicy } from "../lib/verify.ts";
-import { verifyBundle } from "../lib/verify_bundle.ts";
+import type { Artifact, VerificationPolicy } from "../lib/verify/pipeline.ts";
+import { verifyBundle } from "../lib/verify/bundle.ts";
 
 /** Options of `runConformance`: what a test injects instead of the process's own. */
 export interface ConformanceOptions {

@@ -2,7 +2,7 @@
  * The identity a Fulcio certificate carries (cosign-spec.md sections 7.2-7.4): the SAN sigstore-go
  * compares, the OIDC issuer, the GitHub workflow values of the deprecated extensions, and every
  * Fulcio extension by name. Parsing the certificate is `lib/x509/certificate.ts`'s job; matching an identity
- * against a policy is `lib/identity_policy.ts`'s.
+ * against a policy is `lib/verify/identity_policy.ts`'s.
  *
  * @module
  */

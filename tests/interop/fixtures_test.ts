@@ -1,6 +1,6 @@
 /**
  * Every bundle and DSSE envelope that `../shared/interop/fixtures/FIXTURES.md` lists verifies,
- * or fails, exactly as it says: one table row per outcome, each through lib/verify_blob.ts and
+ * or fails, exactly as it says: one table row per outcome, each through lib/verify/blob.ts and
  * so through the one pipeline. A failing row names the error code it must fail with, so a row
  * cannot pass by failing for another reason. Digest-mode rows give the artifact digest FIXTURES.md
  * (or the fixture's own statement, where FIXTURES.md abbreviates it) names.
@@ -10,13 +10,13 @@ import assert from "node:assert/strict";
 import { type ErrorCode, isCosignError } from "../../lib/errors.ts";
 import { PublicKey } from "../../lib/keys/public_key.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
-import type { VerificationPolicy } from "../../lib/verify.ts";
+import type { VerificationPolicy } from "../../lib/verify/pipeline.ts";
 import {
   type BlobInput,
   parseDigestReference,
   verifyBlob,
   verifyBlobAttestation,
-} from "../../lib/verify_blob.ts";
+} from "../../lib/verify/blob.ts";
 import {
   INTEROP,
   interopPath,

@@ -7,8 +7,8 @@ import type { Bytes } from "../../lib/util/bytes.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { PublicKey } from "../../lib/keys/public_key.ts";
 import { parseTrustedRoot } from "../../lib/trust/trusted_root.ts";
-import { verifySignedEntity } from "../../lib/verify.ts";
-import { legacyLayerEntity } from "../../lib/image_candidates.ts";
+import { verifySignedEntity } from "../../lib/verify/pipeline.ts";
+import { legacyLayerEntity } from "../../lib/verify/image_candidates.ts";
 import { INTEROP, readInteropBytes, readInteropText, requireComponents } from "../_support.ts";
 
 if (requireComponents("legacy cosign image signatures from sigstore-rs", INTEROP)) {

@@ -1,6 +1,6 @@
 /**
  * `verify --local-image DIR`: a saved layout seen through the registry API, so that verification
- * runs the one pipeline (`verify_image.ts`, SECURITY.md rule 3) on it unchanged. The layout is
+ * runs the one pipeline (`lib/verify/image.ts`, SECURITY.md rule 3) on it unchanged. The layout is
  * read and checked whole first (`readImageLayout`: symlinks, traversal, sizes, every digest);
  * this module then answers, from those checked files only, the few registry reads verification
  * makes: manifests by digest, the `.sig`/`.att` tags of the image, blobs (re-checked as they

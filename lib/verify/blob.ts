@@ -2,8 +2,8 @@
  * Verifying blobs and blob attestations: `cosign verify-blob` and `cosign
  * verify-blob-attestation` (cosign-spec.md sections 6.2, 6.3, 9.2 and 11).
  *
- * Every input form becomes one `SignedEntity` (lib/_blob_entity.ts) for the one pipeline
- * (lib/verify.ts; SECURITY.md rule 3): a Sigstore bundle of any version; a legacy `sign-blob
+ * Every input form becomes one `SignedEntity` (lib/verify/blob_entity.ts) for the one pipeline
+ * (lib/verify/pipeline.ts; SECURITY.md rule 3): a Sigstore bundle of any version; a legacy `sign-blob
  * --bundle` file; or a detached `--signature` with `--certificate` (and chain) or a `--key`, and
  * an optional legacy `--rfc3161-timestamp` file. The blob is hashed in one streaming pass with the algorithm the
  * signature needs, and verified as a digest (prehashed ECDSA/RSA), so memory stays flat; only an
@@ -18,23 +18,23 @@
  * @module
  */
 
-import { type Bytes, digest, equalBytes, type HashName } from "./util/bytes.ts";
-import { type BlobSource, digestOf, hashBlob, type HashProgress } from "./util/hash_stream.ts";
-import { blobSignatureEntity, type BlobSignatureInput } from "./_blob_entity.ts";
-import type { Envelope } from "./payload/dsse.ts";
-import { CosignError } from "./errors.ts";
-import { IN_TOTO_PAYLOAD_TYPE, parseStatement, type Statement } from "./payload/statement.ts";
-import { predicateTypeFor } from "./payload/predicate.ts";
-import type { RekorClient } from "./tlog/rekor/client.ts";
-import { withOnlineEntries } from "./tlog_online.ts";
+import { type Bytes, digest, equalBytes, type HashName } from "../util/bytes.ts";
+import { type BlobSource, digestOf, hashBlob, type HashProgress } from "../util/hash_stream.ts";
+import { blobSignatureEntity, type BlobSignatureInput } from "./blob_entity.ts";
+import type { Envelope } from "../payload/dsse.ts";
+import { CosignError } from "../errors.ts";
+import { IN_TOTO_PAYLOAD_TYPE, parseStatement, type Statement } from "../payload/statement.ts";
+import { predicateTypeFor } from "../payload/predicate.ts";
+import type { RekorClient } from "../tlog/rekor/client.ts";
+import { withOnlineEntries } from "./online_log.ts";
 import {
   type Artifact,
   type SignedEntity,
   type VerificationPolicy,
   type VerificationResult,
   verifySignedEntity,
-} from "./verify.ts";
-import { parseCertificate } from "./x509/certificate.ts";
+} from "./pipeline.ts";
+import { parseCertificate } from "../x509/certificate.ts";
 
 export type { BlobSource, HashProgress };
 export {
@@ -42,7 +42,7 @@ export {
   blobSignatureEntity,
   type BlobSignatureInput,
   type BlobSignatureKind,
-} from "./_blob_entity.ts";
+} from "./blob_entity.ts";
 
 /** Error codes raised here (the pipeline and the parsers raise their own). */
 export type VerifyBlobErrorCode =

@@ -2,25 +2,25 @@
  * A blob signature's inputs as the user gave them, turned into the one `SignedEntity` the
  * pipeline takes (cosign-spec.md sections 6.2, 6.3 and 11): a Sigstore bundle of any version, a
  * legacy `sign-blob --bundle` file, or a detached signature (or DSSE envelope) with a certificate
- * and a legacy timestamp file. Re-exported by lib/verify_blob.ts.
+ * and a legacy timestamp file. Re-exported by lib/verify/blob.ts.
  *
  * @module
  */
 
-import { type Bytes, equalBytes, fromBase64, fromUtf8 } from "./util/bytes.ts";
-import { isRecord, parseJson } from "./util/json.ts";
-import { decodePemBlocks } from "./util/pem.ts";
-import { parseBundle } from "./bundle/model.ts";
-import { type Envelope, envelopeBytes, parseEnvelope } from "./payload/dsse.ts";
-import { CosignError, errorMessage } from "./errors.ts";
+import { type Bytes, equalBytes, fromBase64, fromUtf8 } from "../util/bytes.ts";
+import { isRecord, parseJson } from "../util/json.ts";
+import { decodePemBlocks } from "../util/pem.ts";
+import { parseBundle } from "../bundle/model.ts";
+import { type Envelope, envelopeBytes, parseEnvelope } from "../payload/dsse.ts";
+import { CosignError, errorMessage } from "../errors.ts";
 import {
   classifyLegacyVerifier,
   parseLegacyBlobBundle,
   parseRfc3161Annotation,
-} from "./bundle/legacy.ts";
-import type { PublicKey } from "./keys/public_key.ts";
-import type { SignedEntity, VerificationPolicy } from "./verify.ts";
-import { bundleToEntity } from "./verify_bundle.ts";
+} from "../bundle/legacy.ts";
+import type { PublicKey } from "../keys/public_key.ts";
+import type { SignedEntity, VerificationPolicy } from "./pipeline.ts";
+import { bundleToEntity } from "./bundle.ts";
 
 /** Error codes raised here (the parsers raise their own). */
 export type BlobEntityErrorCode = "VERIFY_KEY_MISMATCH" | "VERIFY_CERTIFICATE_MISMATCH";

@@ -5,14 +5,14 @@
  * @module
  */
 
-import type { Bundle } from "./bundle/model.ts";
+import type { Bundle } from "../bundle/model.ts";
 import {
   type Artifact,
   type SignedEntity,
   type VerificationPolicy,
   type VerificationResult,
   verifySignedEntity,
-} from "./verify.ts";
+} from "./pipeline.ts";
 
 /** The entity a bundle describes. v0.2 and later bundles must carry inclusion proofs. */
 export function bundleToEntity(bundle: Bundle): SignedEntity {

@@ -4,7 +4,7 @@
  * (cosign-spec.md sections 9.1-9.4).
  *
  * A tag costs one HEAD; a digest reference none. The legacy manifest and the referrers list are
- * read concurrently, then every layer or bundle (`lib/image_candidates.ts`). Each candidate
+ * read concurrently, then every layer or bundle (`lib/verify/image_candidates.ts`). Each candidate
  * becomes a `SignedEntity` and goes through the one pipeline, then the image claims are checked
  * here. Unlike cosign, `verify` never accepts an attestation bundle as a signature, and an
  * attestation type filter that leaves nothing is a failure (SECURITY.md rows 2 and 9).
@@ -12,19 +12,27 @@
  * @module
  */
 
-import type { Bytes } from "./util/bytes.ts";
-import type { Envelope } from "./payload/dsse.ts";
-import { CosignError, errorMessage, isCosignError } from "./errors.ts";
+import type { Bytes } from "../util/bytes.ts";
+import type { Envelope } from "../payload/dsse.ts";
+import { CosignError, errorMessage, isCosignError } from "../errors.ts";
 import { type Candidate, collectCandidates } from "./image_candidates.ts";
-import type { RegistryClient } from "./oci/client.ts";
-import { formatImageReference, type ImageReference, type RepositoryRef } from "./oci/reference.ts";
-import type { DigestReference } from "./storage/signatures.ts";
-import { COSIGN_SIGN_PREDICATE_TYPE, parseStatement, type Statement } from "./payload/statement.ts";
-import { decodeSimpleSigningPayload } from "./payload/simple_signing.ts";
-import type { RekorClient } from "./tlog/rekor/client.ts";
-import type { StorageFormat } from "./sign/image.ts";
-import { withOnlineEntries } from "./tlog_online.ts";
-import { type VerificationPolicy, type VerificationResult, verifySignedEntity } from "./verify.ts";
+import type { RegistryClient } from "../oci/client.ts";
+import { formatImageReference, type ImageReference, type RepositoryRef } from "../oci/reference.ts";
+import type { DigestReference } from "../storage/signatures.ts";
+import {
+  COSIGN_SIGN_PREDICATE_TYPE,
+  parseStatement,
+  type Statement,
+} from "../payload/statement.ts";
+import { decodeSimpleSigningPayload } from "../payload/simple_signing.ts";
+import type { RekorClient } from "../tlog/rekor/client.ts";
+import type { StorageFormat } from "../sign/image.ts";
+import { withOnlineEntries } from "./online_log.ts";
+import {
+  type VerificationPolicy,
+  type VerificationResult,
+  verifySignedEntity,
+} from "./pipeline.ts";
 
 /** Error codes raised here; 10-13 are cosign's exit codes for the first four. */
 export type VerifyImageErrorCode =

@@ -2,15 +2,15 @@
  * Certificate identity policy (cosign-spec.md section 7.4): which SAN and OIDC issuer a
  * keyless signature must carry, as exact strings or whole-value regular expressions (never
  * substrings), and which GitHub workflow values. The bundle path compares the one SAN
- * sigstore-go picks; the legacy path accepts any SAN. `lib/verify.ts` applies the policy once
+ * sigstore-go picks; the legacy path accepts any SAN. `lib/verify/pipeline.ts` applies the policy once
  * the certificate's chain, time and SCT have verified.
  *
  * @module
  */
 
-import { CosignError } from "./errors.ts";
-import type { VerificationPolicy } from "./verify.ts";
-import type { CertificateIdentity, GithubWorkflow } from "./x509/identity.ts";
+import { CosignError } from "../errors.ts";
+import type { VerificationPolicy } from "./pipeline.ts";
+import type { CertificateIdentity, GithubWorkflow } from "../x509/identity.ts";
 
 /** Error codes raised here. */
 export type IdentityPolicyErrorCode = "VERIFY_IDENTITY_MISMATCH" | "VERIFY_INVALID_REGEXP";

@@ -3,29 +3,29 @@
  * referrers and its legacy `.sig`/`.att` layers, read concurrently, each turned into a
  * `SignedEntity` for the one pipeline, or kept with the problem that stops it from being checked
  * (malformed annotations, a bundle that is not a DSSE envelope). Verifying the candidates and
- * their image claims is `lib/verify_image.ts`.
+ * their image claims is `lib/verify/image.ts`.
  *
  * @module
  */
 
-import { type Bytes, fromBase64 } from "./util/bytes.ts";
-import { decodePemBlocks } from "./util/pem.ts";
-import { parseBundle } from "./bundle/model.ts";
-import { type Envelope, parseEnvelope } from "./payload/dsse.ts";
-import { CosignError, errorMessage } from "./errors.ts";
-import { legacyBundleToTlogEntry, parseRfc3161Annotation } from "./bundle/legacy.ts";
-import type { RegistryClient } from "./oci/client.ts";
-import type { RepositoryRef } from "./oci/reference.ts";
-import { readBundleReferrers } from "./storage/referrers.ts";
+import { type Bytes, fromBase64 } from "../util/bytes.ts";
+import { decodePemBlocks } from "../util/pem.ts";
+import { parseBundle } from "../bundle/model.ts";
+import { type Envelope, parseEnvelope } from "../payload/dsse.ts";
+import { CosignError, errorMessage } from "../errors.ts";
+import { legacyBundleToTlogEntry, parseRfc3161Annotation } from "../bundle/legacy.ts";
+import type { RegistryClient } from "../oci/client.ts";
+import type { RepositoryRef } from "../oci/reference.ts";
+import { readBundleReferrers } from "../storage/referrers.ts";
 import {
   ANNOTATION,
   type DigestReference,
   type LegacyLayer,
   readLegacyAttachments,
-} from "./storage/signatures.ts";
-import type { StorageFormat } from "./sign/image.ts";
-import type { SignedEntity } from "./verify.ts";
-import { bundleToEntity } from "./verify_bundle.ts";
+} from "../storage/signatures.ts";
+import type { StorageFormat } from "../sign/image.ts";
+import type { SignedEntity } from "./pipeline.ts";
+import { bundleToEntity } from "./bundle.ts";
 
 /** Error codes raised here (as the candidate's problem, or by `legacyLayerEntity`). */
 export type ImageCandidateErrorCode = "VERIFY_MALFORMED_LAYER";

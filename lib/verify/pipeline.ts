@@ -8,35 +8,35 @@
  * chained to the trusted root at every verified time, its SCT and its identity), and finally
  * the signature itself over the artifact or the DSSE PAE. Nothing passes vacuously: an empty
  * policy, an absent trusted time or an unmet threshold is a failure. How a certificate identity
- * matches the policy is `lib/identity_policy.ts`.
+ * matches the policy is `lib/verify/identity_policy.ts`.
  *
  * @module
  */
 
-import { type Bytes, digest, equalBytes, type HashName, toHex } from "./util/bytes.ts";
-import type { Envelope } from "./payload/dsse.ts";
-import { pae } from "./payload/dsse.ts";
-import { CosignError, isCosignError } from "./errors.ts";
+import { type Bytes, digest, equalBytes, type HashName, toHex } from "../util/bytes.ts";
+import type { Envelope } from "../payload/dsse.ts";
+import { pae } from "../payload/dsse.ts";
+import { CosignError, isCosignError } from "../errors.ts";
 import { checkIdentity, type IdentityMatcher } from "./identity_policy.ts";
-import { parseStatement, statementMatchesDigest } from "./payload/statement.ts";
-import { embeddedScts, verifyEmbeddedScts } from "./x509/sct.ts";
+import { parseStatement, statementMatchesDigest } from "../payload/statement.ts";
+import { embeddedScts, verifyEmbeddedScts } from "../x509/sct.ts";
 import {
   type PublicKey,
   verifyEd25519ph,
   verifyPrehashed,
   verifySignature,
-} from "./keys/public_key.ts";
-import { type TlogVerification, verifyTlogEntries } from "./tlog/verify.ts";
-import type { TlogEntry } from "./tlog/entry.ts";
-import { type VerifiedTimestamp, verifyTimestamp } from "./timestamp/token.ts";
-import type { TrustedRoot } from "./trust/trusted_root.ts";
-import { type Certificate, parseCertificate } from "./x509/certificate.ts";
+} from "../keys/public_key.ts";
+import { type TlogVerification, verifyTlogEntries } from "../tlog/verify.ts";
+import type { TlogEntry } from "../tlog/entry.ts";
+import { type VerifiedTimestamp, verifyTimestamp } from "../timestamp/token.ts";
+import type { TrustedRoot } from "../trust/trusted_root.ts";
+import { type Certificate, parseCertificate } from "../x509/certificate.ts";
 import {
   type CertificateIdentity,
   certificateIdentity,
   type GithubWorkflow,
-} from "./x509/identity.ts";
-import { verifyFulcioChain } from "./x509/chain.ts";
+} from "../x509/identity.ts";
+import { verifyFulcioChain } from "../x509/chain.ts";
 
 /** Error codes raised by the pipeline itself (its steps raise their own too). */
 export type VerifyErrorCode =

@@ -7,18 +7,18 @@
  * @module
  */
 
-import { type Bytes, digest, equalBytes, fromUtf8, toHex } from "./util/bytes.ts";
-import { encodePem } from "./util/pem.ts";
-import { CosignError } from "./errors.ts";
-import { hashLeaf } from "./tlog/merkle.ts";
-import { logEntryToTlogEntry, type RekorClient } from "./tlog/rekor/client.ts";
+import { type Bytes, digest, equalBytes, fromUtf8, toHex } from "../util/bytes.ts";
+import { encodePem } from "../util/pem.ts";
+import { CosignError } from "../errors.ts";
+import { hashLeaf } from "../tlog/merkle.ts";
+import { logEntryToTlogEntry, type RekorClient } from "../tlog/rekor/client.ts";
 import {
   buildDsseEntry,
   buildHashedRekordEntry,
   type ProposedEntry,
-} from "./tlog/rekor/entries.ts";
-import type { TlogEntry } from "./tlog/entry.ts";
-import type { Artifact, SignedEntity, VerificationPolicy } from "./verify.ts";
+} from "../tlog/rekor/entries.ts";
+import type { TlogEntry } from "../tlog/entry.ts";
+import type { Artifact, SignedEntity, VerificationPolicy } from "./pipeline.ts";
 
 /**
  * The same entries, each with an inclusion proof from `client` when it had none. The log must
