@@ -47,7 +47,7 @@ import { Hono } from "./_deps.ts";
 import { fulcioRoutes } from "./fulcio.ts";
 import { oidcRoutes } from "./oidc.ts";
 import { identityName } from "./oidc_identities.ts";
-import { type BasicCredentials, registryRoutes } from "./registry.ts";
+import { type BasicCredentials, registryRoutes } from "./registry/routes.ts";
 import { rekorRoutes } from "./rekor.ts";
 import { type ReadyInfo, removeIfPresent, writeReadyFile, writeTrustFiles } from "./stack_files.ts";
 import {
@@ -59,10 +59,10 @@ import {
 } from "./stack_services.ts";
 import { tsaRoutes } from "./tsa.ts";
 
-export type { BasicCredentials, RegistryRoutesOptions } from "./registry.ts";
+export type { BasicCredentials, RegistryRoutesOptions } from "./registry/routes.ts";
 export type { Bytes, HashName } from "../lib/util/bytes.ts";
 export { CosignError, type ErrorArea, type ErrorCode } from "../lib/errors.ts";
-export * from "./registry_store.ts";
+export * from "./registry/store.ts";
 export { type LogInfo, TransparencyLog } from "./transparency_log.ts";
 export {
   CertificateAuthority,

@@ -13,7 +13,7 @@ import { TRUSTED_ROOT_MEDIA_TYPES, type TrustedRoot } from "../lib/trust/trusted
 import type { SigningConfig } from "../lib/trust/signing_config.ts";
 import { CertificateAuthority } from "./certificate_authority.ts";
 import { OidcIssuer } from "./oidc_issuer.ts";
-import { RegistryStore } from "./registry_store.ts";
+import { RegistryStore } from "./registry/store.ts";
 import { writeFileAtomically } from "./stack_files.ts";
 import { TransparencyLog } from "./transparency_log.ts";
 import { TimestampAuthority } from "./tsa.ts";

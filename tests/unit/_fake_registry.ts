@@ -4,7 +4,7 @@
  * referrers API (switchable), Basic or bearer-token auth with a token service, a blob-storage
  * redirect host, request recording, and an `intercept` hook for hostile answers.
  *
- * It is test scaffolding, not the product's registry (that is `server/registry.ts`).
+ * It is test scaffolding, not the product's registry (that is `server/registry/routes.ts`).
  *
  * @module
  */

@@ -11,7 +11,7 @@ import {
   OCI_MANIFEST,
   type RegistryErrorCode,
   type RegistryStore,
-} from "../../server/registry_store.ts";
+} from "../../server/registry/store.ts";
 
 /** The 2-byte `{}` blob (OCI empty descriptor). */
 export const EMPTY_CONFIG = utf8("{}");

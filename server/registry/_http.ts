@@ -7,11 +7,11 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import { type Bytes, concat, fromBase64, fromUtf8 } from "../lib/util/bytes.ts";
-import type { Context } from "./_deps.ts";
-import { OCI_ERRORS, RegistryError } from "./_registry_errors.ts";
-import { normalizeMediaType } from "./_registry_manifest.ts";
-import type { UploadStatus } from "./_registry_uploads.ts";
+import { type Bytes, concat, fromBase64, fromUtf8 } from "../../lib/util/bytes.ts";
+import type { Context } from "../_deps.ts";
+import { OCI_ERRORS, RegistryError } from "./errors.ts";
+import { normalizeMediaType } from "./_manifest.ts";
+import type { UploadStatus } from "./_uploads.ts";
 
 /** Credentials for Basic auth. */
 export interface BasicCredentials {

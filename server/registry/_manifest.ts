@@ -14,9 +14,9 @@ import {
   type HashName,
   preview,
   toHex,
-} from "../lib/util/bytes.ts";
-import { isRecord, type JsonRecord } from "../lib/util/json.ts";
-import { RegistryError } from "./_registry_errors.ts";
+} from "../../lib/util/bytes.ts";
+import { isRecord, type JsonRecord } from "../../lib/util/json.ts";
+import { RegistryError } from "./errors.ts";
 
 /** OCI image manifest media type (image-spec manifest.md). */
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";

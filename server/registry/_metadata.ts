@@ -8,7 +8,7 @@
  */
 
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
-import { type Bytes, toBytes } from "../lib/util/bytes.ts";
+import { type Bytes, toBytes } from "../../lib/util/bytes.ts";
 
 const SCHEMA_VERSION = 1;
 

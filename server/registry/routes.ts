@@ -14,8 +14,8 @@
  * @module
  */
 
-import { type Context, Hono } from "./_deps.ts";
-import { RegistryError } from "./_registry_errors.ts";
+import { type Context, Hono } from "../_deps.ts";
+import { RegistryError } from "./errors.ts";
 import {
   accepts,
   type BasicCredentials,
@@ -35,11 +35,11 @@ import {
   respond,
   uploadHeaders,
   uploadResponse,
-} from "./_registry_http.ts";
-import { MAX_MANIFEST_SIZE, OCI_INDEX } from "./_registry_manifest.ts";
-import type { RegistryStore } from "./registry_store.ts";
+} from "./_http.ts";
+import { MAX_MANIFEST_SIZE, OCI_INDEX } from "./_manifest.ts";
+import type { RegistryStore } from "./store.ts";
 
-export type { BasicCredentials } from "./_registry_http.ts";
+export type { BasicCredentials } from "./_http.ts";
 
 /** Options of `registryRoutes`. */
 export interface RegistryRoutesOptions {

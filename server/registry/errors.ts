@@ -6,7 +6,7 @@
  * @module
  */
 
-import { CosignError } from "../lib/errors.ts";
+import { CosignError } from "../../lib/errors.ts";
 
 /** The codes the registry store and routes raise. */
 export type RegistryErrorCode =

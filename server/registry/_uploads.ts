@@ -8,9 +8,9 @@
  */
 
 import { createHash, type Hash } from "node:crypto";
-import type { BlobBackend, UploadSink } from "./_registry_blobs.ts";
-import { RegistryError } from "./_registry_errors.ts";
-import { checkRepositoryName, type ParsedDigest, parseDigest } from "./_registry_manifest.ts";
+import type { BlobBackend, UploadSink } from "./_blobs.ts";
+import { RegistryError } from "./errors.ts";
+import { checkRepositoryName, type ParsedDigest, parseDigest } from "./_manifest.ts";
 
 /** The state of an upload session. */
 export interface UploadStatus {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { digest as hashBytes, sha256Digest, toHex, utf8 } from "../../lib/util/bytes.ts";
-import { isRepositoryName, OCI_MANIFEST, RegistryStore } from "../../server/registry_store.ts";
-import { fc } from "../_deps.ts";
-import { tempDir } from "../_support.ts";
-import { code, readAll, seeded, streamOf } from "./_registry_fixtures.ts";
+import { digest as hashBytes, sha256Digest, toHex, utf8 } from "../../../lib/util/bytes.ts";
+import { isRepositoryName, OCI_MANIFEST, RegistryStore } from "../../../server/registry/store.ts";
+import { fc } from "../../_deps.ts";
+import { tempDir } from "../../_support.ts";
+import { code, readAll, seeded, streamOf } from "../_registry_fixtures.ts";
 
 for (const mode of ["memory", "disk"] as const) {
   const open = async (dir: string) =>

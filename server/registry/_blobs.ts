@@ -8,8 +8,8 @@
  */
 
 import { join } from "node:path";
-import { type Bytes, concat, type HashName } from "../lib/util/bytes.ts";
-import { digestOf, type ParsedDigest } from "./_registry_manifest.ts";
+import { type Bytes, concat, type HashName } from "../../lib/util/bytes.ts";
+import { digestOf, type ParsedDigest } from "./_manifest.ts";
 
 /** Scratch space of one upload session. */
 export interface UploadSink {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sha256Digest, utf8 } from "../../lib/util/bytes.ts";
+import { sha256Digest, utf8 } from "../../../lib/util/bytes.ts";
 import {
   DOCKER_MANIFEST,
   isRegistryError,
@@ -8,8 +8,8 @@ import {
   OCI_INDEX,
   OCI_MANIFEST,
   RegistryStore,
-} from "../../server/registry_store.ts";
-import { tempDir } from "../_support.ts";
+} from "../../../server/registry/store.ts";
+import { tempDir } from "../../_support.ts";
 import {
   code,
   EMPTY_CONFIG,
@@ -17,7 +17,7 @@ import {
   imageManifest,
   readAll,
   seeded,
-} from "./_registry_fixtures.ts";
+} from "../_registry_fixtures.ts";
 
 Deno.test("RegistryStore putManifest() keeps the exact bytes under tag and digest", async () => {
   const store = await RegistryStore.open();

@@ -23,14 +23,9 @@
  */
 
 import { join } from "node:path";
-import { toBytes } from "../lib/util/bytes.ts";
-import {
-  type BlobBackend,
-  type BlobBody,
-  DiskBlobBackend,
-  MemoryBlobBackend,
-} from "./_registry_blobs.ts";
-import { RegistryError, type RegistryErrorItem } from "./_registry_errors.ts";
+import { toBytes } from "../../lib/util/bytes.ts";
+import { type BlobBackend, type BlobBody, DiskBlobBackend, MemoryBlobBackend } from "./_blobs.ts";
+import { RegistryError, type RegistryErrorItem } from "./errors.ts";
 import {
   checkRepositoryName,
   type Descriptor,
@@ -43,24 +38,24 @@ import {
   type ParsedManifest,
   parseManifest,
   parseReference,
-} from "./_registry_manifest.ts";
-import { type ManifestRow, RegistryMetadata } from "./_registry_metadata.ts";
+} from "./_manifest.ts";
+import { type ManifestRow, RegistryMetadata } from "./_metadata.ts";
 import {
   type BodySource,
   type UploadChunkOptions,
   UploadSessions,
   type UploadStatus,
-} from "./_registry_uploads.ts";
+} from "./_uploads.ts";
 
-export { isRegistryError, OCI_ERRORS, RegistryError } from "./_registry_errors.ts";
+export { isRegistryError, OCI_ERRORS, RegistryError } from "./errors.ts";
 export type {
   OciErrorCode,
   OciErrorMapping,
   RegistryErrorCode,
   RegistryErrorItem,
-} from "./_registry_errors.ts";
-export type { BlobBody } from "./_registry_blobs.ts";
-export type { BodySource, UploadChunkOptions, UploadStatus } from "./_registry_uploads.ts";
+} from "./errors.ts";
+export type { BlobBody } from "./_blobs.ts";
+export type { BodySource, UploadChunkOptions, UploadStatus } from "./_uploads.ts";
 export {
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
@@ -68,7 +63,7 @@ export {
   MAX_MANIFEST_SIZE,
   OCI_INDEX,
   OCI_MANIFEST,
-} from "./_registry_manifest.ts";
+} from "./_manifest.ts";
 
 /** Default largest blob on disk: 2 GiB. */
 export const DEFAULT_MAX_BLOB_SIZE = 2 * 1024 ** 3;
