@@ -16,7 +16,7 @@ import { logEntryToTlogEntry } from "../lib/tlog/rekor/client.ts";
 import { buildHashedRekordEntry, type ExpectedContent } from "../lib/tlog/rekor/entries.ts";
 import { verifyTlogEntry } from "../lib/tlog/verify.ts";
 import type { TrustedRoot } from "../lib/trust/trusted_root.ts";
-import { TransparencyLog } from "../server/transparency_log.ts";
+import { TransparencyLog } from "../server/rekor/transparency_log.ts";
 
 const ITERATIONS = 300;
 const WARMUP = 20;

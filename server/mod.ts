@@ -13,8 +13,8 @@
  * Once listening it knows its URL, so it can name itself: it writes `trusted_root.json` (log key,
  * CA chain, CT log key, TSA chain) and `signing_config.json` beside its state (or beside the
  * ready file), and a ready file with every URL and a one-hour identity token. This module composes
- * and serves the stack; opening the services' state is `server/stack_services.ts`, writing those
- * files `server/stack_files.ts`.
+ * and serves the stack; opening the services' state is `server/stack/services.ts`, writing those
+ * files `server/stack/files.ts`.
  *
  * @example Start the stack on a free port, sign and verify an image against it
  * ```ts
@@ -44,39 +44,39 @@
 
 import { dirname, join } from "node:path";
 import { Hono } from "./_deps.ts";
-import { fulcioRoutes } from "./fulcio.ts";
-import { oidcRoutes } from "./oidc.ts";
-import { identityName } from "./oidc_identities.ts";
+import { fulcioRoutes } from "./fulcio/routes.ts";
+import { oidcRoutes } from "./oidc/routes.ts";
+import { identityName } from "./oidc/identities.ts";
 import { type BasicCredentials, registryRoutes } from "./registry/routes.ts";
-import { rekorRoutes } from "./rekor.ts";
-import { type ReadyInfo, removeIfPresent, writeReadyFile, writeTrustFiles } from "./stack_files.ts";
+import { rekorRoutes } from "./rekor/routes.ts";
+import { type ReadyInfo, removeIfPresent, writeReadyFile, writeTrustFiles } from "./stack/files.ts";
 import {
   bindStack,
   openStackServices,
   type StackServices,
   type StackServicesOptions,
   type StackTrust,
-} from "./stack_services.ts";
-import { tsaRoutes } from "./tsa.ts";
+} from "./stack/services.ts";
+import { tsaRoutes } from "./tsa/timestamp_authority.ts";
 
 export type { BasicCredentials, RegistryRoutesOptions } from "./registry/routes.ts";
 export type { Bytes, HashName } from "../lib/util/bytes.ts";
 export { CosignError, type ErrorArea, type ErrorCode } from "../lib/errors.ts";
 export * from "./registry/store.ts";
-export { type LogInfo, TransparencyLog } from "./transparency_log.ts";
+export { type LogInfo, TransparencyLog } from "./rekor/transparency_log.ts";
 export {
   CertificateAuthority,
   type CertificateAuthorityJson,
   type LeafRequest,
-} from "./certificate_authority.ts";
+} from "./fulcio/certificate_authority.ts";
 export {
   type MintOptions,
   OidcIssuer,
   type OidcIssuerJson,
   type TokenAnswer,
-} from "./oidc_issuer.ts";
-export type { GithubWorkflowIdentity, IssuerIdentity } from "./oidc_identities.ts";
-export { TimestampAuthority, type TimestampAuthorityJson } from "./tsa.ts";
+} from "./oidc/issuer.ts";
+export type { GithubWorkflowIdentity, IssuerIdentity } from "./oidc/identities.ts";
+export { TimestampAuthority, type TimestampAuthorityJson } from "./tsa/timestamp_authority.ts";
 export type {
   JSONWebKeySet,
   JWEContentEncryptionAlgorithm,
@@ -100,17 +100,17 @@ export type { KeyKind, PublicKey } from "../lib/keys/public_key.ts";
 export type { Certificate, Extension, KeyUsageName } from "../lib/x509/certificate.ts";
 export type { DistinguishedName, GeneralName, NameAttribute } from "../lib/x509/names.ts";
 export { KEY_USAGE_BITS } from "../lib/x509/certificate.ts";
-export type { SanInput } from "../lib/certificate_builder.ts";
+export type { SanInput } from "./fulcio/certificate_builder.ts";
 export type { MerkleNodeSource } from "../lib/tlog/merkle_tree.ts";
 export type { RekorInclusionProof, RekorLogEntry } from "../lib/tlog/rekor/wire.ts";
-export { type ReadyInfo, writeReadyFile } from "./stack_files.ts";
+export { type ReadyInfo, writeReadyFile } from "./stack/files.ts";
 export {
   bindStack,
   openStackServices,
   type StackServices,
   type StackServicesOptions,
   type StackTrust,
-} from "./stack_services.ts";
+} from "./stack/services.ts";
 
 /** Options of `createStackApp`. */
 export interface StackAppOptions {

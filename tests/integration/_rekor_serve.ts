@@ -7,8 +7,8 @@
  * @module
  */
 
-import { rekorRoutes } from "../../server/rekor.ts";
-import { TransparencyLog } from "../../server/transparency_log.ts";
+import { rekorRoutes } from "../../server/rekor/routes.ts";
+import { TransparencyLog } from "../../server/rekor/transparency_log.ts";
 
 const dataDir = Deno.args[0];
 if (!dataDir) throw new TypeError("Usage: _rekor_serve.ts <data-dir>");

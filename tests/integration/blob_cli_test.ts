@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { fromBase64, sha256, toHex } from "../../lib/util/bytes.ts";
 import { parseBundle } from "../../lib/bundle/model.ts";
 import { encodePem } from "../../lib/util/pem.ts";
-import { createLeafCertificate, fulcioExtension } from "../../lib/certificate_builder.ts";
+import { createLeafCertificate, fulcioExtension } from "../../server/fulcio/certificate_builder.ts";
 import { decryptPrivateKey, encryptPrivateKey } from "../../lib/keys/key_file.ts";
 import { generateKeyPair, PrivateKey } from "../../lib/keys/private_key.ts";
 import { parseCertificate } from "../../lib/x509/certificate.ts";

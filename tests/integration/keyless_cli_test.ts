@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { fromBase64 } from "../../lib/util/bytes.ts";
-import { createLeafCertificate, fulcioExtension } from "../../lib/certificate_builder.ts";
+import { createLeafCertificate, fulcioExtension } from "../../server/fulcio/certificate_builder.ts";
 import { generateKeyPair, PrivateKey } from "../../lib/keys/private_key.ts";
 import { RegistryClient } from "../../lib/oci/client.ts";
 import { parseImageReference } from "../../lib/oci/reference.ts";

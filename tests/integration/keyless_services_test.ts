@@ -18,8 +18,8 @@ import {
 import { certificateIdentity } from "../../lib/x509/identity.ts";
 import { verifyFulcioChain } from "../../lib/x509/chain.ts";
 import { Hono } from "../../server/_deps.ts";
-import { CertificateAuthority, fulcioRoutes } from "../../server/fulcio.ts";
-import { OidcIssuer, oidcRoutes } from "../../server/oidc.ts";
+import { CertificateAuthority, fulcioRoutes } from "../../server/fulcio/routes.ts";
+import { OidcIssuer, oidcRoutes } from "../../server/oidc/routes.ts";
 
 const WORKFLOW = "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v2.0.0";
 

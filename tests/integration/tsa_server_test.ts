@@ -6,7 +6,7 @@ import { parseSignedTimestamp, verifyTimestamp } from "../../lib/timestamp/token
 import { encodeTimestampRequest, requestTimestamp } from "../../lib/timestamp/client.ts";
 import { encodeTrustedRoot, parseTrustedRoot } from "../../lib/trust/trusted_root.ts";
 import { parseCertificatesPem } from "../../lib/x509/certificate.ts";
-import { TimestampAuthority, tsaRoutes } from "../../server/tsa.ts";
+import { TimestampAuthority, tsaRoutes } from "../../server/tsa/timestamp_authority.ts";
 
 const SIGNATURE = utf8("signature over an artifact");
 

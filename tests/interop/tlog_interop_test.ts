@@ -26,7 +26,7 @@ import {
   parseTrustedRoot,
   type TrustedRoot,
 } from "../../lib/trust/trusted_root.ts";
-import { TransparencyLog } from "../../server/transparency_log.ts";
+import { TransparencyLog } from "../../server/rekor/transparency_log.ts";
 import {
   executable,
   exists,

@@ -1,7 +1,7 @@
 /**
  * The wire format of Rekor v1 answers (cosign-spec.md section 5.1): `LogEntry` and log-info
  * JSON, read exactly (int64 indexes can pass 2^53) and written exactly, and the conversion of a
- * Rekor entry to the shared `TlogEntry`. Re-exported by `rekor.ts`.
+ * Rekor entry to the shared `TlogEntry`. Re-exported by `server/rekor/routes.ts`.
  *
  * @module
  */

@@ -19,9 +19,9 @@ import {
   fulcioRoutes,
   type TrustedTokenIssuer,
   verifyFulcioToken,
-} from "../../../server/fulcio.ts";
-import { OidcIssuer } from "../../../server/oidc.ts";
-import { createCertificationRequest } from "../../../server/_pkcs10.ts";
+} from "../../../server/fulcio/routes.ts";
+import { OidcIssuer } from "../../../server/oidc/routes.ts";
+import { createCertificationRequest } from "../../../server/fulcio/_pkcs10.ts";
 
 const ISSUER = "http://127.0.0.1:7777";
 const EMAIL = "alice@example.com";

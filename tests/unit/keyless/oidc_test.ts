@@ -19,7 +19,7 @@ import {
   OidcIssuer,
   oidcRoutes,
   parseIssuerIdentity,
-} from "../../../server/oidc.ts";
+} from "../../../server/oidc/routes.ts";
 
 const ISSUER = "http://127.0.0.1:5555";
 const WORKFLOW = "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.2.3";

@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { fc } from "../../_deps.ts";
 import { type Bytes, digest, toBase64, utf8 } from "../../../lib/util/bytes.ts";
 import { children, derContext, derInteger, derSequence, parseDer } from "../../../lib/util/der.ts";
-import { createLeafCertificate, createRootCertificate } from "../../../lib/certificate_builder.ts";
+import {
+  createLeafCertificate,
+  createRootCertificate,
+} from "../../../server/fulcio/certificate_builder.ts";
 import { isCosignError } from "../../../lib/errors.ts";
 import { ecdsaRawToDer, PublicKey, type Signer } from "../../../lib/keys/public_key.ts";
 import {
@@ -18,10 +21,10 @@ import {
 } from "../../../lib/timestamp/client.ts";
 import type { TrustedAuthority } from "../../../lib/trust/trusted_root.ts";
 import { X509_OID } from "../../../lib/x509/certificate.ts";
-import { TimestampAuthority, tsaRoutes } from "../../../server/tsa.ts";
+import { TimestampAuthority, tsaRoutes } from "../../../server/tsa/timestamp_authority.ts";
 
 const SIGNATURE = utf8("the artifact signature bytes");
-// Whole seconds: the embedded TSA states genTime in whole seconds (see server/tsa.ts).
+// Whole seconds: the embedded TSA states genTime in whole seconds (see server/tsa/timestamp_authority.ts).
 const T0 = new Date("2001-02-03T04:05:06Z");
 const DAY = 24 * 3600 * 1000;
 

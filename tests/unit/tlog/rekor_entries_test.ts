@@ -5,7 +5,7 @@ import { caseArtifact, CASES, loadBundleFixture } from "../../interop/_tlog_fixt
 import { type Bytes, concat, fromBase64, sha256, toBase64, utf8 } from "../../../lib/util/bytes.ts";
 import { encodePem } from "../../../lib/util/pem.ts";
 import { canonicalizeJson } from "../../../lib/util/canonical_json.ts";
-import { createRootCertificate } from "../../../lib/certificate_builder.ts";
+import { createRootCertificate } from "../../../server/fulcio/certificate_builder.ts";
 import { isCosignError } from "../../../lib/errors.ts";
 import { generateKeyPair, type PrivateKey } from "../../../lib/keys/private_key.ts";
 import { hashLeaf } from "../../../lib/tlog/merkle.ts";

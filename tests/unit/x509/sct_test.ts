@@ -5,7 +5,7 @@ import {
   createLeafCertificate,
   createRootCertificate,
   finalizePrecertificate,
-} from "../../../lib/certificate_builder.ts";
+} from "../../../server/fulcio/certificate_builder.ts";
 import { isCosignError } from "../../../lib/errors.ts";
 import {
   createEmbeddedSct,

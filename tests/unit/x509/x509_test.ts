@@ -9,7 +9,7 @@ import {
   customExtension,
   encodeName,
   fulcioExtension,
-} from "../../../lib/certificate_builder.ts";
+} from "../../../server/fulcio/certificate_builder.ts";
 import { isCosignError } from "../../../lib/errors.ts";
 import { ecdsaRawToDer, PublicKey, type Signer } from "../../../lib/keys/public_key.ts";
 import type { TrustedAuthority } from "../../../lib/trust/trusted_root.ts";

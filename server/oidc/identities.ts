@@ -12,7 +12,7 @@
  * @module
  */
 
-import { sha256, toHex, utf8 } from "../lib/util/bytes.ts";
+import { sha256, toHex, utf8 } from "../../lib/util/bytes.ts";
 
 /** A GitHub Actions workflow identity. Omitted values get stable defaults derived from it. */
 export interface GithubWorkflowIdentity {

@@ -12,8 +12,8 @@
  * @module
  */
 
-import { fromBase64, toBase64 } from "../lib/util/bytes.ts";
-import { encodePem } from "../lib/util/pem.ts";
+import { fromBase64, toBase64 } from "../../lib/util/bytes.ts";
+import { encodePem } from "../../lib/util/pem.ts";
 import {
   createIntermediateCertificate,
   createLeafCertificate,
@@ -21,13 +21,17 @@ import {
   finalizePrecertificate,
   fulcioExtension,
   type SanInput,
-} from "../lib/certificate_builder.ts";
-import { CosignError, errorMessage } from "../lib/errors.ts";
-import { generateKeyPair, PrivateKey } from "../lib/keys/private_key.ts";
-import { createEmbeddedSct } from "../lib/x509/sct.ts";
-import type { PublicKey } from "../lib/keys/public_key.ts";
-import { keyDetailsOf, type TrustedAuthority, type TrustedLog } from "../lib/trust/trusted_root.ts";
-import { type Certificate, parseCertificate, X509_OID } from "../lib/x509/certificate.ts";
+} from "./certificate_builder.ts";
+import { CosignError, errorMessage } from "../../lib/errors.ts";
+import { generateKeyPair, PrivateKey } from "../../lib/keys/private_key.ts";
+import { createEmbeddedSct } from "../../lib/x509/sct.ts";
+import type { PublicKey } from "../../lib/keys/public_key.ts";
+import {
+  keyDetailsOf,
+  type TrustedAuthority,
+  type TrustedLog,
+} from "../../lib/trust/trusted_root.ts";
+import { type Certificate, parseCertificate, X509_OID } from "../../lib/x509/certificate.ts";
 
 /** Error codes raised here. */
 export type CertificateAuthorityErrorCode = "SERVER_CA_STATE";

@@ -2,14 +2,14 @@
  * The OAuth 2.0 pieces of the embedded issuer's login: its error type, the loopback redirect
  * rule (RFC 8252 section 7.3), PKCE S256 (RFC 7636 section 4.6) and the store of pending
  * authorization codes (RFC 6749 section 4.1.2: random, short-lived, single use), bounded so a
- * flood of logins cannot grow it without limit. Private to `oidc_issuer.ts`.
+ * flood of logins cannot grow it without limit. Private to `issuer.ts`.
  *
  * @module
  */
 
-import { sha256, utf8 } from "../lib/util/bytes.ts";
-import { CosignError } from "../lib/errors.ts";
-import type { IssuerIdentity } from "./oidc_identities.ts";
+import { sha256, utf8 } from "../../lib/util/bytes.ts";
+import { CosignError } from "../../lib/errors.ts";
+import type { IssuerIdentity } from "./identities.ts";
 
 /** Lifetime of an authorization code. */
 const CODE_TTL_MS = 60_000;

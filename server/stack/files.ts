@@ -7,9 +7,9 @@
  * @module
  */
 
-import { encodeTrustedRoot } from "../lib/trust/trusted_root.ts";
-import { encodeSigningConfig } from "../lib/trust/signing_config.ts";
-import type { StackTrust } from "./stack_services.ts";
+import { encodeTrustedRoot } from "../../lib/trust/trusted_root.ts";
+import { encodeSigningConfig } from "../../lib/trust/signing_config.ts";
+import type { StackTrust } from "./services.ts";
 
 /** The ready file (`--ready-file`), written once the stack listens (DESIGN.md). */
 export interface ReadyInfo {

@@ -11,19 +11,19 @@
  * @module
  */
 
-import { readRequestBody } from "./_request_body.ts";
-import { type Context, Hono } from "./_deps.ts";
-import { fromBase64, fromUtf8 } from "../lib/util/bytes.ts";
-import { decodePem } from "../lib/util/pem.ts";
-import { errorMessage, isCosignError } from "../lib/errors.ts";
-import { canonicalizeProposedEntry } from "../lib/tlog/rekor/canonicalize.ts";
+import { readRequestBody } from "../_request_body.ts";
+import { type Context, Hono } from "../_deps.ts";
+import { fromBase64, fromUtf8 } from "../../lib/util/bytes.ts";
+import { decodePem } from "../../lib/util/pem.ts";
+import { errorMessage, isCosignError } from "../../lib/errors.ts";
+import { canonicalizeProposedEntry } from "../../lib/tlog/rekor/canonicalize.ts";
 import {
   encodeExactJson,
   encodeLogEntry,
   MAX_BATCH,
   parseExactJson,
   type RekorLogEntry,
-} from "../lib/tlog/rekor/client.ts";
+} from "../../lib/tlog/rekor/client.ts";
 import type { TransparencyLog } from "./transparency_log.ts";
 
 /** Largest request body accepted. */

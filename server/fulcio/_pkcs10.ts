@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Bytes } from "../lib/util/bytes.ts";
+import type { Bytes } from "../../lib/util/bytes.ts";
 import {
   at,
   children,
@@ -19,12 +19,12 @@ import {
   readBitString,
   readSmallInteger,
   TAG,
-} from "../lib/util/der.ts";
-import { signatureAlgorithmFor } from "../lib/certificate_builder.ts";
-import { CosignError, errorMessage } from "../lib/errors.ts";
-import { PublicKey, type Signer } from "../lib/keys/public_key.ts";
-import { readAlgorithm } from "../lib/x509/certificate.ts";
-import { verifyAlgorithmSignature } from "../lib/x509/algorithms.ts";
+} from "../../lib/util/der.ts";
+import { signatureAlgorithmFor } from "./certificate_builder.ts";
+import { CosignError, errorMessage } from "../../lib/errors.ts";
+import { PublicKey, type Signer } from "../../lib/keys/public_key.ts";
+import { readAlgorithm } from "../../lib/x509/certificate.ts";
+import { verifyAlgorithmSignature } from "../../lib/x509/algorithms.ts";
 
 /** Largest CSR read. */
 const MAX_CSR_BYTES = 16 * 1024;

@@ -17,26 +17,29 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
-import { type Bytes, fromHex, sha256, toHex } from "../lib/util/bytes.ts";
-import { encodePem } from "../lib/util/pem.ts";
-import { signCheckpoint } from "../lib/tlog/checkpoint.ts";
-import { CosignError } from "../lib/errors.ts";
-import { generateKeyPair, PrivateKey } from "../lib/keys/private_key.ts";
-import { hashLeaf } from "../lib/tlog/merkle.ts";
+import { type Bytes, fromHex, sha256, toHex } from "../../lib/util/bytes.ts";
+import { encodePem } from "../../lib/util/pem.ts";
+import { signCheckpoint } from "../../lib/tlog/checkpoint.ts";
+import { CosignError } from "../../lib/errors.ts";
+import { generateKeyPair, PrivateKey } from "../../lib/keys/private_key.ts";
+import { hashLeaf } from "../../lib/tlog/merkle.ts";
 import {
   consistencyProof,
   inclusionProof,
   type MerkleNodeSource,
   nodesForAppend,
   rootHash,
-} from "../lib/tlog/merkle_tree.ts";
-import { type CanonicalEntry, canonicalizeProposedEntry } from "../lib/tlog/rekor/canonicalize.ts";
-import type { EntryBody } from "../lib/tlog/rekor/entries.ts";
-import type { RekorLogEntry } from "../lib/tlog/rekor/client.ts";
-import { PublicKey } from "../lib/keys/public_key.ts";
-import { setPayload } from "../lib/tlog/verify.ts";
-import { keyDetailsOf, type TrustedLog } from "../lib/trust/trusted_root.ts";
-import { parseCertificate } from "../lib/x509/certificate.ts";
+} from "../../lib/tlog/merkle_tree.ts";
+import {
+  type CanonicalEntry,
+  canonicalizeProposedEntry,
+} from "../../lib/tlog/rekor/canonicalize.ts";
+import type { EntryBody } from "../../lib/tlog/rekor/entries.ts";
+import type { RekorLogEntry } from "../../lib/tlog/rekor/client.ts";
+import { PublicKey } from "../../lib/keys/public_key.ts";
+import { setPayload } from "../../lib/tlog/verify.ts";
+import { keyDetailsOf, type TrustedLog } from "../../lib/trust/trusted_root.ts";
+import { parseCertificate } from "../../lib/x509/certificate.ts";
 
 /** Error codes raised here (besides the entry validation codes). */
 export type TransparencyLogErrorCode = "SERVER_LOG_CORRUPT" | "SERVER_LOG_CLOSED";

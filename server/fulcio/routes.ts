@@ -1,6 +1,6 @@
 /**
  * The embedded Fulcio's HTTP layer: the v2 API cosign v3 and sigstore-go call (cosign-spec.md
- * section 7.1). State lives in `CertificateAuthority`; token checks in `fulcio_identity.ts`.
+ * section 7.1). State lives in `CertificateAuthority`; token checks in `token_identity.ts`.
  *
  * | route | what |
  * | --- | --- |
@@ -18,19 +18,19 @@
  * @module
  */
 
-import { type Context, Hono } from "./_deps.ts";
-import { fromBase64, fromUtf8, utf8 } from "../lib/util/bytes.ts";
-import { asOptionalString, asRecord, asString, isRecord } from "../lib/util/json.ts";
-import { decodePem, encodePem } from "../lib/util/pem.ts";
-import { CosignError, errorMessage, isCosignError } from "../lib/errors.ts";
-import { PublicKey, verifySignature } from "../lib/keys/public_key.ts";
+import { type Context, Hono } from "../_deps.ts";
+import { fromBase64, fromUtf8, utf8 } from "../../lib/util/bytes.ts";
+import { asOptionalString, asRecord, asString, isRecord } from "../../lib/util/json.ts";
+import { decodePem, encodePem } from "../../lib/util/pem.ts";
+import { CosignError, errorMessage, isCosignError } from "../../lib/errors.ts";
+import { PublicKey, verifySignature } from "../../lib/keys/public_key.ts";
 import type { CertificateAuthority } from "./certificate_authority.ts";
-import { type TrustedTokenIssuer, verifyFulcioToken } from "./fulcio_identity.ts";
+import { type TrustedTokenIssuer, verifyFulcioToken } from "./token_identity.ts";
 import { verifyCertificationRequest } from "./_pkcs10.ts";
-import { readRequestBody } from "./_request_body.ts";
+import { readRequestBody } from "../_request_body.ts";
 
 export * from "./certificate_authority.ts";
-export * from "./fulcio_identity.ts";
+export * from "./token_identity.ts";
 
 /** Error codes raised here. */
 export type FulcioServerErrorCode =

@@ -9,8 +9,8 @@
  * @module
  */
 
-import { readRequestBody } from "./_request_body.ts";
-import { Hono } from "./_deps.ts";
+import { readRequestBody } from "../_request_body.ts";
+import { Hono } from "../_deps.ts";
 import {
   type Bytes,
   concat,
@@ -18,7 +18,7 @@ import {
   fromBase64,
   type HashName,
   toBase64,
-} from "../lib/util/bytes.ts";
+} from "../../lib/util/bytes.ts";
 import {
   derContext,
   derGeneralizedTime,
@@ -30,20 +30,20 @@ import {
   derSet,
   derTime,
   encodeTlv,
-} from "../lib/util/der.ts";
-import { encodePem } from "../lib/util/pem.ts";
+} from "../../lib/util/der.ts";
+import { encodePem } from "../../lib/util/pem.ts";
 import {
   createLeafCertificate,
   createRootCertificate,
   randomSerial,
   signatureAlgorithmFor,
-} from "../lib/certificate_builder.ts";
-import { CosignError, errorMessage, isCosignError } from "../lib/errors.ts";
-import { ecdsaRawToDer, PublicKey, type Signer } from "../lib/keys/public_key.ts";
-import { HASH_OID, TIMESTAMP_OID } from "../lib/timestamp/token.ts";
-import { parseTimestampRequest } from "../lib/timestamp/client.ts";
-import type { TrustedAuthority } from "../lib/trust/trusted_root.ts";
-import { type Certificate, parseCertificate, X509_OID } from "../lib/x509/certificate.ts";
+} from "../fulcio/certificate_builder.ts";
+import { CosignError, errorMessage, isCosignError } from "../../lib/errors.ts";
+import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/keys/public_key.ts";
+import { HASH_OID, TIMESTAMP_OID } from "../../lib/timestamp/token.ts";
+import { parseTimestampRequest } from "../../lib/timestamp/client.ts";
+import type { TrustedAuthority } from "../../lib/trust/trusted_root.ts";
+import { type Certificate, parseCertificate, X509_OID } from "../../lib/x509/certificate.ts";
 
 /** Error codes raised here. */
 export type TsaServerErrorCode = "SERVER_TSA_STATE" | "TSA_UNSUPPORTED_POLICY";

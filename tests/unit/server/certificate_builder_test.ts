@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { fc } from "../_deps.ts";
-import { children, parseDer, readOid } from "../../lib/util/der.ts";
+import { fc } from "../../_deps.ts";
+import { children, parseDer, readOid } from "../../../lib/util/der.ts";
 import {
   basicConstraintsExtension,
   buildCertificate,
@@ -10,17 +10,17 @@ import {
   finalizePrecertificate,
   keyUsageExtension,
   randomSerial,
-} from "../../lib/certificate_builder.ts";
-import { removeCtExtensions } from "../../lib/x509/sct.ts";
-import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/keys/public_key.ts";
+} from "../../../server/fulcio/certificate_builder.ts";
+import { removeCtExtensions } from "../../../lib/x509/sct.ts";
+import { ecdsaRawToDer, PublicKey, type Signer } from "../../../lib/keys/public_key.ts";
 import {
   KEY_USAGE_BITS,
   type KeyUsageName,
   parseCertificate,
   X509_OID,
-} from "../../lib/x509/certificate.ts";
-import { verifyCertificateChain } from "../../lib/x509/chain.ts";
-import { isCosignError } from "../../lib/errors.ts";
+} from "../../../lib/x509/certificate.ts";
+import { verifyCertificateChain } from "../../../lib/x509/chain.ts";
+import { isCosignError } from "../../../lib/errors.ts";
 
 const HASHES = { sha256: "SHA-256", sha384: "SHA-384", sha512: "SHA-512" } as const;
 

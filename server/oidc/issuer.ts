@@ -14,11 +14,11 @@
  * @module
  */
 
-import { SignJWT } from "./_deps.ts";
-import { fromBase64, toBase64, toHex } from "../lib/util/bytes.ts";
-import { CosignError, errorMessage } from "../lib/errors.ts";
-import { generateKeyPair, PrivateKey } from "../lib/keys/private_key.ts";
-import type { JSONWebKeySet } from "../lib/keyless/id_token.ts";
+import { SignJWT } from "../_deps.ts";
+import { fromBase64, toBase64, toHex } from "../../lib/util/bytes.ts";
+import { CosignError, errorMessage } from "../../lib/errors.ts";
+import { generateKeyPair, PrivateKey } from "../../lib/keys/private_key.ts";
+import type { JSONWebKeySet } from "../../lib/keyless/id_token.ts";
 import {
   AuthorizationCodes,
   base64Url,
@@ -34,7 +34,7 @@ import {
   identityName,
   type IssuerIdentity,
   parseIssuerIdentity,
-} from "./oidc_identities.ts";
+} from "./identities.ts";
 
 export { isLoopbackRedirect, OAuthError };
 

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type Bytes, concat, type HashName, sha256 } from "./util/bytes.ts";
+import { type Bytes, concat, type HashName, sha256 } from "../../lib/util/bytes.ts";
 import {
   children,
   derBitString,
@@ -30,9 +30,9 @@ import {
   parseDer,
   readOid,
   TAG,
-} from "./util/der.ts";
-import { encodeSctList, type SignedCertificateTimestamp } from "./x509/sct.ts";
-import type { PublicKey, Signer } from "./keys/public_key.ts";
+} from "../../lib/util/der.ts";
+import { encodeSctList, type SignedCertificateTimestamp } from "../../lib/x509/sct.ts";
+import type { PublicKey, Signer } from "../../lib/keys/public_key.ts";
 import {
   type Certificate,
   FULCIO_EXTENSIONS,
@@ -40,7 +40,7 @@ import {
   type KeyUsageName,
   parseCertificate,
   X509_OID,
-} from "./x509/certificate.ts";
+} from "../../lib/x509/certificate.ts";
 
 /** An extension to put in a certificate: `value` is the DER inside `extnValue`. */
 export interface ExtensionInput {

@@ -17,16 +17,16 @@
  * @module
  */
 
-import { type Context, Hono } from "./_deps.ts";
-import { fromBase64, fromUtf8 } from "../lib/util/bytes.ts";
-import { isRecord } from "../lib/util/json.ts";
-import { errorMessage, isCosignError } from "../lib/errors.ts";
-import { DEFAULT_TOKEN_TTL_SECONDS, OAuthError, type OidcIssuer } from "./oidc_issuer.ts";
-import { identityName } from "./oidc_identities.ts";
-import { readRequestBody } from "./_request_body.ts";
+import { type Context, Hono } from "../_deps.ts";
+import { fromBase64, fromUtf8 } from "../../lib/util/bytes.ts";
+import { isRecord } from "../../lib/util/json.ts";
+import { errorMessage, isCosignError } from "../../lib/errors.ts";
+import { DEFAULT_TOKEN_TTL_SECONDS, OAuthError, type OidcIssuer } from "./issuer.ts";
+import { identityName } from "./identities.ts";
+import { readRequestBody } from "../_request_body.ts";
 
-export * from "./oidc_issuer.ts";
-export * from "./oidc_identities.ts";
+export * from "./issuer.ts";
+export * from "./identities.ts";
 
 /** Largest token or test-token request body. */
 const MAX_FORM_BYTES = 16 * 1024;

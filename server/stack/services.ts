@@ -9,14 +9,14 @@
  */
 
 import { join } from "node:path";
-import { TRUSTED_ROOT_MEDIA_TYPES, type TrustedRoot } from "../lib/trust/trusted_root.ts";
-import type { SigningConfig } from "../lib/trust/signing_config.ts";
-import { CertificateAuthority } from "./certificate_authority.ts";
-import { OidcIssuer } from "./oidc_issuer.ts";
-import { RegistryStore } from "./registry/store.ts";
-import { writeFileAtomically } from "./stack_files.ts";
-import { TransparencyLog } from "./transparency_log.ts";
-import { TimestampAuthority } from "./tsa.ts";
+import { TRUSTED_ROOT_MEDIA_TYPES, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
+import type { SigningConfig } from "../../lib/trust/signing_config.ts";
+import { CertificateAuthority } from "../fulcio/certificate_authority.ts";
+import { OidcIssuer } from "../oidc/issuer.ts";
+import { RegistryStore } from "../registry/store.ts";
+import { writeFileAtomically } from "./files.ts";
+import { TransparencyLog } from "../rekor/transparency_log.ts";
+import { TimestampAuthority } from "../tsa/timestamp_authority.ts";
 
 /** Options of `openStackServices`. */
 export interface StackServicesOptions {

@@ -21,14 +21,14 @@
  * @module
  */
 
-import type { SanInput } from "../lib/certificate_builder.ts";
-import { CosignError } from "../lib/errors.ts";
+import type { SanInput } from "./certificate_builder.ts";
+import { CosignError } from "../../lib/errors.ts";
 import {
   type JSONWebKeySet,
   type UnverifiedClaims,
   unverifiedClaims,
   verifyIdToken,
-} from "../lib/keyless/id_token.ts";
+} from "../../lib/keyless/id_token.ts";
 
 /** Error codes raised here (plus the `OIDC_TOKEN_*` codes of `verifyIdToken`). */
 export type FulcioIdentityErrorCode = "FULCIO_EMAIL_UNVERIFIED" | "FULCIO_IDENTITY_UNSUPPORTED";
