@@ -8,4 +8,13 @@
  */
 
 export { type Context, Hono } from "npm:hono@4.13.19";
-export { exportJWK, type JWK, SignJWT } from "npm:jose@6.2.18";
+export {
+  exportJWK,
+  type JSONWebKeySet,
+  type JWEContentEncryptionAlgorithm,
+  type JWEKeyManagementAlgorithm,
+  type JWK,
+  type JWKKeyType,
+  type JWSAlgorithm,
+  SignJWT,
+} from "npm:jose@6.2.18";

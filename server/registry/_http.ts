@@ -267,3 +267,20 @@ export function credentialCheck(
     return timingSafeEqual(createHash("sha256").update(given).digest(), want);
   };
 }
+
+/** A route handler of the registry. */
+export type RouteHandler = (c: Context) => Response | Promise<Response>;
+
+/** Wraps a handler so that what it throws becomes an OCI error body (500 without detail). */
+export type RouteWrapper = (handler: RouteHandler) => (c: Context) => Promise<Response>;
+
+/** The registry's `RouteWrapper`, telling `onError` about unexpected errors. */
+export function routeWrapper(onError?: (error: unknown) => void): RouteWrapper {
+  return (handler) => async (c) => {
+    try {
+      return await handler(c);
+    } catch (error) {
+      return errorResponse(error, c.req.method, onError);
+    }
+  };
+}

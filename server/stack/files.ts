@@ -10,6 +10,7 @@
 import { encodeTrustedRoot } from "../../lib/trust/trusted_root.ts";
 import { encodeSigningConfig } from "../../lib/trust/signing_config.ts";
 import type { StackTrust } from "./services.ts";
+import { writeFileAtomically } from "../_files.ts";
 
 /** The ready file (`--ready-file`), written once the stack listens (DESIGN.md). */
 export interface ReadyInfo {
@@ -67,31 +68,4 @@ export async function writeTrustFiles(
     paths.signingConfig,
     `${JSON.stringify(encodeSigningConfig(trust.signingConfig), null, 2)}\n`,
   );
-}
-
-/** Write a file atomically: a temp file in the same directory (0600), fsync, rename. */
-export async function writeFileAtomically(path: string, text: string): Promise<void> {
-  const temp = `${path}.${crypto.randomUUID()}.tmp`;
-  try {
-    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
-    try {
-      await file.write(new TextEncoder().encode(text));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temp, path);
-  } catch (error) {
-    await removeIfPresent(temp);
-    throw error;
-  }
-}
-
-/** Remove a file; one that is already gone is fine. */
-export async function removeIfPresent(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
 }

@@ -14,7 +14,7 @@ import type { SigningConfig } from "../../lib/trust/signing_config.ts";
 import { CertificateAuthority } from "../fulcio/certificate_authority.ts";
 import { OidcIssuer } from "../oidc/issuer.ts";
 import { RegistryStore } from "../registry/store.ts";
-import { writeFileAtomically } from "./files.ts";
+import { writeFileAtomically } from "../_files.ts";
 import { TransparencyLog } from "../rekor/transparency_log.ts";
 import { TimestampAuthority } from "../tsa/timestamp_authority.ts";
 

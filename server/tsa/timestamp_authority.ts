@@ -9,8 +9,6 @@
  * @module
  */
 
-import { readRequestBody } from "../_request_body.ts";
-import { Hono } from "../_deps.ts";
 import {
   type Bytes,
   concat,
@@ -38,7 +36,7 @@ import {
   randomSerial,
   signatureAlgorithmFor,
 } from "../fulcio/certificate_builder.ts";
-import { CosignError, errorMessage, isCosignError } from "../../lib/errors.ts";
+import { CosignError, errorMessage } from "../../lib/errors.ts";
 import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/keys/public_key.ts";
 import { HASH_OID, TIMESTAMP_OID } from "../../lib/timestamp/token.ts";
 import { parseTimestampRequest } from "../../lib/timestamp/client.ts";
@@ -341,38 +339,4 @@ function encodeSignedInteger(value: bigint): Bytes {
   while (value < -(1n << BigInt(8 * length - 1))) length++;
   const twos = (1n << BigInt(8 * length)) + value;
   return encodeTlv(0x02, Uint8Array.fromHex(twos.toString(16).padStart(2 * length, "0")));
-}
-
-/** True when the header names exactly one `application/` type and it is timestamp-query. */
-function isTimestampQuery(contentType: string | undefined): boolean {
-  if (!contentType || contentType.length > 256) return false;
-  if (contentType.split("application/", 3).length !== 2) return false;
-  return contentType.split(";", 1)[0]!.trim().toLowerCase() === "application/timestamp-query";
-}
-
-/** The TSA routes: `POST /api/v1/timestamp` and `GET /api/v1/timestamp/certchain`. */
-export function tsaRoutes(tsa: TimestampAuthority): Hono {
-  const app = new Hono();
-  app.post("/api/v1/timestamp", async (c) => {
-    if (!isTimestampQuery(c.req.header("content-type"))) {
-      await c.req.raw.body?.cancel();
-      return c.text("Content-Type must be application/timestamp-query", 415);
-    }
-    const body = await readRequestBody(c.req.raw, MAX_TSA_REQUEST_BYTES);
-    if (!body) return c.text("Timestamp request is too large", 413);
-    try {
-      const response = await tsa.issue(body);
-      return c.body(response, 201, { "Content-Type": "application/timestamp-reply" });
-    } catch (error) {
-      if (isCosignError(error) && error.code.startsWith("TSA_")) {
-        return c.text(errorMessage(error), 400);
-      }
-      throw error;
-    }
-  });
-  app.get("/api/v1/timestamp/certchain", (c) =>
-    c.body(tsa.certificateChainPem(), 200, {
-      "Content-Type": "application/pem-certificate-chain",
-    }));
-  return app;
 }

@@ -21,7 +21,8 @@ import {
 } from "../../lib/tlog/rekor/entries.ts";
 import { verifyTlogEntry } from "../../lib/tlog/verify.ts";
 import type { TrustedRoot } from "../../lib/trust/trusted_root.ts";
-import { MAX_REQUEST_BYTES, rekorRoutes } from "../../server/rekor/routes.ts";
+import { MAX_REQUEST_BYTES } from "../../server/rekor/_http.ts";
+import { rekorRoutes } from "../../server/rekor/routes.ts";
 import { TransparencyLog } from "../../server/rekor/transparency_log.ts";
 
 const BASE = "http://rekor.test";

@@ -6,7 +6,8 @@ import { parseSignedTimestamp, verifyTimestamp } from "../../lib/timestamp/token
 import { encodeTimestampRequest, requestTimestamp } from "../../lib/timestamp/client.ts";
 import { encodeTrustedRoot, parseTrustedRoot } from "../../lib/trust/trusted_root.ts";
 import { parseCertificatesPem } from "../../lib/x509/certificate.ts";
-import { TimestampAuthority, tsaRoutes } from "../../server/tsa/timestamp_authority.ts";
+import { TimestampAuthority } from "../../server/tsa/timestamp_authority.ts";
+import { tsaRoutes } from "../../server/tsa/routes.ts";
 
 const SIGNATURE = utf8("signature over an artifact");
 

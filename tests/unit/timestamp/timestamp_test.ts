@@ -21,7 +21,8 @@ import {
 } from "../../../lib/timestamp/client.ts";
 import type { TrustedAuthority } from "../../../lib/trust/trusted_root.ts";
 import { X509_OID } from "../../../lib/x509/certificate.ts";
-import { TimestampAuthority, tsaRoutes } from "../../../server/tsa/timestamp_authority.ts";
+import { TimestampAuthority } from "../../../server/tsa/timestamp_authority.ts";
+import { tsaRoutes } from "../../../server/tsa/routes.ts";
 
 const SIGNATURE = utf8("the artifact signature bytes");
 // Whole seconds: the embedded TSA states genTime in whole seconds (see server/tsa/timestamp_authority.ts).
