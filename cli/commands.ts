@@ -8,9 +8,9 @@
 
 import type { FlagSpec } from "./_args.ts";
 import type { CommandSpec } from "./app.ts";
-import { ATTESTATION_COMMANDS } from "./attestation_commands.ts";
-import { BLOB_COMMANDS } from "./blob_commands.ts";
-import { DOWNLOAD_SUBCOMMANDS, MORE_COMMANDS } from "./more_commands.ts";
+import { ATTESTATION_COMMANDS } from "./attest/spec.ts";
+import { BLOB_COMMANDS } from "./blob/spec.ts";
+import { DOWNLOAD_SUBCOMMANDS, MORE_COMMANDS } from "./registry/spec.ts";
 import {
   LOG_FLAGS,
   REGISTRY_FLAGS,
@@ -18,9 +18,9 @@ import {
   SIGNER_POLICY_FLAGS,
   TRUST_FLAGS,
   WITNESS_FLAGS,
-} from "./flags.ts";
+} from "./options/flags.ts";
 
-export { VERSION } from "./version.ts";
+export { VERSION } from "./tools/version.ts";
 
 const ANNOTATION_FLAG: FlagSpec = {
   name: "annotations",
@@ -50,7 +50,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       default: "cosign",
       description: "Write PREFIX.key and PREFIX.pub",
     }],
-    load: async () => (await import("./keys.ts")).generateKeyPair,
+    load: async () => (await import("./keys/keys.ts")).generateKeyPair,
   },
   {
     name: "import-key-pair",
@@ -77,7 +77,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       { name: "yes", short: "y", type: "boolean", description: "Overwrite existing files" },
     ],
-    load: async () => (await import("./keys.ts")).importKeyPair,
+    load: async () => (await import("./keys/keys.ts")).importKeyPair,
   },
   {
     name: "public-key",
@@ -93,7 +93,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       { name: "outfile", type: "string", value: "FILE", description: "Write the key to FILE" },
     ],
-    load: async () => (await import("./keys.ts")).publicKey,
+    load: async () => (await import("./keys/keys.ts")).publicKey,
   },
   {
     name: "sign",
@@ -145,7 +145,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       ...WITNESS_FLAGS,
       ...REGISTRY_FLAGS,
     ],
-    load: async () => (await import("./sign.ts")).sign,
+    load: async () => (await import("./image/sign.ts")).sign,
   },
   {
     name: "verify",
@@ -201,7 +201,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       ...REGISTRY_FLAGS,
     ],
-    load: async () => (await import("./verify.ts")).verify,
+    load: async () => (await import("./image/verify.ts")).verify,
   },
   ...ATTESTATION_COMMANDS,
   ...BLOB_COMMANDS,
@@ -222,7 +222,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       ...REGISTRY_FLAGS,
     ],
-    load: async () => (await import("./triangulate.ts")).triangulate,
+    load: async () => (await import("./registry/triangulate.ts")).triangulate,
   },
   {
     name: "download",
@@ -234,7 +234,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         usage: "IMAGE",
         args: { min: 1, max: 1 },
         flags: [...REGISTRY_FLAGS],
-        load: async () => (await import("./download.ts")).downloadSignature,
+        load: async () => (await import("./registry/download.ts")).downloadSignature,
       },
       ...DOWNLOAD_SUBCOMMANDS,
     ],
@@ -293,13 +293,13 @@ export const COMMANDS: readonly CommandSpec[] = [
           "An identity the OIDC issuer logs in as: an email, a GitHub workflow URI (https://github.com/OWNER/REPO/.github/workflows/FILE@REF) or another URI; the first is the default (default signer@dcosign.test)",
       },
     ],
-    load: async () => (await import("./serve.ts")).serve,
+    load: async () => (await import("./serve/serve.ts")).serve,
   },
   {
     name: "version",
     summary: "Print the version",
     args: { min: 0, max: 0 },
     flags: [{ name: "json", type: "boolean", description: "Print JSON" }],
-    load: async () => (await import("./version.ts")).version,
+    load: async () => (await import("./tools/version.ts")).version,
   },
 ];

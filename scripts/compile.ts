@@ -13,7 +13,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { VERSION } from "../cli/version.ts";
+import { VERSION } from "../cli/tools/version.ts";
 
 /** The release targets (`deno compile --target` names). */
 export const TARGETS = [

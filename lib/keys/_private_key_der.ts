@@ -2,7 +2,7 @@
  * DER private keys: parse PKCS#8 (RFC 5208, RFC 5958 v2 with the public key attached), SEC1
  * (RFC 5915) and PKCS#1 (RFC 8017 appendix A.1.2), check them the way Go's crypto/x509 and
  * cosign's import do (cosign-spec.md section 4.2), derive the public key, and re-encode the key
- * as the canonical PKCS#8 Go's `x509.MarshalPKCS8PrivateKey` writes. Used by `keys.ts` only.
+ * as the canonical PKCS#8 Go's `x509.MarshalPKCS8PrivateKey` writes. Used by `cli/keys/keys.ts` only.
  *
  * @module
  */

@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { FlagSpec } from "./_args.ts";
-import type { CommandSpec } from "./app.ts";
-import { REGISTRY_FLAGS } from "./flags.ts";
+import type { FlagSpec } from "../_args.ts";
+import type { CommandSpec } from "../app.ts";
+import { REGISTRY_FLAGS } from "../options/flags.ts";
 
 /** `-o/--output text|json` for commands whose result cosign prints as text. */
 export const OUTPUT_FLAG: FlagSpec = {
@@ -342,7 +342,7 @@ export const MORE_COMMANDS: readonly CommandSpec[] = [
       },
       OUTPUT_FLAG,
     ],
-    load: async () => (await import("./env.ts")).env,
+    load: async () => (await import("../tools/env.ts")).env,
   },
   {
     name: "completion",
@@ -354,6 +354,6 @@ export const MORE_COMMANDS: readonly CommandSpec[] = [
       "source <(dcosign completion bash)",
       "dcosign completion fish > ~/.config/fish/completions/dcosign.fish",
     ],
-    load: async () => (await import("./completion.ts")).completion,
+    load: async () => (await import("../tools/completion.ts")).completion,
   },
 ];

@@ -4,15 +4,15 @@
  * @module
  */
 
-import { encryptPrivateKey } from "../lib/keys/key_file.ts";
+import { encryptPrivateKey } from "../../lib/keys/key_file.ts";
 import {
   generateKeyPair as generate,
   importPrivateKeyPem,
   type PrivateKey,
-} from "../lib/keys/private_key.ts";
-import { CosignError } from "../lib/errors.ts";
-import type { CommandInput, CommandRun } from "./app.ts";
-import { type CliContext, resolvePath } from "./context.ts";
+} from "../../lib/keys/private_key.ts";
+import { CosignError } from "../../lib/errors.ts";
+import type { CommandInput, CommandRun } from "../app.ts";
+import { type CliContext, resolvePath } from "../context.ts";
 import { loadPrivateKey, readKeyRef, readPassword } from "./key_refs.ts";
 
 async function exists(path: string): Promise<boolean> {

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { parseImageReference } from "../lib/oci/reference.ts";
-import { triangulate as locate } from "../lib/storage/signatures.ts";
-import type { CommandRun } from "./app.ts";
-import { createRegistryClient, targetRepository } from "./registry_options.ts";
+import { parseImageReference } from "../../lib/oci/reference.ts";
+import { triangulate as locate } from "../../lib/storage/signatures.ts";
+import type { CommandRun } from "../app.ts";
+import { createRegistryClient, targetRepository } from "../options/registry.ts";
 
 const KINDS = { signature: "sig", attestation: "att", sbom: "sbom" } as const;
 

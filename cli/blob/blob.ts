@@ -7,34 +7,34 @@
  * @module
  */
 
-import { type HashName, toBase64, utf8 } from "../lib/util/bytes.ts";
-import { MAX_BUNDLE_BYTES } from "../lib/bundle/model.ts";
-import { encodeBundle } from "../lib/bundle/serialize.ts";
-import { MAX_ENVELOPE_BYTES } from "../lib/payload/dsse.ts";
-import { CosignError, errorMessage } from "../lib/errors.ts";
-import { MAX_STATEMENT_BYTES } from "../lib/payload/statement.ts";
-import { predicateTypeFor } from "../lib/payload/predicate.ts";
+import { type HashName, toBase64, utf8 } from "../../lib/util/bytes.ts";
+import { MAX_BUNDLE_BYTES } from "../../lib/bundle/model.ts";
+import { encodeBundle } from "../../lib/bundle/serialize.ts";
+import { MAX_ENVELOPE_BYTES } from "../../lib/payload/dsse.ts";
+import { CosignError, errorMessage } from "../../lib/errors.ts";
+import { MAX_STATEMENT_BYTES } from "../../lib/payload/statement.ts";
+import { predicateTypeFor } from "../../lib/payload/predicate.ts";
 import {
   attestBlob as attestBlobLib,
   type BlobSource,
   type HashProgress,
   legacyBlobOutputs,
   signBlob as signBlobLib,
-} from "../lib/sign/blob.ts";
-import type { SigningIdentity } from "../lib/sign/signature.ts";
+} from "../../lib/sign/blob.ts";
+import type { SigningIdentity } from "../../lib/sign/signature.ts";
 import {
   type BlobInput,
   type BlobSignatureInput,
   parseDigestReference,
   verifyBlob as verifyBlobLib,
   verifyBlobAttestation as verifyBlobAttestationLib,
-} from "../lib/verify/blob.ts";
-import { parseCertificatesPem } from "../lib/x509/certificate.ts";
-import type { CommandInput, CommandRun } from "./app.ts";
-import { resolvePath } from "./context.ts";
-import { parseSize } from "./registry_options.ts";
-import { type ResolvedIdentity, signingIdentity, signingServices } from "./signing_options.ts";
-import { buildPolicy, onlineLog } from "./verify_options.ts";
+} from "../../lib/verify/blob.ts";
+import { parseCertificatesPem } from "../../lib/x509/certificate.ts";
+import type { CommandInput, CommandRun } from "../app.ts";
+import { resolvePath } from "../context.ts";
+import { parseSize } from "../options/registry.ts";
+import { type ResolvedIdentity, signingIdentity, signingServices } from "../options/signing.ts";
+import { buildPolicy, onlineLog } from "../options/verify.ts";
 
 /** Largest certificate, chain, signature or timestamp file read. */
 const MAX_SMALL_FILE_BYTES = 1 << 20;

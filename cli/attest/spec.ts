@@ -1,13 +1,13 @@
 /**
  * The image attestation commands as plain data: `attest IMAGE...` and
  * `verify-attestation IMAGE...` (cosign-spec.md sections 3, 9.4 and 10.2). Implementations load
- * on demand from `cli/attest.ts` and `cli/verify.ts`.
+ * on demand from `cli/attest/attest.ts` and `cli/image/verify.ts`.
  *
  * @module
  */
 
-import type { FlagSpec } from "./_args.ts";
-import type { CommandSpec } from "./app.ts";
+import type { FlagSpec } from "../_args.ts";
+import type { CommandSpec } from "../app.ts";
 import {
   LOG_FLAGS,
   REGISTRY_FLAGS,
@@ -15,7 +15,7 @@ import {
   SIGNER_POLICY_FLAGS,
   TRUST_FLAGS,
   WITNESS_FLAGS,
-} from "./flags.ts";
+} from "../options/flags.ts";
 
 /** `--type` of both commands: a short name of section 3.2 or a predicate type URI. */
 const TYPE_FLAG: FlagSpec = {
@@ -122,6 +122,6 @@ export const ATTESTATION_COMMANDS: readonly CommandSpec[] = [
       },
       ...REGISTRY_FLAGS,
     ],
-    load: async () => (await import("./verify.ts")).verifyAttestation,
+    load: async () => (await import("../image/verify.ts")).verifyAttestation,
   },
 ];

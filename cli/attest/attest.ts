@@ -7,15 +7,15 @@
  * @module
  */
 
-import { CosignError, errorMessage } from "../lib/errors.ts";
-import { formatImageReference, parseImageReference } from "../lib/oci/reference.ts";
-import { buildPredicate, predicateTypeFor } from "../lib/payload/predicate.ts";
-import { MAX_STATEMENT_BYTES } from "../lib/payload/statement.ts";
-import { attestImage } from "../lib/sign/image.ts";
-import type { CommandInput, CommandRun } from "./app.ts";
-import { resolvePath } from "./context.ts";
-import { createRegistryClient, targetRepository } from "./registry_options.ts";
-import { signingIdentity, signingServices } from "./signing_options.ts";
+import { CosignError, errorMessage } from "../../lib/errors.ts";
+import { formatImageReference, parseImageReference } from "../../lib/oci/reference.ts";
+import { buildPredicate, predicateTypeFor } from "../../lib/payload/predicate.ts";
+import { MAX_STATEMENT_BYTES } from "../../lib/payload/statement.ts";
+import { attestImage } from "../../lib/sign/image.ts";
+import type { CommandInput, CommandRun } from "../app.ts";
+import { resolvePath } from "../context.ts";
+import { createRegistryClient, targetRepository } from "../options/registry.ts";
+import { signingIdentity, signingServices } from "../options/signing.ts";
 
 /**
  * Largest predicate file read: a statement holding it must stay under the statement limit,

@@ -10,10 +10,10 @@
  * @module
  */
 
-import { CosignError } from "../lib/errors.ts";
-import type { FlagSpec } from "./_args.ts";
-import { type CommandRun, type CommandSpec, GLOBAL_FLAGS } from "./app.ts";
-import { COMMANDS } from "./commands.ts";
+import { CosignError } from "../../lib/errors.ts";
+import type { FlagSpec } from "../_args.ts";
+import { type CommandRun, type CommandSpec, GLOBAL_FLAGS } from "../app.ts";
+import { COMMANDS } from "../commands.ts";
 
 /** The shells `completion` writes scripts for. */
 export const SHELLS = ["bash", "zsh", "fish"] as const;

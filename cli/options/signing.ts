@@ -7,26 +7,26 @@
  * @module
  */
 
-import { CosignError } from "../lib/errors.ts";
-import { resolveIdentityToken } from "../lib/keyless/token_sources.ts";
-import type { SigningIdentity, SigningServices } from "../lib/sign/signature.ts";
+import { CosignError } from "../../lib/errors.ts";
+import { resolveIdentityToken } from "../../lib/keyless/token_sources.ts";
+import type { SigningIdentity, SigningServices } from "../../lib/sign/signature.ts";
 import {
   parseSigningConfig,
   selectServices,
   type SigningConfig,
-} from "../lib/trust/signing_config.ts";
+} from "../../lib/trust/signing_config.ts";
 import {
   keylessIdentity,
   timestampWitness,
   transparencyLogWitness,
-} from "../lib/sign/witnesses.ts";
-import type { CommandInput } from "./app.ts";
+} from "../../lib/sign/witnesses.ts";
+import type { CommandInput } from "../app.ts";
 import { DEFAULT_OIDC_ISSUER, DEFAULT_REKOR_URL } from "./flags.ts";
 
 export { SIGNER_FLAGS, WITNESS_FLAGS } from "./flags.ts";
-import { resolvePath } from "./context.ts";
-import { loadPrivateKey } from "./key_refs.ts";
-import { loadTrustedRoot } from "./verify_options.ts";
+import { resolvePath } from "../context.ts";
+import { loadPrivateKey } from "../keys/key_refs.ts";
+import { loadTrustedRoot } from "./verify.ts";
 
 /** The signer a command uses, and how to describe it. */
 export interface ResolvedIdentity {

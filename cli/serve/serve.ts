@@ -4,13 +4,13 @@
  * @module
  */
 
-import { CosignError } from "../lib/errors.ts";
-import type { CommandRun } from "./app.ts";
-import { resolvePath } from "./context.ts";
+import { CosignError } from "../../lib/errors.ts";
+import type { CommandRun } from "../app.ts";
+import { resolvePath } from "../context.ts";
 
 /** Run the stack until SIGINT/SIGTERM. */
 export const serve: CommandRun = async ({ flags, ctx, out, signal: _timeout }) => {
-  const { startStack } = await import("../server/mod.ts");
+  const { startStack } = await import("../../server/mod.ts");
   const port = flags.integer("port") ?? 0;
   if (port < 0 || port > 65535) throw new CosignError("CLI_USAGE", `Invalid --port ${port}`);
   const auth = flags.string("basic-auth");

@@ -6,14 +6,14 @@
  * @module
  */
 
-import { MAX_KEY_FILE_SIZE } from "../lib/keys/private_key.ts";
-import { decryptPrivateKey, type Password } from "../lib/keys/key_file.ts";
-import type { PrivateKey } from "../lib/keys/private_key.ts";
-import { decodePemBlocks } from "../lib/util/pem.ts";
-import { CosignError, errorMessage } from "../lib/errors.ts";
-import { PublicKey } from "../lib/keys/public_key.ts";
-import { parseCertificate } from "../lib/x509/certificate.ts";
-import { type CliContext, resolvePath } from "./context.ts";
+import { MAX_KEY_FILE_SIZE } from "../../lib/keys/private_key.ts";
+import { decryptPrivateKey, type Password } from "../../lib/keys/key_file.ts";
+import type { PrivateKey } from "../../lib/keys/private_key.ts";
+import { decodePemBlocks } from "../../lib/util/pem.ts";
+import { CosignError, errorMessage } from "../../lib/errors.ts";
+import { PublicKey } from "../../lib/keys/public_key.ts";
+import { parseCertificate } from "../../lib/x509/certificate.ts";
+import { type CliContext, resolvePath } from "../context.ts";
 
 const UNSUPPORTED_SCHEMES = /^(awskms|gcpkms|azurekms|hashivault|k8s|gitlab|github|pkcs11):/;
 

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { type Bytes, fromUtf8 } from "../lib/util/bytes.ts";
-import { CosignError, errorMessage } from "../lib/errors.ts";
-import { parseLegacyBlobBundle } from "../lib/bundle/legacy.ts";
+import { type Bytes, fromUtf8 } from "../../lib/util/bytes.ts";
+import { CosignError, errorMessage } from "../../lib/errors.ts";
+import { parseLegacyBlobBundle } from "../../lib/bundle/legacy.ts";
 import {
   attachAttestations,
   attachBundle,
@@ -17,11 +17,11 @@ import {
   isSigstoreBundle,
   sbomMediaType,
   type SbomType,
-} from "../lib/storage/attach.ts";
-import { parseImageReference } from "../lib/oci/reference.ts";
-import type { CommandInput, CommandRun } from "./app.ts";
-import { resolvePath } from "./context.ts";
-import { createRegistryClient, targetRepository } from "./registry_options.ts";
+} from "../../lib/storage/attach.ts";
+import { parseImageReference } from "../../lib/oci/reference.ts";
+import type { CommandInput, CommandRun } from "../app.ts";
+import { resolvePath } from "../context.ts";
+import { createRegistryClient, targetRepository } from "../options/registry.ts";
 
 /** Largest input file read: cosign's attachment cap (`COSIGN_MAX_ATTACHMENT_SIZE` default). */
 const MAX_INPUT_BYTES = 128 * 1024 * 1024;

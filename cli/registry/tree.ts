@@ -5,11 +5,11 @@
  * @module
  */
 
-import { parseImageReference } from "../lib/oci/reference.ts";
-import { listSupplyChain, type SupplyChainTree, type TreeLayer } from "../lib/storage/tree.ts";
-import type { CommandRun } from "./app.ts";
-import type { Output } from "./output.ts";
-import { createRegistryClient, targetRepository } from "./registry_options.ts";
+import { parseImageReference } from "../../lib/oci/reference.ts";
+import { listSupplyChain, type SupplyChainTree, type TreeLayer } from "../../lib/storage/tree.ts";
+import type { CommandRun } from "../app.ts";
+import type { Output } from "../output.ts";
+import { createRegistryClient, targetRepository } from "../options/registry.ts";
 
 const TAG_TITLES = {
   sig: "🔐 Signatures for an image tag",

@@ -6,13 +6,13 @@
  * @module
  */
 
-import { CosignError, errorMessage } from "../lib/errors.ts";
-import { copyImage, type TransferEvent } from "../lib/storage/copy.ts";
-import { parsePlatform, type PlatformSpec } from "../lib/oci/platform.ts";
-import { parseImageReference } from "../lib/oci/reference.ts";
-import type { AttachmentKind } from "../lib/storage/signatures.ts";
-import type { CommandInput, CommandRun } from "./app.ts";
-import { createRegistryClient } from "./registry_options.ts";
+import { CosignError, errorMessage } from "../../lib/errors.ts";
+import { copyImage, type TransferEvent } from "../../lib/storage/copy.ts";
+import { parsePlatform, type PlatformSpec } from "../../lib/oci/platform.ts";
+import { parseImageReference } from "../../lib/oci/reference.ts";
+import type { AttachmentKind } from "../../lib/storage/signatures.ts";
+import type { CommandInput, CommandRun } from "../app.ts";
+import { createRegistryClient } from "../options/registry.ts";
 
 const KINDS: readonly AttachmentKind[] = ["sig", "att", "sbom"];
 

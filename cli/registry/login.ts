@@ -8,14 +8,18 @@
  * @module
  */
 
-import { toBase64, utf8 } from "../lib/util/bytes.ts";
-import { isRecord, type JsonRecord, parseJson } from "../lib/util/json.ts";
-import { createCredentialResolver, normalizeConfigKey } from "../lib/oci/docker_config.ts";
-import { CosignError, errorMessage, isCosignError } from "../lib/errors.ts";
-import { RegistryClient } from "../lib/oci/client.ts";
-import { DOCKER_HUB_CONFIG_KEY, DOCKER_HUB_REGISTRY, parseRegistry } from "../lib/oci/reference.ts";
-import type { CommandInput, CommandRun } from "./app.ts";
-import { resolvePath } from "./context.ts";
+import { toBase64, utf8 } from "../../lib/util/bytes.ts";
+import { isRecord, type JsonRecord, parseJson } from "../../lib/util/json.ts";
+import { createCredentialResolver, normalizeConfigKey } from "../../lib/oci/docker_config.ts";
+import { CosignError, errorMessage, isCosignError } from "../../lib/errors.ts";
+import { RegistryClient } from "../../lib/oci/client.ts";
+import {
+  DOCKER_HUB_CONFIG_KEY,
+  DOCKER_HUB_REGISTRY,
+  parseRegistry,
+} from "../../lib/oci/reference.ts";
+import type { CommandInput, CommandRun } from "../app.ts";
+import { resolvePath } from "../context.ts";
 
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 

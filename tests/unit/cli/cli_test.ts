@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { parseDuration, parseFlags } from "../../cli/_args.ts";
-import { VERSION } from "../../cli/version.ts";
-import { isCosignError } from "../../lib/errors.ts";
-import { dcosign } from "../_cli.ts";
+import { parseDuration, parseFlags } from "../../../cli/_args.ts";
+import { VERSION } from "../../../cli/tools/version.ts";
+import { isCosignError } from "../../../lib/errors.ts";
+import { dcosign } from "../../_cli.ts";
 
 const SPECS = [
   { name: "key", type: "string", description: "" },
@@ -60,7 +60,9 @@ Deno.test("dcosign version prints the version; --json prints JSON", async () => 
 });
 
 Deno.test("the CLI version equals deno.json's version", async () => {
-  const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("../../../deno.json", import.meta.url)),
+  );
   assert.equal(config.version, VERSION);
 });
 
@@ -84,8 +86,8 @@ Deno.test("dcosign --help and help COMMAND print help and exit 0", async () => {
 });
 
 Deno.test("library failures print their code and the likely fix on one line", async () => {
-  const { describeError } = await import("../../cli/output.ts");
-  const { CosignError } = await import("../../lib/errors.ts");
+  const { describeError } = await import("../../../cli/output.ts");
+  const { CosignError } = await import("../../../lib/errors.ts");
   const line = describeError(
     new CosignError("VERIFY_NO_SIGNATURES", 'No signatures found for "r/a"'),
   );

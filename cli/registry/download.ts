@@ -5,28 +5,32 @@
  * @module
  */
 
-import { fromUtf8, toBase64 } from "../lib/util/bytes.ts";
-import { parseJson } from "../lib/util/json.ts";
-import { parseBundle } from "../lib/bundle/model.ts";
-import { parseEnvelope } from "../lib/payload/dsse.ts";
-import { CosignError, errorMessage } from "../lib/errors.ts";
-import type { RegistryClient } from "../lib/oci/client.ts";
-import { formatPlatform, type ResolvedImage, resolvePlatformImage } from "../lib/oci/platform.ts";
-import { parseManifest } from "../lib/oci/manifest.ts";
-import { formatImageReference, parseImageReference } from "../lib/oci/reference.ts";
-import { readBundleReferrers } from "../lib/storage/referrers.ts";
+import { fromUtf8, toBase64 } from "../../lib/util/bytes.ts";
+import { parseJson } from "../../lib/util/json.ts";
+import { parseBundle } from "../../lib/bundle/model.ts";
+import { parseEnvelope } from "../../lib/payload/dsse.ts";
+import { CosignError, errorMessage } from "../../lib/errors.ts";
+import type { RegistryClient } from "../../lib/oci/client.ts";
+import {
+  formatPlatform,
+  type ResolvedImage,
+  resolvePlatformImage,
+} from "../../lib/oci/platform.ts";
+import { parseManifest } from "../../lib/oci/manifest.ts";
+import { formatImageReference, parseImageReference } from "../../lib/oci/reference.ts";
+import { readBundleReferrers } from "../../lib/storage/referrers.ts";
 import {
   ANNOTATION,
   attachmentReference,
   type DigestReference,
   getIfExists,
   readLegacyAttachments,
-} from "../lib/storage/signatures.ts";
-import { COSIGN_SIGN_PREDICATE_TYPE, parseStatement } from "../lib/payload/statement.ts";
-import { predicateTypeFor } from "../lib/payload/predicate.ts";
-import type { CommandInput, CommandRun } from "./app.ts";
+} from "../../lib/storage/signatures.ts";
+import { COSIGN_SIGN_PREDICATE_TYPE, parseStatement } from "../../lib/payload/statement.ts";
+import { predicateTypeFor } from "../../lib/payload/predicate.ts";
+import type { CommandInput, CommandRun } from "../app.ts";
 import { platformFlag } from "./copy.ts";
-import { createRegistryClient, targetRepository } from "./registry_options.ts";
+import { createRegistryClient, targetRepository } from "../options/registry.ts";
 
 /**
  * Print each signature of an image on its own line: Sigstore bundles when present, else the

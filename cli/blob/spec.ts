@@ -1,20 +1,20 @@
 /**
  * The blob commands as plain data: `sign-blob`, `verify-blob`, `attest-blob` and
  * `verify-blob-attestation` (cosign-spec.md sections 6.2, 6.3, 10.2 and 11). Implementations
- * load on demand from `cli/blob.ts`.
+ * load on demand from `cli/blob/blob.ts`.
  *
  * @module
  */
 
-import type { FlagSpec } from "./_args.ts";
-import type { CommandSpec } from "./app.ts";
+import type { FlagSpec } from "../_args.ts";
+import type { CommandSpec } from "../app.ts";
 import {
   LOG_FLAGS,
   SIGNER_FLAGS,
   SIGNER_POLICY_FLAGS,
   TRUST_FLAGS,
   WITNESS_FLAGS,
-} from "./flags.ts";
+} from "../options/flags.ts";
 
 const BUNDLE_FLAG: FlagSpec = {
   name: "bundle",

@@ -5,11 +5,11 @@
  * @module
  */
 
-import { CosignError } from "../lib/errors.ts";
-import { cleanImage, type CleanType } from "../lib/storage/clean.ts";
-import { formatImageReference, parseImageReference } from "../lib/oci/reference.ts";
-import type { CommandRun } from "./app.ts";
-import { createRegistryClient, targetRepository } from "./registry_options.ts";
+import { CosignError } from "../../lib/errors.ts";
+import { cleanImage, type CleanType } from "../../lib/storage/clean.ts";
+import { formatImageReference, parseImageReference } from "../../lib/oci/reference.ts";
+import type { CommandRun } from "../app.ts";
+import { createRegistryClient, targetRepository } from "../options/registry.ts";
 
 const WARNINGS: Record<CleanType, string> = {
   signature: "this will remove all signatures from the image",

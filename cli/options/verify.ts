@@ -6,17 +6,17 @@
  * @module
  */
 
-import type { HashName } from "../lib/util/bytes.ts";
-import { CosignError } from "../lib/errors.ts";
-import { RekorClient } from "../lib/tlog/rekor/client.ts";
-import { parseTrustedRoot, type TrustedRoot } from "../lib/trust/trusted_root.ts";
-import type { VerificationPolicy } from "../lib/verify/pipeline.ts";
-import { type IdentityMatcher, wholeValueRegExp } from "../lib/verify/identity_policy.ts";
-import type { CommandInput } from "./app.ts";
+import type { HashName } from "../../lib/util/bytes.ts";
+import { CosignError } from "../../lib/errors.ts";
+import { RekorClient } from "../../lib/tlog/rekor/client.ts";
+import { parseTrustedRoot, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
+import type { VerificationPolicy } from "../../lib/verify/pipeline.ts";
+import { type IdentityMatcher, wholeValueRegExp } from "../../lib/verify/identity_policy.ts";
+import type { CommandInput } from "../app.ts";
 
 export { LOG_FLAGS, SIGNER_POLICY_FLAGS, TRUST_FLAGS } from "./flags.ts";
-import { resolvePath } from "./context.ts";
-import { loadPublicKey } from "./key_refs.ts";
+import { resolvePath } from "../context.ts";
+import { loadPublicKey } from "../keys/key_refs.ts";
 
 /** Most bytes of a trusted root file we read. */
 const MAX_TRUSTED_ROOT_BYTES = 4 << 20;

@@ -4,15 +4,15 @@
  * @module
  */
 
-import { toBase64 } from "../lib/util/bytes.ts";
-import { CosignError } from "../lib/errors.ts";
-import { formatImageReference, parseImageReference } from "../lib/oci/reference.ts";
-import { signImage } from "../lib/sign/image.ts";
-import type { CommandRun } from "./app.ts";
-import { resolvePath } from "./context.ts";
-import { createRegistryClient, targetRepository } from "./registry_options.ts";
-import { signingIdentity, signingServices } from "./signing_options.ts";
-import { parseAnnotations } from "./verify_options.ts";
+import { toBase64 } from "../../lib/util/bytes.ts";
+import { CosignError } from "../../lib/errors.ts";
+import { formatImageReference, parseImageReference } from "../../lib/oci/reference.ts";
+import { signImage } from "../../lib/sign/image.ts";
+import type { CommandRun } from "../app.ts";
+import { resolvePath } from "../context.ts";
+import { createRegistryClient, targetRepository } from "../options/registry.ts";
+import { signingIdentity, signingServices } from "../options/signing.ts";
+import { parseAnnotations } from "../options/verify.ts";
 
 /** Sign each image and store the signatures beside it. */
 export const sign: CommandRun = async (input) => {

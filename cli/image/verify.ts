@@ -8,31 +8,31 @@
  * @module
  */
 
-import { fromUtf8 } from "../lib/util/bytes.ts";
-import { CosignError, errorMessage } from "../lib/errors.ts";
-import { parseJson } from "../lib/util/json.ts";
-import { envelopeBytes } from "../lib/payload/dsse.ts";
+import { fromUtf8 } from "../../lib/util/bytes.ts";
+import { CosignError, errorMessage } from "../../lib/errors.ts";
+import { parseJson } from "../../lib/util/json.ts";
+import { envelopeBytes } from "../../lib/payload/dsse.ts";
 import {
   formatImageReference,
   type ImageReference,
   parseImageReference,
-} from "../lib/oci/reference.ts";
-import { ANNOTATION } from "../lib/storage/signatures.ts";
-import { parseStatement } from "../lib/payload/statement.ts";
-import { predicateTypeFor } from "../lib/payload/predicate.ts";
+} from "../../lib/oci/reference.ts";
+import { ANNOTATION } from "../../lib/storage/signatures.ts";
+import { parseStatement } from "../../lib/payload/statement.ts";
+import { predicateTypeFor } from "../../lib/payload/predicate.ts";
 import {
   type ImageVerification,
   type VerifiedImageSignature,
   verifyImageAttestations,
   type VerifyImageOptions,
   verifyImageSignatures,
-} from "../lib/verify/image.ts";
-import type { RegistryClient } from "../lib/oci/client.ts";
-import type { CommandInput, CommandRun } from "./app.ts";
-import { exitCodeFor } from "./app.ts";
-import { createRegistryClient, targetRepository } from "./registry_options.ts";
-import { resolvePath } from "./context.ts";
-import { buildPolicy, onlineLog, parseAnnotations } from "./verify_options.ts";
+} from "../../lib/verify/image.ts";
+import type { RegistryClient } from "../../lib/oci/client.ts";
+import type { CommandInput, CommandRun } from "../app.ts";
+import { exitCodeFor } from "../app.ts";
+import { createRegistryClient, targetRepository } from "../options/registry.ts";
+import { resolvePath } from "../context.ts";
+import { buildPolicy, onlineLog, parseAnnotations } from "../options/verify.ts";
 
 function legacyOptional(signature: VerifiedImageSignature, base: unknown): Record<string, unknown> {
   const optional: Record<string, unknown> = base && typeof base === "object" ? { ...base } : {};
@@ -179,7 +179,7 @@ export const verify: CommandRun = async (input) => {
   const { flags, out } = input;
   // --local-image: the arguments are layouts written by `save`, served from their checked files.
   const local = flags.boolean("local-image")
-    ? await (await import("../lib/storage/layout/local_images.ts")).openLocalImages(
+    ? await (await import("../../lib/storage/layout/local_images.ts")).openLocalImages(
       input.args.map((dir) => resolvePath(input.ctx, dir)),
     )
     : undefined;
