@@ -1,90 +1,21 @@
 /**
  * The CLI dispatcher: finds the command in argv, parses its flags, prints help, runs it with the
- * global timeout, and maps every failure to one line on stderr and an exit code. Errors become
- * exit codes here and nowhere else.
+ * global timeout, and maps every failure to one line on stderr and an exit code (the codes are
+ * `exit_codes.ts`'s, the help text `help.ts`'s, the command types `spec.ts`'s).
  *
  * @module
  */
 
-import { CosignError, type ErrorCode } from "../lib/errors.ts";
-import { type Flags, type FlagSpec, parseDuration, parseFlags } from "./_args.ts";
+import { CosignError } from "../lib/errors.ts";
+import { exitCodeFor } from "./exit_codes.ts";
+import { renderHelp } from "./help.ts";
+import { type CommandSpec, GLOBAL_FLAGS } from "./spec.ts";
+import { parseDuration, parseFlags } from "./_args.ts";
 import type { CliContext } from "./context.ts";
 import { resolvePath } from "./context.ts";
 import { Output } from "./output.ts";
-import { COMMANDS, VERSION } from "./commands.ts";
-
-/** What a command implementation receives. */
-export interface CommandInput {
-  readonly ctx: CliContext;
-  readonly flags: Flags;
-  readonly args: string[];
-  readonly out: Output;
-  /** The full command path, for example `download signature`. */
-  readonly command: string;
-  /** Aborted on `--timeout`. */
-  readonly signal: AbortSignal;
-}
-
-/** A command implementation; returns the exit code (default 0). */
-export type CommandRun = (input: CommandInput) => Promise<number | void>;
-
-/** A command: help text and flags as plain data, the implementation loaded on demand. */
-export interface CommandSpec {
-  readonly name: string;
-  readonly summary: string;
-  /** Positional arguments in help, for example `IMAGE...`. */
-  readonly usage?: string;
-  readonly description?: string;
-  readonly examples?: readonly string[];
-  readonly args?: { readonly min: number; readonly max?: number };
-  readonly flags?: readonly FlagSpec[];
-  readonly hidden?: boolean;
-  readonly aliases?: readonly string[];
-  readonly subcommands?: readonly CommandSpec[];
-  readonly load?: () => Promise<CommandRun>;
-}
-
-/** Flags every command takes (cosign-spec.md section 10.1). */
-export const GLOBAL_FLAGS: readonly FlagSpec[] = [
-  {
-    name: "output-file",
-    type: "string",
-    value: "FILE",
-    description: "Write the command's output to FILE instead of stdout",
-  },
-  {
-    name: "timeout",
-    short: "t",
-    type: "string",
-    value: "DURATION",
-    default: "3m",
-    description: "Time limit for the whole command (for example 30s, 3m, 1h)",
-  },
-  {
-    name: "verbose",
-    short: "d",
-    type: "boolean",
-    description: "Show the cause chain of errors and every HTTP exchange (credentials redacted)",
-  },
-  { name: "help", short: "h", type: "boolean", description: "Show help for the command" },
-];
-
-/**
- * Exit codes of cosign's legacy verification path (cosign-spec.md section 9.3); every other
- * failure exits 1.
- */
-const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
-  VERIFY_NO_SIGNATURES: 10,
-  VERIFY_IMAGE_TAG_NOT_FOUND: 11,
-  VERIFY_NO_MATCHING_SIGNATURE: 12,
-  VERIFY_NO_CERTIFICATE: 13,
-};
-
-/** The exit code for a failure. */
-export function exitCodeFor(error: unknown): number {
-  if (error instanceof CosignError) return EXIT_CODES[error.code] ?? 1;
-  return 1;
-}
+import { COMMANDS } from "./commands.ts";
+import { VERSION } from "./tools/version.ts";
 
 function findCommand(argv: readonly string[]): { path: CommandSpec[]; rest: string[] } {
   const path: CommandSpec[] = [];
@@ -198,52 +129,4 @@ function timeoutAware(error: unknown): unknown {
     });
   }
   return error;
-}
-
-function flagLine(spec: FlagSpec): [string, string] {
-  const short = spec.short ? `-${spec.short}, ` : "    ";
-  const value = spec.type === "boolean"
-    ? ""
-    : ` ${spec.value ?? (spec.type === "list" ? "VALUE" : spec.type.toUpperCase())}`;
-  const repeat = spec.type === "list" ? " (repeatable)" : "";
-  const def = spec.default !== undefined && spec.default !== false
-    ? ` (default ${JSON.stringify(spec.default)})`
-    : "";
-  const choices = spec.choices ? ` [${spec.choices.join("|")}]` : "";
-  return [`  ${short}--${spec.name}${value}`, `${spec.description}${choices}${repeat}${def}`];
-}
-
-function table(rows: [string, string][]): string {
-  const width = Math.min(40, Math.max(...rows.map(([left]) => left.length)) + 2);
-  return rows.map(([left, right]) =>
-    left.length + 2 > width ? `${left}\n${" ".repeat(width)}${right}` : left.padEnd(width) + right
-  ).join("\n");
-}
-
-/** Help text of a command path (or of the root). */
-export function renderHelp(path: readonly CommandSpec[], subcommands: readonly CommandSpec[]) {
-  const command = path.at(-1);
-  const name = ["dcosign", ...path.map((c) => c.name)].join(" ");
-  const parts: string[] = [];
-  parts.push(
-    command
-      ? (command.description ?? command.summary)
-      : "dcosign: sign and verify container images, blobs and attestations (Sigstore Cosign for Deno)",
-  );
-  const visible = subcommands.filter((c) => !c.hidden);
-  if (visible.length > 0) {
-    parts.push(`Usage:\n  ${name} COMMAND [flags]`);
-    parts.push(`Commands:\n${table(visible.map((c) => [`  ${c.name}`, c.summary]))}`);
-  }
-  if (command?.load) {
-    parts.push(`Usage:\n  ${name} [flags]${command.usage ? ` ${command.usage}` : ""}`);
-  }
-  if (command?.examples?.length) {
-    parts.push(`Examples:\n${command.examples.map((e) => `  ${e}`).join("\n")}`);
-  }
-  const flags = (command?.flags ?? []).filter((f) => !f.hidden);
-  if (flags.length > 0) parts.push(`Flags:\n${table(flags.map(flagLine))}`);
-  parts.push(`Global flags:\n${table(GLOBAL_FLAGS.map(flagLine))}`);
-  if (visible.length > 0) parts.push(`Run "${name} COMMAND --help" for a command's flags.`);
-  return `${parts.join("\n\n")}\n`;
 }

@@ -12,7 +12,7 @@ import { formatImageReference, parseImageReference } from "../../lib/oci/referen
 import { buildPredicate, predicateTypeFor } from "../../lib/payload/predicate.ts";
 import { MAX_STATEMENT_BYTES } from "../../lib/payload/statement.ts";
 import { attestImage } from "../../lib/sign/image.ts";
-import type { CommandInput, CommandRun } from "../app.ts";
+import type { CommandInput, CommandRun } from "../spec.ts";
 import { resolvePath } from "../context.ts";
 import { createRegistryClient, targetRepository } from "../options/registry.ts";
 import { signingIdentity, signingServices } from "../options/signing.ts";

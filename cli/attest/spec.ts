@@ -7,7 +7,7 @@
  */
 
 import type { FlagSpec } from "../_args.ts";
-import type { CommandSpec } from "../app.ts";
+import type { CommandSpec } from "../spec.ts";
 import {
   LOG_FLAGS,
   REGISTRY_FLAGS,
@@ -122,6 +122,6 @@ export const ATTESTATION_COMMANDS: readonly CommandSpec[] = [
       },
       ...REGISTRY_FLAGS,
     ],
-    load: async () => (await import("../image/verify.ts")).verifyAttestation,
+    load: async () => (await import("./verify_attestation.ts")).verifyAttestation,
   },
 ];

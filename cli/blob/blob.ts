@@ -30,7 +30,7 @@ import {
   verifyBlobAttestation as verifyBlobAttestationLib,
 } from "../../lib/verify/blob.ts";
 import { parseCertificatesPem } from "../../lib/x509/certificate.ts";
-import type { CommandInput, CommandRun } from "../app.ts";
+import type { CommandInput, CommandRun } from "../spec.ts";
 import { resolvePath } from "../context.ts";
 import { parseSize } from "../options/registry.ts";
 import { type ResolvedIdentity, signingIdentity, signingServices } from "../options/signing.ts";

@@ -7,7 +7,7 @@
  */
 
 import type { FlagSpec } from "../_args.ts";
-import type { CommandSpec } from "../app.ts";
+import type { CommandSpec } from "../spec.ts";
 import {
   LOG_FLAGS,
   SIGNER_FLAGS,

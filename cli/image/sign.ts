@@ -8,7 +8,7 @@ import { toBase64 } from "../../lib/util/bytes.ts";
 import { CosignError } from "../../lib/errors.ts";
 import { formatImageReference, parseImageReference } from "../../lib/oci/reference.ts";
 import { signImage } from "../../lib/sign/image.ts";
-import type { CommandRun } from "../app.ts";
+import type { CommandRun } from "../spec.ts";
 import { resolvePath } from "../context.ts";
 import { createRegistryClient, targetRepository } from "../options/registry.ts";
 import { signingIdentity, signingServices } from "../options/signing.ts";

@@ -1,5 +1,6 @@
 /**
- * `verify IMAGE...` and `verify-attestation IMAGE...` (cosign-spec.md sections 9.1-9.5).
+ * `verify IMAGE...` (cosign-spec.md sections 9.1-9.5), and the runner and options it shares
+ * with `verify-attestation` (`cli/attest/verify_attestation.ts`).
  *
  * Images are verified concurrently (`--max-workers`); each one's outcome is reported, and the
  * exit code is that of the first failure. Output is cosign's: the checks on stderr, the verified
@@ -9,9 +10,7 @@
  */
 
 import { fromUtf8 } from "../../lib/util/bytes.ts";
-import { CosignError, errorMessage } from "../../lib/errors.ts";
 import { parseJson } from "../../lib/util/json.ts";
-import { envelopeBytes } from "../../lib/payload/dsse.ts";
 import {
   formatImageReference,
   type ImageReference,
@@ -19,17 +18,15 @@ import {
 } from "../../lib/oci/reference.ts";
 import { ANNOTATION } from "../../lib/storage/signatures.ts";
 import { parseStatement } from "../../lib/payload/statement.ts";
-import { predicateTypeFor } from "../../lib/payload/predicate.ts";
 import {
   type ImageVerification,
   type VerifiedImageSignature,
-  verifyImageAttestations,
   type VerifyImageOptions,
   verifyImageSignatures,
 } from "../../lib/verify/image.ts";
 import type { RegistryClient } from "../../lib/oci/client.ts";
-import type { CommandInput, CommandRun } from "../app.ts";
-import { exitCodeFor } from "../app.ts";
+import type { CommandInput, CommandRun } from "../spec.ts";
+import { exitCodeFor } from "../exit_codes.ts";
 import { createRegistryClient, targetRepository } from "../options/registry.ts";
 import { resolvePath } from "../context.ts";
 import { buildPolicy, onlineLog, parseAnnotations } from "../options/verify.ts";
@@ -117,7 +114,12 @@ function reportChecks(input: CommandInput, name: string, verification: ImageVeri
   for (const check of checks) out.info(`  - ${check}`);
 }
 
-async function runVerify(
+/**
+ * Verify `references` with `verifyOne`, `--max-workers` at a time; report each outcome in order
+ * (checks and `render` for a success, one error line for a failure) and return the first
+ * failure's exit code.
+ */
+export async function runVerify(
   input: CommandInput,
   verifyOne: (reference: ImageReference) => Promise<ImageVerification>,
   render: (reference: ImageReference, verification: ImageVerification) => void,
@@ -155,7 +157,7 @@ async function runVerify(
 }
 
 /** The image verification options the flags describe (`verify` and `verify-attestation`). */
-async function imageVerifyOptions(
+export async function imageVerifyOptions(
   input: CommandInput,
   client: RegistryClient,
   local: boolean,
@@ -209,34 +211,5 @@ export const verify: CommandRun = async (input) => {
       }
     },
     local?.references,
-  );
-};
-
-/**
- * `verify-attestation`: check each image's attestations of `--type` (default `custom`) and print
- * every verified DSSE envelope as JSON on its own line. An image without an attestation of that
- * type fails and lists the types it has (SECURITY.md rows 2 and 9).
- */
-export const verifyAttestation: CommandRun = async (input) => {
-  const { flags, out } = input;
-  const typeFlag = flags.string("type") ?? "custom";
-  let predicateType: string;
-  try {
-    predicateType = predicateTypeFor(typeFlag);
-  } catch (error) {
-    throw new CosignError("CLI_USAGE", `Invalid --type "${typeFlag}": ${errorMessage(error)}`, {
-      cause: error,
-    });
-  }
-  const options = await imageVerifyOptions(input, createRegistryClient(input), false);
-  return await runVerify(
-    input,
-    (reference) => verifyImageAttestations(reference, { ...options, predicateType }),
-    (_reference, verification) => {
-      for (const signature of verification.signatures) {
-        // Every attestation candidate carries its envelope; legacy layers keep their bytes.
-        out.line(fromUtf8(envelopeBytes(signature.envelope!)));
-      }
-    },
   );
 };

@@ -11,7 +11,7 @@ import {
   type PrivateKey,
 } from "../../lib/keys/private_key.ts";
 import { CosignError } from "../../lib/errors.ts";
-import type { CommandInput, CommandRun } from "../app.ts";
+import type { CommandInput, CommandRun } from "../spec.ts";
 import { type CliContext, resolvePath } from "../context.ts";
 import { loadPrivateKey, readKeyRef, readPassword } from "./key_refs.ts";
 

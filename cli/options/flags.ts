@@ -219,3 +219,14 @@ export const LOG_FLAGS: readonly FlagSpec[] = [
     description: "Never contact a transparency log (the default unless --rekor-url is given)",
   },
 ];
+
+/** `-o/--output text|json` for commands whose result cosign prints as text. */
+export const OUTPUT_FLAG: FlagSpec = {
+  name: "output",
+  short: "o",
+  type: "string",
+  value: "FORMAT",
+  choices: ["text", "json"],
+  default: "text",
+  description: "Output format",
+};

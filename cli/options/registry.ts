@@ -11,7 +11,7 @@ import { createCredentialResolver } from "../../lib/oci/docker_config.ts";
 import { CosignError } from "../../lib/errors.ts";
 import { RegistryClient } from "../../lib/oci/client.ts";
 import { parseRepository, type RepositoryRef } from "../../lib/oci/reference.ts";
-import type { CommandInput } from "../app.ts";
+import type { CommandInput } from "../spec.ts";
 
 export { REGISTRY_FLAGS } from "./flags.ts";
 

@@ -20,7 +20,7 @@ import {
   timestampWitness,
   transparencyLogWitness,
 } from "../../lib/sign/witnesses.ts";
-import type { CommandInput } from "../app.ts";
+import type { CommandInput } from "../spec.ts";
 import { DEFAULT_OIDC_ISSUER, DEFAULT_REKOR_URL } from "./flags.ts";
 
 export { SIGNER_FLAGS, WITNESS_FLAGS } from "./flags.ts";

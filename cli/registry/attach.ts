@@ -19,7 +19,7 @@ import {
   type SbomType,
 } from "../../lib/storage/attach.ts";
 import { parseImageReference } from "../../lib/oci/reference.ts";
-import type { CommandInput, CommandRun } from "../app.ts";
+import type { CommandInput, CommandRun } from "../spec.ts";
 import { resolvePath } from "../context.ts";
 import { createRegistryClient, targetRepository } from "../options/registry.ts";
 

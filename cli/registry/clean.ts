@@ -8,7 +8,7 @@
 import { CosignError } from "../../lib/errors.ts";
 import { cleanImage, type CleanType } from "../../lib/storage/clean.ts";
 import { formatImageReference, parseImageReference } from "../../lib/oci/reference.ts";
-import type { CommandRun } from "../app.ts";
+import type { CommandRun } from "../spec.ts";
 import { createRegistryClient, targetRepository } from "../options/registry.ts";
 
 const WARNINGS: Record<CleanType, string> = {

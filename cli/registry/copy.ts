@@ -11,7 +11,7 @@ import { copyImage, type TransferEvent } from "../../lib/storage/copy.ts";
 import { parsePlatform, type PlatformSpec } from "../../lib/oci/platform.ts";
 import { parseImageReference } from "../../lib/oci/reference.ts";
 import type { AttachmentKind } from "../../lib/storage/signatures.ts";
-import type { CommandInput, CommandRun } from "../app.ts";
+import type { CommandInput, CommandRun } from "../spec.ts";
 import { createRegistryClient } from "../options/registry.ts";
 
 const KINDS: readonly AttachmentKind[] = ["sig", "att", "sbom"];

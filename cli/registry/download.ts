@@ -28,7 +28,7 @@ import {
 } from "../../lib/storage/signatures.ts";
 import { COSIGN_SIGN_PREDICATE_TYPE, parseStatement } from "../../lib/payload/statement.ts";
 import { predicateTypeFor } from "../../lib/payload/predicate.ts";
-import type { CommandInput, CommandRun } from "../app.ts";
+import type { CommandInput, CommandRun } from "../spec.ts";
 import { platformFlag } from "./copy.ts";
 import { createRegistryClient, targetRepository } from "../options/registry.ts";
 

@@ -9,7 +9,7 @@ import { CosignError } from "../../lib/errors.ts";
 import { loadImageLayout } from "../../lib/storage/layout/load.ts";
 import { saveImageLayout } from "../../lib/storage/layout/save.ts";
 import { parseImageReference } from "../../lib/oci/reference.ts";
-import type { CommandInput, CommandRun } from "../app.ts";
+import type { CommandInput, CommandRun } from "../spec.ts";
 import { resolvePath } from "../context.ts";
 import { formatBytes, platformFlag, transferProgress } from "./copy.ts";
 import { createRegistryClient, targetRepository } from "../options/registry.ts";

@@ -18,7 +18,7 @@ import {
   DOCKER_HUB_REGISTRY,
   parseRegistry,
 } from "../../lib/oci/reference.ts";
-import type { CommandInput, CommandRun } from "../app.ts";
+import type { CommandInput, CommandRun } from "../spec.ts";
 import { resolvePath } from "../context.ts";
 
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;

@@ -1,25 +1,14 @@
 /**
- * Specs of cosign's everyday registry and housekeeping commands (cosign-spec.md section 10):
- * `tree`, `clean`, `copy`, `attach`, `save`, `load`, `env`, `completion`, `login`, and the
- * `download attestation|sbom` subcommands. Plain data, as in `cli/commands.ts`.
+ * The registry housekeeping commands as plain data (cosign-spec.md section 10): `tree`, `clean`,
+ * `copy`, `attach`, `save`, `load`, `login`, `triangulate` and `download`. Implementations load on
+ * demand from this folder.
  *
  * @module
  */
 
 import type { FlagSpec } from "../_args.ts";
-import type { CommandSpec } from "../app.ts";
-import { REGISTRY_FLAGS } from "../options/flags.ts";
-
-/** `-o/--output text|json` for commands whose result cosign prints as text. */
-export const OUTPUT_FLAG: FlagSpec = {
-  name: "output",
-  short: "o",
-  type: "string",
-  value: "FORMAT",
-  choices: ["text", "json"],
-  default: "text",
-  description: "Output format",
-};
+import type { CommandSpec } from "../spec.ts";
+import { OUTPUT_FLAG, REGISTRY_FLAGS } from "../options/flags.ts";
 
 const PLATFORM_FLAG: FlagSpec = {
   name: "platform",
@@ -70,8 +59,8 @@ export const DOWNLOAD_SUBCOMMANDS: readonly CommandSpec[] = [
   },
 ];
 
-/** The commands of this file, in help order. */
-export const MORE_COMMANDS: readonly CommandSpec[] = [
+/** The registry housekeeping commands, in help order. */
+export const REGISTRY_COMMANDS: readonly CommandSpec[] = [
   {
     name: "tree",
     summary: "Show an image's signatures, attestations, SBOMs and referrers",
@@ -321,39 +310,36 @@ export const MORE_COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import("./login.ts")).login,
   },
   {
-    name: "env",
-    summary: "Print the environment variables cosign reads, with their values",
-    description:
-      "Print the environment variables that change cosign's behaviour, with descriptions and\n" +
-      "current values; secrets are masked unless --show-sensitive-values.",
-    args: { min: 0, max: 0 },
-    examples: ["dcosign env", "dcosign env --show-descriptions=false -o json"],
+    name: "triangulate",
+    summary: "Print where an image's signatures (or attestations, SBOM) are stored",
+    usage: "IMAGE",
+    args: { min: 1, max: 1 },
     flags: [
       {
-        name: "show-descriptions",
-        type: "boolean",
-        default: true,
-        description: "Print what each variable does",
+        name: "type",
+        type: "string",
+        value: "TYPE",
+        choices: ["signature", "attestation", "sbom", "digest"],
+        default: "signature",
+        description: "Which attachment; digest resolves the signature tag to a digest",
       },
-      {
-        name: "show-sensitive-values",
-        type: "boolean",
-        description: "Print secret values instead of ******",
-      },
-      OUTPUT_FLAG,
+      ...REGISTRY_FLAGS,
     ],
-    load: async () => (await import("../tools/env.ts")).env,
+    load: async () => (await import("./triangulate.ts")).triangulate,
   },
   {
-    name: "completion",
-    summary: "Print a shell completion script (bash, zsh, fish)",
-    usage: "bash|zsh|fish",
-    description: "Print a completion script for the shell, generated from the command table.",
-    args: { min: 1, max: 1 },
-    examples: [
-      "source <(dcosign completion bash)",
-      "dcosign completion fish > ~/.config/fish/completions/dcosign.fish",
+    name: "download",
+    summary: "Download signatures and attestations stored for an image",
+    subcommands: [
+      {
+        name: "signature",
+        summary: "Print an image's signatures as JSON lines",
+        usage: "IMAGE",
+        args: { min: 1, max: 1 },
+        flags: [...REGISTRY_FLAGS],
+        load: async () => (await import("./download.ts")).downloadSignature,
+      },
+      ...DOWNLOAD_SUBCOMMANDS,
     ],
-    load: async () => (await import("../tools/completion.ts")).completion,
   },
 ];

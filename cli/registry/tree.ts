@@ -7,7 +7,7 @@
 
 import { parseImageReference } from "../../lib/oci/reference.ts";
 import { listSupplyChain, type SupplyChainTree, type TreeLayer } from "../../lib/storage/tree.ts";
-import type { CommandRun } from "../app.ts";
+import type { CommandRun } from "../spec.ts";
 import type { Output } from "../output.ts";
 import { createRegistryClient, targetRepository } from "../options/registry.ts";
 

@@ -7,7 +7,7 @@
 
 import { parseImageReference } from "../../lib/oci/reference.ts";
 import { triangulate as locate } from "../../lib/storage/signatures.ts";
-import type { CommandRun } from "../app.ts";
+import type { CommandRun } from "../spec.ts";
 import { createRegistryClient, targetRepository } from "../options/registry.ts";
 
 const KINDS = { signature: "sig", attestation: "att", sbom: "sbom" } as const;

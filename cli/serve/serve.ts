@@ -5,7 +5,7 @@
  */
 
 import { CosignError } from "../../lib/errors.ts";
-import type { CommandRun } from "../app.ts";
+import type { CommandRun } from "../spec.ts";
 import { resolvePath } from "../context.ts";
 
 /** Run the stack until SIGINT/SIGTERM. */

@@ -12,7 +12,7 @@
 
 import { CosignError } from "../../lib/errors.ts";
 import type { FlagSpec } from "../_args.ts";
-import { type CommandRun, type CommandSpec, GLOBAL_FLAGS } from "../app.ts";
+import { type CommandRun, type CommandSpec, GLOBAL_FLAGS } from "../spec.ts";
 import { COMMANDS } from "../commands.ts";
 
 /** The shells `completion` writes scripts for. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { CommandRun } from "../app.ts";
+import type { CommandRun } from "../spec.ts";
 
 /** One variable and what it means. */
 export interface EnvironmentVariable {

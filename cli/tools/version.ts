@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { CommandRun } from "../app.ts";
+import type { CommandRun } from "../spec.ts";
 
 /** The release version (kept equal to deno.json's `version`; a test checks it). */
 export const VERSION = "0.1.0";
