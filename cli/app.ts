@@ -10,7 +10,7 @@ import { CosignError } from "../lib/errors.ts";
 import { exitCodeFor } from "./exit_codes.ts";
 import { renderHelp } from "./help.ts";
 import { type CommandSpec, GLOBAL_FLAGS } from "./spec.ts";
-import { parseDuration, parseFlags } from "./_args.ts";
+import { parseDuration, parseFlags } from "./args.ts";
 import type { CliContext } from "./context.ts";
 import { resolvePath } from "./context.ts";
 import { Output } from "./output.ts";

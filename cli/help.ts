@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { FlagSpec } from "./_args.ts";
+import type { FlagSpec } from "./args.ts";
 import { type CommandSpec, GLOBAL_FLAGS } from "./spec.ts";
 
 function flagLine(spec: FlagSpec): [string, string] {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Flags, FlagSpec } from "./_args.ts";
+import type { Flags, FlagSpec } from "./args.ts";
 import type { CliContext } from "./context.ts";
 import type { Output } from "./output.ts";
 

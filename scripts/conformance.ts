@@ -23,7 +23,7 @@
  * @module
  */
 
-import { type Flags, type FlagSpec, parseFlags } from "../cli/_args.ts";
+import { type Flags, type FlagSpec, parseFlags } from "../cli/args.ts";
 import { describeError } from "../cli/output.ts";
 import { type Bytes, digest, fromHex, utf8 } from "../lib/util/bytes.ts";
 import { type Bundle, MAX_BUNDLE_BYTES, parseBundle } from "../lib/bundle/model.ts";

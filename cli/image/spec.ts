@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { FlagSpec } from "../_args.ts";
+import type { FlagSpec } from "../args.ts";
 import type { CommandSpec } from "../spec.ts";
 import {
   LOG_FLAGS,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { FlagSpec } from "../_args.ts";
+import type { FlagSpec } from "../args.ts";
 
 /** The registry flags. */
 export const REGISTRY_FLAGS: readonly FlagSpec[] = [

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { FlagSpec } from "../_args.ts";
+import type { FlagSpec } from "../args.ts";
 import type { CommandSpec } from "../spec.ts";
 import { OUTPUT_FLAG, REGISTRY_FLAGS } from "../options/flags.ts";
 

@@ -11,7 +11,7 @@
  */
 
 import { CosignError } from "../../lib/errors.ts";
-import type { FlagSpec } from "../_args.ts";
+import type { FlagSpec } from "../args.ts";
 import { type CommandRun, type CommandSpec, GLOBAL_FLAGS } from "../spec.ts";
 import { COMMANDS } from "../commands.ts";
 

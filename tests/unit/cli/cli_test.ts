@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseDuration, parseFlags } from "../../../cli/_args.ts";
+import { parseDuration, parseFlags } from "../../../cli/args.ts";
 import { VERSION } from "../../../cli/tools/version.ts";
 import { isCosignError } from "../../../lib/errors.ts";
 import { dcosign } from "../../_cli.ts";
