@@ -6,6 +6,9 @@
  * @module
  */
 
+import type { Bytes } from "../lib/util/bytes.ts";
+import { CosignError, type ErrorCode, errorMessage } from "../lib/errors.ts";
+
 /** A sink for bytes (stdout, stderr). */
 export interface Sink {
   write(data: Uint8Array): void;
@@ -20,8 +23,17 @@ export interface CliContext {
   readonly cwd: string;
   readonly stdout: Sink;
   readonly stderr: Sink;
-  /** All of standard input (read once, on demand). */
-  readonly readStdin: () => Promise<Uint8Array>;
+  /**
+   * All of standard input (read once, on demand), at most `maxBytes`: more is a `RangeError`
+   * raised as soon as the budget is passed, not after reading it all.
+   */
+  readonly readStdin: (maxBytes: number) => Promise<Uint8Array>;
+  /**
+   * Read a file the user named, `-` meaning standard input: the one way commands read their
+   * inputs, bounded whatever the path is (a regular file, a FIFO, `/dev/zero`), failing with one
+   * line that names `what` (SECURITY.md rule 4). Build it with `fileReader`.
+   */
+  readonly readFile: (path: string, options: ReadFileOptions) => Promise<Bytes>;
   /** Which standard streams are terminals. */
   readonly isTerminal: {
     readonly stdin: boolean;
@@ -37,17 +49,82 @@ export interface CliContext {
 }
 
 /** Resolve `path` against the context's working directory. */
-export function resolvePath(ctx: CliContext, path: string): string {
+export function resolvePath(ctx: Pick<CliContext, "cwd">, path: string): string {
   return path.startsWith("/") ? path : `${ctx.cwd.replace(/\/$/, "")}/${path}`;
 }
 
-/** Read all of a readable stream into bytes. */
-export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+/** How `CliContext.readFile` reads a file. */
+export interface ReadFileOptions {
+  /** The most bytes read; a longer input fails as soon as it passes this. */
+  readonly maxBytes: number;
+  /** What the file is, for the message: `predicate`, `--bundle`, `key`... */
+  readonly what: string;
+  /** The code of the error a failure raises (default `CLI_USAGE`). */
+  readonly code?: ErrorCode;
+}
+
+/** The `readFile` of a context with this working directory and standard input. */
+export function fileReader(
+  cwd: string,
+  readStdin: (maxBytes: number) => Promise<Uint8Array>,
+): CliContext["readFile"] {
+  return async (path, { maxBytes, what, code = "CLI_USAGE" }) => {
+    try {
+      if (path === "-") {
+        const bytes = await readStdin(maxBytes);
+        if (bytes.length > maxBytes) throw tooLarge(maxBytes);
+        return Uint8Array.from(bytes);
+      }
+      return await readPathBounded(resolvePath({ cwd }, path), maxBytes);
+    } catch (error) {
+      const where = path === "-" ? "from standard input" : `"${path}"`;
+      throw new CosignError(code, `Cannot read ${what} ${where}: ${errorMessage(error)}`, {
+        cause: error,
+      });
+    }
+  };
+}
+
+function tooLarge(maxBytes: number): RangeError {
+  return new RangeError(`larger than the limit of ${maxBytes} bytes`);
+}
+
+/**
+ * Read at most `maxBytes` of `path`. A regular file's size is checked before reading; anything
+ * else (a FIFO, a device, a file growing while read) is read in chunks against the budget.
+ */
+async function readPathBounded(path: string, maxBytes: number): Promise<Bytes> {
+  using file = await Deno.open(path, { read: true });
+  const info = await file.stat();
+  if (info.isDirectory) throw new TypeError("it is a directory");
+  if (info.isFile && info.size > maxBytes) throw tooLarge(maxBytes);
+  return await readAll(file.readable, maxBytes);
+}
+
+/**
+ * Read all of a readable stream into bytes, at most `maxBytes` (default: no limit); past it the
+ * stream is cancelled and a `RangeError` raised.
+ */
+export async function readAll(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes = Infinity,
+): Promise<Bytes> {
   const chunks: Uint8Array[] = [];
   let length = 0;
-  for await (const chunk of stream) {
-    chunks.push(chunk);
-    length += chunk.length;
+  const reader = stream.getReader();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      length += value.length;
+      if (length > maxBytes) {
+        await reader.cancel();
+        throw tooLarge(maxBytes);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
   }
   const out = new Uint8Array(length);
   let offset = 0;
@@ -61,13 +138,16 @@ export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8
 /** The real process context (used by `main.ts`). */
 export function processContext(signal: AbortSignal): CliContext {
   const stdinIsTerminal = Deno.stdin.isTerminal();
+  const readStdin = (maxBytes: number) => readAll(Deno.stdin.readable, maxBytes);
+  const cwd = Deno.cwd();
   return {
     env: (name) => Deno.env.get(name),
     environment: () => Deno.env.toObject(),
-    cwd: Deno.cwd(),
+    cwd,
     stdout: { write: (data) => writeFully(Deno.stdout, data) },
     stderr: { write: (data) => writeFully(Deno.stderr, data) },
-    readStdin: () => readAll(Deno.stdin.readable),
+    readStdin,
+    readFile: fileReader(cwd, readStdin),
     isTerminal: {
       stdin: stdinIsTerminal,
       stdout: Deno.stdout.isTerminal(),

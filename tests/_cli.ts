@@ -5,7 +5,7 @@
  */
 
 import { runCli } from "../cli/app.ts";
-import type { CliContext } from "../cli/context.ts";
+import { type CliContext, fileReader } from "../cli/context.ts";
 import { REPO_ROOT } from "./_support.ts";
 
 /** The outcome of one CLI run. */
@@ -36,13 +36,16 @@ export async function dcosign(argv: string[], options: RunOptions = {}): Promise
   const stdin = typeof options.stdin === "string"
     ? new TextEncoder().encode(options.stdin)
     : options.stdin ?? new Uint8Array();
+  const cwd = options.cwd ?? Deno.cwd();
+  const readStdin = () => Promise.resolve(stdin);
   const ctx: CliContext = {
     env: (name) => env[name as keyof typeof env],
     environment: () => ({ ...env }),
-    cwd: options.cwd ?? Deno.cwd(),
+    cwd,
     stdout: { write: (data) => void out.push(data.slice()) },
     stderr: { write: (data) => void err.push(data.slice()) },
-    readStdin: () => Promise.resolve(stdin),
+    readStdin,
+    readFile: fileReader(cwd, readStdin),
     isTerminal: { stdin: prompts !== undefined, stdout: false, stderr: false },
     ...(prompts ? { prompt: () => Promise.resolve(prompts.shift() ?? "") } : {}),
     fetch: options.fetch ?? globalThis.fetch,

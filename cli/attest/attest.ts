@@ -13,7 +13,6 @@ import { buildPredicate, predicateTypeFor } from "../../lib/payload/predicate.ts
 import { MAX_STATEMENT_BYTES } from "../../lib/payload/statement.ts";
 import { attestImage } from "../../lib/sign/image.ts";
 import type { CommandInput, CommandRun } from "../spec.ts";
-import { resolvePath } from "../context.ts";
 import { createRegistryClient, targetRepository } from "../options/registry.ts";
 import { signingIdentity, signingServices } from "../options/signing.ts";
 
@@ -24,33 +23,7 @@ import { signingIdentity, signingServices } from "../options/signing.ts";
 const MAX_PREDICATE_BYTES = MAX_STATEMENT_BYTES;
 
 async function readPredicate(input: CommandInput, path: string): Promise<Uint8Array> {
-  const { ctx } = input;
-  let bytes: Uint8Array;
-  try {
-    if (path === "-") {
-      bytes = await ctx.readStdin();
-    } else {
-      const file = resolvePath(ctx, path);
-      const { size } = await Deno.stat(file);
-      if (size > MAX_PREDICATE_BYTES) {
-        throw new RangeError(`${size} bytes exceeds the limit of ${MAX_PREDICATE_BYTES}`);
-      }
-      bytes = await Deno.readFile(file);
-    }
-  } catch (error) {
-    throw new CosignError(
-      "CLI_USAGE",
-      `Cannot read predicate "${path}": ${errorMessage(error)}`,
-      { cause: error },
-    );
-  }
-  if (bytes.length > MAX_PREDICATE_BYTES) {
-    throw new CosignError(
-      "CLI_USAGE",
-      `Cannot read predicate "${path}": ${bytes.length} bytes exceeds the limit of ${MAX_PREDICATE_BYTES}`,
-    );
-  }
-  return bytes;
+  return await input.ctx.readFile(path, { maxBytes: MAX_PREDICATE_BYTES, what: "predicate" });
 }
 
 /** Attest each image with the predicate and store the attestation beside it. */

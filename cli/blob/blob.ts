@@ -39,6 +39,13 @@ import { buildPolicy, onlineLog } from "../options/verify.ts";
 /** Largest certificate, chain, signature or timestamp file read. */
 const MAX_SMALL_FILE_BYTES = 1 << 20;
 
+/** Largest blob read from standard input, which is held in memory whole (as cosign does). */
+const MAX_STDIN_BLOB_BYTES = 128 << 20;
+
+function readStdinBlob(input: CommandInput): Promise<Uint8Array> {
+  return input.ctx.readFile("-", { maxBytes: MAX_STDIN_BLOB_BYTES, what: "the blob" });
+}
+
 function usage(message: string): CosignError {
   return new CosignError("CLI_USAGE", message);
 }
@@ -50,16 +57,7 @@ async function readBounded(
   flag: string,
   max: number,
 ): Promise<Uint8Array> {
-  try {
-    const file = resolvePath(input.ctx, path);
-    const { size } = await Deno.stat(file);
-    if (size > max) throw new RangeError(`${size} bytes exceeds the limit of ${max}`);
-    return await Deno.readFile(file);
-  } catch (error) {
-    throw new CosignError("CLI_USAGE", `Cannot read ${flag} "${path}": ${errorMessage(error)}`, {
-      cause: error,
-    });
-  }
+  return await input.ctx.readFile(path, { maxBytes: max, what: flag });
 }
 
 async function readOptional(
@@ -100,7 +98,7 @@ function progress(input: CommandInput, name: string): ((p: HashProgress) => void
 
 /** The blob a sign command reads: a file, or all of standard input for `-`. */
 async function signSource(input: CommandInput, ref: string): Promise<BlobSource> {
-  if (ref === "-") return { kind: "bytes", bytes: await input.ctx.readStdin() };
+  if (ref === "-") return { kind: "bytes", bytes: await readStdinBlob(input) };
   input.out.info(`Using payload from: ${ref}`);
   return { kind: "file", path: resolvePath(input.ctx, ref) };
 }
@@ -221,7 +219,7 @@ export const attestBlob: CommandRun = async (input) => {
     out.info(`Using statement from: ${statementPath}`);
     statement = await readBounded(input, statementPath, "--statement", MAX_STATEMENT_BYTES);
   } else if (predicatePath === "-") {
-    predicate = await ctx.readStdin();
+    predicate = await ctx.readFile("-", { maxBytes: MAX_STATEMENT_BYTES, what: "--predicate" });
   } else {
     predicate = await readBounded(input, predicatePath!, "--predicate", MAX_STATEMENT_BYTES);
   }
@@ -320,7 +318,7 @@ async function signatureInput(input: CommandInput): Promise<BlobSignatureInput> 
 
 /** The blob a verify command reads: a file, standard input, or a `sha256:<hex>` digest. */
 async function verifySource(input: CommandInput, ref: string): Promise<BlobInput> {
-  if (ref === "-") return { kind: "bytes", bytes: await input.ctx.readStdin() };
+  if (ref === "-") return { kind: "bytes", bytes: await readStdinBlob(input) };
   const path = resolvePath(input.ctx, ref);
   const reference = parseDigestReference(ref);
   if (reference) {

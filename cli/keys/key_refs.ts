@@ -13,7 +13,7 @@ import { decodePemBlocks } from "../../lib/util/pem.ts";
 import { CosignError, errorMessage } from "../../lib/errors.ts";
 import { PublicKey } from "../../lib/keys/public_key.ts";
 import { parseCertificate } from "../../lib/x509/certificate.ts";
-import { type CliContext, resolvePath } from "../context.ts";
+import type { CliContext } from "../context.ts";
 
 const UNSUPPORTED_SCHEMES = /^(awskms|gcpkms|azurekms|hashivault|k8s|gitlab|github|pkcs11):/;
 
@@ -47,19 +47,12 @@ export async function readKeyRef(ctx: CliContext, ref: string): Promise<string> 
     }
     return text;
   }
-  const path = resolvePath(ctx, ref);
-  try {
-    const info = await Deno.stat(path);
-    if (info.size > MAX_KEY_FILE_SIZE) {
-      throw new CosignError("KEY_MALFORMED", `Cannot read key "${ref}": larger than 64 KiB`);
-    }
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof CosignError) throw error;
-    throw new CosignError("KEY_MALFORMED", `Cannot read key "${ref}": ${errorMessage(error)}`, {
-      cause: error,
-    });
-  }
+  const bytes = await ctx.readFile(ref, {
+    maxBytes: MAX_KEY_FILE_SIZE,
+    what: "key",
+    code: "KEY_MALFORMED",
+  });
+  return new TextDecoder().decode(bytes);
 }
 
 /** The password for a key file, as cosign finds it. */
@@ -80,8 +73,11 @@ export async function readPassword(
     return password;
   }
   // Not a terminal: cosign reads the whole of stdin, byte for byte.
-  return await ctx.readStdin();
+  return await ctx.readFile("-", { maxBytes: MAX_PASSWORD_BYTES, what: "the password" });
 }
+
+/** Largest password read from standard input. */
+const MAX_PASSWORD_BYTES = 64 * 1024;
 
 /** Load an encrypted cosign private key from a reference, asking for its password. */
 export async function loadPrivateKey(ctx: CliContext, ref: string): Promise<PrivateKey> {

@@ -24,7 +24,6 @@ import type { CommandInput } from "../spec.ts";
 import { DEFAULT_OIDC_ISSUER, DEFAULT_REKOR_URL } from "./flags.ts";
 
 export { SIGNER_FLAGS, WITNESS_FLAGS } from "./flags.ts";
-import { resolvePath } from "../context.ts";
 import { loadPrivateKey } from "../keys/key_refs.ts";
 import { loadTrustedRoot } from "./verify.ts";
 
@@ -42,20 +41,21 @@ interface Endpoints {
   readonly oidcIssuer?: string;
 }
 
+/** Largest signing config read. */
+const MAX_SIGNING_CONFIG_BYTES = 4 << 20;
+
+/** Largest identity token file read (a JWT is a few KiB). */
+const MAX_TOKEN_FILE_BYTES = 1 << 20;
+
 async function readSigningConfig(input: CommandInput): Promise<SigningConfig | undefined> {
   const path = input.flags.string("signing-config");
   if (path === undefined) return undefined;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(resolvePath(input.ctx, path));
-  } catch (error) {
-    throw new CosignError(
-      "TRUST_MISSING",
-      `Cannot read signing config "${path}": ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
-  return parseSigningConfig(text);
+  const bytes = await input.ctx.readFile(path, {
+    maxBytes: MAX_SIGNING_CONFIG_BYTES,
+    what: "signing config",
+    code: "TRUST_MISSING",
+  });
+  return parseSigningConfig(new TextDecoder().decode(bytes));
 }
 
 /** The endpoints from `--signing-config`, overridden by the explicit URL flags. */
@@ -130,7 +130,10 @@ async function keylessSigner(input: CommandInput): Promise<ResolvedIdentity> {
   const identityToken = flags.string("identity-token");
   const token = await resolveIdentityToken({
     ...(identityToken !== undefined ? { identityToken } : {}),
-    readFile: (path) => Deno.readTextFile(resolvePath(ctx, path)),
+    readFile: async (path) =>
+      new TextDecoder().decode(
+        await ctx.readFile(path, { maxBytes: MAX_TOKEN_FILE_BYTES, what: "identity token" }),
+      ),
     env: ctx.env,
     fetch: ctx.fetch,
     disableAmbient: flags.boolean("oidc-disable-ambient-providers"),

@@ -15,7 +15,6 @@ import { type IdentityMatcher, wholeValueRegExp } from "../../lib/verify/identit
 import type { CommandInput } from "../spec.ts";
 
 export { LOG_FLAGS, SIGNER_POLICY_FLAGS, TRUST_FLAGS } from "./flags.ts";
-import { resolvePath } from "../context.ts";
 import { loadPublicKey } from "../keys/key_refs.ts";
 
 /** Most bytes of a trusted root file we read. */
@@ -35,20 +34,11 @@ export function onlineLog(input: CommandInput): RekorClient | undefined {
 export async function loadTrustedRoot(input: CommandInput): Promise<TrustedRoot | undefined> {
   const path = input.flags.string("trusted-root");
   if (path === undefined) return undefined;
-  let bytes: Uint8Array;
-  try {
-    const file = resolvePath(input.ctx, path);
-    if ((await Deno.stat(file)).size > MAX_TRUSTED_ROOT_BYTES) {
-      throw new Error("larger than 4 MiB");
-    }
-    bytes = await Deno.readFile(file);
-  } catch (error) {
-    throw new CosignError(
-      "TRUST_MISSING",
-      `Cannot read trusted root "${path}": ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
+  const bytes = await input.ctx.readFile(path, {
+    maxBytes: MAX_TRUSTED_ROOT_BYTES,
+    what: "trusted root",
+    code: "TRUST_MISSING",
+  });
   return parseTrustedRoot(bytes);
 }
 

@@ -20,7 +20,6 @@ import {
 } from "../../lib/storage/attach.ts";
 import { parseImageReference } from "../../lib/oci/reference.ts";
 import type { CommandInput, CommandRun } from "../spec.ts";
-import { resolvePath } from "../context.ts";
 import { createRegistryClient, targetRepository } from "../options/registry.ts";
 
 /** Largest input file read: cosign's attachment cap (`COSIGN_MAX_ATTACHMENT_SIZE` default). */
@@ -28,23 +27,7 @@ const MAX_INPUT_BYTES = 128 * 1024 * 1024;
 
 /** Read `path` (or standard input for `-`), bounded; `what` names it in errors. */
 export async function readInput(input: CommandInput, path: string, what: string): Promise<Bytes> {
-  if (path === "-") {
-    const bytes = await input.ctx.readStdin();
-    if (bytes.length > MAX_INPUT_BYTES) {
-      throw new CosignError("CLI_USAGE", `Cannot read ${what} from stdin: larger than 128 MiB`);
-    }
-    return Uint8Array.from(bytes);
-  }
-  const resolved = resolvePath(input.ctx, path);
-  try {
-    const info = await Deno.stat(resolved);
-    if (info.size > MAX_INPUT_BYTES) throw new RangeError("larger than 128 MiB");
-    return await Deno.readFile(resolved);
-  } catch (error) {
-    throw new CosignError("CLI_USAGE", `Cannot read ${what} "${path}": ${errorMessage(error)}`, {
-      cause: error,
-    });
-  }
+  return await input.ctx.readFile(path, { maxBytes: MAX_INPUT_BYTES, what });
 }
 
 function attachOptions(input: CommandInput) {

@@ -110,7 +110,8 @@ async function readPassword(input: CommandInput): Promise<string> {
     if (given !== undefined) {
       throw new CosignError("CLI_USAGE", "Pass either --password or --password-stdin, not both");
     }
-    return new TextDecoder().decode(await ctx.readStdin()).replace(/\r?\n$/, "");
+    const bytes = await ctx.readFile("-", { maxBytes: 64 * 1024, what: "the password" });
+    return new TextDecoder().decode(bytes).replace(/\r?\n$/, "");
   }
   if (given !== undefined) {
     out.warn("Using --password on the command line is insecure: use --password-stdin");
@@ -186,16 +187,14 @@ export const login: CommandRun = async (input) => {
   const path = resolvePath(ctx, dockerConfigFile(ctx.env));
   let existing: string | undefined;
   try {
-    const info = await Deno.stat(path);
-    if (info.size > MAX_CONFIG_BYTES) {
-      throw new CosignError(
-        "OCI_CREDENTIALS_INVALID",
-        `Cannot update "${path}": larger than 4 MiB`,
-      );
-    }
-    existing = await Deno.readTextFile(path);
+    const bytes = await ctx.readFile(path, {
+      maxBytes: MAX_CONFIG_BYTES,
+      what: "the docker config",
+      code: "OCI_CREDENTIALS_INVALID",
+    });
+    existing = new TextDecoder().decode(bytes);
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    if (!(error instanceof CosignError && error.cause instanceof Deno.errors.NotFound)) throw error;
   }
   const key = configKeyFor(registry);
   await writeConfig(path, setDockerConfigAuth(existing, key, username, password, path));

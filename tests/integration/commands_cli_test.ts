@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { utf8 } from "../../lib/util/bytes.ts";
 import { startStack } from "../../server/mod.ts";
 import { runCli } from "../../cli/app.ts";
-import type { CliContext } from "../../cli/context.ts";
+import { type CliContext, fileReader } from "../../cli/context.ts";
 import { dcosign } from "../_cli.ts";
 import { tempDir } from "../_support.ts";
 import { writeOciLayout } from "../registry/_oci_layout.ts";
@@ -716,6 +716,7 @@ async function onTerminal(
     stdout: { write: () => {} },
     stderr: { write: (data) => void err.push(data.slice()) },
     readStdin: () => Promise.resolve(new Uint8Array()),
+    readFile: fileReader(options.cwd, () => Promise.resolve(new Uint8Array())),
     isTerminal: { stdin: false, stdout: false, stderr: true },
     fetch: options.fetch,
     now: () => new Date(),
