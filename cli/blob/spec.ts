@@ -1,7 +1,7 @@
 /**
  * The blob commands as plain data: `sign-blob`, `verify-blob`, `attest-blob` and
  * `verify-blob-attestation` (cosign-spec.md sections 6.2, 6.3, 10.2 and 11). Implementations
- * load on demand from `cli/blob/blob.ts`.
+ * load on demand from `sign.ts` and `verify.ts`.
  *
  * @module
  */
@@ -145,7 +145,7 @@ export const BLOB_COMMANDS: readonly CommandSpec[] = [
       YES_FLAG,
       ...WITNESS_FLAGS,
     ],
-    load: async () => (await import("./blob.ts")).signBlob,
+    load: async () => (await import("./sign.ts")).signBlob,
   },
   {
     name: "verify-blob",
@@ -177,7 +177,7 @@ export const BLOB_COMMANDS: readonly CommandSpec[] = [
       ...TRUST_FLAGS,
       ...LOG_FLAGS,
     ],
-    load: async () => (await import("./blob.ts")).verifyBlob,
+    load: async () => (await import("./verify.ts")).verifyBlob,
   },
   {
     name: "attest-blob",
@@ -250,7 +250,7 @@ export const BLOB_COMMANDS: readonly CommandSpec[] = [
       YES_FLAG,
       ...WITNESS_FLAGS,
     ],
-    load: async () => (await import("./blob.ts")).attestBlob,
+    load: async () => (await import("./sign.ts")).attestBlob,
   },
   {
     name: "verify-blob-attestation",
@@ -298,6 +298,6 @@ export const BLOB_COMMANDS: readonly CommandSpec[] = [
       ...TRUST_FLAGS,
       ...LOG_FLAGS,
     ],
-    load: async () => (await import("./blob.ts")).verifyBlobAttestation,
+    load: async () => (await import("./verify.ts")).verifyBlobAttestation,
   },
 ];
