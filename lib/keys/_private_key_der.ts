@@ -30,7 +30,8 @@ import {
   readUnsignedIntegerBytes,
   TAG,
 } from "../util/der.ts";
-import { type KeyKind, OID } from "./public_key.ts";
+import type { KeyKind } from "./public_key.ts";
+import { OID } from "../x509/oids.ts";
 import { CosignError, errorMessage } from "../errors.ts";
 
 /** DER encodings of a private key (RFC 5208/5958, RFC 5915, RFC 8017 appendix A.1.2). */
@@ -50,7 +51,7 @@ export const CURVES = {
 export type Curve = (typeof CURVES)[keyof typeof CURVES];
 
 /** Curves Go parses but cosign refuses by name ("ECDSA curve P-224 not allowed"). */
-const NAMED_REFUSED_CURVES: Record<string, string> = { "1.3.132.0.33": "P-224" };
+const NAMED_REFUSED_CURVES: Record<string, string> = { [OID.P224]: "P-224" };
 
 /** A parsed private key: its kind, public key, canonical PKCS#8 and raw secret. */
 export interface ParsedKey {

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { OID } from "../x509/oids.ts";
 import { ed25519, ed25519ph, p256, p384, p521 } from "../_deps.ts";
 import {
   type Bytes,
@@ -43,16 +44,6 @@ export type KeyErrorCode =
   | "KEY_UNSUPPORTED"
   | "KEY_WRONG_PASSWORD"
   | "KEY_MISMATCH";
-
-/** OIDs of SubjectPublicKeyInfo algorithms and curves (RFC 5480, RFC 8410, RFC 8017). */
-export const OID = {
-  EC_PUBLIC_KEY: "1.2.840.10045.2.1",
-  P256: "1.2.840.10045.3.1.7",
-  P384: "1.3.132.0.34",
-  P521: "1.3.132.0.35",
-  RSA: "1.2.840.113549.1.1.1",
-  ED25519: "1.3.101.112",
-} as const;
 
 const CURVES = {
   [OID.P256]: { kind: "ecdsa-p256", curve: "P-256", size: 32, hash: "sha256", noble: p256 },

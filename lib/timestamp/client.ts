@@ -31,7 +31,8 @@ import {
   TAG,
 } from "../util/der.ts";
 import { CosignError, errorMessage } from "../errors.ts";
-import { HASH_OID, MAX_TIMESTAMP_BYTES, parseSignedTimestamp, requireHash } from "./token.ts";
+import { HASH_OID } from "../x509/oids.ts";
+import { MAX_TIMESTAMP_BYTES, parseSignedTimestamp, requireHash } from "./token.ts";
 import { readAlgorithm } from "../x509/certificate.ts";
 
 /** Error codes raised here (parsing the answer raises `lib/timestamp/token.ts`'s codes too). */

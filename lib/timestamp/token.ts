@@ -14,6 +14,7 @@
  * @module
  */
 
+import { OID } from "../x509/oids.ts";
 import { type Bytes, digest, equalBytes, type HashName, toHex } from "../util/bytes.ts";
 import {
   at,
@@ -34,7 +35,8 @@ import { CosignError, errorMessage, isCosignError } from "../errors.ts";
 import { isWithin, type TrustedAuthority, type TrustedRoot } from "../trust/trusted_root.ts";
 import { type Certificate, parseCertificate, readAlgorithm } from "../x509/certificate.ts";
 import { authorityCertificates, verifyCertificateChain } from "../x509/chain.ts";
-import { hashFromOid, verifyAlgorithmSignature } from "../x509/algorithms.ts";
+import { hashFromOid } from "../x509/oids.ts";
+import { verifyAlgorithmSignature } from "../x509/algorithms.ts";
 
 /** Error codes raised here. */
 export type TimestampErrorCode =
@@ -46,25 +48,6 @@ export type TimestampErrorCode =
   | "TSA_UNTRUSTED"
   | "TSA_OUTSIDE_VALIDITY"
   | "TSA_THRESHOLD";
-
-/** OIDs of RFC 3161 / RFC 5652 / RFC 5035. */
-export const TIMESTAMP_OID = {
-  SIGNED_DATA: "1.2.840.113549.1.7.2",
-  TST_INFO: "1.2.840.113549.1.9.16.1.4",
-  CONTENT_TYPE: "1.2.840.113549.1.9.3",
-  MESSAGE_DIGEST: "1.2.840.113549.1.9.4",
-  SIGNING_TIME: "1.2.840.113549.1.9.5",
-  SIGNING_CERTIFICATE_V2: "1.2.840.113549.1.9.16.2.47",
-  /** The Sigstore TSA policy (cosign-spec.md section 7.2). */
-  SIGSTORE_POLICY: "1.3.6.1.4.1.57264.2",
-} as const;
-
-/** OIDs of the SHA-2 functions (RFC 5754 section 2). */
-export const HASH_OID: Readonly<Record<HashName, string>> = {
-  sha256: "2.16.840.1.101.3.4.2.1",
-  sha384: "2.16.840.1.101.3.4.2.2",
-  sha512: "2.16.840.1.101.3.4.2.3",
-};
 
 /** Largest token or response we parse, and most embedded certificates. */
 export const MAX_TIMESTAMP_BYTES = 64 * 1024;
@@ -165,14 +148,14 @@ export function parseSignedTimestamp(bytes: Uint8Array): TimestampToken {
 
 function parseToken(contentInfo: DerNode): TimestampToken {
   const info = children(contentInfo, TAG.SEQUENCE);
-  if (readOid(at(info, 0, "contentType")) !== TIMESTAMP_OID.SIGNED_DATA) {
+  if (readOid(at(info, 0, "contentType")) !== OID.SIGNED_DATA) {
     throw new SyntaxError("token is not CMS SignedData");
   }
   const wrapper = at(info, 1, "content");
   expectTag(wrapper, contextTag(0, true), "content");
   const signedData = children(parseDer(wrapper.value), TAG.SEQUENCE);
   const encap = children(at(signedData, 2, "encapContentInfo"), TAG.SEQUENCE);
-  if (readOid(at(encap, 0, "eContentType")) !== TIMESTAMP_OID.TST_INFO) {
+  if (readOid(at(encap, 0, "eContentType")) !== OID.TST_INFO) {
     throw new SyntaxError("encapsulated content is not a TSTInfo");
   }
   const eContent = at(encap, 1, "eContent");
@@ -265,8 +248,8 @@ function parseSignerInfo(node: DerNode): TimestampSigner {
     sid,
     digestHash,
     signedAttributes,
-    contentType: readOid(single(TIMESTAMP_OID.CONTENT_TYPE)),
-    messageDigest: readOctetString(single(TIMESTAMP_OID.MESSAGE_DIGEST)),
+    contentType: readOid(single(OID.CONTENT_TYPE)),
+    messageDigest: readOctetString(single(OID.MESSAGE_DIGEST)),
     signatureAlgorithm: readAlgorithm(at(fields, 4, "signatureAlgorithm")),
     signature: readOctetString(at(fields, 5, "signature")),
   };
@@ -318,7 +301,7 @@ export async function verifyTimestamp(
       "Timestamp message imprint does not match the hash of the signature",
     );
   }
-  if (signer.contentType !== TIMESTAMP_OID.TST_INFO) {
+  if (signer.contentType !== OID.TST_INFO) {
     throw malformed(`signed contentType is "${signer.contentType}", not TSTInfo`);
   }
   if (!equalBytes(digest(signer.digestHash, tstInfo.raw), signer.messageDigest)) {

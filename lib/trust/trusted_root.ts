@@ -25,7 +25,8 @@ import {
 } from "../util/json.ts";
 import { CosignError, isCosignError } from "../errors.ts";
 import { derBitString, derNull, derOid, derSequence } from "../util/der.ts";
-import { OID, PublicKey } from "../keys/public_key.ts";
+import { OID } from "../x509/oids.ts";
+import { PublicKey } from "../keys/public_key.ts";
 
 /** Error codes raised here. */
 export type TrustErrorCode = "TRUST_MALFORMED" | "TRUST_MISSING";

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { hashFromOid, OID } from "./oids.ts";
 import type { Bytes, HashName } from "../util/bytes.ts";
 import { at, children, contextTag, parseDer, readOid, readSmallInteger, TAG } from "../util/der.ts";
 import { CosignError } from "../errors.ts";
@@ -20,29 +21,18 @@ export type X509AlgorithmErrorCode = "X509_UNSUPPORTED_ALGORITHM";
 const SIGNATURE_ALGORITHMS: Readonly<
   Record<string, { family: "ecdsa" | "rsa" | "rsa-pss" | "ed25519"; hash?: HashName }>
 > = {
-  "1.2.840.10045.4.3.2": { family: "ecdsa", hash: "sha256" },
-  "1.2.840.10045.4.3.3": { family: "ecdsa", hash: "sha384" },
-  "1.2.840.10045.4.3.4": { family: "ecdsa", hash: "sha512" },
-  "1.2.840.113549.1.1.11": { family: "rsa", hash: "sha256" },
-  "1.2.840.113549.1.1.12": { family: "rsa", hash: "sha384" },
-  "1.2.840.113549.1.1.13": { family: "rsa", hash: "sha512" },
-  "1.2.840.113549.1.1.10": { family: "rsa-pss" },
-  "1.3.101.112": { family: "ed25519" },
+  [OID.ECDSA_SHA256]: { family: "ecdsa", hash: "sha256" },
+  [OID.ECDSA_SHA384]: { family: "ecdsa", hash: "sha384" },
+  [OID.ECDSA_SHA512]: { family: "ecdsa", hash: "sha512" },
+  [OID.RSA_SHA256]: { family: "rsa", hash: "sha256" },
+  [OID.RSA_SHA384]: { family: "rsa", hash: "sha384" },
+  [OID.RSA_SHA512]: { family: "rsa", hash: "sha512" },
+  [OID.RSA_PSS]: { family: "rsa-pss" },
+  [OID.ED25519]: { family: "ed25519" },
   // CMS SignerInfo may name the key algorithm and leave the hash to digestAlgorithm (RFC 5652).
-  "1.2.840.10045.2.1": { family: "ecdsa" },
-  "1.2.840.113549.1.1.1": { family: "rsa" },
+  [OID.EC_PUBLIC_KEY]: { family: "ecdsa" },
+  [OID.RSA]: { family: "rsa" },
 };
-
-const HASH_OIDS: Readonly<Record<string, HashName>> = {
-  "2.16.840.1.101.3.4.2.1": "sha256",
-  "2.16.840.1.101.3.4.2.2": "sha384",
-  "2.16.840.1.101.3.4.2.3": "sha512",
-};
-
-/** The SHA-2 hash an AlgorithmIdentifier OID names, or undefined. */
-export function hashFromOid(oid: string): HashName | undefined {
-  return HASH_OIDS[oid];
-}
 
 const WEBCRYPTO_HASH: Record<HashName, string> = {
   sha256: "SHA-256",
@@ -98,12 +88,13 @@ async function verifyPss(
     for (const field of children(parseDer(parameters ?? new Uint8Array(0)), TAG.SEQUENCE)) {
       const inner = parseDer(field.value);
       if (field.tag === contextTag(0, true)) {
-        hash = HASH_OIDS[readOid(at(children(inner, TAG.SEQUENCE), 0, "hash"))];
+        hash = hashFromOid(readOid(at(children(inner, TAG.SEQUENCE), 0, "hash")));
       } else if (field.tag === contextTag(1, true)) {
         const mgf = children(inner, TAG.SEQUENCE);
-        const mgfHash =
-          HASH_OIDS[readOid(at(children(at(mgf, 1, "mgf hash"), TAG.SEQUENCE), 0, ""))];
-        if (readOid(at(mgf, 0, "mgf")) !== "1.2.840.113549.1.1.8" || mgfHash !== hash) {
+        const mgfHash = hashFromOid(
+          readOid(at(children(at(mgf, 1, "mgf hash"), TAG.SEQUENCE), 0, "")),
+        );
+        if (readOid(at(mgf, 0, "mgf")) !== OID.MGF1 || mgfHash !== hash) {
           hash = undefined;
           break;
         }

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { FULCIO_ARC, FULCIO_EXTENSIONS, OID } from "./oids.ts";
 import { type Bytes, toHex } from "../util/bytes.ts";
 import {
   at,
@@ -36,56 +37,6 @@ import { type DistinguishedName, type GeneralName, parseGeneralNames, parseName 
 
 /** Error codes raised while parsing certificates. */
 export type X509ParseErrorCode = "X509_MALFORMED" | "X509_UNSUPPORTED";
-
-/** Extension and usage OIDs this module knows (RFC 5280 section 4.2, RFC 6962, Fulcio). */
-export const X509_OID = {
-  SUBJECT_KEY_ID: "2.5.29.14",
-  KEY_USAGE: "2.5.29.15",
-  SUBJECT_ALT_NAME: "2.5.29.17",
-  BASIC_CONSTRAINTS: "2.5.29.19",
-  NAME_CONSTRAINTS: "2.5.29.30",
-  CERTIFICATE_POLICIES: "2.5.29.32",
-  AUTHORITY_KEY_ID: "2.5.29.35",
-  EXT_KEY_USAGE: "2.5.29.37",
-  /** RFC 6962 section 3.3: the embedded SCT list. */
-  SCT_LIST: "1.3.6.1.4.1.11129.2.4.2",
-  /** RFC 6962 section 3.1: the precertificate poison. */
-  PRECERT_POISON: "1.3.6.1.4.1.11129.2.4.3",
-  EKU_ANY: "2.5.29.37.0",
-  EKU_CODE_SIGNING: "1.3.6.1.5.5.7.3.3",
-  EKU_TIME_STAMPING: "1.3.6.1.5.5.7.3.8",
-  /** Fulcio's OtherName SAN type-id (`user!domain`). */
-  FULCIO_OTHERNAME: "1.3.6.1.4.1.57264.1.7",
-} as const;
-
-/** Names of the Fulcio extensions 1.3.6.1.4.1.57264.1.x (cosign-spec.md section 7.2). */
-export const FULCIO_EXTENSIONS: Readonly<Record<string, string>> = {
-  "1.3.6.1.4.1.57264.1.1": "issuer",
-  "1.3.6.1.4.1.57264.1.2": "githubWorkflowTrigger",
-  "1.3.6.1.4.1.57264.1.3": "githubWorkflowSha",
-  "1.3.6.1.4.1.57264.1.4": "githubWorkflowName",
-  "1.3.6.1.4.1.57264.1.5": "githubWorkflowRepository",
-  "1.3.6.1.4.1.57264.1.6": "githubWorkflowRef",
-  "1.3.6.1.4.1.57264.1.8": "issuerV2",
-  "1.3.6.1.4.1.57264.1.9": "buildSignerUri",
-  "1.3.6.1.4.1.57264.1.10": "buildSignerDigest",
-  "1.3.6.1.4.1.57264.1.11": "runnerEnvironment",
-  "1.3.6.1.4.1.57264.1.12": "sourceRepositoryUri",
-  "1.3.6.1.4.1.57264.1.13": "sourceRepositoryDigest",
-  "1.3.6.1.4.1.57264.1.14": "sourceRepositoryRef",
-  "1.3.6.1.4.1.57264.1.15": "sourceRepositoryIdentifier",
-  "1.3.6.1.4.1.57264.1.16": "sourceRepositoryOwnerUri",
-  "1.3.6.1.4.1.57264.1.17": "sourceRepositoryOwnerIdentifier",
-  "1.3.6.1.4.1.57264.1.18": "buildConfigUri",
-  "1.3.6.1.4.1.57264.1.19": "buildConfigDigest",
-  "1.3.6.1.4.1.57264.1.20": "buildTrigger",
-  "1.3.6.1.4.1.57264.1.21": "runInvocationUri",
-  "1.3.6.1.4.1.57264.1.22": "sourceRepositoryVisibilityAtSigning",
-  "1.3.6.1.4.1.57264.1.23": "deploymentEnvironment",
-  "1.3.6.1.4.1.57264.1.24": "tokenSubject",
-};
-
-const FULCIO_ARC = "1.3.6.1.4.1.57264.1.";
 
 /** Most extensions and EKU OIDs one certificate may carry. */
 const MAX_EXTENSIONS = 64;
@@ -327,7 +278,7 @@ function decodeExtension(
   fulcio: Record<string, string>,
 ): void {
   switch (ext.oid) {
-    case X509_OID.BASIC_CONSTRAINTS: {
+    case OID.BASIC_CONSTRAINTS: {
       const parts = children(parseDer(ext.value), TAG.SEQUENCE);
       let index = 0;
       let cA = false;
@@ -340,7 +291,7 @@ function decodeExtension(
       out.basicConstraints = pathNode ? { cA, pathLen: readSmallInteger(pathNode) } : { cA };
       return;
     }
-    case X509_OID.KEY_USAGE: {
+    case OID.KEY_USAGE: {
       // DER leaves the unused trailing bits zero, so reading them as unset is exact.
       const { bytes } = readNamedBits(parseDer(ext.value));
       out.keyUsage = KEY_USAGE_BITS.filter((_, bit) =>
@@ -348,24 +299,24 @@ function decodeExtension(
       );
       return;
     }
-    case X509_OID.EXT_KEY_USAGE: {
+    case OID.EXT_KEY_USAGE: {
       const oids = children(parseDer(ext.value), TAG.SEQUENCE);
       if (oids.length > MAX_EKUS) throw new SyntaxError("too many key purposes");
       out.extKeyUsage = oids.map(readOid);
       return;
     }
-    case X509_OID.SUBJECT_KEY_ID:
+    case OID.SUBJECT_KEY_ID:
       out.subjectKeyId = readOctetString(parseDer(ext.value));
       return;
-    case X509_OID.AUTHORITY_KEY_ID: {
+    case OID.AUTHORITY_KEY_ID: {
       const keyId = children(parseDer(ext.value), TAG.SEQUENCE).find((n) => n.tag === 0x80);
       if (keyId) out.authorityKeyId = keyId.value;
       return;
     }
-    case X509_OID.SUBJECT_ALT_NAME:
+    case OID.SUBJECT_ALT_NAME:
       out.subjectAltNames = parseGeneralNames(parseDer(ext.value));
       return;
-    case X509_OID.SCT_LIST:
+    case OID.SCT_LIST:
       out.sctList = readOctetString(parseDer(ext.value));
       return;
   }

@@ -15,7 +15,8 @@
 import { type Bytes, concat, equalBytes, sha256, toHex } from "../util/bytes.ts";
 import { CosignError, errorMessage } from "../errors.ts";
 import { isWithin, type TrustedAuthority, type TrustedRoot } from "../trust/trusted_root.ts";
-import { type Certificate, parseCertificate, X509_OID } from "./certificate.ts";
+import { type Certificate, parseCertificate } from "./certificate.ts";
+import { OID } from "./oids.ts";
 import { verifyAlgorithmSignature } from "./algorithms.ts";
 
 /** Error codes raised by chain verification. */
@@ -92,12 +93,12 @@ export interface ChainOptions {
 
 // Extensions whose semantics we apply or that carry no constraint (Go's handled set).
 const HANDLED_EXTENSIONS = new Set<string>([
-  X509_OID.BASIC_CONSTRAINTS,
-  X509_OID.KEY_USAGE,
-  X509_OID.EXT_KEY_USAGE,
-  X509_OID.SUBJECT_KEY_ID,
-  X509_OID.AUTHORITY_KEY_ID,
-  X509_OID.SUBJECT_ALT_NAME,
+  OID.BASIC_CONSTRAINTS,
+  OID.KEY_USAGE,
+  OID.EXT_KEY_USAGE,
+  OID.SUBJECT_KEY_ID,
+  OID.AUTHORITY_KEY_ID,
+  OID.SUBJECT_ALT_NAME,
 ]);
 
 function fail(code: X509ChainErrorCode, message: string): CosignError {
@@ -138,17 +139,17 @@ function checkCriticalExtensions(cert: Certificate): CosignError | undefined {
 /** Go's EKU nesting: an issuer that restricts EKUs must allow the one the leaf is used for. */
 function allowsUsage(cert: Certificate, usage: string | undefined): boolean {
   if (!usage || !cert.extKeyUsage) return true;
-  return cert.extKeyUsage.includes(usage) || cert.extKeyUsage.includes(X509_OID.EKU_ANY);
+  return cert.extKeyUsage.includes(usage) || cert.extKeyUsage.includes(OID.EKU_ANY);
 }
 
 function checkLeafUsage(leaf: Certificate, options: ChainOptions): CosignError | undefined {
-  if (options.requireCodeSigning && !leaf.extKeyUsage?.includes(X509_OID.EKU_CODE_SIGNING)) {
+  if (options.requireCodeSigning && !leaf.extKeyUsage?.includes(OID.EKU_CODE_SIGNING)) {
     return fail("X509_EXT_KEY_USAGE", `Certificate "${describe(leaf)}" is not for code signing`);
   }
   if (options.requireTimeStamping) {
-    const ext = leaf.extensions.find((e) => e.oid === X509_OID.EXT_KEY_USAGE);
+    const ext = leaf.extensions.find((e) => e.oid === OID.EXT_KEY_USAGE);
     const ekus = leaf.extKeyUsage ?? [];
-    if (!ext?.critical || ekus.length !== 1 || ekus[0] !== X509_OID.EKU_TIME_STAMPING) {
+    if (!ext?.critical || ekus.length !== 1 || ekus[0] !== OID.EKU_TIME_STAMPING) {
       return fail(
         "X509_EXT_KEY_USAGE",
         `Certificate "${describe(leaf)}" does not have the sole critical EKU timeStamping`,
@@ -217,9 +218,9 @@ export async function verifyCertificateChain(
     throw fail("X509_TOO_MANY_CERTIFICATES", `More than ${MAX_INTERMEDIATES} intermediates`);
   }
   const usage = options.requireTimeStamping
-    ? X509_OID.EKU_TIME_STAMPING
+    ? OID.EKU_TIME_STAMPING
     : options.requireCodeSigning
-    ? X509_OID.EKU_CODE_SIGNING
+    ? OID.EKU_CODE_SIGNING
     : undefined;
   const leafProblem = checkValidity(leaf, times) ?? checkCriticalExtensions(leaf) ??
     checkLeafUsage(leaf, options);

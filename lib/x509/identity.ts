@@ -7,7 +7,8 @@
  * @module
  */
 
-import { type Certificate, FULCIO_EXTENSIONS, X509_OID } from "./certificate.ts";
+import type { Certificate } from "./certificate.ts";
+import { FULCIO_EXTENSIONS, OID } from "./oids.ts";
 import type { GeneralName } from "./names.ts";
 
 /** GitHub workflow values from the deprecated Fulcio extensions .2-.6. */
@@ -43,7 +44,7 @@ export function certificateIdentity(cert: Certificate): CertificateIdentity {
   const sans = cert.subjectAltNames;
   const san = sans.find((n) => n.type === "uri")?.value ??
     sans.find((n) => n.type === "email")?.value ??
-    sans.find((n) => n.type === "otherName" && n.oid === X509_OID.FULCIO_OTHERNAME)?.value;
+    sans.find((n) => n.type === "otherName" && n.oid === OID.FULCIO_OTHERNAME)?.value;
   const extensions: Record<string, string> = {};
   for (const [oid, value] of Object.entries(cert.fulcio)) {
     extensions[FULCIO_EXTENSIONS[oid]!] = value;

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { nameAttributeLabel } from "./oids.ts";
 import { type Bytes, fromUtf8, toHex } from "../util/bytes.ts";
 import {
   at,
@@ -52,21 +53,6 @@ export interface GeneralName {
   readonly oid?: string;
 }
 
-const NAME_LABELS: Readonly<Record<string, string>> = {
-  "2.5.4.3": "CN",
-  "2.5.4.5": "SERIALNUMBER",
-  "2.5.4.6": "C",
-  "2.5.4.7": "L",
-  "2.5.4.8": "ST",
-  "2.5.4.9": "STREET",
-  "2.5.4.10": "O",
-  "2.5.4.11": "OU",
-  "2.5.4.17": "POSTALCODE",
-  "1.2.840.113549.1.9.1": "EMAILADDRESS",
-  "0.9.2342.19200300.100.1.25": "DC",
-  "0.9.2342.19200300.100.1.1": "UID",
-};
-
 /** Parse a Name (RFC 5280 section 4.1.2.4). */
 export function parseName(node: DerNode): DistinguishedName {
   const rdns: NameAttribute[][] = [];
@@ -89,7 +75,7 @@ export function parseName(node: DerNode): DistinguishedName {
     rdns.push(rdn);
   }
   const text = [...rdns].reverse().map((rdn) =>
-    rdn.map((a) => `${NAME_LABELS[a.oid] ?? a.oid}=${escapeDnValue(a.value)}`).join("+")
+    rdn.map((a) => `${nameAttributeLabel(a.oid) ?? a.oid}=${escapeDnValue(a.value)}`).join("+")
   ).join(",");
   return { raw: node.raw, rdns, text };
 }

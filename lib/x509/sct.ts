@@ -15,7 +15,8 @@ import { children, derSequence, encodeTlv, parseDer, readOid, TAG } from "../uti
 import { CosignError, errorMessage } from "../errors.ts";
 import { type Signer, verifySignature } from "../keys/public_key.ts";
 import { isWithin, type TrustedLog } from "../trust/trusted_root.ts";
-import { type Certificate, X509_OID } from "./certificate.ts";
+import type { Certificate } from "./certificate.ts";
+import { OID } from "./oids.ts";
 
 /** Error codes raised here. */
 export type SctErrorCode = "X509_SCT_MALFORMED" | "X509_SCT_MISSING" | "X509_SCT_UNVERIFIED";
@@ -147,7 +148,7 @@ export function removeCtExtensions(tbs: Uint8Array): Bytes {
     if (field.tag !== 0xa3) return field.raw;
     const kept = children(parseDer(field.value, TAG.SEQUENCE)).filter((ext) => {
       const oid = readOid(children(ext, TAG.SEQUENCE)[0]!);
-      return oid !== X509_OID.SCT_LIST && oid !== X509_OID.PRECERT_POISON;
+      return oid !== OID.SCT_LIST && oid !== OID.PRECERT_POISON;
     });
     return encodeTlv(0xa3, derSequence(...kept.map((ext) => ext.raw)));
   });

@@ -31,7 +31,8 @@ import {
   type TrustedAuthority,
   type TrustedLog,
 } from "../../lib/trust/trusted_root.ts";
-import { type Certificate, parseCertificate, X509_OID } from "../../lib/x509/certificate.ts";
+import { type Certificate, parseCertificate } from "../../lib/x509/certificate.ts";
+import { OID } from "../../lib/x509/oids.ts";
 
 /** Error codes raised here. */
 export type CertificateAuthorityErrorCode = "SERVER_CA_STATE";
@@ -160,7 +161,7 @@ export class CertificateAuthority {
       notBefore,
       notAfter: new Date(notBefore.getTime() + 5 * YEAR_MS),
       pathLen: 0,
-      extKeyUsage: [X509_OID.EKU_CODE_SIGNING],
+      extKeyUsage: [OID.EKU_CODE_SIGNING],
     });
     return new CertificateAuthority(root, intermediate, intermediateKey, ctKey, notBefore, options);
   }

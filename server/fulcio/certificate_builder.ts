@@ -35,12 +35,11 @@ import { encodeSctList, type SignedCertificateTimestamp } from "../../lib/x509/s
 import type { PublicKey, Signer } from "../../lib/keys/public_key.ts";
 import {
   type Certificate,
-  FULCIO_EXTENSIONS,
   KEY_USAGE_BITS,
   type KeyUsageName,
   parseCertificate,
-  X509_OID,
 } from "../../lib/x509/certificate.ts";
+import { FULCIO_EXTENSIONS, NAME_ATTRIBUTE_OID, OID } from "../../lib/x509/oids.ts";
 
 /** An extension to put in a certificate: `value` is the DER inside `extnValue`. */
 export interface ExtensionInput {
@@ -54,20 +53,10 @@ export type NameInput = Readonly<
   Partial<Record<"C" | "ST" | "L" | "O" | "OU" | "CN" | "SERIALNUMBER", string>>
 >;
 
-const NAME_OIDS: Readonly<Record<keyof NameInput, string>> = {
-  C: "2.5.4.6",
-  ST: "2.5.4.8",
-  L: "2.5.4.7",
-  O: "2.5.4.10",
-  OU: "2.5.4.11",
-  CN: "2.5.4.3",
-  SERIALNUMBER: "2.5.4.5",
-};
-
 /** DER Name from attributes; PrintableString when the value allows it (as Go writes), else UTF8. */
 export function encodeName(name: NameInput): Bytes {
   const rdns = Object.entries(name).map(([label, value]) => {
-    const oid = NAME_OIDS[label as keyof NameInput];
+    const oid = NAME_ATTRIBUTE_OID[label as keyof NameInput];
     if (!oid || value === undefined) throw new TypeError(`Unknown name attribute "${label}"`);
     const encoded = /^[A-Za-z0-9 '()+,\-./:=?]*$/.test(value)
       ? derPrintableString(value)
@@ -83,7 +72,7 @@ export function basicConstraintsExtension(cA: boolean, pathLen?: number): Extens
     ...(cA ? [derBoolean(true)] : []),
     ...(pathLen !== undefined ? [derInteger(pathLen)] : []),
   ];
-  return { oid: X509_OID.BASIC_CONSTRAINTS, critical: true, value: derSequence(...fields) };
+  return { oid: OID.BASIC_CONSTRAINTS, critical: true, value: derSequence(...fields) };
 }
 
 /** KeyUsage as a DER named bit list, critical (RFC 5280 section 4.2.1.3). */
@@ -95,7 +84,7 @@ export function keyUsageExtension(usages: readonly KeyUsageName[]): ExtensionInp
   for (const bit of bits) bytes[bit >> 3]! |= 0x80 >> (bit & 7);
   const unused = 7 - (highest & 7);
   return {
-    oid: X509_OID.KEY_USAGE,
+    oid: OID.KEY_USAGE,
     critical: true,
     value: encodeTlv(TAG.BIT_STRING, Uint8Array.of(unused), bytes),
   };
@@ -104,7 +93,7 @@ export function keyUsageExtension(usages: readonly KeyUsageName[]): ExtensionInp
 /** ExtendedKeyUsage (RFC 5280 section 4.2.1.12); RFC 3161 wants timeStamping critical. */
 export function extKeyUsageExtension(oids: readonly string[], critical = false): ExtensionInput {
   return {
-    oid: X509_OID.EXT_KEY_USAGE,
+    oid: OID.EXT_KEY_USAGE,
     critical,
     value: derSequence(...oids.map((oid) => derOid(oid))),
   };
@@ -118,12 +107,12 @@ export function keyIdentifier(key: PublicKey): Bytes {
 
 /** SubjectKeyIdentifier (RFC 5280 section 4.2.1.2). */
 export function subjectKeyIdExtension(key: PublicKey): ExtensionInput {
-  return { oid: X509_OID.SUBJECT_KEY_ID, value: derOctetString(keyIdentifier(key)) };
+  return { oid: OID.SUBJECT_KEY_ID, value: derOctetString(keyIdentifier(key)) };
 }
 
 /** AuthorityKeyIdentifier with a keyIdentifier (RFC 5280 section 4.2.1.1). */
 export function authorityKeyIdExtension(keyId: Uint8Array): ExtensionInput {
-  return { oid: X509_OID.AUTHORITY_KEY_ID, value: derSequence(derContext(0, false, keyId)) };
+  return { oid: OID.AUTHORITY_KEY_ID, value: derSequence(derContext(0, false, keyId)) };
 }
 
 /** A SAN entry to encode. */
@@ -152,12 +141,12 @@ export function subjectAltNameExtension(
         return derContext(
           0,
           true,
-          derOid(name.oid ?? X509_OID.FULCIO_OTHERNAME),
+          derOid(name.oid ?? OID.FULCIO_OTHERNAME),
           derContext(0, true, derUtf8String(name.value)),
         );
     }
   });
-  return { oid: X509_OID.SUBJECT_ALT_NAME, critical, value: derSequence(...encoded) };
+  return { oid: OID.SUBJECT_ALT_NAME, critical, value: derSequence(...encoded) };
 }
 
 /**
@@ -182,12 +171,12 @@ export function customExtension(
 
 /** The RFC 6962 precertificate poison, critical, NULL contents. */
 export function precertPoisonExtension(): ExtensionInput {
-  return { oid: X509_OID.PRECERT_POISON, critical: true, value: derNull() };
+  return { oid: OID.PRECERT_POISON, critical: true, value: derNull() };
 }
 
 /** The embedded SCT list (RFC 6962 section 3.3): an OCTET STRING of the TLS list. */
 export function sctListExtension(scts: readonly SignedCertificateTimestamp[]): ExtensionInput {
-  return { oid: X509_OID.SCT_LIST, value: derOctetString(encodeSctList(scts)) };
+  return { oid: OID.SCT_LIST, value: derOctetString(encodeSctList(scts)) };
 }
 
 function encodeExtension(ext: ExtensionInput): Bytes {
@@ -202,18 +191,18 @@ function encodeExtension(ext: ExtensionInput): Bytes {
 export function signatureAlgorithmFor(key: PublicKey): { algorithm: Bytes; hash: HashName } {
   switch (key.kind) {
     case "ecdsa-p256":
-      return { algorithm: derSequence(derOid("1.2.840.10045.4.3.2")), hash: "sha256" };
+      return { algorithm: derSequence(derOid(OID.ECDSA_SHA256)), hash: "sha256" };
     case "ecdsa-p384":
-      return { algorithm: derSequence(derOid("1.2.840.10045.4.3.3")), hash: "sha384" };
+      return { algorithm: derSequence(derOid(OID.ECDSA_SHA384)), hash: "sha384" };
     case "ecdsa-p521":
-      return { algorithm: derSequence(derOid("1.2.840.10045.4.3.4")), hash: "sha512" };
+      return { algorithm: derSequence(derOid(OID.ECDSA_SHA512)), hash: "sha512" };
     case "rsa":
       return {
-        algorithm: derSequence(derOid("1.2.840.113549.1.1.11"), derNull()),
+        algorithm: derSequence(derOid(OID.RSA_SHA256), derNull()),
         hash: "sha256",
       };
     case "ed25519":
-      return { algorithm: derSequence(derOid("1.3.101.112")), hash: "sha512" };
+      return { algorithm: derSequence(derOid(OID.ED25519)), hash: "sha512" };
   }
 }
 
@@ -366,7 +355,7 @@ export function createLeafCertificate(
     extensions: [
       keyUsageExtension(["digitalSignature"]),
       extKeyUsageExtension(
-        options.extKeyUsage ?? [X509_OID.EKU_CODE_SIGNING],
+        options.extKeyUsage ?? [OID.EKU_CODE_SIGNING],
         options.criticalExtKeyUsage ?? false,
       ),
       subjectKeyIdExtension(options.publicKey),
@@ -392,7 +381,7 @@ export async function finalizePrecertificate(
   const fields = children(parseDer(precertificate.tbs, TAG.SEQUENCE)).map((field) => {
     if (field.tag !== 0xa3) return field.raw;
     const extensions = children(parseDer(field.value, TAG.SEQUENCE)).map((ext) => {
-      if (readOid(children(ext, TAG.SEQUENCE)[0]!) !== X509_OID.PRECERT_POISON) return ext.raw;
+      if (readOid(children(ext, TAG.SEQUENCE)[0]!) !== OID.PRECERT_POISON) return ext.raw;
       replaced = true;
       return encodeExtension(sctListExtension(scts));
     });

@@ -23,6 +23,7 @@
 
 import type { SanInput } from "./certificate_builder.ts";
 import { CosignError } from "../../lib/errors.ts";
+import { FULCIO_ARC } from "../../lib/x509/oids.ts";
 import {
   type JSONWebKeySet,
   type UnverifiedClaims,
@@ -67,7 +68,7 @@ export interface FulcioTokenOptions {
 
 /** The audience Fulcio requires. */
 const AUDIENCE = "sigstore";
-const OID = (arc: number) => `1.3.6.1.4.1.57264.1.${arc}`;
+const fulcioOid = (arc: number) => `${FULCIO_ARC}${arc}`;
 
 /**
  * Verify `token` against the one configured issuer whose URL equals its `iss`, and derive the
@@ -131,8 +132,8 @@ export function principalFromClaims(
   options: { readonly githubServerUrl: string; readonly subjectDomain?: string },
 ): FulcioPrincipal {
   const extensions: Record<string, string> = {
-    [OID(1)]: claims.issuer,
-    [OID(8)]: claims.issuer,
+    [fulcioOid(1)]: claims.issuer,
+    [fulcioOid(8)]: claims.issuer,
   };
   const base = { issuer: claims.issuer, challenge: claims.challenge, extensions };
   const raw = claims.claims;
@@ -200,6 +201,6 @@ function githubExtensions(
     [23, claim("environment")],
   ];
   const out: Record<string, string> = {};
-  for (const [arc, value] of values) if (value !== undefined) out[OID(arc)] = value;
+  for (const [arc, value] of values) if (value !== undefined) out[fulcioOid(arc)] = value;
   return out;
 }

@@ -38,10 +38,10 @@ import {
 } from "../fulcio/certificate_builder.ts";
 import { CosignError, errorMessage } from "../../lib/errors.ts";
 import { ecdsaRawToDer, PublicKey, type Signer } from "../../lib/keys/public_key.ts";
-import { HASH_OID, TIMESTAMP_OID } from "../../lib/timestamp/token.ts";
+import { HASH_OID, NAME_ATTRIBUTE_OID, OID } from "../../lib/x509/oids.ts";
 import { parseTimestampRequest } from "../../lib/timestamp/client.ts";
 import type { TrustedAuthority } from "../../lib/trust/trusted_root.ts";
-import { type Certificate, parseCertificate, X509_OID } from "../../lib/x509/certificate.ts";
+import { type Certificate, parseCertificate } from "../../lib/x509/certificate.ts";
 
 /** Error codes raised here. */
 export type TsaServerErrorCode = "SERVER_TSA_STATE" | "TSA_UNSUPPORTED_POLICY";
@@ -191,7 +191,7 @@ export class TimestampAuthority {
       subject: { O: "dcosign", CN: "dcosign-tsa" },
       notBefore,
       notAfter,
-      extKeyUsage: [X509_OID.EKU_TIME_STAMPING],
+      extKeyUsage: [OID.EKU_TIME_STAMPING],
       criticalExtKeyUsage: true,
     });
     const pkcs8 = (imported ?? generated)?.pkcs8;
@@ -244,8 +244,8 @@ export class TimestampAuthority {
   trustedAuthority(baseUrl: string = this.#url): TrustedAuthority {
     const root = this.chain[this.chain.length - 1]!;
     const attribute = (oid: string) => root.subject.rdns.flat().find((a) => a.oid === oid)?.value;
-    const organization = attribute("2.5.4.10");
-    const commonName = attribute("2.5.4.3");
+    const organization = attribute(NAME_ATTRIBUTE_OID.O);
+    const commonName = attribute(NAME_ATTRIBUTE_OID.CN);
     return {
       subject: {
         ...(organization !== undefined ? { organization } : {}),
@@ -267,7 +267,7 @@ export class TimestampAuthority {
       throw new CosignError("TSA_MALFORMED", "Timestamp request is too large");
     }
     const request = parseTimestampRequest(requestBytes);
-    if (request.policy && request.policy !== TIMESTAMP_OID.SIGSTORE_POLICY) {
+    if (request.policy && request.policy !== OID.SIGSTORE_TSA_POLICY) {
       throw new CosignError(
         "TSA_UNSUPPORTED_POLICY",
         `Unsupported timestamp policy "${request.policy}"`,
@@ -276,7 +276,7 @@ export class TimestampAuthority {
     const leaf = this.chain[0]!;
     const tstInfo = derSequence(
       derInteger(1),
-      derOid(TIMESTAMP_OID.SIGSTORE_POLICY),
+      derOid(OID.SIGSTORE_TSA_POLICY),
       derSequence(
         derSequence(derOid(HASH_OID[request.hash]), derNull()),
         derOctetString(request.hashedMessage),
@@ -303,10 +303,10 @@ export class TimestampAuthority {
       )),
     );
     const signedAttributes = derSet(
-      attribute(TIMESTAMP_OID.CONTENT_TYPE, derOid(TIMESTAMP_OID.TST_INFO)),
-      attribute(TIMESTAMP_OID.SIGNING_TIME, derTime(now)),
-      attribute(TIMESTAMP_OID.MESSAGE_DIGEST, derOctetString(digest(hash, tstInfo))),
-      attribute(TIMESTAMP_OID.SIGNING_CERTIFICATE_V2, essCertId),
+      attribute(OID.CONTENT_TYPE, derOid(OID.TST_INFO)),
+      attribute(OID.SIGNING_TIME, derTime(now)),
+      attribute(OID.MESSAGE_DIGEST, derOctetString(digest(hash, tstInfo))),
+      attribute(OID.SIGNING_CERTIFICATE_V2, essCertId),
     );
     const signature = await this.#signer.sign(signedAttributes, { hash });
     const signerInfo = derSequence(
@@ -323,11 +323,11 @@ export class TimestampAuthority {
     const signedData = derSequence(
       derInteger(3),
       derSet(hashAlgorithm),
-      derSequence(derOid(TIMESTAMP_OID.TST_INFO), derContext(0, true, derOctetString(tstInfo))),
+      derSequence(derOid(OID.TST_INFO), derContext(0, true, derOctetString(tstInfo))),
       ...certificates,
       derSet(signerInfo),
     );
-    const token = derSequence(derOid(TIMESTAMP_OID.SIGNED_DATA), derContext(0, true, signedData));
+    const token = derSequence(derOid(OID.SIGNED_DATA), derContext(0, true, signedData));
     return derSequence(derSequence(derInteger(0)), token);
   }
 }

@@ -12,7 +12,8 @@ import {
 import { generateKeyPair, type PrivateKey } from "../../../lib/keys/private_key.ts";
 import { unverifiedClaims } from "../../../lib/keyless/token_sources.ts";
 import { verifyEmbeddedScts } from "../../../lib/x509/sct.ts";
-import { findExtension, X509_OID } from "../../../lib/x509/certificate.ts";
+import { findExtension } from "../../../lib/x509/certificate.ts";
+import { OID } from "../../../lib/x509/oids.ts";
 import { certificateIdentity } from "../../../lib/x509/identity.ts";
 import {
   CertificateAuthority,
@@ -78,7 +79,7 @@ Deno.test("CertificateAuthority.create() makes a P-384 root (10 years) and inter
   assert.equal(Math.round(years(ca.intermediate.notBefore, ca.intermediate.notAfter)), 5);
   assert.deepEqual(ca.root.basicConstraints, { cA: true, pathLen: 1 });
   assert.deepEqual(ca.intermediate.basicConstraints, { cA: true, pathLen: 0 });
-  assert.deepEqual(ca.intermediate.extKeyUsage, [X509_OID.EKU_CODE_SIGNING]);
+  assert.deepEqual(ca.intermediate.extKeyUsage, [OID.EKU_CODE_SIGNING]);
   const authority = ca.trustedAuthority("https://fulcio.example");
   assert.deepEqual(authority.certificates, [ca.intermediate.raw, ca.root.raw]);
   const log = ca.ctLog("https://ct.example");
@@ -102,10 +103,10 @@ Deno.test("CertificateAuthority.issue() follows the Fulcio leaf profile with an 
   assert.equal(rootCert, ca.root);
   assert.equal(leaf.notAfter.getTime() - leaf.notBefore.getTime(), 10 * 60_000);
   assert.equal(leaf.subject.rdns.length, 0);
-  assert.equal(findExtension(leaf, X509_OID.SUBJECT_ALT_NAME)?.critical, true);
-  assert.equal(findExtension(leaf, X509_OID.KEY_USAGE)?.critical, true);
+  assert.equal(findExtension(leaf, OID.SUBJECT_ALT_NAME)?.critical, true);
+  assert.equal(findExtension(leaf, OID.KEY_USAGE)?.critical, true);
   assert.deepEqual(leaf.keyUsage, ["digitalSignature"]);
-  assert.deepEqual(leaf.extKeyUsage, [X509_OID.EKU_CODE_SIGNING]);
+  assert.deepEqual(leaf.extKeyUsage, [OID.EKU_CODE_SIGNING]);
   assert.equal(leaf.basicConstraints?.cA ?? false, false);
   assert.ok(leaf.subjectKeyId && leaf.authorityKeyId);
   assert.deepEqual(leaf.authorityKeyId, ca.intermediate.subjectKeyId);
@@ -115,7 +116,7 @@ Deno.test("CertificateAuthority.issue() follows the Fulcio leaf profile with an 
   const v2 = parseDer(findExtension(leaf, FULCIO(8))!.value);
   assert.equal(v2.tag, TAG.UTF8_STRING);
   assert.equal(fromUtf8(v2.value), ISSUER);
-  assert.equal(findExtension(leaf, X509_OID.PRECERT_POISON), undefined);
+  assert.equal(findExtension(leaf, OID.PRECERT_POISON), undefined);
   const scts = await verifyEmbeddedScts(leaf, ca.intermediate, [ca.ctLog(ISSUER)]);
   assert.equal(scts.length, 1);
   // The extensions are in OID order, whatever order they were given in.

@@ -24,11 +24,11 @@ import {
   ecdsaRawToDer,
   ecdsaSignatureToRaw,
   type KeyKind,
-  OID,
   verifyEd25519ph,
   verifyPrehashed,
   verifySignature,
 } from "../../../lib/keys/public_key.ts";
+import { OID } from "../../../lib/x509/oids.ts";
 import { isCosignError } from "../../../lib/errors.ts";
 import { p256 } from "../../../lib/_deps.ts";
 

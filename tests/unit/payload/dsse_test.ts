@@ -11,7 +11,8 @@ import {
   serializeEnvelope,
 } from "../../../lib/payload/dsse.ts";
 import { isCosignError } from "../../../lib/errors.ts";
-import { OID, PublicKey, verifySignature } from "../../../lib/keys/public_key.ts";
+import { OID } from "../../../lib/x509/oids.ts";
+import { PublicKey, verifySignature } from "../../../lib/keys/public_key.ts";
 import { INTEROP, readInteropText, REPO_ROOT, requireComponents } from "../../_support.ts";
 
 const VECTOR = JSON.parse(

@@ -17,8 +17,8 @@ import {
   KEY_USAGE_BITS,
   type KeyUsageName,
   parseCertificate,
-  X509_OID,
 } from "../../../lib/x509/certificate.ts";
+import { OID } from "../../../lib/x509/oids.ts";
 import { verifyCertificateChain } from "../../../lib/x509/chain.ts";
 import { isCosignError } from "../../../lib/errors.ts";
 
@@ -88,10 +88,10 @@ Deno.test("createLeafCertificate() follows the Fulcio profile", async () => {
   });
   const critical = (oid: string) => leaf.extensions.find((e) => e.oid === oid)?.critical;
   assert.equal(leaf.subject.text, "");
-  assert.equal(critical(X509_OID.SUBJECT_ALT_NAME), true);
-  assert.equal(critical(X509_OID.KEY_USAGE), true);
+  assert.equal(critical(OID.SUBJECT_ALT_NAME), true);
+  assert.equal(critical(OID.KEY_USAGE), true);
   assert.deepEqual(leaf.keyUsage, ["digitalSignature"]);
-  assert.deepEqual(leaf.extKeyUsage, [X509_OID.EKU_CODE_SIGNING]);
+  assert.deepEqual(leaf.extKeyUsage, [OID.EKU_CODE_SIGNING]);
   assert.deepEqual(leaf.authorityKeyId, root.subjectKeyId);
   assert.equal(leaf.signatureAlgorithm, "1.2.840.10045.4.3.3");
   const named = await createLeafCertificate(ca, root, {
@@ -100,11 +100,11 @@ Deno.test("createLeafCertificate() follows the Fulcio profile", async () => {
     notBefore: T0,
     notAfter: LATER,
     sans: [{ type: "dns", value: "tsa.example" }],
-    extKeyUsage: [X509_OID.EKU_TIME_STAMPING],
+    extKeyUsage: [OID.EKU_TIME_STAMPING],
     criticalExtKeyUsage: true,
   });
-  assert.equal(named.extensions.find((e) => e.oid === X509_OID.SUBJECT_ALT_NAME)?.critical, false);
-  assert.equal(named.extensions.find((e) => e.oid === X509_OID.EXT_KEY_USAGE)?.critical, true);
+  assert.equal(named.extensions.find((e) => e.oid === OID.SUBJECT_ALT_NAME)?.critical, false);
+  assert.equal(named.extensions.find((e) => e.oid === OID.EXT_KEY_USAGE)?.critical, true);
   const chain = await verifyCertificateChain(named, {
     roots: [root],
     time: T0,
@@ -183,8 +183,8 @@ Deno.test("finalizePrecertificate() swaps the poison for the SCT list and keeps 
   const final = await finalizePrecertificate(ca, precert, []);
   const oids = children(parseDer(final.tbs)).at(-1)!;
   const listed = children(parseDer(oids.value)).map((ext) => readOid(children(ext)[0]!));
-  assert.equal(listed.at(-1), X509_OID.SCT_LIST);
-  assert.ok(!listed.includes(X509_OID.PRECERT_POISON));
+  assert.equal(listed.at(-1), OID.SCT_LIST);
+  assert.ok(!listed.includes(OID.PRECERT_POISON));
   assert.deepEqual(removeCtExtensions(final.tbs), removeCtExtensions(precert.tbs));
   assert.equal((await verifyCertificateChain(final, { roots: [root], time: T0 })).length, 2);
   await assert.rejects(finalizePrecertificate(ca, final, []), TypeError);

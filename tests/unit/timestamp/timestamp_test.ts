@@ -8,8 +8,8 @@ import {
 } from "../../../server/fulcio/certificate_builder.ts";
 import { isCosignError } from "../../../lib/errors.ts";
 import { ecdsaRawToDer, PublicKey, type Signer } from "../../../lib/keys/public_key.ts";
+import { HASH_OID } from "../../../lib/x509/oids.ts";
 import {
-  HASH_OID,
   parseSignedTimestamp,
   verifyTimestamp,
   verifyTimestamps,
@@ -20,7 +20,7 @@ import {
   requestTimestamp,
 } from "../../../lib/timestamp/client.ts";
 import type { TrustedAuthority } from "../../../lib/trust/trusted_root.ts";
-import { X509_OID } from "../../../lib/x509/certificate.ts";
+import { OID } from "../../../lib/x509/oids.ts";
 import { TimestampAuthority } from "../../../server/tsa/timestamp_authority.ts";
 import { tsaRoutes } from "../../../server/tsa/routes.ts";
 
@@ -203,7 +203,7 @@ Deno.test("a forged certificate prepended to the CMS bag does not change the sig
     notBefore: new Date(0),
     notAfter: new Date(4e12),
     serial: leaf.serial,
-    extKeyUsage: [X509_OID.EKU_TIME_STAMPING],
+    extKeyUsage: [OID.EKU_TIME_STAMPING],
     criticalExtKeyUsage: true,
   });
   const bag = withCertificates(await stamp(tsa), [forged.raw, leaf.raw]);
@@ -234,7 +234,7 @@ Deno.test("the EKU check applies to the actual signer, not the first certificate
     subject: { CN: "a real TSA leaf" },
     notBefore: new Date(0),
     notAfter: new Date(4e12),
-    extKeyUsage: [X509_OID.EKU_TIME_STAMPING],
+    extKeyUsage: [OID.EKU_TIME_STAMPING],
     criticalExtKeyUsage: true,
   });
   const token = withCertificates(await stamp(tsa), [timestamper.raw, codeSigningLeaf.raw]);

@@ -17,8 +17,8 @@ import {
   parseCertificate,
   parseCertificatePem,
   parseCertificatesPem,
-  X509_OID,
 } from "../../../lib/x509/certificate.ts";
+import { OID } from "../../../lib/x509/oids.ts";
 import { parseName } from "../../../lib/x509/names.ts";
 import { certificateIdentity } from "../../../lib/x509/identity.ts";
 import {
@@ -70,7 +70,7 @@ async function pki(options: { intermediateNotAfter?: Date } = {}) {
     publicKey: intKey.publicKey,
     notBefore: T0,
     notAfter: options.intermediateNotAfter ?? at(10 * YEAR),
-    extKeyUsage: [X509_OID.EKU_CODE_SIGNING],
+    extKeyUsage: [OID.EKU_CODE_SIGNING],
   });
   const leaf = await createLeafCertificate(intKey, intermediate, {
     publicKey: leafKey.publicKey,
@@ -101,11 +101,11 @@ Deno.test("parseCertificate() reads names, validity, key, extensions and keeps r
   assert.equal(again.publicKey.kind, "ecdsa-p256");
   assert.equal(again.signatureAlgorithm, "1.2.840.10045.4.3.3");
   assert.deepEqual(again.keyUsage, ["digitalSignature"]);
-  assert.deepEqual(again.extKeyUsage, [X509_OID.EKU_CODE_SIGNING]);
+  assert.deepEqual(again.extKeyUsage, [OID.EKU_CODE_SIGNING]);
   assert.deepEqual(again.authorityKeyId, intermediate.subjectKeyId);
   assert.ok(again.serial > 0n);
   assert.deepEqual(intermediate.basicConstraints, { cA: true, pathLen: 0 });
-  const san = again.extensions.find((e) => e.oid === X509_OID.SUBJECT_ALT_NAME);
+  const san = again.extensions.find((e) => e.oid === OID.SUBJECT_ALT_NAME);
   assert.equal(san?.critical, true);
   assert.deepEqual(parseDer(again.tbs).raw, again.tbs);
 });
@@ -137,7 +137,7 @@ Deno.test("certificateIdentity() falls back to email, then the Fulcio otherName"
   assert.equal(email.issuer, "https://raw.issuer");
   const other = certificateIdentity(await make([{ type: "otherName", value: "foo!oidc.local" }]));
   assert.equal(other.san, "foo!oidc.local");
-  assert.equal(other.sans[0]?.oid, X509_OID.FULCIO_OTHERNAME);
+  assert.equal(other.sans[0]?.oid, OID.FULCIO_OTHERNAME);
   assert.equal(certificateIdentity(await make(undefined)).san, undefined);
 });
 
