@@ -98,8 +98,8 @@ export type {
   VerificationPolicy,
   VerificationResult,
   VerifiedTime,
-} from "./lib/verify/pipeline.ts";
-export type { IdentityMatcher } from "./lib/verify/identity_policy.ts";
+} from "./lib/verify/entity.ts";
+export type { IdentityMatcher } from "./lib/verify/entity.ts";
 export type { SigningIdentity, SigningServices } from "./lib/sign/signature.ts";
 export {
   type KeylessIdentity,

@@ -19,7 +19,7 @@
 import { parseBundle } from "../lib/bundle/model.ts";
 import { PublicKey } from "../lib/keys/public_key.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../lib/trust/trusted_root.ts";
-import type { Artifact, VerificationPolicy } from "../lib/verify/pipeline.ts";
+import type { Artifact, VerificationPolicy } from "../lib/verify/entity.ts";
 import { verifyBundle } from "../lib/verify/bundle.ts";
 import { clearCertificateSignatureCache } from "../lib/x509/chain.ts";
 import { exists, interopPath, REPO_ROOT } from "../tests/_support.ts";

@@ -17,7 +17,7 @@ import {
 } from "./sign/image.ts";
 import type { SigningIdentity, SigningServices } from "./sign/signature.ts";
 import type { Signer } from "./keys/public_key.ts";
-import type { VerificationPolicy } from "./verify/pipeline.ts";
+import type { VerificationPolicy } from "./verify/entity.ts";
 import {
   type ImageVerification,
   verifyImageAttestations,

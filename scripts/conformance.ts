@@ -49,7 +49,7 @@ import { PublicKey } from "../lib/keys/public_key.ts";
 import { requestTimestamp } from "../lib/timestamp/client.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../lib/trust/trusted_root.ts";
 import { parseSigningConfig, selectServices } from "../lib/trust/signing_config.ts";
-import type { Artifact, VerificationPolicy } from "../lib/verify/pipeline.ts";
+import type { Artifact, VerificationPolicy } from "../lib/verify/entity.ts";
 import { verifyBundle } from "../lib/verify/bundle.ts";
 
 /** Options of `runConformance`: what a test injects instead of the process's own. */

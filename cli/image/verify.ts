@@ -9,7 +9,7 @@
  * @module
  */
 
-import { fromUtf8 } from "../../lib/util/bytes.ts";
+import { fromUtf8, type HashName } from "../../lib/util/bytes.ts";
 import { parseJson } from "../../lib/util/json.ts";
 import {
   formatImageReference,
@@ -17,7 +17,7 @@ import {
   parseImageReference,
 } from "../../lib/oci/reference.ts";
 import { ANNOTATION } from "../../lib/storage/signatures.ts";
-import { parseStatement } from "../../lib/payload/statement.ts";
+import { findSubject, parseStatement } from "../../lib/payload/statement.ts";
 import {
   type ImageVerification,
   type VerifiedImageSignature,
@@ -75,8 +75,8 @@ export function signatureOutput(
 ): unknown {
   if (signature.envelope) {
     const statement = parseStatement(signature.envelope.payload);
-    const [algorithm, hex] = verification.digest.split(":");
-    const subject = statement.subject.find((s) => s.digest[algorithm!] === hex);
+    const [algorithm, hex] = verification.digest.split(":") as [HashName, string];
+    const subject = findSubject(statement, algorithm, hex);
     const annotations = subject?.annotations;
     return {
       critical: {

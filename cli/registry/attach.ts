@@ -14,10 +14,10 @@ import {
   type AttachResult,
   attachSbom,
   attachSignature,
-  isSigstoreBundle,
   sbomMediaType,
   type SbomType,
 } from "../../lib/storage/attach.ts";
+import { isSigstoreBundle } from "../../lib/bundle/model.ts";
 import { parseImageReference } from "../../lib/oci/reference.ts";
 import type { CommandInput, CommandRun } from "../spec.ts";
 import { createRegistryClient, targetRepository } from "../options/registry.ts";

@@ -24,6 +24,7 @@ import {
   asStrictRecord,
   asString,
   asWrappedBase64,
+  isRecord,
   type JsonRecord,
   parseJson,
 } from "../util/json.ts";
@@ -163,6 +164,21 @@ function malformed(message: string, cause?: unknown): CosignError {
 /** Absent in protobuf JSON: a missing key or `null`. */
 function isAbsent(value: unknown): value is undefined | null {
   return value === undefined || value === null;
+}
+
+/**
+ * True for a JSON object with a `mediaType` member: a Sigstore bundle rather than a legacy
+ * cosign file or a bare payload (cosign's `checkNewBundle`). Whether it is a valid bundle is
+ * `parseBundle`'s to say, with its own error.
+ */
+export function isSigstoreBundle(bytes: Uint8Array): boolean {
+  let value: unknown;
+  try {
+    value = parseJson(bytes, "bundle");
+  } catch {
+    return false;
+  }
+  return isRecord(value) && value.mediaType !== undefined;
 }
 
 /**

@@ -217,19 +217,20 @@ function readSubject(value: unknown, path: string): StatementSubject {
 }
 
 /**
- * True when some subject carries `hexDigest` under `algorithm` (hex compared case-blind). An
- * empty subject list or a subject without that algorithm never matches (SECURITY.md rule 2).
+ * The subject that carries `hexDigest` under `algorithm` (hex compared case-blind), or undefined.
+ * An empty subject list or a subject without that algorithm never matches (SECURITY.md rule 2).
+ * The one "a statement names this digest" check: verification, claims and `attach` use it.
  */
-export function statementMatchesDigest(
+export function findSubject(
   statement: Statement,
   algorithm: HashName,
   hexDigest: string,
-): boolean {
+): StatementSubject | undefined {
   if (!isHexOfLength(hexDigest.toLowerCase(), digestLength(algorithm))) {
     throw new RangeError(`Invalid ${algorithm} digest "${hexDigest}"`);
   }
   const wanted = hexDigest.toLowerCase();
-  return statement.subject.some((subject) =>
+  return statement.subject.find((subject) =>
     Object.hasOwn(subject.digest, algorithm) && subject.digest[algorithm]!.toLowerCase() === wanted
   );
 }

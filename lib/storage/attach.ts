@@ -17,9 +17,9 @@
  */
 
 import { type Bytes, fromBase64, fromUtf8, sha256Digest, utf8 } from "../util/bytes.ts";
-import { isRecord, parseJson } from "../util/json.ts";
+import { parseJson } from "../util/json.ts";
 import { decodePemBlocks } from "../util/pem.ts";
-import { parseBundle } from "../bundle/model.ts";
+import { isSigstoreBundle, parseBundle } from "../bundle/model.ts";
 import { parseEnvelope } from "../payload/dsse.ts";
 import { CosignError, errorMessage } from "../errors.ts";
 import { encodeRfc3161Annotation, tlogEntryToLegacyBundle } from "../bundle/legacy.ts";
@@ -32,7 +32,7 @@ import {
   parseDigest,
   withDigest,
 } from "../oci/reference.ts";
-import { BUNDLE_MEDIA_TYPE_PREFIX, writeBundleReferrer } from "./referrers.ts";
+import { writeBundleReferrer } from "./referrers.ts";
 import {
   ANNOTATION,
   appendLegacyAttachment,
@@ -45,11 +45,7 @@ import {
   decodeSimpleSigningPayload,
   encodeSimpleSigningPayload,
 } from "../payload/simple_signing.ts";
-import {
-  IN_TOTO_PAYLOAD_TYPE,
-  parseStatement,
-  statementMatchesDigest,
-} from "../payload/statement.ts";
+import { findSubject, IN_TOTO_PAYLOAD_TYPE, parseStatement } from "../payload/statement.ts";
 import type { TlogEntry } from "../tlog/entry.ts";
 
 /** Error codes raised here (besides the client's). */
@@ -199,17 +195,6 @@ export async function attachSignature(
   };
 }
 
-/** True when `bytes` look like a Sigstore bundle (a JSON object with a bundle media type). */
-export function isSigstoreBundle(bytes: Uint8Array): boolean {
-  try {
-    const value = parseJson(bytes, "file");
-    return isRecord(value) && typeof value.mediaType === "string" &&
-      value.mediaType.startsWith(BUNDLE_MEDIA_TYPE_PREFIX);
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Store a Sigstore bundle (v0.3, DSSE) as a referrer of the image (cosign-spec.md section 1.8).
  * Its statement must name the image's digest; the predicate type annotates the referrer.
@@ -234,7 +219,7 @@ export async function attachBundle(
   }
   const statement = parseStatement(bundle.content.envelope.payload);
   const { algorithm, hex } = parseDigest(image.digest);
-  if (!statementMatchesDigest(statement, algorithm, hex)) {
+  if (!findSubject(statement, algorithm, hex)) {
     throw new CosignError(
       "OCI_ATTACHMENT_MISMATCH",
       `Cannot attach to "${name}": the bundle's statement does not name its digest`,
@@ -306,7 +291,7 @@ export async function attachAttestations(
       );
     }
     const statement = parseStatement(envelope.payload);
-    if (!statementMatchesDigest(statement, algorithm, hex)) {
+    if (!findSubject(statement, algorithm, hex)) {
       throw new CosignError(
         "OCI_ATTACHMENT_MISMATCH",
         `Cannot attach ${what} to "${name}": its statement does not name the image's digest`,

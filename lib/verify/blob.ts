@@ -26,14 +26,13 @@ import { CosignError } from "../errors.ts";
 import { IN_TOTO_PAYLOAD_TYPE, parseStatement, type Statement } from "../payload/statement.ts";
 import { predicateTypeFor } from "../payload/predicate.ts";
 import type { RekorClient } from "../tlog/rekor/client.ts";
-import { withOnlineEntries } from "./online_log.ts";
 import {
   type Artifact,
   type SignedEntity,
   type VerificationPolicy,
   type VerificationResult,
-  verifySignedEntity,
-} from "./pipeline.ts";
+} from "./entity.ts";
+import { type VerifyEntityOptions, verifySignedEntity } from "./pipeline.ts";
 import { parseCertificate } from "../x509/certificate.ts";
 
 export type { BlobSource, HashProgress };
@@ -233,10 +232,8 @@ export async function verifyBlob(
     return await verifyEnvelopeAbout(entity, entity.content.envelope, blob, policy, options);
   }
   const artifact = await prepareArtifact(blob, messageNeeds(entity, policy), options);
-  const checked = options.log
-    ? await withOnlineEntries(entity, artifact, policy, options.log)
-    : entity;
-  return { result: await verifySignedEntity(checked, artifact, policy), artifact };
+  const result = await verifySignedEntity(entity, artifact, policy, online(options));
+  return { result, artifact };
 }
 
 async function verifyEnvelopeAbout(
@@ -253,11 +250,13 @@ async function verifyEnvelopeAbout(
     { algorithm: options.digestAlgorithm ?? statementAlgorithm(statement), bytes: false },
     options,
   );
-  const checked = options.log
-    ? await withOnlineEntries(entity, artifact, policy, options.log)
-    : entity;
   // In-toto: the pipeline matches a subject digest. Any other payload must be the blob itself.
-  const result = await verifySignedEntity(checked, inToto ? artifact : undefined, policy);
+  const result = await verifySignedEntity(
+    entity,
+    inToto ? artifact : undefined,
+    policy,
+    online(options),
+  );
   if (!inToto && artifact && !payloadIsArtifact(envelope.payload, artifact)) {
     throw new CosignError(
       "VERIFY_SUBJECT_MISMATCH",
@@ -265,6 +264,11 @@ async function verifyEnvelopeAbout(
     );
   }
   return { result, ...(artifact ? { artifact } : {}) };
+}
+
+/** The pipeline's online options: the log client, when the caller gave one. */
+function online(options: VerifyBlobOptions): VerifyEntityOptions {
+  return options.log ? { log: options.log } : {};
 }
 
 function payloadIsArtifact(payload: Uint8Array, artifact: Artifact): boolean {

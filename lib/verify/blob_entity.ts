@@ -8,9 +8,8 @@
  */
 
 import { type Bytes, equalBytes, fromBase64, fromUtf8 } from "../util/bytes.ts";
-import { isRecord, parseJson } from "../util/json.ts";
 import { decodePemBlocks } from "../util/pem.ts";
-import { parseBundle } from "../bundle/model.ts";
+import { isSigstoreBundle, parseBundle } from "../bundle/model.ts";
 import { type Envelope, envelopeBytes, parseEnvelope } from "../payload/dsse.ts";
 import { CosignError, errorMessage } from "../errors.ts";
 import {
@@ -19,7 +18,7 @@ import {
   parseRfc3161Annotation,
 } from "../bundle/legacy.ts";
 import type { PublicKey } from "../keys/public_key.ts";
-import type { SignedEntity, VerificationPolicy } from "./pipeline.ts";
+import type { SignedEntity, VerificationPolicy } from "./entity.ts";
 import { bundleToEntity } from "./bundle.ts";
 
 /** Error codes raised here (the parsers raise their own). */
@@ -48,17 +47,6 @@ export type BlobSignatureKind = "signature" | "attestation";
 
 function usage(message: string): RangeError {
   return new RangeError(message);
-}
-
-/** True for a JSON object with a `mediaType`: a Sigstore bundle (cosign's `checkNewBundle`). */
-function isSigstoreBundle(bytes: Uint8Array): boolean {
-  let value: unknown;
-  try {
-    value = parseJson(bytes, "bundle");
-  } catch {
-    return false; // the parsers below report it, with their own code
-  }
-  return isRecord(value) && value.mediaType !== undefined;
 }
 
 /** Text that is standard base64 (cosign's `isb64`), decoded; else undefined. */

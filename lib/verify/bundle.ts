@@ -11,8 +11,8 @@ import {
   type SignedEntity,
   type VerificationPolicy,
   type VerificationResult,
-  verifySignedEntity,
-} from "./pipeline.ts";
+} from "./entity.ts";
+import { verifySignedEntity } from "./pipeline.ts";
 
 /** The entity a bundle describes. v0.2 and later bundles must carry inclusion proofs. */
 export function bundleToEntity(bundle: Bundle): SignedEntity {

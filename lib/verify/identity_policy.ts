@@ -9,23 +9,11 @@
  */
 
 import { CosignError } from "../errors.ts";
-import type { VerificationPolicy } from "./pipeline.ts";
+import type { VerificationPolicy } from "./entity.ts";
 import type { CertificateIdentity, GithubWorkflow } from "../x509/identity.ts";
 
 /** Error codes raised here. */
 export type IdentityPolicyErrorCode = "VERIFY_IDENTITY_MISMATCH" | "VERIFY_INVALID_REGEXP";
-
-/** One acceptable certificate identity: exact strings or whole-value regular expressions. */
-export interface IdentityMatcher {
-  /** The exact SAN the certificate must carry. */
-  readonly subject?: string;
-  /** Matched against the whole SAN (anchored), never a substring. */
-  readonly subjectRegExp?: string;
-  /** The exact OIDC issuer the certificate must name. */
-  readonly issuer?: string;
-  /** Matched against the whole issuer (anchored), never a substring. */
-  readonly issuerRegExp?: string;
-}
 
 function fail(code: IdentityPolicyErrorCode, message: string, cause?: unknown): never {
   throw new CosignError(code, message, cause === undefined ? undefined : { cause });

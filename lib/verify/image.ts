@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { Bytes } from "../util/bytes.ts";
+import type { Bytes, HashName } from "../util/bytes.ts";
 import type { Envelope } from "../payload/dsse.ts";
 import { CosignError, errorMessage, isCosignError } from "../errors.ts";
 import { type Candidate, collectCandidates } from "./image_candidates.ts";
@@ -21,18 +21,15 @@ import { formatImageReference, type ImageReference, type RepositoryRef } from ".
 import type { DigestReference } from "../storage/signatures.ts";
 import {
   COSIGN_SIGN_PREDICATE_TYPE,
+  findSubject,
   parseStatement,
   type Statement,
 } from "../payload/statement.ts";
 import { decodeSimpleSigningPayload } from "../payload/simple_signing.ts";
 import type { RekorClient } from "../tlog/rekor/client.ts";
 import type { StorageFormat } from "../sign/image.ts";
-import { withOnlineEntries } from "./online_log.ts";
-import {
-  type VerificationPolicy,
-  type VerificationResult,
-  verifySignedEntity,
-} from "./pipeline.ts";
+import { type VerificationPolicy, type VerificationResult } from "./entity.ts";
+import { verifySignedEntity } from "./pipeline.ts";
 
 /** Error codes raised here; 10-13 are cosign's exit codes for the first four. */
 export type VerifyImageErrorCode =
@@ -161,8 +158,8 @@ function checkStatementClaims(
   image: DigestReference,
   wanted: Readonly<Record<string, string>>,
 ): void {
-  const [algorithm, hex] = image.digest.split(":") as [string, string];
-  const subject = statement.subject.find((s) => s.digest[algorithm] === hex);
+  const [algorithm, hex] = image.digest.split(":") as [HashName, string];
+  const subject = findSubject(statement, algorithm, hex);
   if (!subject) {
     throw new CosignError(
       "VERIFY_CLAIMS_MISMATCH",
@@ -196,18 +193,12 @@ async function verifyCandidates(
         : candidate.envelope
         ? undefined
         : { kind: "bytes" as const, bytes: candidate.payload };
-      const entity = options.log
-        ? await withOnlineEntries(
-          candidate.entity,
-          // Legacy signatures sign their payload; bundles are about the image digest.
-          candidate.format === "legacy" && !candidate.envelope
-            ? { kind: "bytes", bytes: candidate.payload }
-            : artifact,
-          options.policy,
-          options.log,
-        )
-        : candidate.entity;
-      const result = await verifySignedEntity(entity, artifact, options.policy);
+      const result = await verifySignedEntity(
+        candidate.entity,
+        artifact,
+        options.policy,
+        options.log ? { log: options.log } : {},
+      );
       if (options.checkClaims !== false) checkClaims(candidate);
       verified.push({
         format: candidate.format,

@@ -24,7 +24,7 @@ import {
   readLegacyAttachments,
 } from "../storage/signatures.ts";
 import type { StorageFormat } from "../sign/image.ts";
-import type { SignedEntity } from "./pipeline.ts";
+import type { SignedEntity } from "./entity.ts";
 import { bundleToEntity } from "./bundle.ts";
 
 /** Error codes raised here (as the candidate's problem, or by `legacyLayerEntity`). */

@@ -18,7 +18,7 @@ import {
   type ProposedEntry,
 } from "../tlog/rekor/entries.ts";
 import type { TlogEntry } from "../tlog/entry.ts";
-import type { Artifact, SignedEntity, VerificationPolicy } from "./pipeline.ts";
+import type { Artifact, SignedEntity, VerificationPolicy } from "./entity.ts";
 
 /**
  * The same entries, each with an inclusion proof from `client` when it had none. The log must

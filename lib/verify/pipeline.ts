@@ -2,23 +2,39 @@
  * The one verification pipeline (cosign-spec.md sections 9.2-9.3; SECURITY.md rule 3).
  *
  * Every input (a legacy `.sig` layer, a legacy attestation layer, a Sigstore bundle of any
- * version, a blob signature) is first turned into a `SignedEntity`, then checked here in the
- * same order for all of them: RFC 3161 timestamps, transparency-log entries (bound to this
- * signature, key or certificate and artifact), the signer (a given key, or a Fulcio certificate
- * chained to the trusted root at every verified time, its SCT and its identity), and finally
- * the signature itself over the artifact or the DSSE PAE. Nothing passes vacuously: an empty
- * policy, an absent trusted time or an unmet threshold is a failure. How a certificate identity
- * matches the policy is `lib/verify/identity_policy.ts`.
+ * version, a blob signature) is first turned into a `SignedEntity` (`lib/verify/entity.ts`),
+ * then `verifySignedEntity` runs the same steps for all of them, in this order:
+ *
+ * 1. `requirePolicy`: a key or an identity, and trust material when anything needs it;
+ * 2. `signerOf`: the key to verify with (the given key, or the certificate's, which must match);
+ * 3. `withOnlineEntries` (only with a log client): complete the log evidence online;
+ * 4. `bindArtifact`: the signature bytes and the artifact digest everything must be about;
+ * 5. `verifySignatureBytes`: the signature over the artifact or the DSSE PAE;
+ * 6. `verifyTimestamps`: RFC 3161 timestamps, counted per authority;
+ * 7. `verifyTransparencyLog`: log entries bound to this signature, key and artifact;
+ * 8. `verifyCertificate`: the chain at every verified time, its SCT and its identity;
+ * 9. `verifySubject`: a DSSE statement names the artifact's digest.
+ *
+ * Nothing passes vacuously: an empty policy, an absent trusted time or an unmet threshold is a
+ * failure. How a certificate identity matches the policy is `lib/verify/identity_policy.ts`.
  *
  * @module
  */
 
 import { type Bytes, digest, equalBytes, type HashName, toHex } from "../util/bytes.ts";
-import type { Envelope } from "../payload/dsse.ts";
 import { pae } from "../payload/dsse.ts";
 import { CosignError, isCosignError } from "../errors.ts";
-import { checkIdentity, type IdentityMatcher } from "./identity_policy.ts";
-import { parseStatement, statementMatchesDigest } from "../payload/statement.ts";
+import { checkIdentity } from "./identity_policy.ts";
+import type {
+  Artifact,
+  SignatureContent,
+  SignedEntity,
+  VerificationPolicy,
+  VerificationResult,
+  VerifiedTime,
+} from "./entity.ts";
+import { withOnlineEntries } from "./online_log.ts";
+import { findSubject, parseStatement } from "../payload/statement.ts";
 import { embeddedScts, verifyEmbeddedScts } from "../x509/sct.ts";
 import {
   type PublicKey,
@@ -26,16 +42,12 @@ import {
   verifyPrehashed,
   verifySignature,
 } from "../keys/public_key.ts";
+import type { RekorClient } from "../tlog/rekor/client.ts";
 import { type TlogVerification, verifyTlogEntries } from "../tlog/verify.ts";
-import type { TlogEntry } from "../tlog/entry.ts";
 import { type VerifiedTimestamp, verifyTimestamp } from "../timestamp/token.ts";
 import type { TrustedRoot } from "../trust/trusted_root.ts";
 import { type Certificate, parseCertificate } from "../x509/certificate.ts";
-import {
-  type CertificateIdentity,
-  certificateIdentity,
-  type GithubWorkflow,
-} from "../x509/identity.ts";
+import { certificateIdentity } from "../x509/identity.ts";
 import { verifyFulcioChain } from "../x509/chain.ts";
 
 /** Error codes raised by the pipeline itself (its steps raise their own too). */
@@ -46,109 +58,132 @@ export type VerifyErrorCode =
   | "VERIFY_KEY_MISMATCH"
   | "VERIFY_NO_TRUSTED_TIME"
   | "VERIFY_TIMESTAMP_THRESHOLD"
+  | "VERIFY_TLOG_MISSING"
   | "VERIFY_SCT_MISSING"
   | "VERIFY_MESSAGE_DIGEST_MISMATCH"
   | "VERIFY_SIGNATURE_INVALID"
   | "VERIFY_SUBJECT_MISMATCH";
 
-/** The artifact a signature is about: its bytes, or only its digest (prehashed verification). */
-export type Artifact =
-  | { readonly kind: "bytes"; readonly bytes: Uint8Array }
-  | { readonly kind: "digest"; readonly algorithm: HashName; readonly digest: Uint8Array };
-
-/** What was signed. */
-export type SignatureContent =
-  | {
-    readonly kind: "message";
-    readonly signature: Bytes;
-    /** The bundle's `messageDigest`: an unauthenticated hint that must match the artifact. */
-    readonly messageDigest?: { readonly algorithm: HashName; readonly digest: Uint8Array };
-  }
-  | { readonly kind: "dsse"; readonly envelope: Envelope };
-
-/** Who signed, as the signature's container states it (untrusted until verified). */
-export type SignerMaterial =
-  | { readonly kind: "publicKey"; readonly hint?: string }
-  | {
-    readonly kind: "certificate";
-    readonly certificate: Bytes;
-    /** Certificates supplied with the leaf: intermediates only, never anchors. */
-    readonly chain?: readonly Bytes[];
-  };
-
-/** One signature with everything that vouches for it. */
-export interface SignedEntity {
-  /** What was signed: a message signature or a DSSE envelope. */
-  readonly content: SignatureContent;
-  /** What verifies the signature: a public key or a certificate. */
-  readonly material: SignerMaterial;
-  /** Transparency-log entries about this signature. */
-  readonly tlogEntries: readonly TlogEntry[];
-  /** RFC 3161 timestamp responses or tokens. */
-  readonly timestamps: readonly Uint8Array[];
-  /** Entries must carry an inclusion proof with a checkpoint (bundles v0.2 and later). */
-  readonly requireInclusionProof?: boolean;
+/** How `verifySignedEntity` may reach beyond the entity. */
+export interface VerifyEntityOptions {
   /**
-   * The legacy (pre-bundle) path: any SAN may match the identity, and a timestamp may also
-   * cover the envelope JSON of an attestation layer (cosign-spec.md gotcha 21).
+   * Complete the log evidence online first (`--rekor-url` with a check that needs it):
+   * inclusion proofs for SET-only entries, or the entries of a signature stored without one.
+   * What the log answers is verified like any other entry.
    */
-  readonly legacy?: boolean;
-  /** Legacy attestation layers: the layer bytes, which dsse entries hash as `envelopeHash`. */
-  readonly envelopeBytes?: Uint8Array;
-}
-
-/** What a signature must satisfy. */
-export interface VerificationPolicy {
-  /** Trust material; required unless a key is given and logs and timestamps are ignored. */
-  readonly trustedRoot?: TrustedRoot;
-  /** Verify with this key (cosign `--key`) instead of a certificate identity. */
-  readonly key?: PublicKey;
-  /** Hash for key signatures (cosign `--signature-digest-algorithm`); default the key's. */
-  readonly keyHash?: HashName;
-  /** Keyless: at least one must match the certificate. */
-  readonly identities?: readonly IdentityMatcher[];
-  /** Keyless: GitHub workflow values that must equal the certificate's (only those given). */
-  readonly githubWorkflow?: Partial<GithubWorkflow>;
-  /** Distinct transparency logs that must vouch; 0 skips the log (`--insecure-ignore-tlog`). */
-  readonly tlogThreshold?: number;
-  /** Distinct CT logs whose SCTs must verify; 0 skips them (`--insecure-ignore-sct`). */
-  readonly ctlogThreshold?: number;
-  /** Distinct TSAs whose timestamps must verify (`--use-signed-timestamps` sets 1). */
-  readonly timestampThreshold?: number;
-  /** The current time (default now). */
-  readonly now?: Date;
-}
-
-/** A time established for the signature, and by what. */
-export interface VerifiedTime {
-  /** What vouched for the time. */
-  readonly source: "transparency log" | "timestamp authority" | "current time";
-  /** The time. */
-  readonly time: Date;
-}
-
-/** The outcome of a successful verification. */
-export interface VerificationResult {
-  /** The key that verified the signature. */
-  readonly key: PublicKey;
-  /** The signing certificate and its verified chain (keyless). */
-  readonly certificate?: {
-    readonly leaf: Certificate;
-    readonly chain: readonly Certificate[];
-    readonly identity: CertificateIdentity;
-  };
-  /** The transparency-log entries that verified. */
-  readonly tlogEntries: readonly TlogVerification[];
-  /** The RFC 3161 timestamps that verified. */
-  readonly timestamps: readonly VerifiedTimestamp[];
-  /** The times the certificate was checked at, and what vouched for each. */
-  readonly verifiedTimes: readonly VerifiedTime[];
-  /** The checks that ran, in order, for the human report. */
-  readonly checks: readonly string[];
+  readonly log?: RekorClient;
 }
 
 function fail(code: VerifyErrorCode, message: string, cause?: unknown): never {
   throw new CosignError(code, message, cause === undefined ? undefined : { cause });
+}
+
+/** Who signed: the key to verify with, and the certificate when there is one. */
+interface Signer {
+  readonly key: PublicKey;
+  readonly hash: HashName;
+  readonly leaf?: Certificate;
+  /** The DER a log entry must name as the verifier (the certificate, or the given key). */
+  readonly materialDer?: Bytes;
+}
+
+/** The bytes every witness must be about. */
+interface Binding {
+  readonly signature: Bytes;
+  readonly messageDigest?: { readonly algorithm: HashName; readonly digest: Bytes };
+}
+
+/**
+ * Verify one signed entity against a policy (see the module doc for the steps). `artifact` is
+ * what a message signature covers, or for DSSE the subject the statement must name; it may be
+ * omitted for DSSE when the caller checks the statement's claims itself.
+ */
+export async function verifySignedEntity(
+  given: SignedEntity,
+  artifact: Artifact | undefined,
+  policy: VerificationPolicy,
+  options: VerifyEntityOptions = {},
+): Promise<VerificationResult> {
+  requirePolicy(given, policy);
+  const signer = signerOf(given, policy);
+  const entity = options.log
+    ? await withOnlineEntries(given, artifact, policy, options.log)
+    : given;
+  const binding = bindArtifact(entity.content, artifact, signer);
+  // The signature before the witnesses: every check must pass anyway, and "it does not verify
+  // with this key" is the failure a user can act on most directly.
+  await verifySignatureBytes(entity.content, binding, signer, artifact, policy);
+  const checks: string[] = [];
+  const timestamps = await verifyTimestamps(entity, binding, policy, checks);
+  const tlogEntries = await verifyTransparencyLog(entity, binding, signer, policy, {
+    trustedTimes: timestamps.map((t) => t.genTime),
+    checks,
+  });
+  const verifiedTimes: VerifiedTime[] = [
+    ...timestamps.map((t) => ({ source: "timestamp authority" as const, time: t.genTime })),
+    ...tlogEntries.flatMap((e) =>
+      e.integratedTime ? [{ source: "transparency log" as const, time: e.integratedTime }] : []
+    ),
+  ];
+  const certificate = await verifyCertificate(entity, signer, policy, verifiedTimes, checks);
+  checks.push(
+    policy.key
+      ? "The signatures were verified against the specified public key"
+      : "The signature was verified against the signing certificate's key",
+  );
+  verifySubject(entity.content, artifact);
+  return {
+    key: signer.key,
+    ...(certificate ? { certificate } : {}),
+    tlogEntries,
+    timestamps,
+    verifiedTimes,
+    checks,
+  };
+}
+
+/** A key or an identity to verify against, and trust material when a step needs it. */
+function requirePolicy(entity: SignedEntity, policy: VerificationPolicy): void {
+  if (!policy.key && (policy.identities ?? []).length === 0) {
+    fail(
+      "VERIFY_POLICY_MISSING",
+      "No verification policy: give a key, or a certificate identity and OIDC issuer",
+    );
+  }
+  const needsRoot = (policy.tlogThreshold ?? 1) > 0 || (policy.timestampThreshold ?? 0) > 0 ||
+    entity.material.kind === "certificate" && !policy.key;
+  if (needsRoot && !policy.trustedRoot) {
+    fail(
+      "VERIFY_TRUST_MISSING",
+      "No trusted root: pass --trusted-root (the TUF client that fetches the public-good root is not built yet)",
+    );
+  }
+}
+
+/** The verifying key: the given key, or the certificate's (which must then be the same key). */
+function signerOf(entity: SignedEntity, policy: VerificationPolicy): Signer {
+  let leaf: Certificate | undefined;
+  if (entity.material.kind === "certificate") {
+    leaf = parseCertificate(entity.material.certificate);
+  } else if (!policy.key) {
+    fail(
+      "VERIFY_NO_KEY",
+      "The signature was made with a key, not a certificate: verify it with --key",
+    );
+  }
+  const key = policy.key ?? leaf!.publicKey;
+  if (policy.key && leaf && !leaf.publicKey.equals(policy.key)) {
+    fail("VERIFY_KEY_MISMATCH", "The signing certificate's key is not the given --key");
+  }
+  const materialDer = entity.material.kind === "certificate"
+    ? entity.material.certificate
+    : policy.key?.spki;
+  return {
+    key,
+    hash: policy.keyHash ?? key.defaultHash,
+    ...(leaf ? { leaf } : {}),
+    ...(materialDer ? { materialDer } : {}),
+  };
 }
 
 function signatureOf(content: SignatureContent): Bytes {
@@ -169,82 +204,53 @@ function artifactDigest(artifact: Artifact, algorithm: HashName): Bytes | undefi
 }
 
 /**
- * Verify one signed entity against a policy (see the module doc for the order). `artifact` is
- * what a message signature covers, or for DSSE the subject the statement must name; it may be
- * omitted for DSSE when the caller checks the statement's claims itself.
+ * The signature bytes, and for a message signature the artifact digest it covers, checked
+ * against the bundle's `messageDigest` hint (which is never trusted on its own).
  */
-export async function verifySignedEntity(
-  entity: SignedEntity,
+function bindArtifact(
+  content: SignatureContent,
+  artifact: Artifact | undefined,
+  signer: Signer,
+): Binding {
+  const signature = signatureOf(content);
+  if (content.kind !== "message") return { signature };
+  const algorithm = content.messageDigest?.algorithm ??
+    (artifact?.kind === "digest" ? artifact.algorithm : signer.hash);
+  const computed = artifact ? artifactDigest(artifact, algorithm) : undefined;
+  if (artifact && !computed) {
+    fail(
+      "VERIFY_MESSAGE_DIGEST_MISMATCH",
+      `The artifact digest is ${
+        artifact.kind === "digest" ? artifact.algorithm : "?"
+      } but the signature covers a ${algorithm} digest`,
+    );
+  }
+  const hint = content.messageDigest;
+  if (hint && computed && !equalBytes(hint.digest, computed)) {
+    fail(
+      "VERIFY_MESSAGE_DIGEST_MISMATCH",
+      `The bundle's message digest ${toHex(hint.digest)} is not the artifact's ${toHex(computed)}`,
+    );
+  }
+  return computed ? { signature, messageDigest: { algorithm, digest: computed } } : { signature };
+}
+
+/** The signature over the artifact (or the DSSE PAE) with the signer's key. */
+async function verifySignatureBytes(
+  content: SignatureContent,
+  binding: Binding,
+  signer: Signer,
   artifact: Artifact | undefined,
   policy: VerificationPolicy,
-): Promise<VerificationResult> {
-  const now = policy.now ?? new Date();
-  const tlogThreshold = policy.tlogThreshold ?? 1;
-  const timestampThreshold = policy.timestampThreshold ?? 0;
-  const checks: string[] = [];
-  const root = policy.trustedRoot;
-  if (!policy.key && (policy.identities ?? []).length === 0) {
-    fail(
-      "VERIFY_POLICY_MISSING",
-      "No verification policy: give a key, or a certificate identity and OIDC issuer",
-    );
-  }
-  const needsRoot = tlogThreshold > 0 || timestampThreshold > 0 ||
-    entity.material.kind === "certificate" && !policy.key;
-  if (needsRoot && !root) {
-    fail(
-      "VERIFY_TRUST_MISSING",
-      "No trusted root: pass --trusted-root (the TUF client that fetches the public-good root is not built yet)",
-    );
-  }
-
-  // What the signature, the log entries and the timestamps must all be about.
-  const signature = signatureOf(entity.content);
-  const materialDer = entity.material.kind === "certificate"
-    ? entity.material.certificate
-    : policy.key?.spki;
-  let leaf: Certificate | undefined;
-  if (entity.material.kind === "certificate") {
-    leaf = parseCertificate(entity.material.certificate);
-  } else if (!policy.key) {
-    fail(
-      "VERIFY_NO_KEY",
-      "The signature was made with a key, not a certificate: verify it with --key",
-    );
-  }
-  const key = policy.key ?? leaf!.publicKey;
-  if (policy.key && leaf && !leaf.publicKey.equals(policy.key)) {
-    fail("VERIFY_KEY_MISMATCH", "The signing certificate's key is not the given --key");
-  }
-  const hash = policy.keyHash ?? key.defaultHash;
-  let messageDigest: { algorithm: HashName; digest: Bytes } | undefined;
-  if (entity.content.kind === "message") {
-    const algorithm = entity.content.messageDigest?.algorithm ??
-      (artifact?.kind === "digest" ? artifact.algorithm : hash);
-    const computed = artifact ? artifactDigest(artifact, algorithm) : undefined;
-    if (artifact && !computed) {
-      fail(
-        "VERIFY_MESSAGE_DIGEST_MISMATCH",
-        `The artifact digest is ${
-          artifact.kind === "digest" ? artifact.algorithm : "?"
-        } but the signature covers a ${algorithm} digest`,
-      );
-    }
-    const hint = entity.content.messageDigest;
-    if (hint && computed && !equalBytes(hint.digest, computed)) {
-      fail(
-        "VERIFY_MESSAGE_DIGEST_MISMATCH",
-        `The bundle's message digest ${toHex(hint.digest)} is not the artifact's ${
-          toHex(computed)
-        }`,
-      );
-    }
-    if (computed) messageDigest = { algorithm, digest: computed };
-  }
-
-  // The signature over the artifact, before the witnesses: every check must pass anyway, and
-  // "it does not verify with this key" is the failure a user can act on most directly.
-  const ok = await checkSignature(entity.content, signature, key, hash, artifact, messageDigest);
+): Promise<void> {
+  const ok = await checkSignature(
+    content,
+    binding.signature,
+    signer.key,
+    signer.hash,
+    artifact,
+    binding.messageDigest,
+  );
   if (!ok) {
     fail(
       "VERIFY_SIGNATURE_INVALID",
@@ -253,134 +259,139 @@ export async function verifySignedEntity(
         : "The signature does not verify with the signing certificate's key",
     );
   }
+}
 
-  // 1. Timestamps (section 11): each present one must verify; count distinct authorities.
+/** RFC 3161 timestamps (section 11): each present one must verify; count distinct TSAs. */
+async function verifyTimestamps(
+  entity: SignedEntity,
+  binding: Binding,
+  policy: VerificationPolicy,
+  checks: string[],
+): Promise<VerifiedTimestamp[]> {
+  const root = policy.trustedRoot;
+  const threshold = policy.timestampThreshold ?? 0;
+  if (!root || (entity.timestamps.length === 0 && threshold === 0)) return [];
+  const alternatives = entity.legacy && entity.envelopeBytes ? [entity.envelopeBytes] : [];
   const timestamps: VerifiedTimestamp[] = [];
-  if (root && (entity.timestamps.length > 0 || timestampThreshold > 0)) {
-    const alternatives = entity.legacy && entity.envelopeBytes ? [entity.envelopeBytes] : [];
-    for (const token of entity.timestamps) {
-      timestamps.push(await verifyTimestampAny(token, [signature, ...alternatives], root));
-    }
-    const authorities = new Set(timestamps.map((t) => t.authority));
-    if (authorities.size < timestampThreshold) {
-      fail(
-        "VERIFY_TIMESTAMP_THRESHOLD",
-        `${authorities.size} timestamp authorit${
-          authorities.size === 1 ? "y" : "ies"
-        } vouched, ${timestampThreshold} required`,
-      );
-    }
-    if (timestamps.length > 0) checks.push("The RFC 3161 timestamps were verified");
+  for (const token of entity.timestamps) {
+    timestamps.push(await verifyTimestampAny(token, [binding.signature, ...alternatives], root));
   }
-  const tsaTimes = timestamps.map((t) => t.genTime);
-
-  // 2. Transparency log (section 9.2 step 1): bound to this signature, key and artifact.
-  let tlogEntries: readonly TlogVerification[] = [];
-  if (tlogThreshold > 0) {
-    if (entity.tlogEntries.length === 0) {
-      throw new CosignError(
-        "VERIFY_TLOG_MISSING",
-        "The signature has no transparency log entry (sign with the log, or pass --insecure-ignore-tlog)",
-      );
-    }
-    const verified = await verifyTlogEntries(entity.tlogEntries, root!, {
-      threshold: tlogThreshold,
-      requireProof: entity.requireInclusionProof ?? false,
-      now,
-      trustedTimes: tsaTimes,
-      expected: {
-        signature,
-        ...(materialDer ? { publicKeyOrCertificateDer: materialDer } : {}),
-        ...(messageDigest ? { artifactDigest: messageDigest } : {}),
-        ...(entity.content.kind === "dsse"
-          ? {
-            dsseEnvelope: {
-              payloadType: entity.content.envelope.payloadType,
-              payload: entity.content.envelope.payload,
-            },
-          }
-          : {}),
-        ...(entity.envelopeBytes ? { envelopeHash: digest("sha256", entity.envelopeBytes) } : {}),
-      },
-    });
-    tlogEntries = verified.entries;
-    checks.push(
-      verified.entries.some((e) => e.setVerified)
-        ? "Existence of the claims in the transparency log was verified offline"
-        : "The transparency log inclusion proof was verified offline",
+  const authorities = new Set(timestamps.map((t) => t.authority));
+  if (authorities.size < threshold) {
+    fail(
+      "VERIFY_TIMESTAMP_THRESHOLD",
+      `${authorities.size} timestamp authorit${
+        authorities.size === 1 ? "y" : "ies"
+      } vouched, ${threshold} required`,
     );
   }
-  const logTimes = tlogEntries.flatMap((e) => e.integratedTime ? [e.integratedTime] : []);
-  const verifiedTimes: VerifiedTime[] = [
-    ...tsaTimes.map((time) => ({ source: "timestamp authority" as const, time })),
-    ...logTimes.map((time) => ({ source: "transparency log" as const, time })),
-  ];
+  if (timestamps.length > 0) checks.push("The RFC 3161 timestamps were verified");
+  return timestamps;
+}
 
-  // 3. The signer: the given key, or a certificate chained to a trusted CA at every time.
-  let certificate: VerificationResult["certificate"];
-  if (leaf && !policy.key) {
-    if (verifiedTimes.length === 0) {
-      if (tlogThreshold > 0 || timestampThreshold > 0) {
-        fail(
-          "VERIFY_NO_TRUSTED_TIME",
-          "No verified signing time: the log entry has no signed timestamp and no RFC 3161 timestamp verified",
-        );
-      }
-      verifiedTimes.push({ source: "current time", time: now });
-    }
-    const intermediates = entity.material.kind === "certificate"
-      ? (entity.material.chain ?? []).map((der) => parseCertificate(der))
-      : [];
-    const { chain } = await verifyFulcioChain(
-      leaf,
-      root!,
-      verifiedTimes.map((t) => t.time),
-      { intermediates },
+/** Log entries (section 9.2 step 1), each bound to this signature, key and artifact. */
+async function verifyTransparencyLog(
+  entity: SignedEntity,
+  binding: Binding,
+  signer: Signer,
+  policy: VerificationPolicy,
+  context: { readonly trustedTimes: readonly Date[]; readonly checks: string[] },
+): Promise<readonly TlogVerification[]> {
+  const threshold = policy.tlogThreshold ?? 1;
+  if (threshold === 0) return [];
+  if (entity.tlogEntries.length === 0) {
+    fail(
+      "VERIFY_TLOG_MISSING",
+      "The signature has no transparency log entry (sign with the log, or pass --insecure-ignore-tlog)",
     );
-    checks.push(
-      "The code-signing certificate was verified using trusted certificate authority certificates",
-    );
-    const ctlogThreshold = policy.ctlogThreshold ?? 1;
-    if (ctlogThreshold > 0) {
-      if (embeddedScts(leaf).length === 0) {
-        fail("VERIFY_SCT_MISSING", "The signing certificate has no embedded SCT");
-      }
-      await verifyEmbeddedScts(leaf, chain[1] ?? leaf, root!.ctlogs, {
-        threshold: ctlogThreshold,
-      });
-      checks.push("The certificate's SCT was verified against a trusted CT log");
-    }
-    const identity = certificateIdentity(leaf);
-    checkIdentity(identity, policy, entity.legacy ?? false);
-    checks.push("The certificate identity and OIDC issuer matched the policy");
-    certificate = { leaf, chain, identity };
   }
-
-  // 4. The signature itself (checked first, above; reported last, as cosign lists it).
-  checks.push(
-    policy.key
-      ? "The signatures were verified against the specified public key"
-      : "The signature was verified against the signing certificate's key",
+  const content = entity.content;
+  const verified = await verifyTlogEntries(entity.tlogEntries, policy.trustedRoot!, {
+    threshold,
+    requireProof: entity.requireInclusionProof ?? false,
+    now: policy.now ?? new Date(),
+    trustedTimes: context.trustedTimes,
+    expected: {
+      signature: binding.signature,
+      ...(signer.materialDer ? { publicKeyOrCertificateDer: signer.materialDer } : {}),
+      ...(binding.messageDigest ? { artifactDigest: binding.messageDigest } : {}),
+      ...(content.kind === "dsse"
+        ? {
+          dsseEnvelope: {
+            payloadType: content.envelope.payloadType,
+            payload: content.envelope.payload,
+          },
+        }
+        : {}),
+      ...(entity.envelopeBytes ? { envelopeHash: digest("sha256", entity.envelopeBytes) } : {}),
+    },
+  });
+  context.checks.push(
+    verified.entries.some((e) => e.setVerified)
+      ? "Existence of the claims in the transparency log was verified offline"
+      : "The transparency log inclusion proof was verified offline",
   );
-  if (entity.content.kind === "dsse" && artifact) {
-    const statement = parseStatement(entity.content.envelope.payload);
-    const algorithm = artifact.kind === "digest" ? artifact.algorithm : "sha256";
-    const wanted = artifactDigest(artifact, algorithm)!;
-    if (!statementMatchesDigest(statement, algorithm, toHex(wanted))) {
+  return verified.entries;
+}
+
+/**
+ * Keyless: the certificate chained to a trusted CA at every verified time (the current time
+ * only when no witness was asked for), its SCTs, and its identity against the policy.
+ */
+async function verifyCertificate(
+  entity: SignedEntity,
+  signer: Signer,
+  policy: VerificationPolicy,
+  verifiedTimes: VerifiedTime[],
+  checks: string[],
+): Promise<VerificationResult["certificate"]> {
+  const leaf = signer.leaf;
+  if (!leaf || policy.key) return undefined;
+  const root = policy.trustedRoot!;
+  if (verifiedTimes.length === 0) {
+    if ((policy.tlogThreshold ?? 1) > 0 || (policy.timestampThreshold ?? 0) > 0) {
       fail(
-        "VERIFY_SUBJECT_MISMATCH",
-        `No subject of the attestation has the artifact's ${algorithm} digest ${toHex(wanted)}`,
+        "VERIFY_NO_TRUSTED_TIME",
+        "No verified signing time: the log entry has no signed timestamp and no RFC 3161 timestamp verified",
       );
     }
+    verifiedTimes.push({ source: "current time", time: policy.now ?? new Date() });
   }
-  return {
-    key,
-    ...(certificate ? { certificate } : {}),
-    tlogEntries,
-    timestamps,
-    verifiedTimes,
-    checks,
-  };
+  const intermediates = entity.material.kind === "certificate"
+    ? (entity.material.chain ?? []).map((der) => parseCertificate(der))
+    : [];
+  const { chain } = await verifyFulcioChain(leaf, root, verifiedTimes.map((t) => t.time), {
+    intermediates,
+  });
+  checks.push(
+    "The code-signing certificate was verified using trusted certificate authority certificates",
+  );
+  const ctlogThreshold = policy.ctlogThreshold ?? 1;
+  if (ctlogThreshold > 0) {
+    if (embeddedScts(leaf).length === 0) {
+      fail("VERIFY_SCT_MISSING", "The signing certificate has no embedded SCT");
+    }
+    await verifyEmbeddedScts(leaf, chain[1] ?? leaf, root.ctlogs, { threshold: ctlogThreshold });
+    checks.push("The certificate's SCT was verified against a trusted CT log");
+  }
+  const identity = certificateIdentity(leaf);
+  checkIdentity(identity, policy, entity.legacy ?? false);
+  checks.push("The certificate identity and OIDC issuer matched the policy");
+  return { leaf, chain, identity };
+}
+
+/** A DSSE statement about an artifact must name the artifact's digest in a subject. */
+function verifySubject(content: SignatureContent, artifact: Artifact | undefined): void {
+  if (content.kind !== "dsse" || !artifact) return;
+  const statement = parseStatement(content.envelope.payload);
+  const algorithm = artifact.kind === "digest" ? artifact.algorithm : "sha256";
+  const wanted = artifactDigest(artifact, algorithm)!;
+  if (!findSubject(statement, algorithm, toHex(wanted))) {
+    fail(
+      "VERIFY_SUBJECT_MISMATCH",
+      `No subject of the attestation has the artifact's ${algorithm} digest ${toHex(wanted)}`,
+    );
+  }
 }
 
 async function verifyTimestampAny(

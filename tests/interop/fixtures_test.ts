@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { type ErrorCode, isCosignError } from "../../lib/errors.ts";
 import { PublicKey } from "../../lib/keys/public_key.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
-import type { VerificationPolicy } from "../../lib/verify/pipeline.ts";
+import type { VerificationPolicy } from "../../lib/verify/entity.ts";
 import {
   type BlobInput,
   parseDigestReference,
