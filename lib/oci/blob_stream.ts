@@ -18,7 +18,13 @@ import { formatRepository, parseDigest, type RepositoryRef } from "./reference.t
 import { contentLength, discardBody } from "./_http.ts";
 import { repositoryScope } from "./_auth.ts";
 import type { RegistryTransport } from "./_transport.ts";
-import { headBlobWith, mountBlobWith, patchChunk } from "./uploads.ts";
+import {
+  finishUploadSession,
+  headBlobWith,
+  mountBlobWith,
+  patchChunk,
+  startUploadSession,
+} from "./uploads.ts";
 
 /** What a streamed blob must be. */
 export interface BlobTarget {
@@ -145,17 +151,7 @@ export async function uploadBlobStreamWith(
   ) {
     return "mounted";
   }
-  const started = await transport.exchange({
-    method: "POST",
-    repo,
-    target: `/v2/${repo.repository}/blobs/uploads/`,
-    scopes: push,
-  });
-  if (started.status !== 202) {
-    throw await transport.fail(started, `upload blob "${name}"`, "OCI_NAME_UNKNOWN", repo);
-  }
-  let location = transport.location(started, name);
-  await discardBody(started);
+  let location = await startUploadSession(transport, repo, name);
   let source: ReadableStream<Uint8Array>;
   try {
     source = await open();
@@ -196,27 +192,13 @@ export async function uploadBlobStreamWith(
     }
     // The last bytes go with the closing PUT unless chunks were sent (then they are PATCHed).
     if (patched && filled > 0) await sendChunk();
-    const finish = new URL(location);
-    finish.searchParams.set("digest", target.digest);
-    const response = await transport.exchange({
-      method: "PUT",
+    await finishUploadSession(
+      transport,
       repo,
-      target: finish,
-      scopes: push,
-      headers: { "content-type": "application/octet-stream" },
-      body: patched ? new Uint8Array(0) : buffer.slice(0, filled),
-    });
-    if (response.status !== 201 && response.status !== 200 && response.status !== 204) {
-      throw await transport.fail(response, `upload blob "${name}"`, "OCI_BLOB_UNKNOWN", repo);
-    }
-    await discardBody(response);
-    const echoed = response.headers.get("docker-content-digest")?.trim();
-    if (echoed && echoed !== target.digest) {
-      throw new CosignError(
-        "OCI_DIGEST_MISMATCH",
-        `Refusing upload of "${name}": the registry stored it as "${echoed}"`,
-      );
-    }
+      location,
+      target.digest,
+      patched ? new Uint8Array(0) : buffer.slice(0, filled),
+    );
     return "uploaded";
   } catch (error) {
     await reader.cancel().catch(() => {});

@@ -172,19 +172,7 @@ export async function uploadBlobWith(
     if (started === true) return done;
     location = started;
   }
-  if (location === undefined) {
-    const response = await transport.exchange({
-      method: "POST",
-      repo,
-      target: `/v2/${repo.repository}/blobs/uploads/`,
-      scopes: push,
-    });
-    if (response.status !== 202) {
-      throw await transport.fail(response, `upload blob "${blob}"`, "OCI_NAME_UNKNOWN", repo);
-    }
-    location = transport.location(response, blob);
-    await discardBody(response);
-  }
+  location ??= await startUploadSession(transport, repo, blob);
   let rest = data;
   if (data.length > chunkSize) {
     for (let offset = 0; offset < data.length; offset += chunkSize) {
@@ -193,15 +181,51 @@ export async function uploadBlobWith(
     }
     rest = new Uint8Array(0);
   }
+  await finishUploadSession(transport, repo, location, digest, rest);
+  return done;
+}
+
+/** POST an upload session (spec "Pushing blobs"): the session's URL from the 202 answer. */
+export async function startUploadSession(
+  transport: RegistryTransport,
+  repo: RepositoryRef,
+  blob: string,
+): Promise<URL> {
+  const response = await transport.exchange({
+    method: "POST",
+    repo,
+    target: `/v2/${repo.repository}/blobs/uploads/`,
+    scopes: [repositoryScope(repo.repository, true)],
+  });
+  if (response.status !== 202) {
+    throw await transport.fail(response, `upload blob "${blob}"`, "OCI_NAME_UNKNOWN", repo);
+  }
+  const location = transport.location(response, blob);
+  await discardBody(response);
+  return location;
+}
+
+/**
+ * Close an upload session with PUT `?digest=` and its last bytes; a registry that says it stored
+ * another digest is refused.
+ */
+export async function finishUploadSession(
+  transport: RegistryTransport,
+  repo: RepositoryRef,
+  location: URL,
+  digest: string,
+  last: Bytes,
+): Promise<void> {
+  const blob = name(repo, digest);
   const finish = new URL(location);
   finish.searchParams.set("digest", digest);
   const response = await transport.exchange({
     method: "PUT",
     repo,
     target: finish,
-    scopes: push,
+    scopes: [repositoryScope(repo.repository, true)],
     headers: { "content-type": "application/octet-stream" },
-    body: rest,
+    body: last,
   });
   if (response.status !== 201 && response.status !== 200 && response.status !== 204) {
     throw await transport.fail(response, `upload blob "${blob}"`, "OCI_BLOB_UNKNOWN", repo);
@@ -214,5 +238,4 @@ export async function uploadBlobWith(
       `Refusing upload of "${blob}": the registry stored it as "${echoed}"`,
     );
   }
-  return done;
 }

@@ -17,12 +17,8 @@ import { type Bytes, equalBytes, toBase64, toHex } from "../util/bytes.ts";
 import { verifyCheckpoint } from "./checkpoint.ts";
 import { CosignError, isCosignError } from "../errors.ts";
 import { hashLeaf, verifyInclusion } from "./merkle.ts";
-import {
-  checkEntryBinding,
-  type EntryBody,
-  type ExpectedContent,
-  parseEntryBody,
-} from "./rekor/entries.ts";
+import { checkEntryBinding, type ExpectedContent } from "./rekor/entries.ts";
+import { type EntryBody, parseEntryBody } from "./rekor/bodies.ts";
 import { verifySignature } from "../keys/public_key.ts";
 import type { TlogEntry } from "./entry.ts";
 import { findLogs, isWithin, type TrustedLog, type TrustedRoot } from "../trust/trusted_root.ts";

@@ -150,7 +150,6 @@ async function prepareArtifact(
     : { kind: "digest", algorithm: needs.algorithm, digest: digestOf(hashed, needs.algorithm) };
 }
 
-/** The verifier PEM a log entry of this entity records. */
 /** The outcome of verifying a blob. */
 export interface BlobVerification {
   /** What verified, and how. */

@@ -34,7 +34,7 @@ import {
   type CanonicalEntry,
   canonicalizeProposedEntry,
 } from "../../lib/tlog/rekor/canonicalize.ts";
-import type { EntryBody } from "../../lib/tlog/rekor/entries.ts";
+import type { EntryBody } from "../../lib/tlog/rekor/bodies.ts";
 import type { RekorLogEntry } from "../../lib/tlog/rekor/client.ts";
 import { PublicKey } from "../../lib/keys/public_key.ts";
 import { setPayload } from "../../lib/tlog/verify.ts";

@@ -14,11 +14,8 @@ import { decodePem } from "../../lib/util/pem.ts";
 import { isCosignError } from "../../lib/errors.ts";
 import { hashLeaf } from "../../lib/tlog/merkle.ts";
 import { decodeLogEntries, logEntryToTlogEntry } from "../../lib/tlog/rekor/client.ts";
-import {
-  buildHashedRekordEntry,
-  type ExpectedContent,
-  parseEntryBody,
-} from "../../lib/tlog/rekor/entries.ts";
+import { buildHashedRekordEntry, type ExpectedContent } from "../../lib/tlog/rekor/entries.ts";
+import { parseEntryBody } from "../../lib/tlog/rekor/bodies.ts";
 import type { TlogEntry } from "../../lib/tlog/entry.ts";
 import { verifyTlogEntry } from "../../lib/tlog/verify.ts";
 import {

@@ -1,6 +1,7 @@
 /**
- * Reading canonical Rekor entry bodies of every kind (cosign-spec.md section 5.2); re-exported
- * by `entries.ts`, which is the module to import.
+ * Reading canonical Rekor entry bodies of every kind (cosign-spec.md section 5.2): what a logged
+ * entry says was signed, by whom, over which digest. Building proposed entries and checking a
+ * body against the signature being verified is `entries.ts`.
  *
  * @module
  */

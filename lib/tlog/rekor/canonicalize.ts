@@ -43,8 +43,8 @@ import {
   MAX_ENTRY_BODY_BYTES,
   MAX_ENTRY_SIGNATURES,
   parseEntryBody,
-  parseProposedEntry,
-} from "./entries.ts";
+} from "./bodies.ts";
+import { parseProposedEntry } from "./entries.ts";
 import { PublicKey, verifyPrehashed, verifySignature } from "../../keys/public_key.ts";
 import { parseCertificate } from "../../x509/certificate.ts";
 

@@ -17,7 +17,8 @@ import { decodePem } from "../../util/pem.ts";
 import { CosignError, errorMessage } from "../../errors.ts";
 import { MAX_PROOF_HASHES } from "../merkle.ts";
 import { canonicalizeProposedEntry } from "./canonicalize.ts";
-import { parseEntryBody, type ProposedEntry, sameEntryContent } from "./entries.ts";
+import { parseEntryBody } from "./bodies.ts";
+import { type ProposedEntry, sameEntryContent } from "./entries.ts";
 import {
   asHexBytes,
   decodeLogEntries,

@@ -30,14 +30,6 @@ import { parseCertificate } from "../../x509/certificate.ts";
 /** Error codes raised here. */
 export type RekorEntryErrorCode = "REKOR_BODY_MALFORMED" | "REKOR_BODY_MISMATCH";
 
-export {
-  MAX_ENTRY_BODY_BYTES,
-  MAX_ENTRY_SIGNATURES,
-  parseEntryBody,
-  SUPPORTED_ENTRY_KINDS,
-} from "./bodies.ts";
-export type { EntryBody, EntryDigest, LoggedSignature } from "./bodies.ts";
-
 // ---------------------------------------------------------------------------------------------
 // Binding checks (section 5.6)
 

@@ -17,7 +17,7 @@ import {
 } from "../../util/json.ts";
 import { CosignError, errorMessage, isCosignError } from "../../errors.ts";
 import { hashLeaf, MAX_PROOF_HASHES } from "../merkle.ts";
-import { parseEntryBody } from "./entries.ts";
+import { parseEntryBody } from "./bodies.ts";
 import type { InclusionProof, TlogEntry } from "../entry.ts";
 
 /** Error codes raised by the Rekor client and wire decoding. */

@@ -20,10 +20,9 @@ import {
   buildHashedRekordEntry,
   buildIntotoEntry,
   checkEntryBinding,
-  MAX_ENTRY_BODY_BYTES,
-  parseEntryBody,
   sameEntryContent,
 } from "../../../lib/tlog/rekor/entries.ts";
+import { MAX_ENTRY_BODY_BYTES, parseEntryBody } from "../../../lib/tlog/rekor/bodies.ts";
 
 const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
