@@ -341,7 +341,12 @@ export class TufUpdater {
       const hashName = supportedHashes(info.hashes)[0] ?? Object.keys(info.hashes)[0]!;
       segments[segments.length - 1] = `${info.hashes[hashName]}.${segments.at(-1)}`;
     }
-    return `${this.#targetsUrl}/${segments.map(encodeURIComponent).join("/")}`;
+    // Dot segments are escaped too, so URL resolution cannot climb out of the targets path.
+    const encode = (segment: string) =>
+      segment === "." || segment === ".."
+        ? segment.replaceAll(".", "%2E")
+        : encodeURIComponent(segment);
+    return `${this.#targetsUrl}/${segments.map(encode).join("/")}`;
   }
 
   async #parseVerifiedRoot(bytes: Uint8Array, label: string): Promise<RootMetadata> {
