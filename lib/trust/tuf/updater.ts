@@ -291,6 +291,11 @@ export class TufUpdater {
    * the cache when a verified copy is there, else downloaded (never when offline).
    */
   async targetBytes(trusted: TrustedTufMetadata, name: string): Promise<Bytes> {
+    // URL resolution removes "." and ".." segments, even percent-encoded ones (WHATWG URL),
+    // so such a name could not be fetched from where it claims to live.
+    if (name.split("/").some((s) => s === "" || s === "." || s === "..")) {
+      throw new RangeError(`Invalid TUF target name "${name}": empty or dot path segment`);
+    }
     const info = trusted.targets.signed.targets.get(name);
     if (info === undefined) {
       throw tufError(
@@ -341,12 +346,7 @@ export class TufUpdater {
       const hashName = supportedHashes(info.hashes)[0] ?? Object.keys(info.hashes)[0]!;
       segments[segments.length - 1] = `${info.hashes[hashName]}.${segments.at(-1)}`;
     }
-    // Dot segments are escaped too, so URL resolution cannot climb out of the targets path.
-    const encode = (segment: string) =>
-      segment === "." || segment === ".."
-        ? segment.replaceAll(".", "%2E")
-        : encodeURIComponent(segment);
-    return `${this.#targetsUrl}/${segments.map(encode).join("/")}`;
+    return `${this.#targetsUrl}/${segments.map(encodeURIComponent).join("/")}`;
   }
 
   async #parseVerifiedRoot(bytes: Uint8Array, label: string): Promise<RootMetadata> {
