@@ -69,7 +69,8 @@ export async function tufFixture(options: TufRepositoryOptions = {}): Promise<Tu
       return new TufClient({
         mirror: MIRROR,
         rootBytes: repo.rootBytes(1),
-        cacheDir: null,
+        // In memory unless the test gives a directory or an environment to find one in.
+        ...(clientOptions.env ? {} : { cacheDir: null }),
         fetch: fetchImpl as typeof fetch,
         now,
         ...clientOptions,
