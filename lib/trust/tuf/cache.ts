@@ -171,9 +171,8 @@ export interface TufCacheOptions {
 }
 
 /**
- * One mirror's cache: named files (`root.json`, `timestamp.json`, `snapshot.json`,
- * `targets.json`, `state.json`, `targets/<escaped name>`), on disk when it can be, in memory
- * when not (see the module doc).
+ * One mirror's cache: named files (the updater keeps `root.json`, `trusted_metadata.json` and
+ * `targets/<escaped name>`), on disk when it can be, in memory when not (see the module doc).
  */
 export class TufCache {
   readonly #dir: string | undefined;

@@ -28,9 +28,12 @@
  * Cache policy (sigstore-go's CacheValidity idea): when the cached timestamp was fetched less
  * than `cacheValidity` ago and every cached role is unexpired and consistent, the targets are
  * served with no request at all; `offline` never sends one and fails with `TRUST_TUF_OFFLINE`
- * when the cache cannot serve. Timestamp, snapshot and targets are written to the cache only
- * once all three verified, so a failed update leaves the last good state (roots are persisted
- * per rotation, as 5.3.7 asks: each is verified on its own).
+ * when the cache cannot serve. Timestamp, snapshot and targets are written to the cache
+ * together, in one file by one atomic rename, once all three verified: a failed update leaves
+ * the last good state, and parallel processes never leave a mix of two updates (roots are
+ * persisted per rotation, as 5.3.7 asks: each is verified on its own). The specification
+ * persists each file as soon as it verifies; keeping the previous set until the whole update
+ * verified gives the same rollback floor for every complete update.
  *
  * @module
  */
@@ -127,14 +130,54 @@ export interface TrustedTufMetadata {
   readonly source: "cache" | "network";
 }
 
-const STATE_FILE = "state.json";
+/**
+ * The cache file holding the last verified timestamp, snapshot and targets together, with the
+ * time the timestamp was fetched: one file written by one atomic rename, so parallel processes
+ * that fetched different repository states never leave a mix of them (last writer wins, whole).
+ */
+const SET_FILE = "trusted_metadata.json";
 
-/** What the cache knows about its last completed update. */
-interface CacheState {
-  /** When the cached timestamp was fetched (ms since the epoch, by the injected clock). */
-  readonly timestampFetchedAt: number;
-  /** Its version: the state applies to that timestamp only. */
-  readonly timestampVersion: number;
+/** The parsed set file, each role's bytes still to be verified. */
+interface CachedSetFile {
+  /** When the timestamp was fetched (ms since the epoch, by the injected clock). */
+  readonly fetchedAt: number;
+  readonly bytes: Readonly<Record<"timestamp" | "snapshot" | "targets", Bytes>>;
+}
+
+function encodeSetFile(
+  fetchedAt: number,
+  set: Record<"timestamp" | "snapshot" | "targets", TufMetadata>,
+): Bytes {
+  return new TextEncoder().encode(`${
+    JSON.stringify({
+      fetched_at: fetchedAt,
+      timestamp: set.timestamp.bytes.toBase64(),
+      snapshot: set.snapshot.bytes.toBase64(),
+      targets: set.targets.bytes.toBase64(),
+    })
+  }\n`) as Bytes;
+}
+
+function decodeSetFile(bytes: Uint8Array): CachedSetFile | undefined {
+  try {
+    const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    if (typeof value !== "object" || value === null) return undefined;
+    const record = value as Record<string, unknown>;
+    const { fetched_at: fetchedAt, timestamp, snapshot, targets } = record;
+    if (
+      typeof fetchedAt !== "number" || typeof timestamp !== "string" ||
+      typeof snapshot !== "string" || typeof targets !== "string"
+    ) {
+      return undefined;
+    }
+    const decode = (text: string) => Uint8Array.fromBase64(text) as Bytes;
+    return {
+      fetchedAt,
+      bytes: { timestamp: decode(timestamp), snapshot: decode(snapshot), targets: decode(targets) },
+    };
+  } catch {
+    return undefined; // a damaged file caches nothing
+  }
 }
 
 function iso(ms: number): string {
@@ -224,6 +267,8 @@ export class TufUpdater {
   readonly #cacheValidity: number;
   readonly #offline: boolean;
   readonly #transport: DownloadTransport;
+  /** The set file as read at the start of the current refresh. */
+  #setFile: CachedSetFile | undefined;
 
   constructor(options: TufUpdaterOptions) {
     this.#mirror = trimSlashes(options.mirror);
@@ -251,10 +296,11 @@ export class TufUpdater {
     // 5.1: one fixed update start time for every expiry check of this update.
     const start = this.#now().getTime();
     const { root, fromCache } = await this.#loadTrustedRoot();
+    this.#setFile = await this.#readSetFile();
     if (this.#offline || this.#cacheValidity > 0) {
       const cached = await this.#cachedSet(root, start);
       if (!(cached instanceof CacheMiss)) {
-        if (this.#offline || await this.#isFresh(cached.timestamp, start)) return cached;
+        if (this.#offline || this.#isFresh(start)) return cached;
       } else if (this.#offline) {
         throw tufError(
           "TRUST_TUF_OFFLINE",
@@ -269,14 +315,14 @@ export class TufUpdater {
     const snapshot = await this.#updateSnapshot(newRoot, timestamp.metadata, start);
     const targets = await this.#updateTargets(newRoot, snapshot.metadata, start);
     // Persist the three together, after all verified: the cache never holds a half update.
-    if (targets.fresh) await this.#cache.write("targets.json", targets.metadata.bytes);
-    if (snapshot.fresh) await this.#cache.write("snapshot.json", snapshot.metadata.bytes);
-    if (timestamp.fresh) await this.#cache.write("timestamp.json", timestamp.metadata.bytes);
-    const state: CacheState = {
-      timestampFetchedAt: start,
-      timestampVersion: timestamp.metadata.signed.version,
-    };
-    await this.#cache.write(STATE_FILE, new TextEncoder().encode(`${JSON.stringify(state)}\n`));
+    await this.#cache.write(
+      SET_FILE,
+      encodeSetFile(start, {
+        timestamp: timestamp.metadata,
+        snapshot: snapshot.metadata,
+        targets: targets.metadata,
+      }),
+    );
     return {
       root: newRoot,
       timestamp: timestamp.metadata,
@@ -387,18 +433,21 @@ export class TufUpdater {
     );
   }
 
-  /** A cached file of `role` that verifies under `root`, or undefined (5.3.11: else dropped). */
+  /**
+   * The cached metadata of `role` if it verifies under `root`, else undefined (5.3.11: what
+   * the new root's keys no longer sign is dropped).
+   */
   async #loadCached<R extends "timestamp" | "snapshot" | "targets">(
     role: R,
     root: RootMetadata,
   ): Promise<TufMetadata<TufSignedByRole[R]> | undefined> {
-    const max = role === "timestamp"
+    const max: number = role === "timestamp"
       ? this.#limits.timestampBytes
       : role === "snapshot"
       ? this.#limits.snapshotBytes
       : this.#limits.targetsBytes;
-    const bytes = await this.#cache.read(`${role}.json`, max);
-    if (bytes === undefined) return undefined;
+    const bytes = this.#setFile?.bytes[role];
+    if (bytes === undefined || bytes.length > max) return undefined;
     try {
       const metadata = parseTufMetadata(bytes, role, `cached ${role}.json`);
       await verifyThreshold(metadata, root.signed.roles[role], root.signed.keys, role);
@@ -450,22 +499,18 @@ export class TufUpdater {
     return { root, timestamp, snapshot, targets, source: "cache" };
   }
 
+  async #readSetFile(): Promise<CachedSetFile | undefined> {
+    const limit = 2 * (this.#limits.timestampBytes + this.#limits.snapshotBytes +
+      this.#limits.targetsBytes);
+    const bytes = await this.#cache.read(SET_FILE, limit);
+    return bytes === undefined ? undefined : decodeSetFile(bytes);
+  }
+
   /** True when the cached timestamp was fetched less than `cacheValidity` before `now`. */
-  async #isFresh(timestamp: TimestampMetadata, now: number): Promise<boolean> {
-    if (this.#cacheValidity <= 0) return false;
-    const bytes = await this.#cache.read(STATE_FILE, 4096);
-    if (bytes === undefined) return false;
-    let state: unknown;
-    try {
-      state = JSON.parse(new TextDecoder().decode(bytes));
-    } catch {
-      return false;
-    }
-    if (typeof state !== "object" || state === null) return false;
-    const { timestampFetchedAt, timestampVersion } = state as Record<string, unknown>;
-    return typeof timestampFetchedAt === "number" &&
-      timestampVersion === timestamp.signed.version &&
-      timestampFetchedAt <= now && now - timestampFetchedAt < this.#cacheValidity;
+  #isFresh(now: number): boolean {
+    const fetchedAt = this.#setFile?.fetchedAt;
+    return this.#cacheValidity > 0 && fetchedAt !== undefined && fetchedAt <= now &&
+      now - fetchedAt < this.#cacheValidity;
   }
 
   /** 5.3: take every newer root, then check the final one's expiry. */

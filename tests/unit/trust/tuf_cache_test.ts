@@ -221,7 +221,7 @@ Deno.test("damaged cache files are ignored and repaired by the next update", asy
   await using dir = await tempDir();
   await fx.client({ cacheDir: dir.path }).trustedRootBytes();
   const mirrorDir = mirrorCacheDir(dir.path, MIRROR);
-  await Deno.writeTextFile(`${mirrorDir}/timestamp.json`, '{"signed":'); // half a file
+  await Deno.writeTextFile(`${mirrorDir}/trusted_metadata.json`, '{"fetched_at":'); // half a file
   await Deno.writeTextFile(`${mirrorDir}/root.json`, "garbage");
   await Deno.writeFile(
     `${mirrorDir}/targets/trusted_root.json`,
