@@ -122,6 +122,53 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+function roleNumbers(value: unknown, what: string, min: number): Record<TufRoleName, number> {
+  if (!isRecord(value)) throw new SyntaxError(`${what}: expected an object`);
+  const out = {} as Record<TufRoleName, number>;
+  for (const role of ROLES) {
+    const n = value[role];
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < min) {
+      throw new SyntaxError(`${what}.${role}: expected an integer >= ${min}`);
+    }
+    out[role] = n;
+  }
+  return out;
+}
+
+/** The persisted `state.json`, checked field by field. */
+function parseState(value: unknown): State {
+  if (!isRecord(value)) throw new SyntaxError("state: expected an object");
+  const { keyType, consistentSnapshot, targets } = value;
+  if (keyType !== "ed25519" && keyType !== "ecdsa-p256") {
+    throw new SyntaxError("state.keyType: unknown");
+  }
+  if (typeof consistentSnapshot !== "boolean") {
+    throw new SyntaxError("state.consistentSnapshot: expected a boolean");
+  }
+  if (!isRecord(targets)) throw new SyntaxError("state.targets: expected an object");
+  const parsedTargets: Record<string, TargetEntry> = {};
+  for (const [name, entry] of Object.entries(targets)) {
+    checkTargetName(name);
+    if (
+      !isRecord(entry) || typeof entry.length !== "number" ||
+      !Number.isSafeInteger(entry.length) || entry.length < 0 ||
+      typeof entry.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(entry.sha256)
+    ) {
+      throw new SyntaxError(`state.targets["${name}"]: invalid`);
+    }
+    parsedTargets[name] = { length: entry.length, sha256: entry.sha256 };
+  }
+  return {
+    keyType,
+    consistentSnapshot,
+    expiry: roleNumbers(value.expiry, "state.expiry", 1),
+    thresholds: roleNumbers(value.thresholds, "state.thresholds", 1),
+    versions: roleNumbers(value.versions, "state.versions", 1),
+    targets: parsedTargets,
+    expiresAt: roleNumbers(value.expiresAt, "state.expiresAt", Number.MIN_SAFE_INTEGER),
+  };
+}
+
 /** The embedded TUF repository (see the module doc). */
 export class TufRepository {
   readonly #dataDir: string | undefined;
@@ -210,7 +257,7 @@ export class TufRepository {
       if (!isRecord(parsedState) || !isRecord(parsedKeys) || !isRecord(parsedKeys.roles)) {
         throw new SyntaxError("not an object");
       }
-      state = parsedState as unknown as State;
+      state = parseState(parsedState);
       for (const role of ROLES) {
         const list = parsedKeys.roles[role];
         if (!Array.isArray(list)) throw new SyntaxError(`no keys for ${role}`);
@@ -224,10 +271,14 @@ export class TufRepository {
       throw stateError(`Invalid TUF repository state in "${dir}"`, cause);
     }
     const repo = new TufRepository(dir, now, state, keys);
-    for await (const entry of Deno.readDir(`${dir}/files`)) {
-      if (!entry.isFile || entry.name.startsWith(".")) continue;
-      const path = decodeURIComponent(entry.name);
-      repo.#files.set(path, await Deno.readFile(`${dir}/files/${entry.name}`) as Bytes);
+    try {
+      for await (const entry of Deno.readDir(`${dir}/files`)) {
+        if (!entry.isFile || entry.name.startsWith(".")) continue;
+        const path = decodeURIComponent(entry.name);
+        repo.#files.set(path, await Deno.readFile(`${dir}/files/${entry.name}`) as Bytes);
+      }
+    } catch (cause) {
+      throw stateError(`Cannot read the TUF repository files in "${dir}/files"`, cause);
     }
     for (const role of ROLES) {
       const file = role === "timestamp"
@@ -237,7 +288,12 @@ export class TufRepository {
         : `${role}.json`;
       const bytes = repo.#files.get(file);
       if (bytes === undefined) throw stateError(`The TUF repository in "${dir}" lacks "${file}"`);
-      const envelope: unknown = JSON.parse(new TextDecoder().decode(bytes));
+      let envelope: unknown;
+      try {
+        envelope = JSON.parse(new TextDecoder().decode(bytes));
+      } catch (cause) {
+        throw stateError(`Invalid "${file}" in "${dir}"`, cause);
+      }
       if (!isRecord(envelope) || !isRecord(envelope.signed)) {
         throw stateError(`Invalid "${file}" in "${dir}"`);
       }

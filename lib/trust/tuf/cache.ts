@@ -60,6 +60,7 @@ export function defaultTufRoot(env: EnvLookup = denoEnv): string | undefined {
  * percent-encoded (UTF-8), a leading dot too, so the result never contains a separator, is
  * never `.` or `..`, never hidden, and distinct names stay distinct. Names that would escape to
  * more than 200 characters become `~` and their SHA-256 (`~` is always escaped otherwise).
+ * Empty or ill-formed (lone surrogate) names are a `RangeError`.
  *
  * @example
  * ```ts
@@ -72,6 +73,8 @@ export function defaultTufRoot(env: EnvLookup = denoEnv): string | undefined {
  */
 export function escapeCacheName(name: string): string {
   if (name === "") throw new RangeError("Cannot escape an empty name");
+  // Lone surrogates would all encode as U+FFFD and collide.
+  if (!name.isWellFormed()) throw new RangeError("Cannot escape a name that is not well-formed");
   let out = "";
   for (const byte of new TextEncoder().encode(name)) {
     const c = String.fromCharCode(byte);

@@ -5,8 +5,10 @@
  * `cosign initialize --mirror --root --root-checksum`: it resets this client's cache for the
  * mirror, remembers the mirror as the default and pre-fetches the targets.
  *
- * The bytes are returned as verified, unparsed: turning them into the trusted-root model
- * happens elsewhere. The client runs one update per instance (later calls reuse it) and
+ * The TUF client under it is dcosign's own (`updater.ts`), not tuf-js: it needs an injected
+ * clock, a cache that serves verified metadata with no network, and bounded reads with a
+ * deadline on every request. The bytes are returned as verified, unparsed: turning them into
+ * the trusted-root model happens elsewhere. The client runs one update per instance (later calls reuse it) and
  * follows the cache policy of `updater.ts`: no request at all while the cache is fresh
  * (`cacheValidity`, default one day) or when `offline`.
  *

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { isCosignError } from "../../../lib/errors.ts";
 import { encodeTufCanonicalJson } from "../../../lib/trust/tuf/canonical_json.ts";
 import { TufClient } from "../../../lib/trust/tuf/client.ts";
 import { parseTufMetadata } from "../../../lib/trust/tuf/metadata.ts";
@@ -87,6 +88,21 @@ Deno.test("TufRepository on disk: a restart keeps keys, versions and files, and 
   });
   assert.deepEqual(await client.trustedRootBytes(), newRoot);
   assert.equal((await client.refresh()).root.signed.version, 2);
+});
+
+Deno.test("TufRepository refuses a damaged state directory with SERVER_TUF_STATE", async () => {
+  await using dir = await tempDir();
+  await TufRepository.create({ dataDir: dir.path });
+  const state = JSON.parse(await Deno.readTextFile(`${dir.path}/state.json`));
+  for (
+    const damaged of [{ ...state, versions: { root: "1" } }, { ...state, keyType: "rsa" }, "[]"]
+  ) {
+    await Deno.writeTextFile(`${dir.path}/state.json`, JSON.stringify(damaged));
+    await assert.rejects(
+      TufRepository.create({ dataDir: dir.path }),
+      (e) => isCosignError(e, "SERVER_TUF_STATE"),
+    );
+  }
 });
 
 Deno.test("TufRepository.refreshTimestamp() re-signs only past half the timestamp's lifetime; refreshExpiring() cascades", async () => {
