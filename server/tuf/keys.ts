@@ -15,12 +15,13 @@ export type TufSigningKeyType = "ed25519" | "ecdsa-p256";
 
 /** A public key as it appears in TUF metadata. */
 export interface TufPublicKeyJson {
+  /** `ed25519` or `ecdsa`. */
   readonly keytype: string;
+  /** `ed25519` or `ecdsa-sha2-nistp256`. */
   readonly scheme: string;
+  /** The public key: hex (Ed25519) or PEM (ECDSA). */
   readonly keyval: { readonly public: string };
 }
-
-type Bytes = Uint8Array<ArrayBuffer>;
 
 function sha256Hex(data: Uint8Array): Promise<string> {
   return crypto.subtle.digest("SHA-256", Uint8Array.from(data)).then((d) =>
@@ -41,7 +42,7 @@ function derInteger(value: Uint8Array): Uint8Array {
 }
 
 /** ECDSA `r||s` (WebCrypto) as a DER ECDSA-Sig-Value (SEC 1 section C.5). */
-export function ecdsaRawToDer(raw: Uint8Array): Bytes {
+export function ecdsaRawToDer(raw: Uint8Array): Uint8Array<ArrayBuffer> {
   const half = raw.length / 2;
   const r = derInteger(raw.subarray(0, half));
   const s = derInteger(raw.subarray(half));
@@ -72,19 +73,21 @@ function pem(spki: Uint8Array): string {
  * ```
  */
 export class TufSigningKey {
+  /** The key type. */
   readonly type: TufSigningKeyType;
   /** The key ID: hex SHA-256 of the canonical public key object. */
   readonly keyid: string;
+  /** The public key as TUF metadata lists it. */
   readonly publicKey: TufPublicKeyJson;
   /** PKCS#8 DER of the private key. */
-  readonly pkcs8: Bytes;
+  readonly pkcs8: Uint8Array<ArrayBuffer>;
   readonly #key: CryptoKey;
 
   private constructor(
     type: TufSigningKeyType,
     keyid: string,
     publicKey: TufPublicKeyJson,
-    pkcs8: Bytes,
+    pkcs8: Uint8Array<ArrayBuffer>,
     key: CryptoKey,
   ) {
     this.type = type;

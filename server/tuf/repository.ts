@@ -29,8 +29,6 @@ import { TufSigningKey, type TufSigningKeyType } from "./keys.ts";
 /** Error codes raised here. */
 export type TufRepositoryErrorCode = "SERVER_TUF_STATE";
 
-type Bytes = Uint8Array<ArrayBuffer>;
-
 const ROLES: readonly TufRoleName[] = ["root", "timestamp", "snapshot", "targets"];
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -175,8 +173,8 @@ export class TufRepository {
   readonly #now: () => Date;
   #state: State;
   #keys: Record<TufRoleName, TufSigningKey[]>;
-  readonly #files = new Map<string, Bytes>();
-  readonly #overrides = new Map<string, Bytes | null>();
+  readonly #files = new Map<string, Uint8Array<ArrayBuffer>>();
+  readonly #overrides = new Map<string, Uint8Array<ArrayBuffer> | null>();
   /** The current `signed` object of each role, for derived writes. */
   readonly #signed = new Map<TufRoleName, Record<string, unknown>>();
   #queue: Promise<unknown> = Promise.resolve();
@@ -275,7 +273,10 @@ export class TufRepository {
       for await (const entry of Deno.readDir(`${dir}/files`)) {
         if (!entry.isFile || entry.name.startsWith(".")) continue;
         const path = decodeURIComponent(entry.name);
-        repo.#files.set(path, await Deno.readFile(`${dir}/files/${entry.name}`) as Bytes);
+        repo.#files.set(
+          path,
+          await Deno.readFile(`${dir}/files/${entry.name}`) as Uint8Array<ArrayBuffer>,
+        );
       }
     } catch (cause) {
       throw stateError(`Cannot read the TUF repository files in "${dir}/files"`, cause);
@@ -323,17 +324,17 @@ export class TufRepository {
   }
 
   /** The bytes of `N.root.json` (default version 1: what clients bootstrap from). */
-  rootBytes(version = 1): Bytes {
+  rootBytes(version = 1): Uint8Array<ArrayBuffer> {
     const bytes = this.#files.get(`${version}.root.json`);
     if (bytes === undefined) throw new RangeError(`No root version ${version}`);
-    return Uint8Array.from(bytes) as Bytes;
+    return Uint8Array.from(bytes) as Uint8Array<ArrayBuffer>;
   }
 
   /**
    * The served bytes at `path` (relative to the repository base: `2.root.json`,
    * `timestamp.json`, `targets/<sha256>.trusted_root.json`, ...), or undefined.
    */
-  file(path: string): Bytes | undefined {
+  file(path: string): Uint8Array<ArrayBuffer> | undefined {
     if (this.#overrides.has(path)) return this.#overrides.get(path) ?? undefined;
     return this.#files.get(path);
   }
@@ -341,7 +342,10 @@ export class TufRepository {
   /** Serve `bytes` at `path` instead (null: answer 404; undefined: drop the override). */
   setFile(path: string, bytes: Uint8Array | null | undefined): void {
     if (bytes === undefined) this.#overrides.delete(path);
-    else this.#overrides.set(path, bytes === null ? null : Uint8Array.from(bytes) as Bytes);
+    else {this.#overrides.set(
+        path,
+        bytes === null ? null : Uint8Array.from(bytes) as Uint8Array<ArrayBuffer>,
+      );}
   }
 
   /** Sign a crafted `signed` object with `keys` (default: the role's current keys). */
@@ -349,14 +353,14 @@ export class TufRepository {
     role: TufRoleName,
     signed: Record<string, unknown>,
     keys: readonly TufSigningKey[] = this.#keys[role],
-  ): Promise<Bytes> {
+  ): Promise<Uint8Array<ArrayBuffer>> {
     return await TufRepository.#envelope(signed, keys);
   }
 
   static async #envelope(
     signed: Record<string, unknown>,
     keys: readonly TufSigningKey[],
-  ): Promise<Bytes> {
+  ): Promise<Uint8Array<ArrayBuffer>> {
     const canonical = encodeTufCanonicalJson(signed);
     const signatures: { keyid: string; sig: string }[] = [];
     for (const key of keys) {
@@ -365,7 +369,7 @@ export class TufRepository {
     }
     return new TextEncoder().encode(
       `${JSON.stringify({ signatures, signed }, null, 1)}\n`,
-    ) as Bytes;
+    ) as Uint8Array<ArrayBuffer>;
   }
 
   /** Replace the target files (any names) and publish new targets, snapshot and timestamp. */
@@ -379,7 +383,10 @@ export class TufRepository {
       for (const [name, bytes] of Object.entries(files)) {
         const sha256 = await sha256Hex(bytes);
         targets[name] = { length: bytes.length, sha256 };
-        await this.#put(this.#targetPath(name, sha256), Uint8Array.from(bytes) as Bytes);
+        await this.#put(
+          this.#targetPath(name, sha256),
+          Uint8Array.from(bytes) as Uint8Array<ArrayBuffer>,
+        );
       }
       this.#state = { ...this.#state, targets };
       await this.#writeTargets(options);
@@ -575,7 +582,7 @@ export class TufRepository {
     await this.#saveState();
   }
 
-  async #put(path: string, bytes: Bytes): Promise<void> {
+  async #put(path: string, bytes: Uint8Array<ArrayBuffer>): Promise<void> {
     this.#files.set(path, bytes);
     if (this.#dataDir === undefined) return;
     await writeFileAtomic(`${this.#dataDir}/files/${encodeURIComponent(path)}`, bytes);

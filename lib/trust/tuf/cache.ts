@@ -22,7 +22,7 @@
  * @module
  */
 
-import { type Bytes, sha256Hex, toBytes } from "./_bytes.ts";
+import { sha256Hex, toBytes } from "./_bytes.ts";
 
 /** The subdirectory of the TUF root this client owns. */
 export const DCOSIGN_CACHE_SUBDIR = "dcosign";
@@ -90,7 +90,10 @@ export function mirrorCacheDir(tufRoot: string, mirror: string): string {
   return `${tufRoot.replace(/[\\/]+$/, "")}/${DCOSIGN_CACHE_SUBDIR}/${escapeCacheName(mirror)}`;
 }
 
-async function readFileAtMost(path: string, maxBytes: number): Promise<Bytes | undefined> {
+async function readFileAtMost(
+  path: string,
+  maxBytes: number,
+): Promise<Uint8Array<ArrayBuffer> | undefined> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
@@ -180,12 +183,13 @@ export interface TufCacheOptions {
 export class TufCache {
   readonly #dir: string | undefined;
   readonly #warn: (message: string) => void;
-  readonly #memory = new Map<string, Bytes>();
+  readonly #memory = new Map<string, Uint8Array<ArrayBuffer>>();
   #inMemory: boolean;
   #warned = false;
   /** Set by `reset()` in memory mode: what the directory holds is no longer read. */
   #ignoreDisk = false;
 
+  /** A cache over `options.dir` (memory only without one). */
   constructor(options: TufCacheOptions = {}) {
     this.#dir = options.dir;
     this.#warn = options.warn ?? (() => {});
@@ -223,7 +227,7 @@ export class TufCache {
   }
 
   /** A cached file of at most `maxBytes`, or undefined. */
-  async read(name: string, maxBytes: number): Promise<Bytes | undefined> {
+  async read(name: string, maxBytes: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
     const held = this.#memory.get(name);
     if (held !== undefined) return held.length <= maxBytes ? toBytes(held) : undefined;
     if (this.#dir === undefined || this.#ignoreDisk) return undefined;

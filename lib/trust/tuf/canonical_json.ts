@@ -14,7 +14,7 @@
  * @module
  */
 
-import { type Bytes, utf8 } from "./_bytes.ts";
+import { utf8 } from "./_bytes.ts";
 
 /** Deepest nesting accepted. */
 export const MAX_CANONICAL_DEPTH = 64;
@@ -39,7 +39,7 @@ export function canonicalizeTufJson(value: unknown): string {
 }
 
 /** The UTF-8 bytes of `canonicalizeTufJson(value)`: what a TUF signature covers. */
-export function encodeTufCanonicalJson(value: unknown): Bytes {
+export function encodeTufCanonicalJson(value: unknown): Uint8Array<ArrayBuffer> {
   return utf8(canonicalizeTufJson(value));
 }
 

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { type Bytes, sha256Hex } from "./_bytes.ts";
+import { sha256Hex } from "./_bytes.ts";
 import {
   defaultTufRoot,
   type EnvLookup,
@@ -145,6 +145,7 @@ export class TufClient {
   #setup: Promise<Setup> | undefined;
   #trusted: Promise<TrustedTufMetadata> | undefined;
 
+  /** A client; nothing is read or fetched before the first call. Bad mirror URLs: `TypeError`. */
   constructor(options: TufClientOptions = {}) {
     if (options.mirror !== undefined) normalizeMirror(options.mirror);
     this.#options = options;
@@ -175,18 +176,18 @@ export class TufClient {
   }
 
   /** The verified bytes of target `name` (`TRUST_TUF_TARGET_NOT_FOUND` when unlisted). */
-  async targetBytes(name: string): Promise<Bytes> {
+  async targetBytes(name: string): Promise<Uint8Array<ArrayBuffer>> {
     const trusted = await this.refresh();
     return await (await this.#ready()).updater.targetBytes(trusted, name);
   }
 
   /** The verified bytes of `trusted_root.json`. */
-  async trustedRootBytes(): Promise<Bytes> {
+  async trustedRootBytes(): Promise<Uint8Array<ArrayBuffer>> {
     return await this.targetBytes(TRUSTED_ROOT_TARGET);
   }
 
   /** The verified bytes of `signing_config.v0.2.json`, or undefined when the repository has none. */
-  async signingConfigBytes(): Promise<Bytes | undefined> {
+  async signingConfigBytes(): Promise<Uint8Array<ArrayBuffer> | undefined> {
     const trusted = await this.refresh();
     if (!trusted.targets.signed.targets.has(SIGNING_CONFIG_TARGET)) return undefined;
     return await this.targetBytes(SIGNING_CONFIG_TARGET);
@@ -215,12 +216,17 @@ export interface InitializeTufOptions extends Omit<TufClientOptions, "rootBytes"
 
 /** What `initializeTuf` did. */
 export interface TufInitializeResult {
+  /** The mirror initialized (now the remembered default). */
   readonly mirror: string;
   /** The mirror's cache directory, or undefined in memory. */
   readonly cacheDir: string | undefined;
+  /** Whether the cache could be written (`"memory"` after a fallback). */
   readonly cacheMode: "disk" | "memory";
+  /** Version of the trusted root after the update. */
   readonly rootVersion: number;
+  /** Version of the trusted timestamp. */
   readonly timestampVersion: number;
+  /** Version of the trusted targets. */
   readonly targetsVersion: number;
   /** The targets fetched and cached. */
   readonly targets: readonly string[];

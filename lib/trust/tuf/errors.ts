@@ -42,7 +42,7 @@ export type TufErrorCode =
   | "TRUST_TUF_ROOT_MISSING";
 
 /** A `CosignError` with a TUF code. */
-export function tufError(code: TufErrorCode, message: string, cause?: unknown): CosignError {
+export function tufError(code: TufErrorCode, message: string, cause?: unknown): Error {
   return new CosignError(code, message, cause === undefined ? undefined : { cause });
 }
 

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { type Bytes, fromUtf8, isHex, toBytes } from "./_bytes.ts";
+import { fromUtf8, isHex, toBytes } from "./_bytes.ts";
 import { parseStrictJson } from "./_json_parse.ts";
 import { encodeTufCanonicalJson } from "./canonical_json.ts";
 import { tufError } from "./errors.ts";
@@ -58,8 +58,11 @@ const MAX_SIGNATURE_CHARS = 4096;
 
 /** A public key as TUF lists it. */
 export interface TufKey {
+  /** The key ID it is listed under. */
   readonly keyid: string;
+  /** `keytype` (`ecdsa`, `ecdsa-sha2-nistp256`, `ed25519`, `rsa`, ...). */
   readonly keytype: string;
+  /** `scheme` (`ecdsa-sha2-nistp256`, `ed25519`, `rsassa-pss-sha256`, ...). */
   readonly scheme: string;
   /** `keyval.public`: hex or PEM, by key type. */
   readonly public: string;
@@ -67,19 +70,25 @@ export interface TufKey {
 
 /** The keys and threshold of a role. */
 export interface TufRoleKeys {
+  /** The key IDs of the role, each at most once. */
   readonly keyids: readonly string[];
+  /** Distinct keys needed, at least 1. */
   readonly threshold: number;
 }
 
 /** One signature of the envelope; `sig` is hex (possibly empty for an unsigned slot). */
 export interface TufSignature {
+  /** The key ID of the signer. */
   readonly keyid: string;
+  /** Hex signature over the canonical `signed` bytes. */
   readonly sig: string;
 }
 
 /** Fields common to every role's `signed`. */
 export interface TufSignedCommon {
+  /** `spec_version` (major 1). */
   readonly specVersion: string;
+  /** `version`, at least 1. */
   readonly version: number;
   /** `expires` as written. */
   readonly expires: string;
@@ -89,7 +98,9 @@ export interface TufSignedCommon {
 
 /** The length and hashes by which one metadata file names another (`meta` entries). */
 export interface TufMetaFile {
+  /** The version of the named file. */
   readonly version: number;
+  /** Its exact length in bytes, when given. */
   readonly length?: number;
   /** Hash name to lower-case hex. */
   readonly hashes?: Readonly<Record<string, string>>;
@@ -97,6 +108,7 @@ export interface TufMetaFile {
 
 /** A target file as the targets role describes it. */
 export interface TufTargetFile {
+  /** Exact length in bytes. */
   readonly length: number;
   /** Hash name to lower-case hex (never empty). */
   readonly hashes: Readonly<Record<string, string>>;
@@ -106,20 +118,27 @@ export interface TufTargetFile {
 
 /** A delegated targets role (parsed and checked, not followed: see `updater.ts`). */
 export interface TufDelegatedRole extends TufRoleKeys {
+  /** The role name. */
   readonly name: string;
+  /** Whether the search stops at this role. */
   readonly terminating: boolean;
 }
 
 /** The `signed` part of root metadata. */
 export interface RootSigned extends TufSignedCommon {
+  /** `_type`. */
   readonly type: "root";
+  /** `consistent_snapshot` (false when absent). */
   readonly consistentSnapshot: boolean;
+  /** The keys, by key ID. */
   readonly keys: ReadonlyMap<string, TufKey>;
+  /** The four top-level roles. */
   readonly roles: Readonly<Record<TufRoleName, TufRoleKeys>>;
 }
 
 /** The `signed` part of timestamp metadata. */
 export interface TimestampSigned extends TufSignedCommon {
+  /** `_type`. */
   readonly type: "timestamp";
   /** `meta["snapshot.json"]`. */
   readonly snapshot: TufMetaFile;
@@ -127,36 +146,49 @@ export interface TimestampSigned extends TufSignedCommon {
 
 /** The `signed` part of snapshot metadata. */
 export interface SnapshotSigned extends TufSignedCommon {
+  /** `_type`. */
   readonly type: "snapshot";
+  /** The targets metadata files, by file name (`targets.json`, ...). */
   readonly meta: ReadonlyMap<string, TufMetaFile>;
 }
 
 /** The `signed` part of targets metadata. */
 export interface TargetsSigned extends TufSignedCommon {
+  /** `_type`. */
   readonly type: "targets";
+  /** The target files, by target name. */
   readonly targets: ReadonlyMap<string, TufTargetFile>;
+  /** Delegated roles and their keys (checked for form, never followed). */
   readonly delegations?: {
+    /** Keys of the delegated roles, by key ID. */
     readonly keys: ReadonlyMap<string, TufKey>;
+    /** The delegated roles, in priority order. */
     readonly roles: readonly TufDelegatedRole[];
   };
 }
 
 /** The `signed` part of any top-level role, by role name. */
 export interface TufSignedByRole {
+  /** Root. */
   root: RootSigned;
+  /** Timestamp. */
   timestamp: TimestampSigned;
+  /** Snapshot. */
   snapshot: SnapshotSigned;
+  /** Targets. */
   targets: TargetsSigned;
 }
 
 /** A parsed metadata file: its `signed` part, signatures, and the bytes they cover. */
 export interface TufMetadata<T extends TufSignedCommon = TufSignedCommon> {
+  /** The parsed `signed` part. */
   readonly signed: T;
+  /** The signatures, each key ID at most once. */
   readonly signatures: readonly TufSignature[];
   /** OLPC canonical JSON of `signed`: what the signatures cover. */
-  readonly signedBytes: Bytes;
+  readonly signedBytes: Uint8Array<ArrayBuffer>;
   /** The file as received. */
-  readonly bytes: Bytes;
+  readonly bytes: Uint8Array<ArrayBuffer>;
 }
 
 /** Root metadata. */

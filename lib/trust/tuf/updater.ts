@@ -38,7 +38,7 @@
  * @module
  */
 
-import { type Bytes, digest, TUF_HASHES, type TufHashName } from "./_bytes.ts";
+import { digest, TUF_HASHES, type TufHashName } from "./_bytes.ts";
 import { download, type DownloadTransport } from "./_download.ts";
 import { targetCacheName, type TufCache } from "./cache.ts";
 import { TUF_FIX, tufError } from "./errors.ts";
@@ -122,9 +122,13 @@ export interface TufUpdaterOptions {
 
 /** The verified top-level metadata an update ends with. */
 export interface TrustedTufMetadata {
+  /** The trusted root after the update. */
   readonly root: RootMetadata;
+  /** The trusted timestamp. */
   readonly timestamp: TimestampMetadata;
+  /** The trusted snapshot. */
   readonly snapshot: SnapshotMetadata;
+  /** The trusted top-level targets. */
   readonly targets: TargetsMetadata;
   /** `"cache"` when served without network, `"network"` after an online update. */
   readonly source: "cache" | "network";
@@ -141,13 +145,13 @@ const SET_FILE = "trusted_metadata.json";
 interface CachedSetFile {
   /** When the timestamp was fetched (ms since the epoch, by the injected clock). */
   readonly fetchedAt: number;
-  readonly bytes: Readonly<Record<"timestamp" | "snapshot" | "targets", Bytes>>;
+  readonly bytes: Readonly<Record<"timestamp" | "snapshot" | "targets", Uint8Array<ArrayBuffer>>>;
 }
 
 function encodeSetFile(
   fetchedAt: number,
   set: Record<"timestamp" | "snapshot" | "targets", TufMetadata>,
-): Bytes {
+): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(`${
     JSON.stringify({
       fetched_at: fetchedAt,
@@ -155,7 +159,7 @@ function encodeSetFile(
       snapshot: set.snapshot.bytes.toBase64(),
       targets: set.targets.bytes.toBase64(),
     })
-  }\n`) as Bytes;
+  }\n`) as Uint8Array<ArrayBuffer>;
 }
 
 function decodeSetFile(bytes: Uint8Array): CachedSetFile | undefined {
@@ -170,7 +174,7 @@ function decodeSetFile(bytes: Uint8Array): CachedSetFile | undefined {
     ) {
       return undefined;
     }
-    const decode = (text: string) => Uint8Array.fromBase64(text) as Bytes;
+    const decode = (text: string) => Uint8Array.fromBase64(text) as Uint8Array<ArrayBuffer>;
     return {
       fetchedAt,
       bytes: { timestamp: decode(timestamp), snapshot: decode(snapshot), targets: decode(targets) },
@@ -259,8 +263,8 @@ class CacheMiss {
 export class TufUpdater {
   readonly #mirror: string;
   readonly #targetsUrl: string;
-  readonly #bootstrap: Bytes | undefined;
-  readonly #fallback: Bytes | undefined;
+  readonly #bootstrap: Uint8Array<ArrayBuffer> | undefined;
+  readonly #fallback: Uint8Array<ArrayBuffer> | undefined;
   readonly #cache: TufCache;
   readonly #now: () => Date;
   readonly #limits: TufLimits;
@@ -270,12 +274,14 @@ export class TufUpdater {
   /** The set file as read at the start of the current refresh. */
   #setFile: CachedSetFile | undefined;
 
+  /** An updater for one repository; nothing is read or fetched before `refresh()`. */
   constructor(options: TufUpdaterOptions) {
     this.#mirror = trimSlashes(options.mirror);
     this.#targetsUrl = trimSlashes(options.targetsUrl ?? `${this.#mirror}/targets`);
-    this.#bootstrap = options.rootBytes && (Uint8Array.from(options.rootBytes) as Bytes);
+    this.#bootstrap = options.rootBytes &&
+      (Uint8Array.from(options.rootBytes) as Uint8Array<ArrayBuffer>);
     this.#fallback = options.fallbackRootBytes &&
-      (Uint8Array.from(options.fallbackRootBytes) as Bytes);
+      (Uint8Array.from(options.fallbackRootBytes) as Uint8Array<ArrayBuffer>);
     this.#cache = options.cache;
     this.#now = options.now ?? (() => new Date());
     this.#limits = { ...DEFAULT_TUF_LIMITS, ...options.limits };
@@ -336,7 +342,7 @@ export class TufUpdater {
    * The bytes of target `name`, checked against `trusted.targets` (length and hashes): from
    * the cache when a verified copy is there, else downloaded (never when offline).
    */
-  async targetBytes(trusted: TrustedTufMetadata, name: string): Promise<Bytes> {
+  async targetBytes(trusted: TrustedTufMetadata, name: string): Promise<Uint8Array<ArrayBuffer>> {
     // URL resolution removes "." and ".." segments, even percent-encoded ones (WHATWG URL),
     // so such a name could not be fetched from where it claims to live.
     if (name.split("/").some((s) => s === "" || s === "." || s === "..")) {
@@ -697,7 +703,7 @@ export class TufUpdater {
     meta: TufMetaFile,
     max: number,
     role: "snapshot" | "targets",
-  ): Promise<Bytes> {
+  ): Promise<Uint8Array<ArrayBuffer>> {
     if (meta.length !== undefined && meta.length > max) {
       throw tufError(
         "TRUST_TUF_TOO_LARGE",

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { type Bytes, fromBase64, fromHex, isHex, toHex } from "./_bytes.ts";
+import { fromBase64, fromHex, isHex, toHex } from "./_bytes.ts";
 import { tufError } from "./errors.ts";
 import type { TufKey, TufMetadata, TufRoleKeys } from "./metadata.ts";
 
@@ -26,7 +26,7 @@ import type { TufKey, TufMetadata, TufRoleKeys } from "./metadata.ts";
 interface ImportedKey {
   /** `<algorithm>:<SPKI hex>`: equal for the same key under any key ID or encoding. */
   readonly identity: string;
-  verify(signature: Bytes, data: Bytes): Promise<boolean>;
+  verify(signature: Uint8Array<ArrayBuffer>, data: Uint8Array<ArrayBuffer>): Promise<boolean>;
 }
 
 const MAX_CACHED_KEYS = 1024;
@@ -44,7 +44,7 @@ const ECDSA_SCHEMES: Record<string, EcdsaCurve> = {
 };
 
 /** The DER bytes of a single `-----BEGIN PUBLIC KEY-----` block, or undefined. */
-function pemSpki(text: string): Bytes | undefined {
+function pemSpki(text: string): Uint8Array<ArrayBuffer> | undefined {
   const m = /^\s*-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]+)-----END PUBLIC KEY-----\s*$/.exec(
     text,
   );
@@ -71,7 +71,7 @@ function derLength(der: Uint8Array, at: number): [number, number] | undefined {
  * An ECDSA-Sig-Value (SEC 1 section C.5, `SEQUENCE { r INTEGER, s INTEGER }`, strict DER) as the
  * fixed-width `r||s` WebCrypto verifies; undefined when the bytes are not such a value.
  */
-export function ecdsaDerToRaw(der: Uint8Array, size: number): Bytes | undefined {
+export function ecdsaDerToRaw(der: Uint8Array, size: number): Uint8Array<ArrayBuffer> | undefined {
   if (der[0] !== 0x30) return undefined;
   const outer = derLength(der, 1);
   if (outer === undefined || 1 + outer[1] + outer[0] !== der.length) return undefined;
@@ -232,6 +232,7 @@ export async function isSupportedTufKey(key: TufKey): Promise<boolean> {
 export interface SignatureCount {
   /** Distinct keys of the role whose signature verified. */
   readonly valid: number;
+  /** The role's threshold. */
   readonly threshold: number;
 }
 
