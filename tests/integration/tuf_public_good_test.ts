@@ -73,6 +73,16 @@ if (requireComponents("TUF client on the Sigstore public-good repository", CORPU
     assert.deepEqual(mirror.requests.filter((p) => p.endsWith(".root.json")), ["/17.root.json"]);
   });
 
+  Deno.test("TufClient does not follow delegations: the npm delegated target is not found, and no delegated metadata is fetched", async () => {
+    await using mirror = serveStaticMirror(dir);
+    const client = new TufClient({ mirror: mirror.url, cacheDir: null, now: () => VALID_AT });
+    await assert.rejects(
+      client.targetBytes("registry.npmjs.org/keys.json"),
+      (e) => isCosignError(e, "TRUST_TUF_TARGET_NOT_FOUND"),
+    );
+    assert.ok(!mirror.requests.some((path) => path.includes("registry.npmjs.org")));
+  });
+
   Deno.test("TufClient on the embedded root v16 refuses the mirror's v15 served as 17.root.json with TRUST_TUF_ROLLBACK", async () => {
     await using mirror = serveStaticMirror(dir);
     const v15 = Deno.readFileSync(`${dir}/15.root.json`);

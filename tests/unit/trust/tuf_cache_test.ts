@@ -114,6 +114,15 @@ Deno.test("past cache validity, the client sends exactly the requests TUF needs"
     "/tuf/3.targets.json",
     `/tuf/targets/${sha256(newRoot)}.trusted_root.json`,
   ]);
+
+  // The cached timestamp itself expired (published at 13 h, expiring at 37 h): a fresh one
+  // naming the same snapshot is all it takes.
+  mark = fx.requests.length;
+  fx.setNow(later(40 * HOUR));
+  const renewed = fx.client(options);
+  assert.deepEqual(await renewed.trustedRootBytes(), newRoot);
+  assert.ok((await renewed.refresh()).timestamp.signed.expiresAt > later(40 * HOUR).getTime());
+  assert.deepEqual(fx.requests.slice(mark), ["/tuf/2.root.json", "/tuf/timestamp.json"]);
 });
 
 Deno.test("offline: a valid cache serves with zero requests whatever its age; an empty one fails with one line", async () => {
