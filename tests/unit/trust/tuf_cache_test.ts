@@ -76,7 +76,7 @@ Deno.test("a second client within cache validity sends zero requests", async () 
   assert.deepEqual(fx.requests.slice(before), []);
 });
 
-Deno.test("past cache validity, the client sends exactly the requests TUF needs", async () => {
+Deno.test("past cache validity or the timestamp's expiry, the client sends exactly the requests TUF needs", async () => {
   const fx = await tufFixture();
   await using dir = await tempDir();
   const options = { cacheDir: dir.path, cacheValidity: HOUR };
