@@ -1,0 +1,299 @@
+/**
+ * The entry point the rest of dcosign uses for trust material over TUF: `TufClient` answers the
+ * bytes of `trusted_root.json` and `signing_config.v0.2.json` from a TUF repository (default
+ * the Sigstore public-good one, bootstrapped from the embedded root), and `initializeTuf` is
+ * `cosign initialize --mirror --root --root-checksum`: it resets this client's cache for the
+ * mirror, remembers the mirror as the default and pre-fetches the targets.
+ *
+ * The TUF client under it is dcosign's own (`updater.ts`), not tuf-js: it needs an injected
+ * clock, a cache that serves verified metadata with no network, and bounded reads with a
+ * deadline on every request. The bytes are returned as verified, unparsed: turning them into
+ * the trusted-root model happens elsewhere. The client runs one update per instance (later calls reuse it) and
+ * follows the cache policy of `updater.ts`: no request at all while the cache is fresh
+ * (`cacheValidity`, default one day) or when `offline`.
+ *
+ * @module
+ */
+
+import { sha256Hex } from "./_bytes.ts";
+import {
+  defaultTufRoot,
+  type EnvLookup,
+  mirrorCacheDir,
+  readRememberedMirror,
+  rememberMirror,
+  TufCache,
+} from "./cache.ts";
+import { tufError } from "./errors.ts";
+import { parseTufMetadata } from "./metadata.ts";
+import { PUBLIC_GOOD_MIRROR, publicGoodRootBytes } from "./public_good.ts";
+import {
+  type TrustedTufMetadata,
+  type TufLimits,
+  TufUpdater,
+  type TufUpdaterOptions,
+} from "./updater.ts";
+import { verifyThreshold } from "./verify.ts";
+
+/** The target holding the Sigstore trusted root. */
+export const TRUSTED_ROOT_TARGET = "trusted_root.json";
+
+/** The target holding the Sigstore signing config (v0.2). */
+export const SIGNING_CONFIG_TARGET = "signing_config.v0.2.json";
+
+/** Options of `TufClient` and `initializeTuf`. */
+export interface TufClientOptions {
+  /**
+   * The repository URL. Default: the mirror `initializeTuf` remembered, else
+   * `PUBLIC_GOOD_MIRROR`.
+   */
+  readonly mirror?: string;
+  /**
+   * A root to trust for this mirror (the newer of it and the cached root is used). Default: the
+   * cached root, else the embedded public-good root.
+   */
+  readonly rootBytes?: Uint8Array;
+  /**
+   * The TUF cache root (like `$TUF_ROOT`); this client keeps its files under
+   * `<cacheDir>/dcosign/<escaped mirror>/`. Default `$TUF_ROOT`, else `$HOME/.sigstore/root`;
+   * `null` keeps everything in memory.
+   */
+  readonly cacheDir?: string | null;
+  /** Transport (default global `fetch`). */
+  readonly fetch?: typeof fetch;
+  /** Clock for every expiry and freshness check (default `() => new Date()`). */
+  readonly now?: () => Date;
+  /** Serve the cache with no request when its timestamp was fetched this recently (ms). */
+  readonly cacheValidity?: number;
+  /** Never use the network: serve the cache or fail with `TRUST_TUF_OFFLINE`. */
+  readonly offline?: boolean;
+  /** Told once when the cache cannot be written and falls back to memory. */
+  readonly warn?: (message: string) => void;
+  /** Download bounds. */
+  readonly limits?: Partial<TufLimits>;
+  /** Told about each request URL before it is sent. */
+  readonly onRequest?: (url: string) => void;
+  /** Environment lookup for `TUF_ROOT`/`HOME` (default `Deno.env.get`; tests inject). */
+  readonly env?: EnvLookup;
+}
+
+interface Setup {
+  readonly mirror: string;
+  readonly tufRoot: string | undefined;
+  readonly cache: TufCache;
+  readonly updater: TufUpdater;
+}
+
+function normalizeMirror(mirror: string): string {
+  let url: URL;
+  try {
+    url = new URL(mirror);
+  } catch (cause) {
+    throw new TypeError(`Invalid TUF mirror URL "${mirror}"`, { cause });
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new TypeError(`TUF mirror URL "${mirror}" is not http(s)`);
+  }
+  return mirror.replace(/\/+$/, "");
+}
+
+async function setUp(options: TufClientOptions, overrides: Partial<TufUpdaterOptions> = {}) {
+  const tufRoot = options.cacheDir === null
+    ? undefined
+    : options.cacheDir ?? defaultTufRoot(options.env);
+  const mirror = normalizeMirror(
+    options.mirror ??
+      (tufRoot === undefined ? undefined : await readRememberedMirror(tufRoot)) ??
+      PUBLIC_GOOD_MIRROR,
+  );
+  const cache = new TufCache({
+    ...(tufRoot !== undefined ? { dir: mirrorCacheDir(tufRoot, mirror) } : {}),
+    ...(options.warn ? { warn: options.warn } : {}),
+  });
+  if (tufRoot === undefined && options.cacheDir !== null) {
+    cache.noteNoDirectory("neither TUF_ROOT nor HOME is set");
+  }
+  const updater = new TufUpdater({
+    mirror,
+    cache,
+    fallbackRootBytes: publicGoodRootBytes(),
+    ...(options.rootBytes ? { rootBytes: options.rootBytes } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.cacheValidity !== undefined ? { cacheValidity: options.cacheValidity } : {}),
+    ...(options.offline !== undefined ? { offline: options.offline } : {}),
+    ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+    ...overrides,
+  });
+  return { mirror, tufRoot, cache, updater };
+}
+
+/**
+ * A TUF client for one repository (see the module doc).
+ *
+ * @example Read the trusted root through TUF, with no network once the cache is fresh
+ * ```ts ignore
+ * import { TufClient } from "./client.ts";
+ *
+ * const client = new TufClient({ warn: (message) => console.error(message) });
+ * const trustedRoot = await client.trustedRootBytes(); // verified bytes of trusted_root.json
+ * ```
+ */
+export class TufClient {
+  readonly #options: TufClientOptions;
+  #setup: Promise<Setup> | undefined;
+  #trusted: Promise<TrustedTufMetadata> | undefined;
+
+  /** A client; nothing is read or fetched before the first call. Bad mirror URLs: `TypeError`. */
+  constructor(options: TufClientOptions = {}) {
+    if (options.mirror !== undefined) normalizeMirror(options.mirror);
+    this.#options = options;
+  }
+
+  #ready(): Promise<Setup> {
+    this.#setup ??= setUp(this.#options);
+    return this.#setup;
+  }
+
+  /** The mirror this client reads. */
+  async mirror(): Promise<string> {
+    return (await this.#ready()).mirror;
+  }
+
+  /** `"disk"` or `"memory"` (after a fallback); known once the client has been used. */
+  async cacheMode(): Promise<"disk" | "memory"> {
+    return (await this.#ready()).cache.mode;
+  }
+
+  /** The verified top-level metadata: one update per client, retried after a failure. */
+  refresh(): Promise<TrustedTufMetadata> {
+    this.#trusted ??= this.#ready().then((setup) => setup.updater.refresh());
+    this.#trusted.catch(() => {
+      this.#trusted = undefined;
+    });
+    return this.#trusted;
+  }
+
+  /** The verified bytes of target `name` (`TRUST_TUF_TARGET_NOT_FOUND` when unlisted). */
+  async targetBytes(name: string): Promise<Uint8Array<ArrayBuffer>> {
+    const trusted = await this.refresh();
+    return await (await this.#ready()).updater.targetBytes(trusted, name);
+  }
+
+  /** The verified bytes of `trusted_root.json`. */
+  async trustedRootBytes(): Promise<Uint8Array<ArrayBuffer>> {
+    return await this.targetBytes(TRUSTED_ROOT_TARGET);
+  }
+
+  /** The verified bytes of `signing_config.v0.2.json`, or undefined when the repository has none. */
+  async signingConfigBytes(): Promise<Uint8Array<ArrayBuffer> | undefined> {
+    const trusted = await this.refresh();
+    if (!trusted.targets.signed.targets.has(SIGNING_CONFIG_TARGET)) return undefined;
+    return await this.targetBytes(SIGNING_CONFIG_TARGET);
+  }
+
+  /** `initializeTuf` with this client's options (and `root`/`rootChecksum` if given). */
+  async initialize(
+    options: { readonly root?: Uint8Array; readonly rootChecksum?: string } = {},
+  ): Promise<TufInitializeResult> {
+    this.#trusted = undefined;
+    this.#setup = undefined;
+    return await initializeTuf({ ...this.#options, ...options });
+  }
+}
+
+/**
+ * Options of `initializeTuf`. Unlike `TufClient`, `mirror` defaults to `PUBLIC_GOOD_MIRROR`
+ * (as cosign's `--mirror`), not to the remembered one.
+ */
+export interface InitializeTufOptions extends Omit<TufClientOptions, "rootBytes" | "offline"> {
+  /** The root to trust from now on (cosign `--root`); default the embedded public-good root. */
+  readonly root?: Uint8Array;
+  /** Hex SHA-256 the `root` bytes must have (cosign `--root-checksum`). */
+  readonly rootChecksum?: string;
+}
+
+/** What `initializeTuf` did. */
+export interface TufInitializeResult {
+  /** The mirror initialized (now the remembered default). */
+  readonly mirror: string;
+  /** The mirror's cache directory, or undefined in memory. */
+  readonly cacheDir: string | undefined;
+  /** Whether the cache could be written (`"memory"` after a fallback). */
+  readonly cacheMode: "disk" | "memory";
+  /** Version of the trusted root after the update. */
+  readonly rootVersion: number;
+  /** Version of the trusted timestamp. */
+  readonly timestampVersion: number;
+  /** Version of the trusted targets. */
+  readonly targetsVersion: number;
+  /** The targets fetched and cached. */
+  readonly targets: readonly string[];
+}
+
+/**
+ * `cosign initialize`: reset this client's cache for the mirror, trust `root` (checked against
+ * `rootChecksum`, then by its own threshold), remember the mirror as the default, run a full
+ * online update and pre-fetch `trusted_root.json` and `signing_config.v0.2.json`.
+ *
+ * @example
+ * ```ts ignore
+ * import { initializeTuf } from "./client.ts";
+ *
+ * const root = await Deno.readFile("root.json");
+ * await initializeTuf({ mirror: "https://tuf.example.com", root, rootChecksum: "6494e21e..." });
+ * ```
+ */
+export async function initializeTuf(
+  options: InitializeTufOptions = {},
+): Promise<TufInitializeResult> {
+  if (options.rootChecksum !== undefined) {
+    if (options.root === undefined) throw new TypeError("rootChecksum needs root");
+    const actual = sha256Hex(options.root);
+    if (actual !== options.rootChecksum.toLowerCase()) {
+      throw tufError(
+        "TRUST_TUF_HASH_MISMATCH",
+        `The TUF root has sha256 "${actual}", not the expected "${options.rootChecksum}"`,
+      );
+    }
+  }
+  if (options.root !== undefined) {
+    // Refuse a bad root before the cache is reset.
+    const root = parseTufMetadata(options.root, "root", "given root");
+    await verifyThreshold(root, root.signed.roles.root, root.signed.keys, "root (given root)");
+  }
+  const { root: _root, rootChecksum: _checksum, ...clientOptions } = options;
+  const setup = await setUp(
+    {
+      ...clientOptions,
+      mirror: options.mirror ?? PUBLIC_GOOD_MIRROR,
+      rootBytes: options.root ?? publicGoodRootBytes(),
+    },
+    { cacheValidity: 0, offline: false },
+  );
+  await setup.cache.reset();
+  if (setup.tufRoot !== undefined && setup.cache.mode === "disk") {
+    try {
+      await rememberMirror(setup.tufRoot, setup.mirror);
+    } catch (error) {
+      setup.cache.noteNoDirectory(error instanceof Error ? error.message : String(error));
+    }
+  }
+  const trusted = await setup.updater.refresh();
+  const targets: string[] = [];
+  for (const name of [TRUSTED_ROOT_TARGET, SIGNING_CONFIG_TARGET]) {
+    if (!trusted.targets.signed.targets.has(name)) continue;
+    await setup.updater.targetBytes(trusted, name);
+    targets.push(name);
+  }
+  return {
+    mirror: setup.mirror,
+    cacheDir: setup.cache.dir,
+    cacheMode: setup.cache.mode,
+    rootVersion: trusted.root.signed.version,
+    timestampVersion: trusted.timestamp.signed.version,
+    targetsVersion: trusted.targets.signed.version,
+    targets,
+  };
+}
