@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { canonicalJsonBytes } from "../../../lib/canonical_json.ts";
+import { canonicalJsonBytes } from "../../../lib/util/canonical_json.ts";
 import { parseStrictJson } from "../../../lib/trust/tuf/_json_parse.ts";
 import {
   canonicalizeTufJson,
