@@ -9,14 +9,17 @@
 
 import { createCredentialResolver } from "../../lib/oci/docker_config.ts";
 import { CosignError } from "../../lib/errors.ts";
-import { RegistryClient } from "../../lib/oci/client.ts";
+import { RegistryClient, type RegistryClientOptions } from "../../lib/oci/client.ts";
 import { parseRepository, type RepositoryRef } from "../../lib/oci/reference.ts";
 import type { CommandInput } from "../spec.ts";
 
 export { REGISTRY_FLAGS } from "./flags.ts";
 
-/** A client configured from the flags and environment of a command. */
-export function createRegistryClient(input: CommandInput): RegistryClient {
+/** A client configured from the flags and environment of a command (`retry` overridable). */
+export function createRegistryClient(
+  input: CommandInput,
+  overrides: Pick<RegistryClientOptions, "retry"> = {},
+): RegistryClient {
   const { ctx, flags } = input;
   const username = flags.string("registry-username");
   const password = flags.string("registry-password");
@@ -40,6 +43,7 @@ export function createRegistryClient(input: CommandInput): RegistryClient {
     insecure: flags.boolean("allow-insecure-registry") || flags.boolean("allow-http-registry"),
     signal: input.signal,
     userAgent: "dcosign",
+    ...overrides,
   });
 }
 

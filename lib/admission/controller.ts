@@ -143,8 +143,6 @@ export interface AdmissionControllerOptions {
 export interface CheckOptions {
   /** The workload the images belong to: resource matching and the `include*` flags. */
   readonly workload?: Workload;
-  /** Accept tag references (`admission test` resolves them); default false: refused. */
-  readonly allowTags?: boolean;
 }
 
 interface CompiledEntry {
@@ -345,16 +343,9 @@ export class AdmissionController {
       return { image, verdicts: [], problems };
     }
     if (ref.digest === undefined) {
-      if (!options.allowTags) {
-        problems.push(invalidValue(`${image} must be an image digest`, path));
-        return { image, verdicts: [], problems };
-      }
-      try {
-        ref = withDigest(ref, await this.#client.resolveDigest(ref));
-      } catch (error) {
-        problems.push(genericProblem(`cannot resolve ${image}: ${errorMessage(error)}`, [path]));
-        return { image, verdicts: [], problems };
-      }
+      // A tag can move between the check and the pull: only a digest names what runs.
+      problems.push(invalidValue(`${image} must be an image digest`, path));
+      return { image, verdicts: [], problems };
     }
     const name = formatImageReference(ref);
     const policies = this.matchingPolicies(name, options.workload);
