@@ -11,7 +11,11 @@
 import { CosignError } from "../../lib/errors.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
 import { type ClusterImagePolicy, parseClusterImagePolicies } from "../../lib/admission/policy.ts";
-import { type CompiledPolicy, compilePolicy } from "../../lib/admission/authority.ts";
+import {
+  type CompiledPolicy,
+  compilePolicy,
+  type TrustConfig,
+} from "../../lib/admission/authority.ts";
 import { defaultPolicyEngine } from "../../lib/admission/policy_engine.ts";
 import type { NoMatchPolicy } from "../../lib/admission/controller.ts";
 import type { CommandInput } from "../spec.ts";
@@ -26,9 +30,9 @@ const MAX_TRUSTED_ROOT_BYTES = 4 << 20;
 const MAX_POLICY_FILES = 1000;
 
 /** The policy files `--policy` names: files as given, directories' YAML and JSON files. */
-async function policyFiles(input: CommandInput): Promise<string[]> {
+async function policyFiles(input: CommandInput, optional: boolean): Promise<string[]> {
   const paths = input.flags.list("policy");
-  if (paths.length === 0) {
+  if (paths.length === 0 && !optional) {
     throw new CosignError("CLI_USAGE", "Give at least one --policy FILE or DIR");
   }
   const files: string[] = [];
@@ -65,10 +69,18 @@ async function policyFiles(input: CommandInput): Promise<string[]> {
   return files;
 }
 
-/** Read and validate every policy `--policy` names. */
-export async function readPolicies(input: CommandInput): Promise<ClusterImagePolicy[]> {
+/** The parse options the flags set. */
+export function parseOptions(input: CommandInput): { failOnEmptyAuthorities: boolean } {
+  return { failOnEmptyAuthorities: !input.flags.boolean("allow-empty-authorities") };
+}
+
+/** Read and validate every policy `--policy` names (none is an error unless `optional`). */
+export async function readPolicies(
+  input: CommandInput,
+  optional = false,
+): Promise<ClusterImagePolicy[]> {
   const policies: ClusterImagePolicy[] = [];
-  for (const file of await policyFiles(input)) {
+  for (const file of await policyFiles(input, optional)) {
     const bytes = await input.ctx.readFile(file, {
       maxBytes: MAX_POLICY_BYTES,
       what: "policy",
@@ -77,7 +89,7 @@ export async function readPolicies(input: CommandInput): Promise<ClusterImagePol
     policies.push(
       ...parseClusterImagePolicies(new TextDecoder().decode(bytes), {
         origin: file,
-        failOnEmptyAuthorities: !input.flags.boolean("allow-empty-authorities"),
+        ...parseOptions(input),
       }),
     );
   }
@@ -96,7 +108,7 @@ export async function readPolicies(input: CommandInput): Promise<ClusterImagePol
 }
 
 /** `--trusted-root` and every `--trust-root NAME=FILE`. */
-async function readTrust(input: CommandInput) {
+export async function readTrust(input: CommandInput): Promise<TrustConfig> {
   const trustedRoot = await loadTrustedRoot(input);
   const trustRoots: Record<string, TrustedRoot> = {};
   for (const value of input.flags.list("trust-root")) {
@@ -114,18 +126,29 @@ async function readTrust(input: CommandInput) {
   return { ...(trustedRoot ? { trustedRoot } : {}), trustRoots };
 }
 
-/** Read, validate and compile the policies for enforcement. */
-export async function loadPolicies(input: CommandInput): Promise<CompiledPolicy[]> {
-  const policies = await readPolicies(input);
-  const trust = await readTrust(input);
+/** A compiler for validated policies: the trust roots, the engine, remote policies fetched. */
+export function policyCompiler(
+  input: CommandInput,
+  trust: TrustConfig,
+): (policy: ClusterImagePolicy) => Promise<CompiledPolicy> {
   const engine = defaultPolicyEngine();
-  const compiled: CompiledPolicy[] = [];
-  for (const policy of policies) {
+  return async (policy) => {
     for (const warning of policy.warnings) {
       input.out.warn(`${policy.origin}: ${warning.replace(/\n/g, ": ")}`);
     }
-    compiled.push(await compilePolicy(policy, { trust, engine, fetch: input.ctx.fetch }));
-  }
+    return await compilePolicy(policy, { trust, engine, fetch: input.ctx.fetch });
+  };
+}
+
+/** Read, validate and compile the policies for enforcement (`optional`: none is fine). */
+export async function loadPolicies(
+  input: CommandInput,
+  options: { optional?: boolean; trust?: TrustConfig } = {},
+): Promise<CompiledPolicy[]> {
+  const policies = await readPolicies(input, options.optional ?? false);
+  const compile = policyCompiler(input, options.trust ?? await readTrust(input));
+  const compiled: CompiledPolicy[] = [];
+  for (const policy of policies) compiled.push(await compile(policy));
   return compiled;
 }
 

@@ -6,14 +6,49 @@
 
 import { CosignError } from "../../lib/errors.ts";
 import { AdmissionController, fetchWithTimeout } from "../../lib/admission/controller.ts";
-import type { CommandRun } from "../spec.ts";
+import type { CommandInput, CommandRun } from "../spec.ts";
 import { parseDuration } from "../args.ts";
 import { resolvePath } from "../context.ts";
 import { createRegistryClient } from "../options/registry.ts";
-import { loadPolicies, noMatchPolicy } from "./_policies.ts";
+import {
+  loadPolicies,
+  noMatchPolicy,
+  parseOptions,
+  policyCompiler,
+  readTrust,
+} from "./_policies.ts";
 
 /** Most bytes of a TLS certificate or key file. */
 const MAX_TLS_BYTES = 1 << 20;
+
+/** The API server and credentials: in a pod, its service account (or the flags). */
+async function clusterAccess(input: CommandInput) {
+  const { flags, ctx } = input;
+  let apiUrl = flags.string("kubernetes-api");
+  if (apiUrl === undefined) {
+    const host = ctx.env("KUBERNETES_SERVICE_HOST");
+    const port = ctx.env("KUBERNETES_SERVICE_PORT") ?? "443";
+    if (!host) {
+      throw new CosignError(
+        "CLI_USAGE",
+        "--policies-from-kubernetes outside a pod needs --kubernetes-api (KUBERNETES_SERVICE_HOST is not set)",
+      );
+    }
+    apiUrl = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  }
+  const tokenFile = flags.string("kubernetes-token-file")!;
+  const caFile = flags.string("kubernetes-ca-file")!;
+  const ca = new TextDecoder().decode(
+    await ctx.readFile(caFile, { maxBytes: MAX_TLS_BYTES, what: "Kubernetes CA certificate" }),
+  );
+  const client = Deno.createHttpClient({ caCerts: [ca] });
+  const token = async () =>
+    new TextDecoder().decode(
+      await ctx.readFile(tokenFile, { maxBytes: 64 * 1024, what: "Kubernetes token" }),
+    ).trim();
+  const apiFetch: typeof fetch = (request, init) => fetch(request, { ...init, client });
+  return { apiUrl, token, fetch: apiFetch };
+}
 
 /** Run the webhook. */
 export const admissionServe: CommandRun = async (input) => {
@@ -40,7 +75,10 @@ export const admissionServe: CommandRun = async (input) => {
   if (reviewTimeout >= 10_000) {
     out.warn("--review-timeout is not below the API server's 10s webhook timeout");
   }
-  const policies = await loadPolicies(input);
+  const fromCluster = flags.boolean("policies-from-kubernetes");
+  const trust = await readTrust(input);
+  const filePolicies = await loadPolicies(input, { optional: fromCluster, trust });
+  const policies = filePolicies;
   const { startAdmissionServer } = await import("../../server/admission/server.ts");
   let tls: { cert: string; key: string; ca?: string };
   if (selfSigned) {
@@ -67,12 +105,37 @@ export const admissionServe: CommandRun = async (input) => {
     negativeCacheTtlMs: parseDuration(flags.string("negative-cache-ttl") ?? "30s"),
     cacheEntries: Math.max(1, flags.integer("cache-size") ?? 10000),
   });
+  let source: { loaded: boolean; stop(): void } | undefined;
+  if (fromCluster) {
+    const { KubernetesPolicySource } = await import("../../server/admission/kubernetes.ts");
+    const cluster = await clusterAccess(input);
+    const compile = policyCompiler(input, trust);
+    const kube = new KubernetesPolicySource({
+      ...cluster,
+      compile,
+      parseOptions: parseOptions(input),
+      pollMs: parseDuration(flags.string("kubernetes-poll") ?? "15s"),
+      onPolicies: (fromApi) => {
+        controller.setPolicies([...filePolicies, ...fromApi]);
+        const n = fromApi.length;
+        out.info(
+          `dcosign admission: ${n} ClusterImagePolic${n === 1 ? "y" : "ies"} from the cluster`,
+        );
+      },
+      onError: (error) => out.error(error),
+    });
+    // The first listing must succeed: serving without the cluster's policies would admit
+    // what they forbid. Later failures keep the last set.
+    await kube.start();
+    source = kube;
+  }
   const server = await startAdmissionServer({
     controller,
     tls,
     hostname: flags.string("host") ?? "0.0.0.0",
     port,
     onError: (error) => out.error(error),
+    ready: () => source?.loaded ?? true,
   });
   const readyFile = flags.string("ready-file");
   if (readyFile !== undefined) {
@@ -82,10 +145,10 @@ export const admissionServe: CommandRun = async (input) => {
     await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(ready));
     await Deno.rename(`${path}.tmp`, path);
   }
+  const count = controller.policies.length;
   out.info(
-    `dcosign admission: serving ${policies.length} polic${
-      policies.length === 1 ? "y" : "ies"
-    } on ${server.url} (/validations, /mutations, /healthz, /readyz, /metrics)`,
+    `dcosign admission: serving ${count} polic${count === 1 ? "y" : "ies"} on ${server.url} ` +
+      "(/validations, /mutations, /healthz, /readyz, /metrics)",
   );
   out.info("Stop with Ctrl-C (SIGINT) or SIGTERM");
   // Runs until a signal: the global --timeout does not apply.
@@ -95,6 +158,7 @@ export const admissionServe: CommandRun = async (input) => {
   try {
     await server.finished;
   } finally {
+    source?.stop();
     Deno.removeSignalListener("SIGTERM", stop);
     ctx.signal.removeEventListener("abort", stop);
     if (readyFile !== undefined) await Deno.remove(resolvePath(ctx, readyFile)).catch(() => {});

@@ -53,7 +53,8 @@ export const ADMISSION_COMMANDS: readonly CommandSpec[] = [
           "Serve the validating (/validations) and mutating (/mutations) admission webhooks\n" +
           "for Pods, Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs and CronJobs,\n" +
           "enforcing the ClusterImagePolicies (policy.sigstore.dev/v1alpha1 and v1beta1) read\n" +
-          "from --policy files or directories. The mutating hook resolves tags to digests; the\n" +
+          "from --policy files or directories and, with --policies-from-kubernetes, from the\n" +
+          "cluster (listed every --kubernetes-poll). The mutating hook resolves tags to digests; the\n" +
           "validating hook refuses tags, checks every image against the policies that match it,\n" +
           "and answers allowed, denied (one line per failing image) or allowed with warnings.\n" +
           "Also /healthz, /readyz and Prometheus /metrics. Verdicts are cached per image digest\n" +
@@ -71,6 +72,40 @@ export const ADMISSION_COMMANDS: readonly CommandSpec[] = [
             type: "list",
             value: "PATH",
             description: "A ClusterImagePolicy YAML file, or a directory of them",
+          },
+          {
+            name: "policies-from-kubernetes",
+            type: "boolean",
+            description:
+              "Also enforce the cluster's ClusterImagePolicy resources (in a pod: its service account)",
+          },
+          {
+            name: "kubernetes-poll",
+            type: "string",
+            value: "DURATION",
+            default: "15s",
+            description: "How often the ClusterImagePolicy resources are listed",
+          },
+          {
+            name: "kubernetes-api",
+            type: "string",
+            value: "URL",
+            description:
+              "The API server (default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)",
+          },
+          {
+            name: "kubernetes-token-file",
+            type: "string",
+            value: "FILE",
+            default: "/var/run/secrets/kubernetes.io/serviceaccount/token",
+            description: "The bearer token file",
+          },
+          {
+            name: "kubernetes-ca-file",
+            type: "string",
+            value: "FILE",
+            default: "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+            description: "The API server's CA certificate",
           },
           ...POLICY_FLAGS,
           {

@@ -440,6 +440,24 @@ export async function compilePolicy(
   return { policy, authorities, ...(program ? { program } : {}) };
 }
 
+/**
+ * A policy that denies every image it matches, with `reason`: what a policy that cannot be
+ * enforced becomes when it is loaded while serving (from the cluster), so that it fails closed
+ * instead of being left out.
+ */
+export function refusingPolicy(policy: ClusterImagePolicy, reason: string): CompiledPolicy {
+  return {
+    policy,
+    authorities: [{
+      name: "unenforceable",
+      kind: "static",
+      static: { action: "fail", message: `the policy cannot be enforced: ${reason}` },
+      formats: [],
+      attestations: [],
+    }],
+  };
+}
+
 function signatureId(signature: VerifiedImageSignature): string {
   let sig: Uint8Array | undefined = signature.envelope?.signatures[0]?.sig;
   const annotation = signature.layerAnnotations?.[ANNOTATION.SIGNATURE];

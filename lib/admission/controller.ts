@@ -155,7 +155,7 @@ export const MAX_REPORTED_PROBLEMS = 20;
 
 /** The image decisions: checks images against the policies, with caching and deadlines. */
 export class AdmissionController {
-  readonly #entries: readonly CompiledEntry[];
+  #entries: readonly CompiledEntry[];
   readonly #client: RegistryClient;
   readonly #noMatch: NoMatchPolicy;
   readonly #failOpen: boolean;
@@ -168,10 +168,7 @@ export class AdmissionController {
 
   /** A controller over compiled policies; see {@link AdmissionControllerOptions}. */
   constructor(options: AdmissionControllerOptions) {
-    this.#entries = options.policies.map((compiled) => ({
-      compiled,
-      globs: compiled.policy.images.map((image) => compileImageGlob(image.glob)),
-    }));
+    this.#entries = entriesOf(options.policies);
     this.#client = options.client;
     this.#noMatch = options.noMatchPolicy ?? "deny";
     this.#failOpen = options.failOpen ?? false;
@@ -195,9 +192,17 @@ export class AdmissionController {
     return this.#failOpen;
   }
 
-  /** The policies enforced, by name. */
+  /** The policies enforced. */
   get policies(): readonly CompiledPolicy[] {
     return this.#entries.map((e) => e.compiled);
+  }
+
+  /**
+   * Enforce `policies` from now on (a reload). Reviews already running finish with the set
+   * they started with; cached verdicts stay valid, since their keys hold each policy's version.
+   */
+  setPolicies(policies: readonly CompiledPolicy[]): void {
+    this.#entries = entriesOf(policies);
   }
 
   /** The policies that apply to `image` (its full name) in `workload`'s resource. */
@@ -456,6 +461,13 @@ export class AdmissionController {
     await Promise.all(Array.from({ length: Math.min(this.#concurrency, pending.length) }, worker));
     return out;
   }
+}
+
+function entriesOf(policies: readonly CompiledPolicy[]): CompiledEntry[] {
+  return policies.map((compiled) => ({
+    compiled,
+    globs: compiled.policy.images.map((image) => compileImageGlob(image.glob)),
+  }));
 }
 
 /** The decision with its problems moved from `image` to the container's path. */

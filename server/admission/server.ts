@@ -23,6 +23,8 @@ export interface AdmissionServerOptions {
   readonly signal?: AbortSignal;
   /** Told about unexpected errors. */
   readonly onError?: (error: unknown) => void;
+  /** Whether `/readyz` answers 200 (default: always). */
+  readonly ready?: () => boolean;
 }
 
 /** A running webhook. */
@@ -68,6 +70,7 @@ export function startAdmissionServer(options: AdmissionServerOptions): Promise<A
   }
   const app = admissionRoutes(options.controller, {
     ...(options.onError ? { onError: options.onError } : {}),
+    ...(options.ready ? { ready: options.ready } : {}),
   });
   const server = Deno.serve({
     hostname: options.hostname ?? "0.0.0.0",
