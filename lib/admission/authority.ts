@@ -60,6 +60,7 @@ export interface TrustConfig {
 
 /** Options of {@link compilePolicy}. */
 export interface CompilePolicyOptions {
+  /** The trust material. */
   readonly trust: TrustConfig;
   /** Compiles `attestations[].policy` and `spec.policy`. */
   readonly engine: PolicyEngine;
@@ -71,17 +72,25 @@ export interface CompilePolicyOptions {
 export interface PolicySignature {
   /** sha256 of the signature bytes and the certificate PEM. */
   readonly id: string;
+  /** The certificate's first SAN. */
   readonly subject?: string;
+  /** The certificate's OIDC issuer. */
   readonly issuer?: string;
+  /** GitHub workflow trigger (OID 1.3.6.1.4.1.57264.1.2). */
   readonly githubWorkflowTrigger?: string;
+  /** GitHub workflow commit (OID .1.3). */
   readonly githubWorkflowSha?: string;
+  /** GitHub workflow name (OID .1.4). */
   readonly githubWorkflowName?: string;
+  /** GitHub repository (OID .1.5). */
   readonly githubWorkflowRepo?: string;
+  /** GitHub ref (OID .1.6). */
   readonly githubWorkflowRef?: string;
 }
 
 /** A validated attestation (`PolicyAttestation`). */
 export interface PolicyAttestation extends PolicySignature {
+  /** The attestation's predicate type URI. */
   readonly predicateType: string;
   /** sha256 of the in-toto statement. */
   readonly digest: string;
@@ -89,8 +98,11 @@ export interface PolicyAttestation extends PolicySignature {
 
 /** What an authority that passed vouched for (`AuthorityMatch`). */
 export interface AuthorityMatch {
+  /** The signatures that verified (an authority without attestations). */
   readonly signatures?: readonly PolicySignature[];
+  /** The attestations that verified and passed their policy, by attestation name. */
   readonly attestations?: Readonly<Record<string, readonly PolicyAttestation[]>>;
+  /** Set for a `static: pass` authority. */
   readonly static?: boolean;
 }
 
@@ -106,26 +118,37 @@ export type AuthorityOutcome =
 
 /** An attestation requirement ready to check. */
 export interface CompiledAttestation {
+  /** The attestation's name. */
   readonly name: string;
+  /** The predicate type URI required. */
   readonly predicateType: string;
+  /** Its policy program, if any. */
   readonly program?: PolicyProgram;
 }
 
 /** An authority ready to check. */
 export interface CompiledAuthority {
+  /** The authority's name. */
   readonly name: string;
+  /** What kind of authority it is. */
   readonly kind: "key" | "keyless" | "static";
+  /** The static verdict. */
   readonly static?: { readonly action: "pass" | "fail"; readonly message?: string };
   /** What signatures must satisfy (`now` is set per check). */
   readonly verification?: Omit<VerificationPolicy, "now">;
+  /** The storage formats read. */
   readonly formats: readonly StorageFormat[];
+  /** Where signatures are read from instead of the image's repository. */
   readonly targetRepository?: RepositoryRef;
+  /** The attestations required. */
   readonly attestations: readonly CompiledAttestation[];
 }
 
 /** A policy ready to enforce. */
 export interface CompiledPolicy {
+  /** The validated policy. */
   readonly policy: ClusterImagePolicy;
+  /** Its authorities, ready to check. */
   readonly authorities: readonly CompiledAuthority[];
   /** The spec-level policy program. */
   readonly program?: PolicyProgram;
@@ -402,6 +425,30 @@ async function fetchRemotePolicy(url: string, sha256sum: string, fetcher: typeof
  * Compile a validated policy for enforcement: parse keys, resolve trust roots, compile policy
  * programs (fetching remote ones). Anything this build cannot enforce raises
  * `ADMISSION_POLICY_UNSUPPORTED` listing each field and why.
+ *
+ * @example Compile a key policy; a KMS key is refused by name
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { compilePolicy, defaultPolicyEngine, generateKeyPair, parseClusterImagePolicy } from "@dcosign/dcosign";
+ *
+ * const key = await generateKeyPair();
+ * const document = (key: Record<string, string>) => ({
+ *   apiVersion: "policy.sigstore.dev/v1beta1",
+ *   kind: "ClusterImagePolicy",
+ *   metadata: { name: "release-key" },
+ *   spec: { images: [{ glob: "**" }], authorities: [{ key }] },
+ * });
+ * const policy = parseClusterImagePolicy(document({ data: key.publicKey.toPem() }));
+ * const compiled = await compilePolicy(policy, { trust: {}, engine: defaultPolicyEngine() });
+ * assert.equal(compiled.authorities[0]?.kind, "key");
+ * assert.equal(compiled.authorities[0]?.verification?.tlogThreshold, 0); // no `ctlog`: no log
+ *
+ * const kms = parseClusterImagePolicy(document({ kms: "hashivault://transit/app" }));
+ * await assert.rejects(
+ *   compilePolicy(kms, { trust: {}, engine: defaultPolicyEngine() }),
+ *   /spec\.authorities\[0\]\.key\.kms: KMS keys are not supported yet/,
+ * );
+ * ```
  */
 export async function compilePolicy(
   policy: ClusterImagePolicy,
@@ -444,6 +491,21 @@ export async function compilePolicy(
  * A policy that denies every image it matches, with `reason`: what a policy that cannot be
  * enforced becomes when it is loaded while serving (from the cluster), so that it fails closed
  * instead of being left out.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseClusterImagePolicy, refusingPolicy } from "@dcosign/dcosign";
+ *
+ * const policy = parseClusterImagePolicy({
+ *   apiVersion: "policy.sigstore.dev/v1beta1",
+ *   kind: "ClusterImagePolicy",
+ *   metadata: { name: "kms" },
+ *   spec: { images: [{ glob: "**" }], authorities: [{ key: { kms: "gcpkms://projects/p/keys/k" } }] },
+ * });
+ * const refusing = refusingPolicy(policy, "KMS keys are not supported yet");
+ * assert.equal(refusing.authorities[0]?.static?.action, "fail");
+ * ```
  */
 export function refusingPolicy(policy: ClusterImagePolicy, reason: string): CompiledPolicy {
   return {
@@ -533,7 +595,9 @@ function reason(error: unknown): string {
 
 /** What checking an authority needs. */
 export interface CheckContext {
+  /** The registry client. */
   readonly client: RegistryClient;
+  /** The time the certificates are checked at (and `now` of the policy). */
   readonly now: Date;
 }
 
@@ -563,6 +627,42 @@ function failed(error: unknown, what: string, authority: CompiledAuthority, imag
  * as it says; one without attestations needs a verified signature; one with attestations needs,
  * for each attestation it lists, a verified attestation of that predicate type that its policy
  * (if any) accepts.
+ *
+ * @example A key authority on an image signed with that key, in the embedded stack
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   checkAuthority,
+ *   compilePolicy,
+ *   defaultPolicyEngine,
+ *   generateKeyPair,
+ *   parseClusterImagePolicy,
+ *   parseImageReference,
+ *   RegistryClient,
+ *   sign,
+ * } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ * import { buildExampleImage } from "../oci/example_image.ts";
+ *
+ * await using stack = await startStack();
+ * const client = new RegistryClient();
+ * const pushed = await buildExampleImage(client, `${stack.registryHost}/docs/checked`);
+ * const image = `${stack.registryHost}/docs/checked@${pushed.digest}`;
+ * const key = await generateKeyPair();
+ * await sign(image, { signer: key, registry: client });
+ * const policy = parseClusterImagePolicy({
+ *   apiVersion: "policy.sigstore.dev/v1beta1",
+ *   kind: "ClusterImagePolicy",
+ *   metadata: { name: "release-key" },
+ *   spec: { images: [{ glob: "**" }], authorities: [{ key: { data: key.publicKey.toPem() } }] },
+ * });
+ * const { authorities } = await compilePolicy(policy, { trust: {}, engine: defaultPolicyEngine() });
+ * const outcome = await checkAuthority(authorities[0]!, parseImageReference(image), {
+ *   client,
+ *   now: new Date(),
+ * });
+ * assert.equal(outcome.ok, true);
+ * ```
  */
 export async function checkAuthority(
   authority: CompiledAuthority,

@@ -49,6 +49,20 @@ export type AdmissionControllerErrorCode = "ADMISSION_TIMEOUT" | "ADMISSION_POLI
  * A fetch whose every request is aborted after `ms` milliseconds with `ADMISSION_TIMEOUT`: the
  * registry client of the webhook, so a registry that hangs cannot hold a review past its
  * deadline (the body read is covered too: the signal stays armed until it completes).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fetchWithTimeout, isCosignError } from "@dcosign/dcosign";
+ *
+ * // A registry that never answers (it only gives up when aborted).
+ * const hanging: typeof fetch = (_input, init) =>
+ *   new Promise((_resolve, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
+ * await assert.rejects(
+ *   fetchWithTimeout(hanging, 50)("https://registry.example/v2/"),
+ *   (error) => isCosignError(error, "ADMISSION_TIMEOUT"),
+ * );
+ * ```
  */
 export function fetchWithTimeout(inner: typeof fetch, ms: number): typeof fetch {
   return async (input, init) => {
@@ -86,9 +100,13 @@ export interface AuthorityResults {
 
 /** The verdict of one policy on one image. */
 export interface PolicyVerdict {
+  /** The policy's name. */
   readonly policy: string;
+  /** Its mode. */
   readonly mode: "enforce" | "warn";
+  /** Whether the image satisfies it. */
   readonly passed: boolean;
+  /** Whether the check could not finish (then `failOpen` decides). */
   readonly undecided: boolean;
   /** Why it failed (empty when it passed). */
   readonly errors: readonly string[];
@@ -110,6 +128,7 @@ export interface ImageDecision {
 export interface Decision {
   /** No error-level problem. */
   readonly allowed: boolean;
+  /** Each image's decision, in the workload's order. */
   readonly images: readonly ImageDecision[];
   /** Every problem, errors and warnings. */
   readonly problems: readonly FieldProblem[];
@@ -153,7 +172,45 @@ interface CompiledEntry {
 /** Most problems shown in one denial message; the rest are counted. */
 export const MAX_REPORTED_PROBLEMS = 20;
 
-/** The image decisions: checks images against the policies, with caching and deadlines. */
+/** The image decisions: checks images against the policies, with caching and deadlines. *
+ * @example Decide an image signed with the policy's key, and a tag (refused)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   AdmissionController,
+ *   compilePolicy,
+ *   defaultPolicyEngine,
+ *   formatProblems,
+ *   generateKeyPair,
+ *   parseClusterImagePolicy,
+ *   RegistryClient,
+ *   sign,
+ * } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ * import { buildExampleImage } from "../oci/example_image.ts";
+ *
+ * await using stack = await startStack();
+ * const client = new RegistryClient();
+ * const pushed = await buildExampleImage(client, `${stack.registryHost}/docs/app:1`);
+ * const image = `${stack.registryHost}/docs/app@${pushed.digest}`;
+ * const key = await generateKeyPair();
+ * await sign(image, { signer: key, registry: client });
+ * const policy = parseClusterImagePolicy({
+ *   apiVersion: "policy.sigstore.dev/v1beta1",
+ *   kind: "ClusterImagePolicy",
+ *   metadata: { name: "release-key" },
+ *   spec: { images: [{ glob: "**docs**" }], authorities: [{ key: { data: key.publicKey.toPem() } }] },
+ * });
+ * const compiled = await compilePolicy(policy, { trust: {}, engine: defaultPolicyEngine() });
+ * const controller = new AdmissionController({ policies: [compiled], client });
+ *
+ * const signed = await controller.checkImage(image, "spec.containers[0].image");
+ * assert.deepEqual(signed.problems, []);
+ * assert.equal(signed.verdicts[0]?.passed, true);
+ * const tag = await controller.checkImage(`${stack.registryHost}/docs/app:1`, "spec.containers[0].image");
+ * assert.match(formatProblems(tag.problems)[0]!, /must be an image digest/);
+ * ```
+ */
 export class AdmissionController {
   #entries: readonly CompiledEntry[];
   readonly #client: RegistryClient;

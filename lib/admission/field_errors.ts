@@ -133,6 +133,18 @@ export function formatProblem(problem: FieldProblem): string {
 /**
  * The problems as knative prints them: those with the same message, details and level merged
  * (paths sorted, each once), one per line, sorted by message as knative sorts them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatProblems } from "@dcosign/dcosign";
+ *
+ * const lines = formatProblems([
+ *   { message: "missing field(s)", paths: ["spec.images"], level: "error" },
+ *   { message: "missing field(s)", paths: ["spec.authorities"], level: "error" },
+ * ]);
+ * assert.deepEqual(lines, ["missing field(s): spec.authorities, spec.images"]);
+ * ```
  */
 export function formatProblems(problems: readonly FieldProblem[]): string[] {
   const merged = new Map<string, { problem: FieldProblem; paths: Set<string> }>();

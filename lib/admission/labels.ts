@@ -12,13 +12,17 @@ import { FieldErrors, indexPath, invalidValue, missingField } from "./field_erro
 
 /** One requirement of a selector. */
 export interface LabelRequirement {
+  /** The label key. */
   readonly key: string;
+  /** How the label is compared. */
   readonly operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+  /** The values `In`/`NotIn` compare with. */
   readonly values: readonly string[];
 }
 
 /** A parsed selector: every requirement must hold. An empty selector matches everything. */
 export interface LabelSelector {
+  /** The requirements, all of which must hold. */
   readonly requirements: readonly LabelRequirement[];
 }
 

@@ -53,6 +53,7 @@ export const POLICY_API_VERSIONS = [
 ] as const;
 
 /** One of {@link POLICY_API_VERSIONS}. */
+/** One of the API versions read. */
 export type PolicyApiVersion = (typeof POLICY_API_VERSIONS)[number];
 
 /** Hash algorithms a key authority may name (policy-controller `signaturealgo`). */
@@ -60,7 +61,9 @@ export type KeyHashAlgorithm = "sha224" | "sha256" | "sha384" | "sha512";
 
 /** A Kubernetes secret named by a policy. */
 export interface SecretRef {
+  /** The secret's name. */
   readonly name: string;
+  /** Its namespace (default: the webhook's). */
   readonly namespace?: string;
 }
 
@@ -70,6 +73,7 @@ export interface KeyRef {
   readonly data?: string;
   /** A KMS URI (`awskms://`, `gcpkms://`, `azurekms://`, `hashivault://`). */
   readonly kms?: string;
+  /** A Kubernetes secret holding the key. */
   readonly secretRef?: SecretRef;
   /** Default `sha256`. */
   readonly hashAlgorithm: KeyHashAlgorithm;
@@ -79,32 +83,43 @@ export interface KeyRef {
 export interface CaCertRef {
   /** Inline PEM certificates (checked to parse). */
   readonly data?: string;
+  /** A KMS URI of the CA key. */
   readonly kms?: string;
+  /** A Kubernetes secret holding the CA. */
   readonly secretRef?: SecretRef;
 }
 
 /** One acceptable keyless identity: exact values or whole-value regular expressions. */
 export interface PolicyIdentity {
+  /** The exact OIDC issuer. */
   readonly issuer?: string;
+  /** A whole-value regular expression the issuer must match. */
   readonly issuerRegExp?: string;
+  /** The exact certificate subject (SAN). */
   readonly subject?: string;
+  /** A whole-value regular expression the subject must match. */
   readonly subjectRegExp?: string;
 }
 
 /** `authorities[].keyless`. */
 export interface KeylessRef {
+  /** The Fulcio URL (informational: trust comes from the trust root). */
   readonly url?: string;
+  /** The CA that issued the signing certificates (`ca-cert`). */
   readonly caCert?: CaCertRef;
   /** At least one. */
   readonly identities: readonly PolicyIdentity[];
   /** A named trust root (TrustRoot CR, here a configured trusted root). */
   readonly trustRootRef?: string;
+  /** Do not require an SCT in the certificate. */
   readonly insecureIgnoreSCT: boolean;
 }
 
 /** `authorities[].static`. */
 export interface StaticRef {
+  /** `pass` admits, `fail` denies. */
   readonly action: "pass" | "fail";
+  /** The denial's message. */
   readonly message?: string;
 }
 
@@ -112,30 +127,39 @@ export interface StaticRef {
 export interface SignatureSource {
   /** A repository (`registry/path`) holding the signatures instead of the image's own. */
   readonly oci?: string;
+  /** A prefix of the signature tags (not supported yet: refused when compiled). */
   readonly tagPrefix?: string;
+  /** Pull secrets for the signatures (not supported yet: refused when compiled). */
   readonly signaturePullSecrets: readonly string[];
 }
 
 /** `authorities[].ctlog`: the transparency log (Rekor) the signatures must be logged in. */
 export interface TlogRef {
+  /** The Rekor URL (informational: entries are verified offline). */
   readonly url?: string;
+  /** A named trust root for the log's keys. */
   readonly trustRootRef?: string;
 }
 
 /** `authorities[].rfc3161timestamp`: timestamps from this trust root's TSAs are required. */
 export interface TimestampRef {
+  /** A named trust root for the TSAs. */
   readonly trustRootRef?: string;
 }
 
 /** A policy program: CUE or Rego, inline, in a ConfigMap or at a URL. */
 export interface PolicyDocument {
+  /** The language. */
   readonly type: "cue" | "rego";
+  /** The program, inline. */
   readonly data?: string;
+  /** A ConfigMap key holding the program (not supported yet: refused when compiled). */
   readonly configMapRef?: {
     readonly name: string;
     readonly key: string;
     readonly namespace?: string;
   };
+  /** A URL holding the program, and its sha256. */
   readonly remote?: { readonly url: string; readonly sha256sum: string };
   /** Spec-level only: add the images' OCI config files to the input. */
   readonly fetchConfigFile: boolean;
@@ -149,23 +173,33 @@ export interface PolicyDocument {
 
 /** `authorities[].attestations[]`. */
 export interface AttestationRef {
+  /** The attestation's name (the key of `authorityMatches[...].attestations`). */
   readonly name: string;
   /** As written: a URI, or a deprecated short name (`custom`, `vuln`, `spdxjson`...). */
   readonly predicateType: string;
   /** The predicate type URI the short name stands for. */
   readonly predicateTypeUri: string;
+  /** The program the in-toto statement must satisfy. */
   readonly policy?: PolicyDocument;
 }
 
 /** One authority: who may have signed (or attested) the image. */
 export interface Authority {
+  /** The authority's name (default `authority-<index>`). */
   readonly name: string;
+  /** Verify with this public key. */
   readonly key?: KeyRef;
+  /** Verify keyless signatures of these identities. */
   readonly keyless?: KeylessRef;
+  /** Pass or fail without verifying. */
   readonly static?: StaticRef;
+  /** Where signatures are read from (at most one). */
   readonly sources: readonly SignatureSource[];
+  /** Require a transparency log entry (`ctlog`). */
   readonly ctlog?: TlogRef;
+  /** Require RFC 3161 timestamps. */
   readonly rfc3161timestamp?: TimestampRef;
+  /** Attestations required instead of a signature. */
   readonly attestations: readonly AttestationRef[];
   /** `legacy` (`.sig`/`.att` tags) or `bundle` (referrers); absent: both are read. */
   readonly signatureFormat?: "legacy" | "bundle";
@@ -173,16 +207,19 @@ export interface Authority {
 
 /** `match[]`: the resources a policy applies to (all when none is given). */
 export interface MatchResource {
+  /** The API group (`""` for core). */
   readonly group: string;
   /** A version, or `*` for any. */
   readonly version: string;
   /** The plural resource name, for example `pods`. */
   readonly resource: string;
+  /** The labels the resource must have. */
   readonly selector?: LabelSelector;
 }
 
 /** A parsed, validated and defaulted ClusterImagePolicy. */
 export interface ClusterImagePolicy {
+  /** The API version the document was written in. */
   readonly apiVersion: PolicyApiVersion;
   /** `metadata.name`. */
   readonly name: string;
@@ -190,10 +227,15 @@ export interface ClusterImagePolicy {
   readonly origin: string;
   /** A hash of the name and spec: changes whenever the policy does (the cache key's half). */
   readonly version: string;
+  /** Image globs the policy applies to. */
   readonly images: readonly { readonly glob: string }[];
+  /** Who may have signed or attested the images. */
   readonly authorities: readonly Authority[];
+  /** `warn` reports failures as warnings. */
   readonly mode: "enforce" | "warn";
+  /** The resources the policy applies to (all when empty). */
   readonly match: readonly MatchResource[];
+  /** The spec-level program over the `PolicyResult`. */
   readonly policy?: PolicyDocument;
   /** Validation warnings (deprecated predicate type names). */
   readonly warnings: readonly string[];
@@ -863,24 +905,31 @@ function parseMatch(
  * import assert from "node:assert/strict";
  * import { parseClusterImagePolicy } from "./policy.ts";
  *
- * const policy = parseClusterImagePolicy({
+ * const document = {
  *   apiVersion: "policy.sigstore.dev/v1beta1",
  *   kind: "ClusterImagePolicy",
  *   metadata: { name: "signed-by-release" },
  *   spec: {
  *     images: [{ glob: "ghcr.io/org/**" }],
  *     authorities: [{
- *       keyless: { identities: [{ issuer: "https://token.actions.githubusercontent.com", subjectRegExp: "https://github.com/org/.*" }] },
+ *       keyless: {
+ *         identities: [{
+ *           issuer: "https://token.actions.githubusercontent.com",
+ *           subjectRegExp: "https://github.com/org/.*",
+ *         }],
+ *       },
  *     }],
  *   },
- * });
+ * };
+ * const policy = parseClusterImagePolicy(document);
  * assert.equal(policy.mode, "enforce"); // defaulted
  * assert.equal(policy.authorities[0]?.name, "authority-0");
  * assert.equal(policy.authorities[0]?.keyless?.url, "https://fulcio.sigstore.dev");
  *
+ * const invalid = { ...document, spec: { ...document.spec, images: [{ glob: "[" }] } };
  * assert.throws(
- *   () => parseClusterImagePolicy({ ...policy, spec: { images: [{ glob: "[" }] } }, { origin: "bad.yaml" }),
- *   /bad\.yaml.*invalid value: \[: spec\.images\[0\]\.glob/,
+ *   () => parseClusterImagePolicy(invalid, { origin: "bad.yaml" }),
+ *   /"bad\.yaml": validation failed: invalid value: \[: spec\.images\[0\]\.glob/,
  * );
  * ```
  */

@@ -24,14 +24,14 @@
  */
 
 /** The outcome of evaluating a policy on one input. */
-export type PolicyVerdict =
+export type ProgramVerdict =
   | { readonly pass: true }
   | { readonly pass: false; readonly error: string };
 
 /** A compiled policy program. */
 export interface PolicyProgram {
   /** Evaluate on a JSON-like input (an in-toto statement, a PolicyResult document). */
-  evaluate(input: unknown): Promise<PolicyVerdict>;
+  evaluate(input: unknown): Promise<ProgramVerdict>;
 }
 
 /** What a policy program is written in. */

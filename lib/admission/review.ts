@@ -39,28 +39,42 @@ const MAX_WARNING_CHARS = 1024;
 
 /** The parts of an AdmissionRequest the hooks read. */
 export interface AdmissionRequest {
+  /** The request's identifier, echoed in the answer. */
   readonly uid: string;
+  /** The object's group, version and kind. */
   readonly kind: { readonly group: string; readonly version: string; readonly kind: string };
+  /** The operation. */
   readonly operation: "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
+  /** The subresource (`status`, `ephemeralcontainers`...). */
   readonly subResource?: string;
+  /** The object's name. */
   readonly name?: string;
+  /** The object's namespace. */
   readonly namespace?: string;
+  /** The object (absent on DELETE). */
   readonly object?: unknown;
+  /** The object before an UPDATE. */
   readonly oldObject?: unknown;
+  /** Whether it is a dry run. */
   readonly dryRun: boolean;
 }
 
 /** The AdmissionResponse sent back. */
 export interface AdmissionResponse {
+  /** The request's uid. */
   readonly uid: string;
+  /** Whether the object is admitted. */
   readonly allowed: boolean;
+  /** Why it is denied. */
   readonly status?: {
     readonly code: number;
     readonly message: string;
     readonly reason?: string;
     readonly status: "Failure";
   };
+  /** Warnings shown to the user. */
   readonly warnings?: readonly string[];
+  /** Set when `patch` is. */
   readonly patchType?: "JSONPatch";
   /** Base64 of the JSONPatch document. */
   readonly patch?: string;
@@ -73,7 +87,9 @@ export type ReviewOutcome = "allowed" | "warned" | "denied" | "patched" | "skipp
 export interface ReviewAnswer {
   /** 200 with an AdmissionReview, or 400/413 when the review could not be read. */
   readonly status: number;
+  /** The JSON body (an AdmissionReview, or `{error}`). */
   readonly body: unknown;
+  /** How it ended, for metrics. */
   readonly outcome: ReviewOutcome;
 }
 
@@ -263,6 +279,32 @@ function validatePolicyObject(request: AdmissionRequest): ReviewAnswer {
 /**
  * The validating hook: decide the review's workload and answer allowed, denied (one line per
  * failing image path) or allowed with warnings.
+ *
+ * @example A Pod whose image no policy matches, with `noMatchPolicy: "deny"` (the default)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AdmissionController, answerValidation, RegistryClient } from "@dcosign/dcosign";
+ *
+ * const controller = new AdmissionController({ policies: [], client: new RegistryClient() });
+ * const review = {
+ *   apiVersion: "admission.k8s.io/v1",
+ *   kind: "AdmissionReview",
+ *   request: {
+ *     uid: "42",
+ *     kind: { group: "", version: "v1", kind: "Pod" },
+ *     operation: "CREATE",
+ *     object: {
+ *       apiVersion: "v1",
+ *       kind: "Pod",
+ *       spec: { containers: [{ name: "app", image: `ghcr.io/org/app@sha256:${"a".repeat(64)}` }] },
+ *     },
+ *   },
+ * };
+ * const answer = await answerValidation(controller, new TextEncoder().encode(JSON.stringify(review)));
+ * const { response } = answer.body as { response: { allowed: boolean; status: { message: string } } };
+ * assert.equal(response.allowed, false);
+ * assert.match(response.status.message, /no matching policies: spec\.containers\[0\]\.image/);
+ * ```
  */
 export async function answerValidation(
   controller: AdmissionController,
@@ -329,6 +371,41 @@ interface PatchOperation {
  * The mutating hook: resolve every tag reference of the workload to its digest and answer with
  * a JSONPatch replacing it by `registry/repository:tag@digest` (the tag kept for humans). An
  * image that cannot be resolved is left alone: the validating hook then refuses it.
+ *
+ * @example A Pod by tag is patched to its digest
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AdmissionController, answerMutation, RegistryClient } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ * import { buildExampleImage } from "../oci/example_image.ts";
+ *
+ * await using stack = await startStack();
+ * const client = new RegistryClient();
+ * const pushed = await buildExampleImage(client, `${stack.registryHost}/docs/web:1.0`);
+ * const controller = new AdmissionController({ policies: [], client });
+ * const review = {
+ *   apiVersion: "admission.k8s.io/v1",
+ *   kind: "AdmissionReview",
+ *   request: {
+ *     uid: "7",
+ *     kind: { group: "", version: "v1", kind: "Pod" },
+ *     operation: "CREATE",
+ *     object: {
+ *       apiVersion: "v1",
+ *       kind: "Pod",
+ *       spec: { containers: [{ name: "web", image: `${stack.registryHost}/docs/web:1.0` }] },
+ *     },
+ *   },
+ * };
+ * const answer = await answerMutation(controller, new TextEncoder().encode(JSON.stringify(review)));
+ * const { response } = answer.body as { response: { patch: string } };
+ * const patch = JSON.parse(new TextDecoder().decode(Uint8Array.fromBase64(response.patch)));
+ * assert.deepEqual(patch, [{
+ *   op: "replace",
+ *   path: "/spec/containers/0/image",
+ *   value: `${stack.registryHost}/docs/web:1.0@${pushed.digest}`,
+ * }]);
+ * ```
  */
 export async function answerMutation(
   controller: AdmissionController,

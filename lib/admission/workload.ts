@@ -89,19 +89,27 @@ const KINDS: Readonly<Record<string, KindInfo>> = {
 
 /** A workload read from an admission request. */
 export interface Workload {
+  /** The object's API version. */
   readonly apiVersion: string;
+  /** The object's kind. */
   readonly kind: string;
   /** The API group (`""` for core), version and plural resource name. */
   readonly group: string;
+  /** The API version alone. */
   readonly version: string;
+  /** The plural resource name. */
   readonly resource: string;
+  /** `metadata.name`. */
   readonly name?: string;
+  /** `metadata.namespace`. */
   readonly namespace?: string;
   /** `metadata.labels`. */
   readonly labels: Readonly<Record<string, string>>;
   /** The object's `metadata`, `spec`, and its `{apiVersion, kind}` (for CIP-level policies). */
   readonly metadata: unknown;
+  /** The object's `spec`. */
   readonly spec: unknown;
+  /** The object's `apiVersion` and `kind`. */
   readonly typeMeta: { readonly apiVersion: string; readonly kind: string };
   /** Where the pod spec is: `spec`, `spec.template.spec`, ... */
   readonly podSpecPath: string;

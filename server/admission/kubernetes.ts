@@ -54,7 +54,27 @@ function failed(message: string, cause?: unknown): CosignError {
   return new CosignError("ADMISSION_POLICY_FETCH_FAILED", message, { cause });
 }
 
-/** One listing: every ClusterImagePolicy object, as JSON, and the list's resource version. */
+/** One listing: every ClusterImagePolicy object, as JSON, and the list's resource version. *
+ * @example Against a stand-in for the API server
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listClusterImagePolicyObjects } from "./kubernetes.ts";
+ *
+ * const api = (_input: RequestInfo | URL, init?: RequestInit) =>
+ *   Promise.resolve(Response.json({
+ *     kind: "ClusterImagePolicyList",
+ *     metadata: { resourceVersion: "7" },
+ *     items: [{ metadata: { name: "p", resourceVersion: "7" }, spec: { images: [{ glob: "**" }] } }],
+ *     token: new Headers(init?.headers).get("authorization"),
+ *   }));
+ * const items = await listClusterImagePolicyObjects({
+ *   apiUrl: "https://kubernetes.default.svc",
+ *   token: () => Promise.resolve("t"),
+ *   fetch: api,
+ * });
+ * assert.equal(items[0]?.kind, "ClusterImagePolicy"); // filled in from the list
+ * ```
+ */
 export async function listClusterImagePolicyObjects(
   options: Pick<KubernetesPolicySourceOptions, "apiUrl" | "token" | "fetch">,
 ): Promise<Record<string, unknown>[]> {
@@ -111,7 +131,32 @@ export async function listClusterImagePolicyObjects(
   throw failed(`The ClusterImagePolicy list has more than ${MAX_PAGES} pages`);
 }
 
-/** The cluster's policies, kept current by polling. */
+/** The cluster's policies, kept current by polling. *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { compilePolicy, defaultPolicyEngine } from "@dcosign/dcosign";
+ * import { KubernetesPolicySource } from "./kubernetes.ts";
+ *
+ * const list = {
+ *   items: [{
+ *     metadata: { name: "allow-all", resourceVersion: "1" },
+ *     spec: { images: [{ glob: "**" }], authorities: [{ static: { action: "pass" } }] },
+ *   }],
+ * };
+ * let names: string[] = [];
+ * const source = new KubernetesPolicySource({
+ *   apiUrl: "https://kubernetes.default.svc",
+ *   token: () => Promise.resolve("service-account-token"),
+ *   fetch: () => Promise.resolve(Response.json(list)),
+ *   compile: (policy) => compilePolicy(policy, { trust: {}, engine: defaultPolicyEngine() }),
+ *   onPolicies: (policies) => (names = policies.map((p) => p.policy.name)),
+ * });
+ * await source.refresh();
+ * assert.deepEqual(names, ["allow-all"]);
+ * assert.equal(source.loaded, true);
+ * ```
+ */
 export class KubernetesPolicySource {
   readonly #options: KubernetesPolicySourceOptions;
   #timer: ReturnType<typeof setTimeout> | undefined;

@@ -52,7 +52,21 @@ function labels(pairs: Record<string, string>): string {
   return `{${Object.entries(pairs).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")}}`;
 }
 
-/** The webhook's counters. */
+/** The webhook's counters. *
+ * @example Unknown paths and methods fold into `other`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AdmissionMetrics } from "./metrics.ts";
+ *
+ * const metrics = new AdmissionMetrics(() => ({ hits: 0, misses: 0, coalesced: 0, evictions: 0, entries: 0 }));
+ * metrics.request("/validations", "POST", 200);
+ * metrics.request("/a-path-nobody-routes", "BREW", 404);
+ * metrics.review("validations", "allowed", 0.004);
+ * const text = metrics.render();
+ * assert.match(text, /dcosign_admission_http_requests_total\{path="other",method="other",code="404"\} 1/);
+ * assert.match(text, /dcosign_admission_reviews_total\{hook="validations",outcome="allowed"\} 1/);
+ * ```
+ */
 export class AdmissionMetrics {
   readonly #http = new Map<string, number>();
   readonly #reviews = new Map<string, number>();

@@ -31,7 +31,9 @@ export interface AdmissionServerOptions {
 export interface AdmissionServer extends AsyncDisposable {
   /** `https://host:port`. */
   readonly url: string;
+  /** The address listened on. */
   readonly hostname: string;
+  /** The port listened on (the one picked when 0 was asked for). */
   readonly port: number;
   /** The routes, and their metrics. */
   readonly app: AdmissionApp;
