@@ -110,10 +110,12 @@ Deno.test("RegistryStore putManifest() skips foreign layers that carry URLs", as
     assert.deepEqual(fetched.bytes, manifest);
     assert.equal(store.statBlob("a", sha256Digest(utf8("elsewhere"))), undefined);
     // The same layer without URLs is a blob the registry must have: refused.
-    const local = utf8(new TextDecoder().decode(manifest).replace(
-      ',"urls":["https://example.com/layer"]',
-      "",
-    ));
+    const local = utf8(
+      new TextDecoder().decode(manifest).replace(
+        ',"urls":["https://example.com/layer"]',
+        "",
+      ),
+    );
     assert.throws(
       () => store.putManifest("a", "v2", local, OCI_MANIFEST),
       code("SERVER_MANIFEST_BLOB_UNKNOWN"),
