@@ -169,6 +169,46 @@ function rekorV2Log(url: string, root: TrustedRoot | undefined, now: Date): Trus
  * assert.deepEqual(logged, [signed.tlogEntry?.logIndex]);
  * assert.ok(signed.tlogEntry?.inclusionProof);
  * ```
+ *
+ * @example Keyless signing with the stack's Rekor v2 log, timestamped by its TSA
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   keylessIdentity,
+ *   serializeBundle,
+ *   signBlob,
+ *   timestampWitness,
+ *   transparencyLogWitness,
+ *   verifyBlob,
+ * } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ *
+ * await using stack = await startStack();
+ * const trustedRoot = stack.trust.trustedRoot;
+ * // What a signing config says: the stack's signing_config_rekor_v2.json lists this log first.
+ * const [rekor] = stack.trust.signingConfigRekorV2.rekorTlogUrls;
+ * const { identity } = await keylessIdentity({
+ *   token: stack.ready.idToken!,
+ *   fulcioUrl: stack.url,
+ *   trustedRoot,
+ * });
+ * const blob = { kind: "bytes", bytes: new TextEncoder().encode("release v2.0") } as const;
+ * const signed = await signBlob(blob, {
+ *   identity,
+ *   services: {
+ *     log: transparencyLogWitness(rekor!.url, {
+ *       majorApiVersion: rekor!.majorApiVersion, // 2
+ *       trustedRoot, // the answer must come from this log, proven under its signed checkpoint
+ *     }),
+ *     timestamp: timestampWitness(stack.ready.tsa!), // Rekor v2 states no time: required
+ *   },
+ * });
+ * assert.deepEqual(signed.tlogEntry?.kindVersion, { kind: "hashedrekord", version: "0.0.2" });
+ * await verifyBlob({ bundle: new TextEncoder().encode(serializeBundle(signed.bundle)) }, blob, {
+ *   trustedRoot,
+ *   identities: [{ subject: stack.ready.identity!, issuer: stack.ready.issuer! }],
+ * });
+ * ```
  */
 export function transparencyLogWitness(
   rekorUrl: string,

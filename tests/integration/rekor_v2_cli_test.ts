@@ -5,7 +5,8 @@
  * 3161 timestamp, and `verify-blob` / `verify` accept it; a changed blob, a flipped body byte,
  * a missing timestamp or trust that does not name the log are refused. Keyless signing without a
  * TSA and legacy signatures are refused before anything is logged, `--rekor-url` still means
- * Rekor v1, and the stack keeps the v2 log, its key and its log ID across a restart.
+ * Rekor v1, and the stack keeps the v2 log, its key and its log ID across a restart. The
+ * library's `sign()` selects Rekor v2 with `rekorVersion: 2` the same way.
  */
 
 import assert from "node:assert/strict";
@@ -22,6 +23,7 @@ import {
   type SigningConfig,
 } from "../../lib/trust/signing_config.ts";
 import { generateKeyPair } from "../../lib/keys/private_key.ts";
+import { sign, verify } from "../../mod.ts";
 import { startStack } from "../../server/mod.ts";
 import { type ImageEnv, openImageEnv, TEST_IDENTITIES } from "./_image_env.ts";
 import { tempDir } from "../_support.ts";
@@ -302,4 +304,26 @@ Deno.test("dcosign serve's stack writes signing_config_rekor_v2.json and keeps t
     const checkpoint = await fetch(`${stack.url}/rekor-v2/checkpoint`);
     assert.match(await checkpoint.text(), /^127\.0\.0\.1\n1\n/);
   }
+});
+
+Deno.test("the library's sign() with rekorVersion 2 logs in Rekor v2 and verify() accepts it; without a TSA keyless sign() is refused", async () => {
+  await using env = await openImageEnv("socket");
+  const stack = env.stack!;
+  const image = await env.push("rekor-v2/library");
+  const trustedRoot = stack.trust.trustedRoot;
+  const keyless = { token: await env.idToken(), fulcioUrl: stack.url, trustedRoot };
+  const rekor = { rekorUrl: stack.ready.rekorV2!, rekorVersion: 2 as const };
+  await assert.rejects(
+    sign(image.reference, { keyless, ...rekor }),
+    (error: unknown) => error instanceof Error && /timestamp authority/.test(error.message),
+  );
+  assert.equal(stack.services.rekorV2.size, 0n);
+  const [signature] = await sign(image.reference, { keyless, ...rekor, tsaUrl: stack.ready.tsa! });
+  assert.equal(signature?.format, "bundle");
+  assert.equal(stack.services.rekorV2.size, 1n);
+  const result = await verify(image.reference, {
+    trustedRoot,
+    identities: [{ subject: EMAIL, issuer: stack.url }],
+  });
+  assert.equal(result.signatures.length, 1);
 });
