@@ -3,7 +3,9 @@
  * RFC 6962 tree of canonical hashedrekord (and dsse) 0.0.2 bodies, each accepted only after
  * `canonicalizeRekorV2Request` checked its signatures, answered as a `TransparencyLogEntry`
  * with an inclusion proof and a C2SP checkpoint (rekor-tiles' answer: no SET, no integrated
- * time), and readable as C2SP tlog-tiles: the checkpoint, hash tiles and entry bundles.
+ * time), and readable as C2SP tlog-tiles: the checkpoint, hash tiles and entry bundles. The
+ * deprecated dsse request, which rekor-tiles dropped (#744), is still accepted so that a client
+ * of an older deployment can be tested; dcosign logs envelopes as hashedrekord, as cosign v3.
  *
  * State lives in `node:sqlite` (WAL, synchronous=FULL), as the Rekor v1 log keeps it, rather
  * than as tile files: an entry and every tree node it completes commit in one transaction

@@ -19,6 +19,8 @@ import {
 import { serializeTlogEntry } from "../../../lib/bundle/serialize.ts";
 import { parseTlogEntry } from "../../../lib/bundle/model.ts";
 import { signCheckpoint } from "../../../lib/tlog/checkpoint.ts";
+import { verifyTlogEntry } from "../../../lib/tlog/verify.ts";
+import { pae } from "../../../lib/payload/dsse.ts";
 import type { TlogEntry } from "../../../lib/tlog/entry.ts";
 import type { TrustedLog, TrustedRoot } from "../../../lib/trust/trusted_root.ts";
 import { checkWitnesses } from "../../../lib/sign/signature.ts";
@@ -100,6 +102,38 @@ Deno.test("RekorV2Client.createEntry() returns the logged entry, its proof check
   assert.equal((await client.readTile(0, 0n, 2)).length, 64);
   const bodies = await client.readEntryBundle(0n, 2);
   assert.deepEqual(bodies, [entry.canonicalizedBody, second.canonicalizedBody]);
+});
+
+Deno.test("RekorV2Client.createEntry() logs a (deprecated) dsse 0.0.2 request, and our verifier binds it to the envelope", async () => {
+  await using served = await serve();
+  const client = new RekorV2Client({ baseUrl: BASE, log: served.trusted, fetch: served.fetch });
+  const key = await generateKeyPair();
+  const payload = utf8('{"_type":"https://in-toto.io/Statement/v1"}');
+  const payloadType = "application/vnd.in-toto+json";
+  const sig = await key.sign(pae(payloadType, payload));
+  const entry = await client.createEntry({
+    kind: "dsse",
+    envelope: { payloadType, payload, signatures: [{ sig }] },
+    verifiers: [rekorV2Verifier(key.publicKey.spki, "publicKey")],
+  });
+  assert.deepEqual(entry.kindVersion, { kind: "dsse", version: "0.0.2" });
+  const root: TrustedRoot = {
+    mediaType: "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+    tlogs: [served.trusted],
+    ctlogs: [],
+    certificateAuthorities: [],
+    timestampAuthorities: [],
+  };
+  const expected = { signature: sig, publicKeyOrCertificateDer: key.publicKey.spki };
+  await verifyTlogEntry(entry, root, {
+    expected: { ...expected, dsseEnvelope: { payloadType, payload } },
+  });
+  await assert.rejects(
+    verifyTlogEntry(entry, root, {
+      expected: { ...expected, dsseEnvelope: { payloadType, payload: utf8("{}") } },
+    }),
+    rejects("REKOR_BODY_MISMATCH"),
+  );
 });
 
 Deno.test("RekorV2Client.createEntry() refuses an answer about another entry, from another log, or of another kind", async () => {
