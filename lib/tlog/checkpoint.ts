@@ -216,11 +216,15 @@ export interface VerifyCheckpointOptions {
   readonly origin?: string;
 }
 
-/** The names a log at `baseUrl` may sign as: its host name, and its host with the port. */
+/**
+ * The names a log at `baseUrl` may sign as: its host name as Go's `url.Hostname()` gives it (an
+ * IPv6 address without brackets), the bracketed form, and its host with the port.
+ */
 function hostNamesOf(baseUrl: string): string[] {
   try {
     const url = new URL(baseUrl);
-    return url.host === "" ? [] : [url.hostname, url.host];
+    if (url.host === "") return [];
+    return [url.hostname.replace(/^\[(.*)\]$/, "$1"), url.hostname, url.host];
   } catch {
     return [];
   }

@@ -465,7 +465,8 @@ export class RekorV2Log implements MerkleNodeSource {
   trustedLog(baseUrl: string): TrustedLog {
     let hostname: string;
     try {
-      hostname = new URL(baseUrl).hostname;
+      // Go's `url.Hostname()`: an IPv6 address without its brackets.
+      hostname = new URL(baseUrl).hostname.replace(/^\[(.*)\]$/, "$1");
     } catch (cause) {
       throw new TypeError(`Invalid Rekor v2 URL "${baseUrl}"`, { cause });
     }

@@ -239,6 +239,12 @@ Deno.test("RekorV2Log names itself by the URL's host name without the port; its 
     sha256(concat(utf8("127.0.0.1\n"), new Uint8Array([1]), log.publicKey.rawKey)),
   );
   assert.deepEqual(noteKeyId(log.publicKey, "127.0.0.1", "c2sp"), trusted.logId.subarray(0, 4));
+  await verifyCheckpoint(await log.checkpoint(), trusted);
+  // An IPv6 host is named as Go's url.Hostname() gives it: without brackets.
+  const v6 = log.trustedLog("http://[::1]:40123/rekor-v2");
+  assert.equal(log.origin, "::1");
+  assert.match(await log.checkpoint(), /^::1\n0\n/);
+  await verifyCheckpoint(await log.checkpoint(), v6);
   await using named = await RekorV2Log.open(":memory:", { origin: "log.example" });
   named.trustedLog("http://127.0.0.1:1/rekor-v2");
   assert.equal(named.origin, "log.example", "an explicit origin is kept");
