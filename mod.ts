@@ -8,7 +8,8 @@
  * - Keys: `generateKeyPair`, `importPrivateKeyPem`, `encryptPrivateKey`, `decryptPrivateKey`,
  *   `PrivateKey`, `PublicKey`, `verifySignature`.
  * - Keyless and witnesses: `keylessIdentity` (Fulcio), `transparencyLogWitness` (Rekor),
- *   `timestampWitness` (RFC 3161); `RekorClient` for log lookups.
+ *   `timestampWitness` (RFC 3161); `RekorClient` for log lookups, `RekorV2Client` for Rekor v2
+ *   (rekor-tiles) entries and tiles.
  * - Formats and trust: `parseBundle`, `serializeBundle`, `parseTrustedRoot`.
  * - Registries: `RegistryClient`, `parseImageReference`, `formatImageReference`.
  *
@@ -100,13 +101,14 @@ export type {
   VerifiedTime,
 } from "./lib/verify/entity.ts";
 export type { IdentityMatcher } from "./lib/verify/entity.ts";
-export type { SigningIdentity, SigningServices } from "./lib/sign/signature.ts";
+export type { LogWitness, SigningIdentity, SigningServices } from "./lib/sign/signature.ts";
 export {
   type KeylessIdentity,
   keylessIdentity,
   type KeylessOptions,
   timestampWitness,
   transparencyLogWitness,
+  type TransparencyLogWitnessOptions,
 } from "./lib/sign/witnesses.ts";
 export {
   generateKeyPair,
@@ -160,6 +162,18 @@ export type {
   RekorLogEntry,
   RekorLogInfo,
 } from "./lib/tlog/rekor/wire.ts";
+export {
+  RekorV2Client,
+  type RekorV2ClientOptions,
+  type RekorV2Log,
+} from "./lib/tlog/rekor_v2/client.ts";
+export type {
+  RekorV2DsseRequest,
+  RekorV2HashedRekordRequest,
+  RekorV2Request,
+  RekorV2Verifier,
+} from "./lib/tlog/rekor_v2/entries.ts";
+export type { Checkpoint, NoteSignature } from "./lib/tlog/checkpoint.ts";
 export type { TstInfo, VerifiedTimestamp } from "./lib/timestamp/token.ts";
 export {
   type Certificate,

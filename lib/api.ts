@@ -18,6 +18,7 @@ import {
 import type { SigningIdentity, SigningServices } from "./sign/signature.ts";
 import type { Signer } from "./keys/public_key.ts";
 import type { VerificationPolicy } from "./verify/entity.ts";
+import type { TrustedRoot } from "./trust/trusted_root.ts";
 import {
   type ImageVerification,
   verifyImageAttestations,
@@ -36,8 +37,16 @@ export interface SignOptions {
   readonly signer?: Signer;
   /** Keyless signing: an OIDC token, Fulcio's URL and the trusted root to check its answer. */
   readonly keyless?: Omit<KeylessOptions, "fetch">;
-  /** Record the signature in this Rekor v1 log (omit: not logged). */
+  /** Record the signature in this Rekor log (omit: not logged). */
   readonly rekorUrl?: string;
+  /**
+   * The Rekor API `rekorUrl` speaks: 1 (the default) or 2 (Rekor v2, rekor-tiles). Rekor v2
+   * states no signing time, so keyless signing with it also needs `tsaUrl`; its answers are
+   * checked with the log's key from `trustedRoot`.
+   */
+  readonly rekorVersion?: 1 | 2;
+  /** Trust material naming the Rekor v2 log (default `keyless.trustedRoot`). */
+  readonly trustedRoot?: TrustedRoot;
   /** Timestamp the signature at this RFC 3161 endpoint (omit: no timestamp). */
   readonly tsaUrl?: string;
   /** `bundle` (default: a Sigstore bundle referrer) or `legacy` (`sha256-<hex>.sig` tags). */
@@ -61,8 +70,17 @@ async function signingParts(
   else if (options.keyless) {
     identity = (await keylessIdentity({ ...options.keyless, ...fetcher })).identity;
   } else throw new TypeError("Give a signer (a key) or keyless options");
+  const trustedRoot = options.trustedRoot ?? options.keyless?.trustedRoot;
   const services: SigningServices = {
-    ...(options.rekorUrl ? { log: transparencyLogWitness(options.rekorUrl, fetcher) } : {}),
+    ...(options.rekorUrl
+      ? {
+        log: transparencyLogWitness(options.rekorUrl, {
+          ...fetcher,
+          majorApiVersion: options.rekorVersion ?? 1,
+          ...(trustedRoot ? { trustedRoot } : {}),
+        }),
+      }
+      : {}),
     ...(options.tsaUrl ? { timestamp: timestampWitness(options.tsaUrl, fetcher) } : {}),
   };
   return { identity, services, registry: options.registry ?? new RegistryClient(fetcher) };

@@ -1,10 +1,11 @@
 /**
  * `deno task test`: the whole test suite, as the README and CI run it.
  *
- * Installs the Node-side interop oracle (sigstore-js, tests/interop/node) when Node is present,
- * runs every test under tests/ (JUnit report: .test-report/junit.xml), then the documentation
- * examples of the public API (`deno test --doc`, report: .test-report/junit-doc.xml), and ends
- * with one line summing both: `N passed, N failed`.
+ * Installs the Node-side interop oracles (sigstore-js 3.x in tests/interop/node, 4.x in
+ * tests/interop/node4) when Node is present, runs every test under tests/ (JUnit report:
+ * .test-report/junit.xml), then the documentation examples of the public API (`deno test
+ * --doc`, report: .test-report/junit-doc.xml), and ends with one line summing both:
+ * `N passed, N failed`.
  *
  * The examples that run are those of `mod.ts`, `server/mod.ts` and every file that declares a
  * function or class they export (found with `deno doc --json`), so a new export's examples run
@@ -49,26 +50,36 @@ async function hasCommand(cmd: string): Promise<boolean> {
   }
 }
 
-// The Node oracle (sigstore-js verifies our bundles): install it once, from its lock file.
-const oracle = `${root}tests/interop/node`;
-try {
-  Deno.statSync(`${oracle}/package.json`);
+// The Node oracles (sigstore-js verifies our bundles): install each once, from its lock file.
+// tests/interop/node is sigstore-js 3.x; tests/interop/node4 is @sigstore/verify 4.x (Rekor v2),
+// whose packages declare Node >= 22 but run on Node 20: npm is told not to enforce that.
+const oracles = [
+  { dir: `${root}tests/interop/node`, args: [] as string[] },
+  { dir: `${root}tests/interop/node4`, args: ["--engine-strict=false"] },
+];
+for (const oracle of oracles) {
+  try {
+    Deno.statSync(`${oracle.dir}/package.json`);
+  } catch {
+    continue; // no oracle package in this checkout
+  }
   let installed = false;
   try {
-    Deno.statSync(`${oracle}/node_modules/@sigstore/verify/package.json`);
+    Deno.statSync(`${oracle.dir}/node_modules/@sigstore/verify/package.json`);
     installed = true;
   } catch {
     // not installed yet
   }
   if (!installed && await hasCommand("npm")) {
-    console.log("Installing the sigstore-js oracle (tests/interop/node) ...");
-    const code = await run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], {
-      cwd: oracle,
-    });
-    if (code !== 0) console.log("npm ci for the sigstore-js oracle failed: its suite will say so");
+    const name = relative(root, oracle.dir);
+    console.log(`Installing the sigstore-js oracle (${name}) ...`);
+    const code = await run(
+      "npm",
+      ["ci", "--no-audit", "--no-fund", "--loglevel=error", ...oracle.args],
+      { cwd: oracle.dir },
+    );
+    if (code !== 0) console.log(`npm ci for ${name} failed: its suite will say so`);
   }
-} catch {
-  // no oracle package in this checkout
 }
 
 /**

@@ -6,17 +6,19 @@
  * | --- | --- |
  * | OCI registry | `/v2/...` |
  * | Rekor (v1 API) | `/api/v1/log/...`, `/api/v1/index/retrieve` |
+ * | Rekor v2 (rekor-tiles API, C2SP tlog-tiles) | `/rekor-v2/api/v2/log/entries`, `/rekor-v2/checkpoint`, `/rekor-v2/tile/...` |
  * | Fulcio (v2 API) | `/api/v2/signingCert`, `/api/v2/trustBundle`, `/api/v2/configuration` |
  * | OIDC issuer | `/.well-known/openid-configuration`, `/oauth2/...` |
  * | TSA (RFC 3161) | `/api/v1/timestamp` |
  *
  * Once listening it knows its URL, so it can name itself: it writes `trusted_root.json` (log key,
  * CA chain, CT log key, TSA chain) and `signing_config.json` beside its state (or beside the
- * ready file), and a ready file with every URL and a one-hour identity token. Composing and serving
+ * ready file; `signing_config_rekor_v2.json` lists the Rekor v2 log first), and a ready file
+ * with every URL and a one-hour identity token. Composing and serving
  * is `server/stack/stack.ts`, opening the services' state `server/stack/services.ts`, writing
  * those files `server/stack/files.ts`; each service has its folder (`registry/`, `rekor/`,
- * `fulcio/`, `oidc/`, `tsa/`), its state beside its routes. The Kubernetes admission webhook
- * (`dcosign admission serve`) is `admission/`: `startAdmissionServer` serves it over HTTPS.
+ * `rekor_v2/`, `fulcio/`, `oidc/`, `tsa/`), its state beside its routes. The Kubernetes admission
+ * webhook (`dcosign admission serve`) is `admission/`: `startAdmissionServer` serves it over HTTPS.
  *
  * @example Start the stack on a free port, sign and verify an image against it
  * ```ts
@@ -49,6 +51,7 @@ export type { Bytes, HashName } from "../lib/util/bytes.ts";
 export { CosignError, type ErrorArea, type ErrorCode } from "../lib/errors.ts";
 export * from "./registry/store.ts";
 export { type LogInfo, TransparencyLog } from "./rekor/transparency_log.ts";
+export { RekorV2Log, type RekorV2LogOptions } from "./rekor_v2/log.ts";
 export {
   CertificateAuthority,
   type CertificateAuthorityJson,

@@ -8,6 +8,7 @@
  */
 
 import { toBase64, utf8 } from "../../lib/util/bytes.ts";
+import type { Bundle } from "../../lib/bundle/model.ts";
 import { encodeBundle } from "../../lib/bundle/serialize.ts";
 import { CosignError, errorMessage } from "../../lib/errors.ts";
 import { MAX_STATEMENT_BYTES } from "../../lib/payload/statement.ts";
@@ -94,11 +95,7 @@ export const signBlob: CommandRun = async (input) => {
     signal: input.signal,
     ...(onProgress ? { onProgress } : {}),
   });
-  if (flags.boolean("new-bundle-format")) {
-    await writeOutput(input, bundlePath!, encodeBundle(signed.bundle));
-    out.info(`Wrote bundle to file ${bundlePath}`);
-    return;
-  }
+  if (await writtenAsBundle(input, bundlePath, signed.bundle)) return;
   const legacy = legacyBlobOutputs(signed.bundle, identity);
   const b64 = flags.boolean("b64");
   if (bundlePath !== undefined) {
@@ -178,11 +175,7 @@ export const attestBlob: CommandRun = async (input) => {
     signal: input.signal,
     ...(onProgress ? { onProgress } : {}),
   });
-  if (flags.boolean("new-bundle-format")) {
-    await writeOutput(input, bundlePath!, encodeBundle(signed.bundle));
-    out.info(`Wrote bundle to file ${bundlePath}`);
-    return;
-  }
+  if (await writtenAsBundle(input, bundlePath, signed.bundle)) return;
   const legacy = legacyBlobOutputs(signed.bundle, identity);
   if (bundlePath !== undefined) {
     await writeOutput(input, bundlePath, legacy.bundleJson);
@@ -215,3 +208,15 @@ export const attestBlob: CommandRun = async (input) => {
     out.info(`Timestamp written in ${timestampPath}`);
   }
 };
+
+/** With `--new-bundle-format` (the default), write the Sigstore bundle to `--bundle` and say so. */
+async function writtenAsBundle(
+  input: CommandInput,
+  bundlePath: string | undefined,
+  bundle: Bundle,
+): Promise<boolean> {
+  if (!input.flags.boolean("new-bundle-format")) return false;
+  await writeOutput(input, bundlePath!, encodeBundle(bundle));
+  input.out.info(`Wrote bundle to file ${bundlePath}`);
+  return true;
+}

@@ -37,6 +37,8 @@ export interface ResolvedIdentity {
 interface Endpoints {
   readonly fulcio?: string;
   readonly rekor?: string;
+  /** The `majorApiVersion` of a Rekor picked from the signing config (2: Rekor v2). */
+  readonly rekorVersion?: number;
   readonly tsa?: string;
   readonly oidcIssuer?: string;
 }
@@ -65,10 +67,14 @@ async function endpoints(input: CommandInput): Promise<Endpoints> {
   const now = ctx.now();
   const pick = (services: SigningConfig["caUrls"], versions: number[]) =>
     selectServices(services, versions, { selector: "ANY" }, now)[0]?.url;
+  // Rekor v1 and v2 are both spoken: the highest version the config lists wins (section 8.3).
+  const rekorService = config
+    ? selectServices(config.rekorTlogUrls, [1, 2], { selector: "ANY" }, now)[0]
+    : undefined;
   const fromConfig: Endpoints = config
     ? {
       ...optional("fulcio", pick(config.caUrls, [1])),
-      ...optional("rekor", pick(config.rekorTlogUrls, [1])),
+      ...optional("rekor", rekorService?.url),
       ...optional("tsa", pick(config.tsaUrls, [1])),
       ...optional("oidcIssuer", pick(config.oidcUrls, [1])),
     }
@@ -83,6 +89,10 @@ async function endpoints(input: CommandInput): Promise<Endpoints> {
   return {
     ...optional("fulcio", fulcio),
     ...optional("rekor", rekor),
+    // --rekor-url names a Rekor v1 (cosign: the URL flags synthesize a v1 service).
+    ...(flags.string("rekor-url") === undefined && rekorService
+      ? { rekorVersion: rekorService.majorApiVersion }
+      : {}),
     ...optional("tsa", tsa),
     ...optional("oidcIssuer", oidcIssuer),
   };
@@ -177,9 +187,13 @@ export async function signingServices(
         "The signing config names no transparency log: pass --rekor-url or --tlog-upload=false",
       );
     }
+    const trustedRoot = urls.rekorVersion === 2 ? await loadTrustedRoot(input) : undefined;
     services.log = transparencyLogWitness(urls.rekor, {
       fetch: ctx.fetch,
       onEntry: (index) => out.info(`tlog entry created with index: ${index}`),
+      majorApiVersion: urls.rekorVersion ?? 1,
+      ...(trustedRoot ? { trustedRoot } : {}),
+      now: ctx.now(),
     });
   } else {
     out.warn(

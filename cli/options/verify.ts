@@ -11,7 +11,7 @@ import { CosignError } from "../../lib/errors.ts";
 import { RekorClient } from "../../lib/tlog/rekor/client.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
 import type { VerificationPolicy } from "../../lib/verify/entity.ts";
-import { type IdentityMatcher } from "../../lib/verify/entity.ts";
+import type { IdentityMatcher } from "../../lib/verify/entity.ts";
 import { wholeValueRegExp } from "../../lib/verify/identity_policy.ts";
 import type { CommandInput } from "../spec.ts";
 

@@ -317,6 +317,15 @@ function readKeyMaterial(
   return { kind, certificates };
 }
 
+/**
+ * Read one `TransparencyLogEntry` from its protobuf JSON, with the rules of a v0.3 bundle's
+ * `tlogEntries` (an inclusion proof with its checkpoint is required): what a Rekor v2 log
+ * answers to a new entry. Malformed input throws `SyntaxError` naming the JSON path.
+ */
+export function parseTlogEntry(value: unknown, path = "tlogEntry"): TlogEntry {
+  return readTlogEntry(value, path, "0.3");
+}
+
 function readTlogEntry(value: unknown, path: string, version: BundleVersion): TlogEntry {
   const record = asStrictRecord(value, path, ENTRY_FIELDS);
   const logIndex = nonNegative(record.logIndex, `${path}.logIndex`);

@@ -122,6 +122,14 @@ function hashEnumOf(hash: HashName): string {
   return hash === "sha256" ? "SHA2_256" : hash === "sha384" ? "SHA2_384" : "SHA2_512";
 }
 
+/**
+ * One `TransparencyLogEntry` as protobuf JSON, as it appears in a bundle's `tlogEntries` and as a
+ * Rekor v2 log answers a new entry; `parseTlogEntry` reads it back.
+ */
+export function serializeTlogEntry(entry: TlogEntry): string {
+  return encodeGoJson(encodeTlogEntry(entry), { style: "protojson" });
+}
+
 function encodeTlogEntry(entry: TlogEntry): GoStruct {
   const proof = entry.inclusionProof;
   return new GoStruct([

@@ -162,7 +162,6 @@ export async function uploadBlobWith(
   if (!options.skipExistsCheck && await headBlobWith(transport, repo, digest) !== undefined) {
     return done;
   }
-  const push = [repositoryScope(repo.repository, true)];
   let location: URL | undefined;
   const from = options.mountFrom;
   if (

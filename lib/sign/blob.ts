@@ -30,6 +30,7 @@ import { buildStatement, parseStatement } from "../payload/statement.ts";
 import { buildHashedRekordEntry } from "../tlog/rekor/entries.ts";
 import {
   buildBundle,
+  checkWitnesses,
   signEnvelope,
   signingHash,
   type SigningIdentity,
@@ -140,6 +141,7 @@ export async function signBlob(
 ): Promise<BlobSignature> {
   const { identity } = options;
   const services = options.services ?? {};
+  checkWitnesses(identity, services);
   const hash = signingHash(identity);
   const signer = identity.signer;
   const prehashed = canSignDigest(signer);

@@ -34,6 +34,7 @@ import {
 import { encodeSimpleSigningPayload } from "../payload/simple_signing.ts";
 import {
   buildBundle,
+  checkWitnesses,
   legacyAnnotations,
   signEnvelope,
   type SigningIdentity,
@@ -116,6 +117,7 @@ export async function signImage(
         digest: image.digest,
         ...(options.annotations ? { annotations: options.annotations } : {}),
       });
+      checkWitnesses(identity, services, { legacy: true });
       const witnessed = await signMessage(payload, identity, services);
       const annotations = legacyAnnotations(identity, witnessed);
       if (options.upload === false) {
@@ -247,6 +249,7 @@ export async function attestImage(
     predicate: options.predicate,
   });
   if (format === "legacy") {
+    checkWitnesses(identity, services, { legacy: true });
     const signed = await signEnvelope(statement, identity, services, { style: "v3" });
     const result: ImageAttestation = {
       image,

@@ -3,7 +3,9 @@
  *
  * A `SigningIdentity` is a signer plus, for keyless signing, its Fulcio certificate. Witnesses
  * are injected functions: `log` records a proposed entry in a transparency log and returns the
- * entry as logged; `timestamp` returns an RFC 3161 response over the signature bytes. Image,
+ * entry as logged; `timestamp` returns an RFC 3161 response over the signature bytes. A log
+ * that states no signing time (Rekor v2) makes a timestamp necessary for a certificate, as
+ * cosign v3 requires (`checkWitnesses`). Image,
  * blob and attestation signing (lib/sign/image.ts, lib/sign/blob.ts) build on these helpers, so
  * every product writes the same annotations and bundles.
  *
@@ -25,6 +27,7 @@ import type { Signer } from "../keys/public_key.ts";
 import type { TlogEntry } from "../tlog/entry.ts";
 import type { HashName } from "../util/bytes.ts";
 import { digest } from "../util/bytes.ts";
+import { CosignError } from "../errors.ts";
 
 /** Who signs: a signer, and for keyless signing its certificate (DER) and chain. */
 export interface SigningIdentity {
@@ -36,10 +39,23 @@ export interface SigningIdentity {
   readonly chain?: readonly Bytes[];
 }
 
+/**
+ * Records a proposed entry in a transparency log and returns it as logged. A plain function
+ * will do; `transparencyLogWitness` also says which Rekor API it speaks.
+ */
+export interface LogWitness {
+  (entry: ProposedEntry): Promise<TlogEntry>;
+  /**
+   * The log's Rekor API major version (absent: 1). Rekor v2 issues neither a SET nor an
+   * integrated time, so its entries date nothing.
+   */
+  readonly majorApiVersion?: number;
+}
+
 /** The witnesses of a signature. */
 export interface SigningServices {
   /** Record an entry in a transparency log; returns it as logged (with SET and proof). */
-  readonly log?: (entry: ProposedEntry) => Promise<TlogEntry>;
+  readonly log?: LogWitness;
   /** Get an RFC 3161 timestamp response over `signature`. */
   readonly timestamp?: (signature: Bytes) => Promise<Bytes>;
 }
@@ -54,6 +70,36 @@ export function verifierPem(identity: SigningIdentity): string {
 /** Hash cosign uses to sign with this identity: the key's default (section 4.3). */
 export function signingHash(identity: SigningIdentity): HashName {
   return identity.signer.publicKey.defaultHash;
+}
+
+/**
+ * Refuse witnesses that cannot vouch for this identity before anything is signed: a certificate
+ * is valid for minutes, so its signature needs a trusted time, which a Rekor v2 entry does not
+ * give; without a timestamp authority it raises `REKOR_TIMESTAMP_REQUIRED` (cosign v3: "a
+ * timestamp authority must be provided ..."). A key needs no time and signs as it is. With
+ * `legacy` (the `.sig` / `.att` tag formats, whose annotation holds a SET), a Rekor v2 log
+ * raises `REKOR_LEGACY_UNSUPPORTED`.
+ */
+export function checkWitnesses(
+  identity: SigningIdentity,
+  services: SigningServices,
+  options: { readonly legacy?: boolean } = {},
+): void {
+  if (options.legacy && services.log?.majorApiVersion === 2) {
+    throw new CosignError(
+      "REKOR_LEGACY_UNSUPPORTED",
+      "A legacy signature (--new-bundle-format=false) carries its log entry as a SET, which Rekor v2 does not issue: sign in the bundle format or with Rekor v1",
+    );
+  }
+  if (
+    services.log?.majorApiVersion === 2 && identity.certificate !== undefined &&
+    services.timestamp === undefined
+  ) {
+    throw new CosignError(
+      "REKOR_TIMESTAMP_REQUIRED",
+      "Rekor v2 states no signing time: a keyless signature logged there needs a timestamp authority (a signing config with a TSA, or --timestamp-server-url)",
+    );
+  }
 }
 
 /** A message signature with its witnesses. */
@@ -73,6 +119,7 @@ export async function signMessage(
   identity: SigningIdentity,
   services: SigningServices,
 ): Promise<WitnessedSignature> {
+  checkWitnesses(identity, services);
   const hash = signingHash(identity);
   const prehash = identity.signer.publicKey.kind === "ed25519" && services.log !== undefined;
   const signature = await identity.signer.sign(message, { hash, prehash });
@@ -107,6 +154,7 @@ export async function signEnvelope(
   services: SigningServices,
   options: { payloadType?: string; style?: "v3" | "legacy" } = {},
 ): Promise<WitnessedEnvelope> {
+  checkWitnesses(identity, services);
   const payloadType = options.payloadType ?? IN_TOTO_PAYLOAD_TYPE;
   const payload = Uint8Array.from(statement) as Bytes;
   const sig = await identity.signer.sign(pae(payloadType, payload), {

@@ -17,10 +17,12 @@ import {
 import { generateKeyPair } from "../keys/private_key.ts";
 import { logEntryToTlogEntry, RekorClient } from "../tlog/rekor/client.ts";
 import type { ProposedEntry } from "../tlog/rekor/entries.ts";
-import type { SigningIdentity } from "./signature.ts";
+import { RekorV2Client } from "../tlog/rekor_v2/client.ts";
+import { requestFromProposedEntry } from "../tlog/rekor_v2/entries.ts";
+import type { LogWitness, SigningIdentity } from "./signature.ts";
 import { requestTimestamp } from "../timestamp/client.ts";
-import type { TlogEntry } from "../tlog/entry.ts";
-import type { TrustedRoot } from "../trust/trusted_root.ts";
+import { isWithin, type TrustedLog, type TrustedRoot } from "../trust/trusted_root.ts";
+import { CosignError } from "../errors.ts";
 
 /** Options of `keylessIdentity`. */
 export interface KeylessOptions {
@@ -100,9 +102,56 @@ export async function keylessIdentity(options: KeylessOptions): Promise<KeylessI
   };
 }
 
+/** Options of `transparencyLogWitness`. */
+export interface TransparencyLogWitnessOptions {
+  /** The fetch used to reach the log (default the global one). */
+  readonly fetch?: typeof fetch;
+  /** Told the log index of each entry made. */
+  readonly onEntry?: (logIndex: bigint) => void;
+  /**
+   * The Rekor API the log speaks, as the signing config's `majorApiVersion` says: 1 (the
+   * default, `/api/v1/log/entries`) or 2 (Rekor v2, rekor-tiles: `/api/v2/log/entries`).
+   */
+  readonly majorApiVersion?: number;
+  /**
+   * Rekor v2: the trusted root that names the log at `rekorUrl` (same `baseUrl`); every answer
+   * must come from that log and carry a checkpoint its key signed. Required for version 2.
+   */
+  readonly trustedRoot?: TrustedRoot;
+  /** Rekor v2: the time the trusted root's log key must be valid at (default now). */
+  readonly now?: Date;
+}
+
+/** The trusted-root entry of the Rekor v2 log at `url`: same base URL, usable and valid now. */
+function rekorV2Log(url: string, root: TrustedRoot | undefined, now: Date): TrustedLog {
+  if (!root) {
+    throw new CosignError(
+      "TRUST_MISSING",
+      `Signing with the Rekor v2 log "${url}" checks its answers with the log's key from a trusted root: pass --trusted-root`,
+    );
+  }
+  const trim = (u: string) => u.replace(/\/+$/, "");
+  const logs = root.tlogs
+    .filter((log) =>
+      trim(log.baseUrl) === trim(url) && log.problem === undefined && isWithin(log.validFor, now)
+    )
+    .sort((a, b) => b.validFor.start.getTime() - a.validFor.start.getTime());
+  if (logs.length === 0) {
+    throw new CosignError(
+      "REKOR_UNKNOWN_LOG",
+      `The Rekor v2 log "${url}" is not in the trusted root (or its key is not valid now)`,
+    );
+  }
+  return logs[0]!;
+}
+
 /**
- * The `log` witness of `SigningServices`: records proposed entries in the Rekor v1 log at
- * `rekorUrl` and returns each entry as logged (with its SET and inclusion proof).
+ * The `log` witness of `SigningServices`: records proposed entries in the Rekor log at
+ * `rekorUrl` and returns each entry as logged. A Rekor v1 log (the default) answers with a SET
+ * and an inclusion proof; with `majorApiVersion: 2` the entry goes to Rekor v2 as cosign v3
+ * logs it there (a hashedrekord 0.0.2, an envelope as a hashedrekord over its PAE digest,
+ * `requestFromProposedEntry`), and comes back with an inclusion proof only: a keyless signature
+ * then needs a timestamp witness too (`checkWitnesses` refuses to sign without one).
  *
  * @example Log a blob signature in the embedded stack's Rekor
  * ```ts
@@ -120,20 +169,71 @@ export async function keylessIdentity(options: KeylessOptions): Promise<KeylessI
  * assert.deepEqual(logged, [signed.tlogEntry?.logIndex]);
  * assert.ok(signed.tlogEntry?.inclusionProof);
  * ```
+ *
+ * @example Keyless signing with the stack's Rekor v2 log, timestamped by its TSA
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   keylessIdentity,
+ *   serializeBundle,
+ *   signBlob,
+ *   timestampWitness,
+ *   transparencyLogWitness,
+ *   verifyBlob,
+ * } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
+ *
+ * await using stack = await startStack();
+ * const trustedRoot = stack.trust.trustedRoot;
+ * // What a signing config says: the stack's signing_config_rekor_v2.json lists this log first.
+ * const [rekor] = stack.trust.signingConfigRekorV2.rekorTlogUrls;
+ * const { identity } = await keylessIdentity({
+ *   token: stack.ready.idToken!,
+ *   fulcioUrl: stack.url,
+ *   trustedRoot,
+ * });
+ * const blob = { kind: "bytes", bytes: new TextEncoder().encode("release v2.0") } as const;
+ * const signed = await signBlob(blob, {
+ *   identity,
+ *   services: {
+ *     log: transparencyLogWitness(rekor!.url, {
+ *       majorApiVersion: rekor!.majorApiVersion, // 2
+ *       trustedRoot, // the answer must come from this log, proven under its signed checkpoint
+ *     }),
+ *     timestamp: timestampWitness(stack.ready.tsa!), // Rekor v2 states no time: required
+ *   },
+ * });
+ * assert.deepEqual(signed.tlogEntry?.kindVersion, { kind: "hashedrekord", version: "0.0.2" });
+ * await verifyBlob({ bundle: new TextEncoder().encode(serializeBundle(signed.bundle)) }, blob, {
+ *   trustedRoot,
+ *   identities: [{ subject: stack.ready.identity!, issuer: stack.ready.issuer! }],
+ * });
+ * ```
  */
 export function transparencyLogWitness(
   rekorUrl: string,
-  options: { fetch?: typeof fetch; onEntry?: (logIndex: bigint) => void } = {},
-): (entry: ProposedEntry) => Promise<TlogEntry> {
-  const rekor = new RekorClient({
-    baseUrl: rekorUrl,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-  });
-  return async (proposed) => {
+  options: TransparencyLogWitnessOptions = {},
+): LogWitness {
+  const version = options.majorApiVersion ?? 1;
+  const fetcher = options.fetch ? { fetch: options.fetch } : {};
+  if (version === 2) {
+    const log = rekorV2Log(rekorUrl, options.trustedRoot, options.now ?? new Date());
+    const rekor = new RekorV2Client({ baseUrl: rekorUrl, log, ...fetcher });
+    const witness = async (proposed: ProposedEntry) => {
+      const entry = await rekor.createEntry(requestFromProposedEntry(proposed));
+      options.onEntry?.(entry.logIndex);
+      return entry;
+    };
+    return Object.assign(witness, { majorApiVersion: 2 });
+  }
+  if (version !== 1) throw new RangeError(`Unsupported Rekor API version ${version}`);
+  const rekor = new RekorClient({ baseUrl: rekorUrl, ...fetcher });
+  const witness = async (proposed: ProposedEntry) => {
     const entry = await rekor.createEntry(proposed);
     options.onEntry?.(entry.logIndex);
     return logEntryToTlogEntry(entry);
   };
+  return Object.assign(witness, { majorApiVersion: 1 });
 }
 
 /**

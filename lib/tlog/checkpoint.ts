@@ -9,7 +9,7 @@
  *
  * The signature covers the body text including its final newline. Two styles exist:
  * Rekor v1 (origin `<host> - <tree ID>`, signer name `<host>`, key ID = SHA-256(SPKI)[:4]) and
- * Rekor v2 / C2SP (origin = signer name = the log's host; Ed25519 key ID =
+ * Rekor v2 / C2SP (origin = signer name = the log's host name; Ed25519 key ID =
  * SHA-256(name || 0x0A || 0x01 || key)[:4]). Parsing bounds every count (SECURITY.md rule 4)
  * and uses no attacker text as a pattern (sigstore-js #1722). Witness cosignatures and other
  * unknown lines are ignored, but at least one line must be a valid signature by the log.
@@ -216,11 +216,17 @@ export interface VerifyCheckpointOptions {
   readonly origin?: string;
 }
 
-function hostOf(baseUrl: string): string {
+/**
+ * The names a log at `baseUrl` may sign as: its host name as Go's `url.Hostname()` gives it (an
+ * IPv6 address without brackets), the bracketed form, and its host with the port.
+ */
+function hostNamesOf(baseUrl: string): string[] {
   try {
-    return new URL(baseUrl).host;
+    const url = new URL(baseUrl);
+    if (url.host === "") return [];
+    return [url.hostname.replace(/^\[(.*)\]$/, "$1"), url.hostname, url.host];
   } catch {
-    return "";
+    return [];
   }
 }
 
@@ -228,8 +234,8 @@ function hostOf(baseUrl: string): string {
  * Parse a checkpoint and check that the log signed it. A Rekor v1 checkpoint needs a signature
  * line named after its origin's host with the key ID SHA-256(SPKI)[:4] (that host is not
  * compared with `log.baseUrl`, as sigstore-go does not; sigstore-js does, so logs should sign
- * with their served host); a v2 (C2SP) checkpoint must name the host of `log.baseUrl` as
- * origin and signer. Lines by other signers (witnesses)
+ * with their served host); a v2 (C2SP) checkpoint must name the host name of `log.baseUrl`
+ * (with or without its port) as origin and signer. Lines by other signers (witnesses)
  * are ignored; a matching line whose signature fails does not stop the search, but at least one
  * must verify. Failures raise `REKOR_CHECKPOINT_INVALID` (or `_MALFORMED` from parsing).
  */
@@ -250,9 +256,11 @@ export async function verifyCheckpoint(
     name = origin.slice(0, origin.lastIndexOf(" - "));
     keyId = noteKeyId(log.key, name, "rekor-v1");
   } else {
-    const host = hostOf(log.baseUrl);
-    if (origin !== host) {
-      throw invalid(`origin "${origin}" is not the log's host "${host}"`);
+    // sigstore-go names a Rekor v2 log by its URL's host name without the port (Go's
+    // `url.Hostname()`); a log served on a non-default port may also sign with the port.
+    const hosts = hostNamesOf(log.baseUrl);
+    if (!hosts.includes(origin)) {
+      throw invalid(`origin "${origin}" is not the log's host "${hosts[0] ?? ""}"`);
     }
     name = origin;
     keyId = noteKeyId(log.key, name, "c2sp");

@@ -26,12 +26,7 @@ import { CosignError } from "../errors.ts";
 import { IN_TOTO_PAYLOAD_TYPE, parseStatement, type Statement } from "../payload/statement.ts";
 import { predicateTypeFor } from "../payload/predicate.ts";
 import type { RekorClient } from "../tlog/rekor/client.ts";
-import {
-  type Artifact,
-  type SignedEntity,
-  type VerificationPolicy,
-  type VerificationResult,
-} from "./entity.ts";
+import type { Artifact, SignedEntity, VerificationPolicy, VerificationResult } from "./entity.ts";
 import { type VerifyEntityOptions, verifySignedEntity } from "./pipeline.ts";
 import { parseCertificate } from "../x509/certificate.ts";
 

@@ -6,12 +6,7 @@
  */
 
 import type { Bundle } from "../bundle/model.ts";
-import {
-  type Artifact,
-  type SignedEntity,
-  type VerificationPolicy,
-  type VerificationResult,
-} from "./entity.ts";
+import type { Artifact, SignedEntity, VerificationPolicy, VerificationResult } from "./entity.ts";
 import { verifySignedEntity } from "./pipeline.ts";
 
 /** The entity a bundle describes. v0.2 and later bundles must carry inclusion proofs. */

@@ -368,7 +368,7 @@ async function verifyCertificate(
   );
   const ctlogThreshold = policy.ctlogThreshold ?? 1;
   if (ctlogThreshold > 0) {
-    if (embeddedScts(leaf).length === 0) {
+    if (!leaf.sctList || embeddedScts(leaf).length === 0) {
       fail("VERIFY_SCT_MISSING", "The signing certificate has no embedded SCT");
     }
     await verifyEmbeddedScts(leaf, chain[1] ?? leaf, root.ctlogs, { threshold: ctlogThreshold });

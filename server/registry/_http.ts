@@ -9,6 +9,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { type Bytes, concat, fromBase64, fromUtf8 } from "../../lib/util/bytes.ts";
 import type { Context } from "../_deps.ts";
+import { answeringErrors, type RouteWrapper } from "../_routes.ts";
 import { OCI_ERRORS, RegistryError } from "./errors.ts";
 import { normalizeMediaType } from "./_manifest.ts";
 import type { UploadStatus } from "./_uploads.ts";
@@ -268,19 +269,7 @@ export function credentialCheck(
   };
 }
 
-/** A route handler of the registry. */
-export type RouteHandler = (c: Context) => Response | Promise<Response>;
-
-/** Wraps a handler so that what it throws becomes an OCI error body (500 without detail). */
-export type RouteWrapper = (handler: RouteHandler) => (c: Context) => Promise<Response>;
-
-/** The registry's `RouteWrapper`, telling `onError` about unexpected errors. */
+/** The registry's `RouteWrapper`: OCI error bodies, `onError` told about unexpected errors. */
 export function routeWrapper(onError?: (error: unknown) => void): RouteWrapper {
-  return (handler) => async (c) => {
-    try {
-      return await handler(c);
-    } catch (error) {
-      return errorResponse(error, c.req.method, onError);
-    }
-  };
+  return answeringErrors((error, c) => errorResponse(error, c.req.method, onError));
 }

@@ -18,10 +18,10 @@ import {
   param,
   parseRange,
   respond,
-  type RouteWrapper,
   uploadHeaders,
   uploadResponse,
 } from "./_http.ts";
+import type { RouteWrapper } from "../_routes.ts";
 import type { RegistryStore } from "./store.ts";
 import { BLOB, NAME, UPLOAD, UPLOADS } from "./_paths.ts";
 

@@ -7,15 +7,8 @@
  */
 
 import { Hono } from "../_deps.ts";
-import {
-  json,
-  nextLink,
-  pageNumber,
-  pageQuery,
-  param,
-  respond,
-  type RouteWrapper,
-} from "./_http.ts";
+import { json, nextLink, pageNumber, pageQuery, param, respond } from "./_http.ts";
+import type { RouteWrapper } from "../_routes.ts";
 import { OCI_INDEX } from "./_manifest.ts";
 import type { RegistryStore } from "./store.ts";
 import { REFERRERS, TAGS } from "./_paths.ts";

@@ -9,7 +9,8 @@
 
 import { Hono } from "../_deps.ts";
 import { RegistryError } from "./errors.ts";
-import { accepts, param, readBounded, respond, type RouteWrapper } from "./_http.ts";
+import { accepts, param, readBounded, respond } from "./_http.ts";
+import type { RouteWrapper } from "../_routes.ts";
 import { MAX_MANIFEST_SIZE } from "./_manifest.ts";
 import type { RegistryStore } from "./store.ts";
 import { MANIFEST } from "./_paths.ts";

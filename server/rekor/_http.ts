@@ -8,6 +8,7 @@
 
 import { readRequestBody } from "../_request_body.ts";
 import type { Context } from "../_deps.ts";
+import { answeringErrors, type RouteWrapper } from "../_routes.ts";
 import { fromUtf8 } from "../../lib/util/bytes.ts";
 import { errorMessage, isCosignError } from "../../lib/errors.ts";
 import {
@@ -92,30 +93,18 @@ export function entryMap(entries: readonly RekorLogEntry[]): Record<string, unkn
   return Object.assign({}, ...entries.map(encodeLogEntry));
 }
 
-/** A route handler of the log. */
-export type RouteHandler = (c: Context) => Response | Promise<Response>;
-
-/** Wraps a handler so that what it throws becomes Rekor's error body. */
-export type RouteWrapper = (handler: RouteHandler) => (c: Context) => Promise<Response>;
-
 /**
  * The log's `RouteWrapper`: `HttpError`s and bad input (an invalid entry, key or certificate) are
  * the client's error; the rest is ours, told to `onError` and not described (rekor #2801).
  */
 export function routeWrapper(onError?: (error: unknown) => void): RouteWrapper {
-  return (handler) => async (c) => {
-    try {
-      return await handler(c);
-    } catch (error) {
-      if (error instanceof HttpError) return errorBody(error.status, error.message);
-      // Bad input (an invalid entry, key or certificate) is the client's error; the rest is
-      // ours and is not described (rekor #2801).
-      if (isCosignError(error) && /^(REKOR_ENTRY|REKOR_BODY|KEY|X509)_/.test(error.code)) {
-        return errorBody(400, error.message);
-      }
-      if (error instanceof RangeError) return errorBody(400, error.message);
-      onError?.(error);
-      return errorBody(500, "Internal error");
+  return answeringErrors((error) => {
+    if (error instanceof HttpError) return errorBody(error.status, error.message);
+    if (isCosignError(error) && /^(REKOR_ENTRY|REKOR_BODY|KEY|X509)_/.test(error.code)) {
+      return errorBody(400, error.message);
     }
-  };
+    if (error instanceof RangeError) return errorBody(400, error.message);
+    onError?.(error);
+    return errorBody(500, "Internal error");
+  });
 }

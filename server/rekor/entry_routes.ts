@@ -18,8 +18,8 @@ import {
   json,
   parseIndex,
   readBody,
-  type RouteWrapper,
 } from "./_http.ts";
+import type { RouteWrapper } from "../_routes.ts";
 import type { TransparencyLog } from "./transparency_log.ts";
 
 /** `/api/v1/log/entries`, `/api/v1/log/entries/:id`, `/api/v1/log/entries/retrieve`. */

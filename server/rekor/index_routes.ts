@@ -9,7 +9,8 @@
 import { Hono } from "../_deps.ts";
 import { fromBase64, fromUtf8 } from "../../lib/util/bytes.ts";
 import { decodePem } from "../../lib/util/pem.ts";
-import { asObject, HttpError, json, readBody, type RouteWrapper } from "./_http.ts";
+import { asObject, HttpError, json, readBody } from "./_http.ts";
+import type { RouteWrapper } from "../_routes.ts";
 import type { TransparencyLog } from "./transparency_log.ts";
 
 /** `POST /api/v1/index/retrieve`. */

@@ -6,7 +6,8 @@
  */
 
 import { Hono } from "../_deps.ts";
-import { HttpError, json, parseIndex, type RouteWrapper } from "./_http.ts";
+import { HttpError, json, parseIndex } from "./_http.ts";
+import type { RouteWrapper } from "../_routes.ts";
 import type { TransparencyLog } from "./transparency_log.ts";
 
 /** `/api/v1/log`, `/api/v1/log/publicKey`, `/api/v1/log/proof`. */
@@ -29,10 +30,7 @@ export function logRoutes(log: TransparencyLog, route: RouteWrapper): Hono {
   app.get(
     "/api/v1/log/publicKey",
     route((c) => {
-      const treeId = c.req.query("treeID");
-      if (treeId !== undefined && treeId !== log.treeId.toString()) {
-        throw new HttpError(404, "Unknown tree ID");
-      }
+      requireTree(log, c.req.query("treeID"));
       return new Response(log.publicKeyPem(), {
         headers: { "content-type": "application/x-pem-file" },
       });
@@ -42,10 +40,7 @@ export function logRoutes(log: TransparencyLog, route: RouteWrapper): Hono {
   app.get(
     "/api/v1/log/proof",
     route((c) => {
-      const treeId = c.req.query("treeID");
-      if (treeId !== undefined && treeId !== log.treeId.toString()) {
-        throw new HttpError(404, "Unknown tree ID");
-      }
+      requireTree(log, c.req.query("treeID"));
       const first = parseIndex(c.req.query("firstSize") ?? "1", "firstSize");
       const lastText = c.req.query("lastSize");
       const last = lastText === undefined ? log.size : parseIndex(lastText, "lastSize");
@@ -60,4 +55,11 @@ export function logRoutes(log: TransparencyLog, route: RouteWrapper): Hono {
     }),
   );
   return app;
+}
+
+/** A `treeID` query, when given, must name this log's tree (else 404). */
+function requireTree(log: TransparencyLog, treeId: string | undefined): void {
+  if (treeId !== undefined && treeId !== log.treeId.toString()) {
+    throw new HttpError(404, "Unknown tree ID");
+  }
 }

@@ -18,6 +18,8 @@ export interface ReadyInfo {
   readonly registry: string;
   /** Rekor base URL. */
   readonly rekor?: string;
+  /** Rekor v2 base URL (the tlog-tiles prefix; entries are posted to `<url>/api/v2/log/entries`). */
+  readonly rekorV2?: string;
   /** Fulcio base URL. */
   readonly fulcio?: string;
   /** Timestamp authority base URL. */
@@ -28,6 +30,8 @@ export interface ReadyInfo {
   readonly trustedRoot?: string;
   /** Path of the signing_config.json the stack wrote. */
   readonly signingConfig?: string;
+  /** Path of the signing config listing the Rekor v2 log first (`signing_config_rekor_v2.json`). */
+  readonly signingConfigRekorV2?: string;
   /** An identity token valid for one hour. */
   readonly idToken?: string;
   /** The identity (subject) of `idToken`. */
@@ -55,9 +59,13 @@ export async function writeReadyFile(path: string, info: ReadyInfo): Promise<voi
   await writeFileAtomically(path, `${JSON.stringify(info, null, 2)}\n`);
 }
 
-/** Write the stack's trusted root and signing config (indented JSON) atomically to `paths`. */
+/** Write the stack's trusted root and signing configs (indented JSON) atomically to `paths`. */
 export async function writeTrustFiles(
-  paths: { readonly trustedRoot: string; readonly signingConfig: string },
+  paths: {
+    readonly trustedRoot: string;
+    readonly signingConfig: string;
+    readonly signingConfigRekorV2?: string;
+  },
   trust: StackTrust,
 ): Promise<void> {
   await writeFileAtomically(
@@ -68,4 +76,10 @@ export async function writeTrustFiles(
     paths.signingConfig,
     `${JSON.stringify(encodeSigningConfig(trust.signingConfig), null, 2)}\n`,
   );
+  if (paths.signingConfigRekorV2 !== undefined) {
+    await writeFileAtomically(
+      paths.signingConfigRekorV2,
+      `${JSON.stringify(encodeSigningConfig(trust.signingConfigRekorV2), null, 2)}\n`,
+    );
+  }
 }

@@ -16,6 +16,8 @@ import { OidcIssuer } from "../oidc/issuer.ts";
 import { RegistryStore } from "../registry/store.ts";
 import { writeFileAtomically } from "../_files.ts";
 import { TransparencyLog } from "../rekor/transparency_log.ts";
+import { RekorV2Log } from "../rekor_v2/log.ts";
+import { REKOR_V2_PREFIX } from "../rekor_v2/routes.ts";
 import { TimestampAuthority } from "../tsa/timestamp_authority.ts";
 
 /** Options of `openStackServices`. */
@@ -39,6 +41,8 @@ export interface StackServices extends AsyncDisposable {
   readonly registry: RegistryStore;
   /** The transparency log (Rekor). */
   readonly log: TransparencyLog;
+  /** The Rekor v2 log (rekor-tiles API and C2SP tiles, under `/rekor-v2`). */
+  readonly rekorV2: RekorV2Log;
   /** The certificate authority (Fulcio) and its CT log key. */
   readonly ca: CertificateAuthority;
   /** The OIDC issuer. */
@@ -110,6 +114,10 @@ export async function openStackServices(
       dataDir === undefined ? ":memory:" : join(dataDir, "rekor", "log.db"),
     );
     opened.push(log);
+    const rekorV2 = await RekorV2Log.open(
+      dataDir === undefined ? ":memory:" : join(dataDir, "rekor-v2", "log.db"),
+    );
+    opened.push(rekorV2);
     const ca = await loadOrCreate(
       dataDir,
       "fulcio",
@@ -134,7 +142,7 @@ export async function openStackServices(
       closing ??= (async () => {
         for (const service of opened.reverse()) await service.close();
       })();
-    return { registry, log, ca, oidc, tsa, close, [Symbol.asyncDispose]: close };
+    return { registry, log, rekorV2, ca, oidc, tsa, close, [Symbol.asyncDispose]: close };
   } catch (error) {
     for (const service of opened.reverse()) await service.close();
     throw error;
@@ -145,8 +153,14 @@ export async function openStackServices(
 export interface StackTrust {
   /** The trusted root naming the stack's log, CA, CT log and TSA. */
   readonly trustedRoot: TrustedRoot;
-  /** The signing config pointing at the stack's services. */
+  /** The signing config pointing at the stack's services (Rekor v1, the default). */
   readonly signingConfig: SigningConfig;
+  /**
+   * The same with the Rekor v2 log listed first and v1 after it, as the public instance's
+   * `signing_config_rekor_v2.v0.2.json` does: a client that speaks Rekor v2 selects it (the
+   * highest `majorApiVersion` wins), one that does not falls back to v1.
+   */
+  readonly signingConfigRekorV2: SigningConfig;
 }
 
 /**
@@ -170,15 +184,18 @@ export function bindStack(services: StackServices, baseUrl: string): StackTrust 
   services.oidc.setIssuerUrl(base);
   const trustedRoot: TrustedRoot = {
     mediaType: TRUSTED_ROOT_MEDIA_TYPES[0],
-    tlogs: [services.log.trustedLog(base)],
+    tlogs: [
+      services.log.trustedLog(base),
+      services.rekorV2.trustedLog(`${base}${REKOR_V2_PREFIX}`),
+    ],
     certificateAuthorities: [services.ca.trustedAuthority(base)],
     ctlogs: [services.ca.ctLog(base)],
     timestampAuthorities: [services.tsa.trustedAuthority(base)],
   };
   const start = services.ca.trustedAuthority(base).validFor.start;
-  const service = (url: string) => ({
+  const service = (url: string, majorApiVersion = 1) => ({
     url,
-    majorApiVersion: 1,
+    majorApiVersion,
     validFor: { start },
     operator: "dcosign serve",
   });
@@ -190,5 +207,9 @@ export function bindStack(services: StackServices, baseUrl: string): StackTrust 
     rekorTlogConfig: { selector: "ANY" },
     tsaConfig: { selector: "ANY" },
   };
-  return { trustedRoot, signingConfig };
+  const signingConfigRekorV2: SigningConfig = {
+    ...signingConfig,
+    rekorTlogUrls: [service(`${base}${REKOR_V2_PREFIX}`, 2), service(base)],
+  };
+  return { trustedRoot, signingConfig, signingConfigRekorV2 };
 }

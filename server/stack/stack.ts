@@ -14,6 +14,7 @@ import { oidcRoutes } from "../oidc/routes.ts";
 import { identityName } from "../oidc/identities.ts";
 import { type BasicCredentials, registryRoutes } from "../registry/routes.ts";
 import { rekorRoutes } from "../rekor/routes.ts";
+import { REKOR_V2_PREFIX, rekorV2Routes } from "../rekor_v2/routes.ts";
 import { removeIfPresent } from "../_files.ts";
 import { type ReadyInfo, writeReadyFile, writeTrustFiles } from "./files.ts";
 import {
@@ -131,6 +132,7 @@ export function createStackApp(services: StackServices, options: StackAppOptions
   );
   const onError = options.onError === undefined ? {} : { onError: options.onError };
   app.route("/", rekorRoutes(services.log, onError));
+  app.route("/", rekorV2Routes(services.rekorV2, onError));
   app.route("/", fulcioRoutes(services.ca, { issuers: [services.oidc], ...onError }));
   app.route("/", oidcRoutes(services.oidc, onError));
   app.route("/", tsaRoutes(services.tsa));
@@ -193,6 +195,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const ready: ReadyInfo = {
     registry: registryHost,
     rekor: url,
+    rekorV2: `${url}${REKOR_V2_PREFIX}`,
     fulcio: url,
     tsa: `${url}/api/v1/timestamp`,
     oidcIssuer: url,
@@ -200,6 +203,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ? {
         trustedRoot: join(filesDir, "trusted_root.json"),
         signingConfig: join(filesDir, "signing_config.json"),
+        signingConfigRekorV2: join(filesDir, "signing_config_rekor_v2.json"),
       }
       : {}),
     idToken: await services.oidc.mintToken(),
@@ -226,10 +230,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   try {
     if (ready.trustedRoot !== undefined && ready.signingConfig !== undefined) {
-      await writeTrustFiles(
-        { trustedRoot: ready.trustedRoot, signingConfig: ready.signingConfig },
-        trust,
-      );
+      await writeTrustFiles({
+        trustedRoot: ready.trustedRoot,
+        signingConfig: ready.signingConfig,
+        ...(ready.signingConfigRekorV2 ? { signingConfigRekorV2: ready.signingConfigRekorV2 } : {}),
+      }, trust);
     }
     if (options.readyFile !== undefined) await writeReadyFile(options.readyFile, ready);
   } catch (error) {

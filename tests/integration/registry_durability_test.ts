@@ -79,11 +79,13 @@ Deno.test("startStack() writes the ready file (every service, trust files, a tok
       {
         registry: stack.registryHost,
         rekor: url,
+        rekorV2: `${url}/rekor-v2`,
         fulcio: url,
         tsa: `${url}/api/v1/timestamp`,
         oidcIssuer: url,
         trustedRoot: join(dir.path, "trusted_root.json"),
         signingConfig: join(dir.path, "signing_config.json"),
+        signingConfigRekorV2: join(dir.path, "signing_config_rekor_v2.json"),
         identity: "signer@dcosign.test",
         issuer: url,
         idToken: undefined,
@@ -97,7 +99,7 @@ Deno.test("startStack() writes the ready file (every service, trust files, a tok
     assert.equal(claims.iss, url);
     assert.equal(claims.email, "signer@dcosign.test");
     const root = parseTrustedRoot(await Deno.readTextFile(ready.trustedRoot));
-    assert.equal(root.tlogs[0]!.baseUrl, url);
+    assert.deepEqual(root.tlogs.map((l) => l.baseUrl), [url, `${url}/rekor-v2`]);
     assert.equal(root.certificateAuthorities.length, 1);
     assert.equal(root.ctlogs.length, 1);
     assert.equal(root.timestampAuthorities.length, 1);
@@ -110,7 +112,7 @@ Deno.test("startStack() writes the ready file (every service, trust files, a tok
     await res.body?.cancel();
     assert.deepEqual(
       [...Deno.readDirSync(dir.path)].map((e) => e.name).sort(),
-      ["ready.json", "signing_config.json", "trusted_root.json"],
+      ["ready.json", "signing_config.json", "signing_config_rekor_v2.json", "trusted_root.json"],
       "no temp file left beside the ready file",
     );
   } finally {

@@ -103,7 +103,23 @@ Deno.test("RegistryStore putManifest() skips foreign layers that carry URLs", as
         urls: ["https://example.com/layer"],
       }],
     }));
-    store.putManifest("a", "v1", manifest, OCI_MANIFEST);
+    const stored = store.putManifest("a", "v1", manifest, OCI_MANIFEST);
+    // Stored under its tag, byte for byte, though the layer's bytes are not in the registry.
+    const fetched = store.getManifest("a", "v1");
+    assert.equal(fetched.digest, stored.digest);
+    assert.deepEqual(fetched.bytes, manifest);
+    assert.equal(store.statBlob("a", sha256Digest(utf8("elsewhere"))), undefined);
+    // The same layer without URLs is a blob the registry must have: refused.
+    const local = utf8(
+      new TextDecoder().decode(manifest).replace(
+        ',"urls":["https://example.com/layer"]',
+        "",
+      ),
+    );
+    assert.throws(
+      () => store.putManifest("a", "v2", local, OCI_MANIFEST),
+      code("SERVER_MANIFEST_BLOB_UNKNOWN"),
+    );
   } finally {
     await store.close();
   }
