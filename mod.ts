@@ -285,11 +285,18 @@ export {
   type ReviewOutcome,
 } from "./lib/admission/review.ts";
 export {
+  type CompiledRego,
+  createPolicyEngine,
   defaultPolicyEngine,
   type PolicyEngine,
+  type PolicyEngineErrorCode,
+  type PolicyEngineOptions,
   type PolicyLanguage,
   type PolicyProgram,
   type ProgramVerdict,
+  REGO_QUERY,
+  type RegoCompiler,
+  type RegoSolution,
 } from "./lib/admission/policy_engine.ts";
 export { type CacheStats, ResultCache, type ResultCacheOptions } from "./lib/admission/cache.ts";
 export { type FieldProblem, formatProblems } from "./lib/admission/field_errors.ts";
