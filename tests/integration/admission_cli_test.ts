@@ -92,7 +92,6 @@ const CORPUS = {
 
 if (requireComponents("admission test --resource", CORPUS)) {
   Deno.test("admission test --resource: policy-controller's pod.yaml selects a pods-only policy, job.yaml does not", async () => {
-    const resources = "policy/policy-controller/test/testdata/resources";
     if (!exists(interopPath(`${RESOURCES}/pod.yaml`))) {
       console.log(
         "SKIPPED admission test --resource: missing ../shared/interop/policy/policy-controller",
