@@ -92,12 +92,6 @@ const CORPUS = {
 
 if (requireComponents("admission test --resource", CORPUS)) {
   Deno.test("admission test --resource: policy-controller's pod.yaml selects a pods-only policy, job.yaml does not", async () => {
-    if (!exists(interopPath(`${RESOURCES}/pod.yaml`))) {
-      console.log(
-        "SKIPPED admission test --resource: missing ../shared/interop/policy/policy-controller",
-      );
-      return;
-    }
     await using env = await openAdmissionEnv();
     await using dir = await tempDir();
     const image = await env.push("demo/app");
