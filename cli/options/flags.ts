@@ -148,7 +148,7 @@ export const SIGNER_POLICY_FLAGS: readonly FlagSpec[] = [
     type: "string",
     value: "REGEXP",
     description:
-      "Keyless: a regular expression the WHOLE identity must match (anchored: a substring match does not pass)",
+      "Keyless: a regular expression the WHOLE identity must match (cosign matches a substring: write ^prefix.* or .*part.* for that)",
   },
   {
     name: "certificate-oidc-issuer",
@@ -162,7 +162,7 @@ export const SIGNER_POLICY_FLAGS: readonly FlagSpec[] = [
     type: "string",
     value: "REGEXP",
     description:
-      "Keyless: a regular expression the WHOLE OIDC issuer must match (anchored: a substring match does not pass)",
+      "Keyless: a regular expression the WHOLE OIDC issuer must match (cosign matches a substring: write ^prefix.* or .*part.* for that)",
   },
   ...(["trigger", "sha", "name", "repository", "ref"] as const).map((field): FlagSpec => ({
     name: `certificate-github-workflow-${field}`,
