@@ -52,6 +52,11 @@ export class Flags {
     return spec;
   }
 
+  /** Whether the command declares the flag (shared option builders serve several commands). */
+  declares(name: string): boolean {
+    return this.#specs.has(name);
+  }
+
   /** Whether the user gave the flag explicitly. */
   has(name: string): boolean {
     return this.#values.has(name);

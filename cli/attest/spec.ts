@@ -9,7 +9,10 @@
 import type { FlagSpec } from "../args.ts";
 import type { CommandSpec } from "../spec.ts";
 import {
+  CERTIFICATE_CHAIN_FLAG,
+  CERTIFICATE_FLAG,
   LOG_FLAGS,
+  PRIVATE_CA_FLAGS,
   REGISTRY_FLAGS,
   SIGNER_FLAGS,
   SIGNER_POLICY_FLAGS,
@@ -92,6 +95,9 @@ export const ATTESTATION_COMMANDS: readonly CommandSpec[] = [
     flags: [
       TYPE_FLAG,
       ...SIGNER_POLICY_FLAGS,
+      CERTIFICATE_FLAG,
+      CERTIFICATE_CHAIN_FLAG,
+      ...PRIVATE_CA_FLAGS,
       ...TRUST_FLAGS,
       ...LOG_FLAGS,
       {

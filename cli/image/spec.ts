@@ -8,7 +8,10 @@
 import type { FlagSpec } from "../args.ts";
 import type { CommandSpec } from "../spec.ts";
 import {
+  CERTIFICATE_CHAIN_FLAG,
+  CERTIFICATE_FLAG,
   LOG_FLAGS,
+  PRIVATE_CA_FLAGS,
   REGISTRY_FLAGS,
   SIGNER_FLAGS,
   SIGNER_POLICY_FLAGS,
@@ -94,6 +97,9 @@ export const IMAGE_COMMANDS: readonly CommandSpec[] = [
     ],
     flags: [
       ...SIGNER_POLICY_FLAGS,
+      CERTIFICATE_FLAG,
+      CERTIFICATE_CHAIN_FLAG,
+      ...PRIVATE_CA_FLAGS,
       ...TRUST_FLAGS,
       ...LOG_FLAGS,
       ANNOTATION_FLAG,

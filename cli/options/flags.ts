@@ -204,6 +204,46 @@ export const TRUST_FLAGS: readonly FlagSpec[] = [
   },
 ];
 
+/**
+ * cosign's non-Fulcio PKI flags: a CA of your own in place of the trusted root's certificate
+ * authorities. `--certificate-chain` (a chain ending with its root) is declared beside them.
+ */
+export const PRIVATE_CA_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "ca-roots",
+    type: "string",
+    value: "FILE",
+    description:
+      "Private CA: PEM root certificates the signing certificate must chain to (instead of the trusted root's CAs)",
+  },
+  {
+    name: "ca-intermediates",
+    type: "string",
+    value: "FILE",
+    description: "Private CA: PEM intermediate certificates between --ca-roots and the leaves",
+  },
+];
+
+/** `--certificate-chain` as cosign's verify commands read it: a private CA, root last. */
+export const CERTIFICATE_CHAIN_FLAG: FlagSpec = {
+  name: "certificate-chain",
+  aliases: ["cert-chain"],
+  type: "string",
+  value: "FILE",
+  description:
+    "Private CA as one PEM chain, issuer first, root last: the root is the anchor (instead of the trusted root's CAs)",
+};
+
+/** `verify --certificate`: the signing certificate given out of band. */
+export const CERTIFICATE_FLAG: FlagSpec = {
+  name: "certificate",
+  aliases: ["cert"],
+  type: "string",
+  value: "FILE",
+  description:
+    "The signing certificate (PEM), for signatures made with its key; checked like one the signature carries",
+};
+
 /** Flags choosing between offline verification (the default) and online log checks. */
 export const LOG_FLAGS: readonly FlagSpec[] = [
   {
