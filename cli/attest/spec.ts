@@ -54,7 +54,14 @@ export const ATTESTATION_COMMANDS: readonly CommandSpec[] = [
         name: "predicate",
         type: "string",
         value: "FILE",
-        description: "The predicate file (required; - reads standard input)",
+        description: "The predicate file (or --statement; - reads standard input)",
+      },
+      {
+        name: "statement",
+        type: "string",
+        value: "FILE",
+        description:
+          "A whole in-toto statement to sign as it is, instead of --predicate; a subject must carry the image digest",
       },
       TYPE_FLAG,
       ...SIGNER_FLAGS,
@@ -63,6 +70,12 @@ export const ATTESTATION_COMMANDS: readonly CommandSpec[] = [
         type: "boolean",
         default: true,
         description: "Store a Sigstore bundle referrer (false: the legacy .att tag)",
+      },
+      {
+        name: "replace",
+        type: "boolean",
+        description:
+          "Legacy .att tag: drop the image's attestations of the same predicate type, the new one first",
       },
       {
         name: "no-upload",

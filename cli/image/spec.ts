@@ -64,6 +64,13 @@ export const IMAGE_COMMANDS: readonly CommandSpec[] = [
         description: "Store the signature in the registry (false: print it)",
       },
       {
+        name: "bundle",
+        type: "string",
+        value: "FILE",
+        description:
+          "Also write the signature bundle to FILE: the Sigstore bundle (legacy format: cosign's signed payload JSON)",
+      },
+      {
         name: "output-signature",
         type: "string",
         value: "FILE",

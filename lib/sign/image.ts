@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Bytes, fromBase64, utf8 } from "../util/bytes.ts";
+import { type Bytes, fromBase64, type HashName, utf8 } from "../util/bytes.ts";
 import { encodeBundle } from "../bundle/serialize.ts";
 import type { RegistryClient } from "../oci/client.ts";
 import { MEDIA_TYPE, type OciDescriptor } from "../oci/manifest.ts";
@@ -30,7 +30,11 @@ import {
   buildCosignSignStatement,
   buildStatement,
   COSIGN_SIGN_PREDICATE_TYPE,
+  findSubject,
+  parseStatement,
 } from "../payload/statement.ts";
+import { parseEnvelope } from "../payload/dsse.ts";
+import { CosignError, errorMessage } from "../errors.ts";
 import { encodeSimpleSigningPayload } from "../payload/simple_signing.ts";
 import {
   buildBundle,
@@ -195,12 +199,41 @@ export async function signImage(
   return results;
 }
 
-/** Options of `attestImage`. */
+/**
+ * Whether a legacy attestation layer (a DSSE envelope) states `predicateType`, as cosign's
+ * ReplaceOp decides; a layer that is no envelope of a statement stops the replace, as in cosign.
+ */
+function sameType(layer: Uint8Array, predicateType: string): boolean {
+  try {
+    return parseStatement(parseEnvelope(layer).payload).predicateType === predicateType;
+  } catch (cause) {
+    throw new CosignError(
+      "PAYLOAD_MALFORMED",
+      `Cannot replace: an existing attestation is not a DSSE envelope of an in-toto statement: ${
+        errorMessage(cause)
+      }`,
+      { cause },
+    );
+  }
+}
+
+/** Options of `attestImage`: a predicate to wrap in a statement, or a whole statement. */
 export interface AttestImageOptions extends ImageSigningOptions {
-  /** The predicate type URI. */
-  readonly predicateType: string;
+  /** The predicate type URI (with `predicate`). */
+  readonly predicateType?: string;
   /** The predicate JSON value (already built from `--predicate` and `--type`). */
-  readonly predicate: unknown;
+  readonly predicate?: unknown;
+  /**
+   * `--statement`: a complete in-toto statement, signed verbatim instead of one built from the
+   * predicate; a subject must carry the image's digest.
+   */
+  readonly statement?: Uint8Array;
+  /**
+   * cosign's `attest --replace` (legacy format): existing `.att` layers of the same predicate
+   * type are dropped and the new one goes first. Bundle referrers are never replaced (as in
+   * cosign, which ignores the flag there).
+   */
+  readonly replace?: boolean;
 }
 
 /** One attestation that was made. */
@@ -237,15 +270,37 @@ export async function attestImage(
     digest: subject.digest,
   };
   const colon = image.digest.indexOf(":");
-  const statement = buildStatement({
-    version: "v0.1",
-    subjects: [{
-      name: formatRepository(image),
-      digest: { [image.digest.slice(0, colon)]: image.digest.slice(colon + 1) },
-    }],
-    predicateType: options.predicateType,
-    predicate: options.predicate,
-  });
+  const algorithm = image.digest.slice(0, colon);
+  const hex = image.digest.slice(colon + 1);
+  let statement: Bytes;
+  let predicateType: string;
+  if (options.statement !== undefined) {
+    if (options.predicateType !== undefined || options.predicate !== undefined) {
+      throw new TypeError("Give a statement or a predicate, not both");
+    }
+    const parsed = parseStatement(options.statement);
+    if (!findSubject(parsed, algorithm as HashName, hex)) {
+      throw new CosignError(
+        "PAYLOAD_SUBJECT_MISMATCH",
+        `The statement has no subject with the digest of "${
+          formatRepository(image)
+        }@${image.digest}"`,
+      );
+    }
+    statement = Uint8Array.from(options.statement) as Bytes;
+    predicateType = parsed.predicateType;
+  } else {
+    if (options.predicateType === undefined) {
+      throw new TypeError("Give a statement, or a predicate type and predicate");
+    }
+    predicateType = options.predicateType;
+    statement = buildStatement({
+      version: "v0.1",
+      subjects: [{ name: formatRepository(image), digest: { [algorithm]: hex } }],
+      predicateType,
+      predicate: options.predicate,
+    });
+  }
   if (format === "legacy") {
     const signed = await signEnvelope(statement, identity, services, { style: "v3" });
     const result: ImageAttestation = {
@@ -259,11 +314,12 @@ export async function attestImage(
       payload: utf8(signed.envelopeJson),
       mediaType: MEDIA_TYPE.DSSE_ENVELOPE,
       annotations: legacyAnnotations(identity, signed, {
-        [ANNOTATION.PREDICATE_TYPE]: options.predicateType,
+        [ANNOTATION.PREDICATE_TYPE]: predicateType,
       }),
     }, {
       ...(options.targetRepository ? { targetRepository: options.targetRepository } : {}),
       dockerMediaTypes: options.dockerMediaTypes ?? false,
+      ...(options.replace ? { replaces: (old) => sameType(old.payload, predicateType) } : {}),
     });
     return { ...result, stored: stored.reference };
   }
@@ -280,7 +336,7 @@ export async function attestImage(
   };
   if (options.upload === false) return result;
   const written = await writeBundleReferrer(client, image, subject, bundle, {
-    predicateType: options.predicateType,
+    predicateType,
     ...(options.targetRepository ? { targetRepository: options.targetRepository } : {}),
     ...(options.now ? { created: options.now } : {}),
   });
