@@ -11,6 +11,7 @@ import type { CommandSpec } from "../spec.ts";
 import {
   CERTIFICATE_CHAIN_FLAG,
   CERTIFICATE_FLAG,
+  experimentalOci11Flag,
   LOG_FLAGS,
   PRIVATE_CA_FLAGS,
   REGISTRY_FLAGS,
@@ -132,6 +133,9 @@ export const ATTESTATION_COMMANDS: readonly CommandSpec[] = [
         default: true,
         description: "Also read Sigstore bundle referrers (false: legacy .att tags only)",
       },
+      experimentalOci11Flag(
+        "Accepted as cosign 2.x accepts it: attestations have no legacy OCI 1.1 referrer form, so it changes nothing",
+      ),
       {
         name: "max-workers",
         type: "integer",

@@ -41,7 +41,13 @@ export const sign: CommandRun = async (input) => {
   const client = createRegistryClient(input);
   const identity = await signingIdentity(input);
   const services = await signingServices(input, identity);
-  const format = flags.boolean("new-bundle-format") ? "bundle" : "legacy";
+  // cosign: --registry-referrers-mode=oci-1-1 changes where a legacy signature goes (mode B);
+  // a bundle is a referrer either way.
+  const format = flags.boolean("new-bundle-format")
+    ? "bundle"
+    : flags.string("registry-referrers-mode") === "oci-1-1"
+    ? "legacy-referrer"
+    : "legacy";
   const upload = flags.boolean("upload");
   const outputSignature = flags.string("output-signature");
   const outputPayload = flags.string("output-payload");

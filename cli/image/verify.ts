@@ -188,7 +188,14 @@ export async function imageVerifyOptions(
     policy: certificates ? { ...policy, certificate: certificates[0]! } : policy,
     annotations: parseAnnotations(flags.list("annotations")),
     checkClaims: flags.boolean("check-claims"),
-    formats: flags.boolean("new-bundle-format") ? ["bundle", "legacy"] : ["legacy"],
+    formats: [
+      ...(flags.boolean("new-bundle-format") ? ["bundle" as const] : []),
+      "legacy",
+      // cosign 2.x --experimental-oci11: legacy signatures stored as OCI 1.1 referrers too.
+      ...(flags.declares("experimental-oci11") && flags.boolean("experimental-oci11")
+        ? ["legacy-referrer" as const]
+        : []),
+    ],
     ...(target ? { targetRepository: target } : {}),
     ...(log ? { log } : {}),
   };

@@ -260,6 +260,32 @@ export const LOG_FLAGS: readonly FlagSpec[] = [
   },
 ];
 
+/**
+ * cosign v3's `--registry-referrers-mode` (`sign`, `tree`, `attach sbom`; cosign-spec.md section
+ * 1.7), described for the command at hand. cosign takes `oci-1-1` only with
+ * `COSIGN_EXPERIMENTAL=1`; dcosign takes it as it is.
+ */
+export function referrersModeFlag(description: string): FlagSpec {
+  return {
+    name: "registry-referrers-mode",
+    type: "string",
+    value: "MODE",
+    choices: ["legacy", "oci-1-1"],
+    default: "legacy",
+    description,
+  };
+}
+
+/** cosign 2.x's `--experimental-oci11` (deprecated in v3), described for the command at hand. */
+export function experimentalOci11Flag(description: string, byDefault = false): FlagSpec {
+  return {
+    name: "experimental-oci11",
+    type: "boolean",
+    ...(byDefault ? { default: true } : {}),
+    description,
+  };
+}
+
 /** `-o/--output text|json` for commands whose result cosign prints as text. */
 export const OUTPUT_FLAG: FlagSpec = {
   name: "output",

@@ -20,6 +20,7 @@ import {
   type RepositoryRef,
 } from "../oci/reference.ts";
 import { writeBundleReferrer } from "../storage/referrers.ts";
+import { writeLegacyReferrer } from "../storage/legacy_referrers.ts";
 import {
   ANNOTATION,
   appendLegacyAttachment,
@@ -46,8 +47,12 @@ import {
 } from "./signature.ts";
 import { verifySignature } from "../keys/public_key.ts";
 
-/** Where signatures go: legacy `.sig`/`.att` tags, or Sigstore bundle referrers. */
-export type StorageFormat = "legacy" | "bundle";
+/**
+ * Where signatures go: legacy `.sig`/`.att` tags (mode A), Sigstore bundle referrers (mode C),
+ * or legacy signature images as OCI 1.1 referrers (mode B, cosign
+ * `--registry-referrers-mode=oci-1-1`; signatures only).
+ */
+export type StorageFormat = "legacy" | "bundle" | "legacy-referrer";
 
 /** Options shared by image signing and attesting. */
 export interface ImageSigningOptions {
@@ -77,7 +82,7 @@ export interface SignImageOptions extends ImageSigningOptions {
 export interface ImageSignature {
   /** The image that was signed, by digest. */
   readonly image: DigestReference;
-  /** How the signature was stored: legacy `.sig` tag or bundle referrer. */
+  /** How the signature was stored: legacy `.sig` tag, bundle referrer, or legacy referrer. */
   readonly format: StorageFormat;
   /** The signed payload: SimpleSigning JSON, or the in-toto statement. */
   readonly payload: Bytes;
@@ -114,7 +119,7 @@ export async function signImage(
   });
   const results: ImageSignature[] = [];
   for (const image of targets) {
-    if (format === "legacy") {
+    if (format === "legacy" || format === "legacy-referrer") {
       const payload = encodeSimpleSigningPayload({
         dockerReference: dockerReference(image),
         digest: image.digest,
@@ -129,6 +134,30 @@ export async function signImage(
           payload,
           signature: witnessed.signature,
           appended: false,
+          annotations,
+        });
+        continue;
+      }
+      if (format === "legacy-referrer") {
+        const written = await writeLegacyReferrer(
+          client,
+          image,
+          await subjectOf(client, image),
+          "sig",
+          {
+            payload,
+            mediaType: MEDIA_TYPE.SIMPLE_SIGNING,
+            annotations,
+          },
+          options.targetRepository ? { targetRepository: options.targetRepository } : {},
+        );
+        results.push({
+          image,
+          format,
+          payload,
+          signature: witnessed.signature,
+          stored: written.reference,
+          appended: true,
           annotations,
         });
         continue;
@@ -263,6 +292,11 @@ export async function attestImage(
   const { client, identity } = options;
   const services = options.services ?? {};
   const format = options.format ?? "bundle";
+  if (format === "legacy-referrer") {
+    throw new TypeError(
+      "Attestations have no legacy OCI 1.1 referrer form: use the bundle or legacy format",
+    );
+  }
   const subject = await client.resolve(reference);
   const image: DigestReference = {
     registry: reference.registry,

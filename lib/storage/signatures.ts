@@ -3,6 +3,7 @@
  *
  * - Mode A (legacy): tag `sha256-<hex>.sig|.att|.sbom` on an image manifest with one layer per
  *   signature; metadata in layer annotations; appended by read-modify-write (section 1.5).
+ * - Mode B (legacy attachments as OCI 1.1 referrers) lives in `legacy_referrers.ts`.
  * - Mode C (v3 default) lives in `referrers.ts`.
  *
  * Reading is bounded before anything is fetched: at most `maxSignatures` legacy layers, at most
@@ -202,15 +203,16 @@ export async function readLegacyAttachments(
     what: `manifest "${name}"`,
   });
   const repo = options.targetRepository ?? image;
-  const layers = await readLayers(client, repo, name, manifest.layers, kind);
+  const layers = await readLegacyLayers(client, repo, name, manifest.layers, kind);
   return { reference, manifest: fetched.descriptor, layers };
 }
 
 /**
- * The payloads of a legacy manifest's layers, concurrently: more than `maxSignatures` layers,
- * or one whose descriptor size passes `maxBlobBytes`, is refused before any is fetched.
+ * The payloads of a legacy manifest's layers (`name` for messages), concurrently: more than
+ * `maxSignatures` layers, or one whose descriptor size passes `maxBlobBytes`, is refused before
+ * any is fetched.
  */
-async function readLayers(
+export async function readLegacyLayers(
   client: RegistryClient,
   repo: RepositoryRef,
   name: string,
@@ -351,7 +353,13 @@ export async function appendLegacyAttachment(
   let previous = existing?.layers ?? [];
   if (options.replaces !== undefined && previous.length > 0) {
     const replaces = options.replaces;
-    const read = await readLayers(client, repo, name, previous, kind === "sig" ? "sig" : "att");
+    const read = await readLegacyLayers(
+      client,
+      repo,
+      name,
+      previous,
+      kind === "sig" ? "sig" : "att",
+    );
     const kept = read.filter((old) => !replaces(old)).map((old) => old.descriptor);
     previous = kept;
   }

@@ -28,7 +28,7 @@ import {
 import { decodeSimpleSigningPayload } from "../payload/simple_signing.ts";
 import type { RekorClient } from "../tlog/rekor/client.ts";
 import type { StorageFormat } from "../sign/image.ts";
-import { type VerificationPolicy, type VerificationResult } from "./entity.ts";
+import type { VerificationPolicy, VerificationResult } from "./entity.ts";
 import { verifySignedEntity } from "./pipeline.ts";
 
 /** Error codes raised here; 10-13 are cosign's exit codes for the first four. */
@@ -226,7 +226,7 @@ function noMatch(
   // A --certificate given out of band stands in for the signatures' own.
   const keyless = !policy.key && !policy.certificate;
   const noCertificate = keyless && candidates.length > 0 &&
-    candidates.every((c) => c.format === "legacy" && c.entity?.material.kind === "publicKey");
+    candidates.every((c) => c.format !== "bundle" && c.entity?.material.kind === "publicKey");
   const shown = rejected.slice(0, 3).join("; ");
   return new CosignError(
     noCertificate ? "VERIFY_NO_CERTIFICATE" : "VERIFY_NO_MATCHING_SIGNATURE",

@@ -13,9 +13,9 @@ import { RegistryClient } from "../../lib/oci/client.ts";
 import { parseImageReference } from "../../lib/oci/reference.ts";
 import { ANNOTATION, readLegacyAttachments } from "../../lib/storage/signatures.ts";
 import { parseCertificate } from "../../lib/x509/certificate.ts";
-import { type ImageEnv, openImageEnv, type PushedImage } from "./_image_env.ts";
+import { openImageEnv, type PushedImage } from "./_image_env.ts";
 
-function digestRef(env: ImageEnv, image: PushedImage) {
+function digestRef(image: PushedImage) {
   const ref = parseImageReference(image.byDigest);
   return { registry: ref.registry, repository: ref.repository, digest: image.digest };
 }
@@ -87,7 +87,7 @@ Deno.test("sign --bundle FILE --new-bundle-format=false writes cosign's signed p
   );
   assert.ok(local.rekorBundle?.inclusionPromise);
   const client = new RegistryClient({ fetch: env.fetch });
-  const stored = await readLegacyAttachments(client, digestRef(env, image), "sig");
+  const stored = await readLegacyAttachments(client, digestRef(image), "sig");
   assert.equal(stored.layers.length, 1);
   assert.equal(stored.layers[0]!.annotations[ANNOTATION.SIGNATURE], json.base64Signature);
 });
@@ -193,7 +193,7 @@ Deno.test("attest --replace (legacy .att): attestations of the same predicate ty
   await attest("https://example.com/a", "a2");
   await attest("https://example.com/a", "a3", ["--replace"]);
   const client = new RegistryClient({ fetch: env.fetch });
-  const stored = await readLegacyAttachments(client, digestRef(env, image), "att");
+  const stored = await readLegacyAttachments(client, digestRef(image), "att");
   const layers = stored.layers.map((layer) => {
     const statement = parseStatement(parseEnvelope(layer.payload).payload);
     return [statement.predicateType, (statement.predicate as { value: string }).value];
