@@ -167,14 +167,27 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     const runCtx = verbose
       ? { ...ctx, fetch: (await import("./http_log.ts")).loggingFetch(ctx.fetch, out) }
       : ctx;
-    const code = await run({
-      ctx: runCtx,
-      flags,
-      args,
-      out,
-      command: names.join(" "),
-      signal,
-    }) ?? 0;
+    const deferred: (() => void)[] = [];
+    let code: number;
+    try {
+      code = await run({
+        ctx: runCtx,
+        flags,
+        args,
+        out,
+        command: names.join(" "),
+        signal,
+        defer: (fn) => void deferred.push(fn),
+      }) ?? 0;
+    } finally {
+      for (const fn of deferred.reverse()) {
+        try {
+          fn();
+        } catch {
+          // closing what is already closed
+        }
+      }
+    }
     if (outputFile !== undefined) {
       const bytes = out.captured();
       const total = bytes.reduce((n, b) => n + b.length, 0);

@@ -12,12 +12,39 @@ export const REGISTRY_FLAGS: readonly FlagSpec[] = [
   {
     name: "allow-insecure-registry",
     type: "boolean",
-    description: "Allow plain HTTP to registries other than localhost/127.0.0.1",
+    description:
+      "Testing only: TLS to registries without verifying their certificates, and plain HTTP when they have no TLS",
   },
   {
     name: "allow-http-registry",
     type: "boolean",
-    description: "Same as --allow-insecure-registry (cosign's name for plain HTTP)",
+    description: "Plain HTTP to registries other than localhost/127.0.0.1",
+  },
+  {
+    name: "registry-cacert",
+    type: "string",
+    value: "FILE",
+    description: "PEM CA certificates to trust for registry TLS (besides the system's)",
+  },
+  {
+    name: "registry-client-cert",
+    type: "string",
+    value: "FILE",
+    description:
+      "PEM client certificate for mutual TLS with the registry (with --registry-client-key)",
+  },
+  {
+    name: "registry-client-key",
+    type: "string",
+    value: "FILE",
+    description: "PEM private key of --registry-client-cert",
+  },
+  {
+    name: "registry-server-name",
+    type: "string",
+    value: "NAME",
+    description:
+      "Verify the registry's TLS certificate for NAME (and send it as SNI) instead of its host",
   },
   {
     name: "registry-username",
