@@ -223,9 +223,10 @@ function noMatch(
   policy: VerificationPolicy,
   what: string,
 ): CosignError {
-  const keyless = !policy.key;
+  // A --certificate given out of band stands in for the signatures' own.
+  const keyless = !policy.key && !policy.certificate;
   const noCertificate = keyless && candidates.length > 0 &&
-    candidates.every((c) => c.format === "legacy" && c.entity?.material.kind === "publicKey");
+    candidates.every((c) => c.format !== "bundle" && c.entity?.material.kind === "publicKey");
   const shown = rejected.slice(0, 3).join("; ");
   return new CosignError(
     noCertificate ? "VERIFY_NO_CERTIFICATE" : "VERIFY_NO_MATCHING_SIGNATURE",
