@@ -29,7 +29,13 @@ import type { CommandInput, CommandRun } from "../spec.ts";
 import { exitCodeFor } from "../exit_codes.ts";
 import { createRegistryClient, targetRepository } from "../options/registry.ts";
 import { resolvePath } from "../context.ts";
-import { buildPolicy, onlineLog, parseAnnotations } from "../options/verify.ts";
+import {
+  buildPolicy,
+  onlineLog,
+  parseAnnotations,
+  readCertificatesFlag,
+} from "../options/verify.ts";
+import { CosignError } from "../../lib/errors.ts";
 
 function legacyOptional(signature: VerifiedImageSignature, base: unknown): Record<string, unknown> {
   const optional: Record<string, unknown> = base && typeof base === "object" ? { ...base } : {};
@@ -165,12 +171,31 @@ export async function imageVerifyOptions(
   const { flags } = input;
   const target = local ? undefined : targetRepository(input);
   const log = onlineLog(input);
+  const policy = await buildPolicy(input);
+  // --certificate: the signing certificate given out of band (cosign's non-Fulcio PKI flags).
+  const certificates = await readCertificatesFlag(input, "certificate");
+  if (certificates && policy.key) {
+    throw new CosignError("CLI_USAGE", "--key cannot be combined with --certificate");
+  }
+  if (certificates && certificates.length !== 1) {
+    throw new CosignError(
+      "CLI_USAGE",
+      `--certificate holds ${certificates.length} certificates: give the signing certificate alone (its CA with --certificate-chain or --ca-roots)`,
+    );
+  }
   return {
     client,
-    policy: await buildPolicy(input),
+    policy: certificates ? { ...policy, certificate: certificates[0]! } : policy,
     annotations: parseAnnotations(flags.list("annotations")),
     checkClaims: flags.boolean("check-claims"),
-    formats: flags.boolean("new-bundle-format") ? ["bundle", "legacy"] : ["legacy"],
+    formats: [
+      ...(flags.boolean("new-bundle-format") ? ["bundle" as const] : []),
+      "legacy",
+      // cosign 2.x --experimental-oci11: legacy signatures stored as OCI 1.1 referrers too.
+      ...(flags.declares("experimental-oci11") && flags.boolean("experimental-oci11")
+        ? ["legacy-referrer" as const]
+        : []),
+    ],
     ...(target ? { targetRepository: target } : {}),
     ...(log ? { log } : {}),
   };

@@ -1,8 +1,8 @@
 /**
  * The registry flags every registry command takes (cosign-spec.md section 10.2), and the
  * `RegistryClient` they configure: credentials from the flags or the docker config keychain,
- * plain HTTP only for loopback unless allowed, `--verbose` HTTP logging with secrets redacted,
- * and `COSIGN_REPOSITORY` relocation.
+ * plain HTTP only for loopback unless allowed, TLS as the flags set it (`registry_tls.ts`),
+ * `--verbose` HTTP logging with secrets redacted, and `COSIGN_REPOSITORY` relocation.
  *
  * @module
  */
@@ -12,6 +12,7 @@ import { CosignError } from "../../lib/errors.ts";
 import { RegistryClient, type RegistryClientOptions } from "../../lib/oci/client.ts";
 import { parseRepository, type RepositoryRef } from "../../lib/oci/reference.ts";
 import type { CommandInput } from "../spec.ts";
+import { checkTlsFlags, hasTlsFlags, registryTlsFetch } from "./registry_tls.ts";
 
 export { REGISTRY_FLAGS } from "./flags.ts";
 
@@ -36,11 +37,23 @@ export function createRegistryClient(
     env: ctx.environment(),
   });
   const maxAttachment = ctx.env("COSIGN_MAX_ATTACHMENT_SIZE");
+  checkTlsFlags(input);
+  // cosign: --allow-insecure-registry is TLS without verification, or plain HTTP when the
+  // registry has no TLS; --allow-http-registry is plain HTTP.
+  const insecure = flags.boolean("allow-insecure-registry");
+  const tls = insecure || hasTlsFlags(input);
+  if (insecure) {
+    input.out.warn(
+      "--allow-insecure-registry: registry TLS certificates are not verified and plain HTTP is allowed; use it for testing only",
+    );
+  }
   return new RegistryClient({
-    fetch: ctx.fetch,
+    fetch: tls ? registryTlsFetch(input) : ctx.fetch,
     ...(maxAttachment ? { limits: { maxBlobBytes: parseSize(maxAttachment) } } : {}),
     credentials,
-    insecure: flags.boolean("allow-insecure-registry") || flags.boolean("allow-http-registry"),
+    insecure: insecure || flags.boolean("allow-http-registry"),
+    // A TLS registry on localhost is reached over HTTPS when TLS flags say it has TLS.
+    preferHttps: tls,
     signal: input.signal,
     userAgent: "dcosign",
     ...overrides,

@@ -106,8 +106,8 @@ export interface SupplyChainTree {
   readonly attachments: readonly TreeAttachment[];
   /** Referrers, in listing order. */
   readonly referrers: readonly TreeReferrer[];
-  /** Whether the referrers API or the fallback tag answered. */
-  readonly referrersSource: "referrers-api" | "fallback-tag";
+  /** Whether the referrers API or the fallback tag answered (`not-read`: not asked). */
+  readonly referrersSource: "referrers-api" | "fallback-tag" | "not-read";
   /** Referrers passed over (not naming this image as subject, unreadable), with why. */
   readonly skipped: readonly { readonly digest: string; readonly reason: string }[];
 }
@@ -224,12 +224,13 @@ export async function readReferrerManifests(
 
 /**
  * List what is stored for an image: its legacy attachment tags (manifests only) and its
- * referrers with their kinds and artifact types. A tag costs one HEAD.
+ * referrers with their kinds and artifact types (unless `referrers: false`, cosign's tree
+ * without `--experimental-oci11` and `--registry-referrers-mode=oci-1-1`). A tag costs one HEAD.
  */
 export async function listSupplyChain(
   client: RegistryClient,
   reference: ImageReference,
-  options: TargetOptions = {},
+  options: TargetOptions & { readonly referrers?: boolean } = {},
 ): Promise<SupplyChainTree> {
   const top = await client.resolve(reference);
   const image: DigestReference = { ...asRepository(reference), digest: top.digest };
@@ -251,7 +252,9 @@ export async function listSupplyChain(
         layers: treeLayers(manifest),
       };
     }),
-    readReferrerManifests(client, image, options),
+    options.referrers === false
+      ? { referrers: [], skipped: [], source: "not-read" as const }
+      : readReferrerManifests(client, image, options),
   ]);
   const repo = options.targetRepository ?? image;
   return {

@@ -225,9 +225,10 @@ function noMatch(
   policy: VerificationPolicy,
   what: string,
 ): CosignError {
-  const keyless = !policy.key;
+  // A --certificate given out of band stands in for the signatures' own.
+  const keyless = !policy.key && !policy.certificate;
   const noCertificate = keyless && candidates.length > 0 &&
-    candidates.every((c) => c.format === "legacy" && c.entity?.material.kind === "publicKey");
+    candidates.every((c) => c.format !== "bundle" && c.entity?.material.kind === "publicKey");
   const shown = rejected.slice(0, 3).join("; ");
   // The cause keeps each candidate's error, so callers can tell why (an identity mismatch).
   return new CosignError(
