@@ -90,11 +90,10 @@ export const admissionServe: CommandRun = async (input) => {
     tls = { cert: await read(certPath!, "TLS certificate"), key: await read(keyPath!, "TLS key") };
   }
   // Every registry request is bounded in time, and not retried: the review's deadline is short.
-  const client = createRegistryClient({
-    ...input,
-    ctx: { ...ctx, fetch: fetchWithTimeout(ctx.fetch, registryTimeout) },
-    signal: ctx.signal,
-  }, { retry: { attempts: 1 } });
+  const client = createRegistryClient({ ...input, signal: ctx.signal }, {
+    retry: { attempts: 1 },
+    wrapFetch: (inner) => fetchWithTimeout(inner, registryTimeout),
+  });
   const controller = new AdmissionController({
     policies,
     client,

@@ -16,10 +16,15 @@ import { checkTlsFlags, hasTlsFlags, registryTlsFetch } from "./registry_tls.ts"
 
 export { REGISTRY_FLAGS } from "./flags.ts";
 
-/** A client configured from the flags and environment of a command (`retry` overridable). */
+/**
+ * A client configured from the flags and environment of a command; `retry` can be overridden and
+ * `wrapFetch` wraps the fetch it uses (the admission webhook's per-request deadline).
+ */
 export function createRegistryClient(
   input: CommandInput,
-  overrides: Pick<RegistryClientOptions, "retry"> = {},
+  overrides: Pick<RegistryClientOptions, "retry"> & {
+    readonly wrapFetch?: (fetch: typeof globalThis.fetch) => typeof globalThis.fetch;
+  } = {},
 ): RegistryClient {
   const { ctx, flags } = input;
   const username = flags.string("registry-username");
@@ -47,8 +52,9 @@ export function createRegistryClient(
       "--allow-insecure-registry: registry TLS certificates are not verified and plain HTTP is allowed; use it for testing only",
     );
   }
+  const { wrapFetch = (f: typeof globalThis.fetch) => f, ...rest } = overrides;
   return new RegistryClient({
-    fetch: tls ? registryTlsFetch(input) : ctx.fetch,
+    fetch: wrapFetch(tls ? registryTlsFetch(input) : ctx.fetch),
     ...(maxAttachment ? { limits: { maxBlobBytes: parseSize(maxAttachment) } } : {}),
     credentials,
     insecure: insecure || flags.boolean("allow-http-registry"),
@@ -56,7 +62,7 @@ export function createRegistryClient(
     preferHttps: tls,
     signal: input.signal,
     userAgent: "dcosign",
-    ...overrides,
+    ...rest,
   });
 }
 
