@@ -220,3 +220,93 @@ export {
 export { CosignError, type ErrorArea, type ErrorCode, isCosignError } from "./lib/errors.ts";
 export type { Bytes, HashName } from "./lib/util/bytes.ts";
 export type { JsonRecord } from "./lib/util/json.ts";
+
+// Admission: ClusterImagePolicy enforcement (`dcosign admission`), the webhook in ./server.
+export {
+  type AdmissionPolicyErrorCode,
+  type AttestationRef,
+  type Authority,
+  type CaCertRef,
+  type ClusterImagePolicy,
+  type KeyHashAlgorithm,
+  type KeylessRef,
+  type KeyRef,
+  type MatchResource,
+  parseClusterImagePolicies,
+  parseClusterImagePolicy,
+  type ParsePolicyOptions,
+  POLICY_API_VERSIONS,
+  type PolicyApiVersion,
+  type PolicyDocument,
+  type PolicyIdentity,
+  type SecretRef,
+  type SignatureSource,
+  type StaticRef,
+  type TimestampRef,
+  type TlogRef,
+  WORKLOAD_RESOURCES,
+} from "./lib/admission/policy.ts";
+export {
+  type AdmissionAuthorityErrorCode,
+  type AuthorityMatch,
+  type AuthorityOutcome,
+  checkAuthority,
+  type CheckContext,
+  type CompiledAttestation,
+  type CompiledAuthority,
+  type CompiledPolicy,
+  compilePolicy,
+  type CompilePolicyOptions,
+  type PolicyAttestation,
+  type PolicySignature,
+  refusingPolicy,
+  type TrustConfig,
+} from "./lib/admission/authority.ts";
+export {
+  AdmissionController,
+  type AdmissionControllerErrorCode,
+  type AdmissionControllerOptions,
+  type AuthorityResults,
+  type CheckOptions,
+  type Decision,
+  fetchWithTimeout,
+  type ImageDecision,
+  type NoMatchPolicy,
+  type PolicyVerdict,
+} from "./lib/admission/controller.ts";
+export {
+  type AdmissionRequest,
+  type AdmissionResponse,
+  type AdmissionReviewErrorCode,
+  answerMutation,
+  answerValidation,
+  parseAdmissionReview,
+  type ReviewAnswer,
+  type ReviewOutcome,
+} from "./lib/admission/review.ts";
+export {
+  type CompiledRego,
+  createPolicyEngine,
+  defaultPolicyEngine,
+  type PolicyEngine,
+  type PolicyEngineErrorCode,
+  type PolicyEngineOptions,
+  type PolicyLanguage,
+  type PolicyProgram,
+  type ProgramVerdict,
+  REGO_QUERY,
+  type RegoCompiler,
+  type RegoSolution,
+} from "./lib/admission/policy_engine.ts";
+export { type CacheStats, ResultCache, type ResultCacheOptions } from "./lib/admission/cache.ts";
+export { type FieldProblem, formatProblems } from "./lib/admission/field_errors.ts";
+export type { LabelRequirement, LabelSelector } from "./lib/admission/labels.ts";
+export { compileImageGlob, matchImageGlob } from "./lib/admission/glob.ts";
+export {
+  type ImageField,
+  readWorkload,
+  type ReadWorkloadOptions,
+  type Workload,
+  type WorkloadErrorCode,
+  type WorkloadImage,
+} from "./lib/admission/workload.ts";

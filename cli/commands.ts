@@ -1,13 +1,14 @@
 /**
  * cosign's command-line surface as plain data: every command, its help and flags
  * (cosign-spec.md section 10), assembled from the command families' tables (`keys/`, `image/`,
- * `attest/`, `blob/`, `registry/`, `serve/`, `tools/`). Implementations load on demand, so
- * `--help` and completion read only the tables.
+ * `attest/`, `blob/`, `registry/`, `serve/`, `admission/`, `tools/`). Implementations load on
+ * demand, so `--help` and completion read only the tables.
  *
  * @module
  */
 
 import type { CommandSpec } from "./spec.ts";
+import { ADMISSION_COMMANDS } from "./admission/spec.ts";
 import { ATTESTATION_COMMANDS } from "./attest/spec.ts";
 import { BLOB_COMMANDS } from "./blob/spec.ts";
 import { IMAGE_COMMANDS } from "./image/spec.ts";
@@ -24,5 +25,6 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...BLOB_COMMANDS,
   ...REGISTRY_COMMANDS,
   ...SERVE_COMMANDS,
+  ...ADMISSION_COMMANDS,
   ...TOOL_COMMANDS,
 ];

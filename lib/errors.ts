@@ -24,7 +24,8 @@ export type ErrorArea =
   | "TSA"
   | "X509"
   | "CLI"
-  | "SERVER";
+  | "SERVER"
+  | "ADMISSION";
 
 /**
  * Every error code the library and the embedded servers raise, by area: a closed union, so a
@@ -238,7 +239,15 @@ export type ErrorCode =
   | "SERVER_TSA_STATE"
   | "SERVER_TUF_STATE"
   | "SERVER_UNAUTHORIZED"
-  | "SERVER_UPLOAD_RANGE_INVALID";
+  | "SERVER_UPLOAD_RANGE_INVALID"
+  // ADMISSION
+  | "ADMISSION_POLICY_FAILED"
+  | "ADMISSION_POLICY_FETCH_FAILED"
+  | "ADMISSION_POLICY_INVALID"
+  | "ADMISSION_POLICY_UNSUPPORTED"
+  | "ADMISSION_REVIEW_MALFORMED"
+  | "ADMISSION_REVIEW_TOO_LARGE"
+  | "ADMISSION_TIMEOUT";
 
 /**
  * The one error class of the library: a typed `code`, a one-line message, and its cause.

@@ -17,7 +17,8 @@
  * with every URL and a one-hour identity token. Composing and serving
  * is `server/stack/stack.ts`, opening the services' state `server/stack/services.ts`, writing
  * those files `server/stack/files.ts`; each service has its folder (`registry/`, `rekor/`,
- * `rekor_v2/`, `fulcio/`, `oidc/`, `tsa/`), its state beside its routes.
+ * `rekor_v2/`, `fulcio/`, `oidc/`, `tsa/`), its state beside its routes. The Kubernetes admission
+ * webhook (`dcosign admission serve`) is `admission/`: `startAdmissionServer` serves it over HTTPS.
  *
  * @example Start the stack on a free port, sign and verify an image against it
  * ```ts
@@ -98,6 +99,28 @@ export {
   type StackServicesOptions,
   type StackTrust,
 } from "./stack/services.ts";
+export {
+  type AdmissionServer,
+  type AdmissionServerOptions,
+  DEFAULT_ADMISSION_PORT,
+  startAdmissionServer,
+} from "./admission/server.ts";
+export {
+  type AdmissionApp,
+  admissionRoutes,
+  type AdmissionRoutesOptions,
+} from "./admission/routes.ts";
+export { AdmissionMetrics, type Hook, ROUTES } from "./admission/metrics.ts";
+export {
+  generateSelfSignedTls,
+  type SelfSignedOptions,
+  type TlsMaterial,
+} from "./admission/tls.ts";
+export {
+  KubernetesPolicySource,
+  type KubernetesPolicySourceOptions,
+  listClusterImagePolicyObjects,
+} from "./admission/kubernetes.ts";
 export {
   createStackApp,
   serveStack,

@@ -9,15 +9,23 @@
 
 import { createCredentialResolver } from "../../lib/oci/docker_config.ts";
 import { CosignError } from "../../lib/errors.ts";
-import { RegistryClient } from "../../lib/oci/client.ts";
+import { RegistryClient, type RegistryClientOptions } from "../../lib/oci/client.ts";
 import { parseRepository, type RepositoryRef } from "../../lib/oci/reference.ts";
 import type { CommandInput } from "../spec.ts";
 import { checkTlsFlags, hasTlsFlags, registryTlsFetch } from "./registry_tls.ts";
 
 export { REGISTRY_FLAGS } from "./flags.ts";
 
-/** A client configured from the flags and environment of a command. */
-export function createRegistryClient(input: CommandInput): RegistryClient {
+/**
+ * A client configured from the flags and environment of a command; `retry` can be overridden and
+ * `wrapFetch` wraps the fetch it uses (the admission webhook's per-request deadline).
+ */
+export function createRegistryClient(
+  input: CommandInput,
+  overrides: Pick<RegistryClientOptions, "retry"> & {
+    readonly wrapFetch?: (fetch: typeof globalThis.fetch) => typeof globalThis.fetch;
+  } = {},
+): RegistryClient {
   const { ctx, flags } = input;
   const username = flags.string("registry-username");
   const password = flags.string("registry-password");
@@ -44,8 +52,9 @@ export function createRegistryClient(input: CommandInput): RegistryClient {
       "--allow-insecure-registry: registry TLS certificates are not verified and plain HTTP is allowed; use it for testing only",
     );
   }
+  const { wrapFetch = (f: typeof globalThis.fetch) => f, ...rest } = overrides;
   return new RegistryClient({
-    fetch: tls ? registryTlsFetch(input) : ctx.fetch,
+    fetch: wrapFetch(tls ? registryTlsFetch(input) : ctx.fetch),
     ...(maxAttachment ? { limits: { maxBlobBytes: parseSize(maxAttachment) } } : {}),
     credentials,
     insecure: insecure || flags.boolean("allow-http-registry"),
@@ -53,6 +62,7 @@ export function createRegistryClient(input: CommandInput): RegistryClient {
     preferHttps: tls,
     signal: input.signal,
     userAgent: "dcosign",
+    ...rest,
   });
 }
 

@@ -179,9 +179,10 @@ async function verifyCandidates(
   image: DigestReference,
   options: VerifyImageOptions,
   checkClaims: (candidate: Candidate) => void,
-): Promise<{ verified: VerifiedImageSignature[]; rejected: string[] }> {
+): Promise<{ verified: VerifiedImageSignature[]; rejected: string[]; causes: unknown[] }> {
   const verified: VerifiedImageSignature[] = [];
   const rejected: string[] = [];
+  const causes: unknown[] = [];
   await Promise.all(candidates.map(async (candidate) => {
     try {
       if (candidate.problem || !candidate.entity) throw candidate.problem;
@@ -210,16 +211,17 @@ async function verifyCandidates(
       });
     } catch (error) {
       rejected.push(`${candidate.label}: ${errorMessage(error)}`);
+      causes.push(error);
       if (!isCosignError(error)) throw error;
     }
   }));
-  return { verified, rejected };
+  return { verified, rejected, causes };
 }
 
 function noMatch(
   name: string,
   candidates: Candidate[],
-  rejected: string[],
+  { rejected, causes }: { rejected: string[]; causes: unknown[] },
   policy: VerificationPolicy,
   what: string,
 ): CosignError {
@@ -228,11 +230,13 @@ function noMatch(
   const noCertificate = keyless && candidates.length > 0 &&
     candidates.every((c) => c.format !== "bundle" && c.entity?.material.kind === "publicKey");
   const shown = rejected.slice(0, 3).join("; ");
+  // The cause keeps each candidate's error, so callers can tell why (an identity mismatch).
   return new CosignError(
     noCertificate ? "VERIFY_NO_CERTIFICATE" : "VERIFY_NO_MATCHING_SIGNATURE",
     noCertificate
       ? `Cannot verify "${name}": its ${what} carry no certificate (verify with --key)`
       : `Cannot verify "${name}": none of ${candidates.length} ${what} verified: ${shown}`,
+    { cause: new AggregateError(causes, `${causes.length} ${what} rejected`) },
   );
 }
 
@@ -251,14 +255,14 @@ export async function verifyImageSignatures(
   if (candidates.length === 0) {
     throw new CosignError("VERIFY_NO_SIGNATURES", `No signatures found for "${name}"`);
   }
-  const { verified, rejected } = await verifyCandidates(
+  const { verified, rejected, causes } = await verifyCandidates(
     candidates,
     image,
     options,
     (candidate) => checkSignatureClaims(candidate, image, options),
   );
   if (verified.length === 0) {
-    throw noMatch(name, candidates, rejected, options.policy, "signatures");
+    throw noMatch(name, candidates, { rejected, causes }, options.policy, "signatures");
   }
   return { reference, digest: image.digest, signatures: verified, rejected };
 }
@@ -302,12 +306,17 @@ export async function verifyImageAttestations(
       }`,
     );
   }
-  const { verified, rejected } = await verifyCandidates(candidates, image, options, (candidate) => {
-    const statement = parseStatement(candidate.envelope!.payload);
-    checkStatementClaims(statement, image, options.annotations ?? {});
-  });
+  const { verified, rejected, causes } = await verifyCandidates(
+    candidates,
+    image,
+    options,
+    (candidate) => {
+      const statement = parseStatement(candidate.envelope!.payload);
+      checkStatementClaims(statement, image, options.annotations ?? {});
+    },
+  );
   if (verified.length === 0) {
-    throw noMatch(name, candidates, rejected, options.policy, "attestations");
+    throw noMatch(name, candidates, { rejected, causes }, options.policy, "attestations");
   }
   return { reference, digest: image.digest, signatures: verified, rejected };
 }
