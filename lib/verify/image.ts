@@ -216,16 +216,23 @@ async function verifyCandidates(
   return { verified, rejected };
 }
 
+/**
+ * The failure when no candidate verified. A keyless policy facing only key-made signatures says
+ * so, whatever their format (a legacy layer without a certificate annotation, or a bundle with a
+ * public key hint), and the CLI exits 12 for both, as cosign 2.5 does for the legacy case ("no
+ * matching signatures: no certificate found on signature").
+ */
 function noMatch(
   name: string,
   candidates: Candidate[],
   rejected: string[],
   policy: VerificationPolicy,
-  what: string,
+  what: "signatures" | "attestations",
 ): CosignError {
   const keyless = !policy.key;
-  const noCertificate = keyless && candidates.length > 0 &&
-    candidates.every((c) => c.format === "legacy" && c.entity?.material.kind === "publicKey");
+  const readable = candidates.filter((c) => c.entity !== undefined);
+  const noCertificate = keyless && readable.length > 0 &&
+    readable.every((c) => c.entity!.material.kind === "publicKey");
   const shown = rejected.slice(0, 3).join("; ");
   return new CosignError(
     noCertificate ? "VERIFY_NO_CERTIFICATE" : "VERIFY_NO_MATCHING_SIGNATURE",

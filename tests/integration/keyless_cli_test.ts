@@ -308,3 +308,27 @@ Deno.test("keyless sign without a trusted root or services says what to pass", a
   assert.equal(noRoot.code, 1);
   assert.match(noRoot.stderr, /--trusted-root/);
 });
+
+Deno.test("a keyless verify of a key-only image exits 12 whether its signature is a bundle or a legacy .sig (cosign 2.5 exits 12)", async () => {
+  await using env = await openImageEnv("in-process");
+  const codes: Record<string, number> = {};
+  for (const format of ["bundle", "legacy"] as const) {
+    const image = await env.push(`keyonly/${format}`);
+    const signed = await env.run([
+      "sign",
+      "--key",
+      "cosign.key",
+      "--tlog-upload=false",
+      `--new-bundle-format=${format === "bundle"}`,
+      image.reference,
+    ]);
+    assert.equal(signed.code, 0, signed.stderr);
+    const verified = await env.run([
+      ...verifyArgs(env, right(env), ["--insecure-ignore-tlog"]),
+      image.reference,
+    ]);
+    codes[format] = verified.code;
+    assert.match(verified.stderr, /carry no certificate \(verify with --key\)/, format);
+  }
+  assert.deepEqual(codes, { bundle: 12, legacy: 12 });
+});
