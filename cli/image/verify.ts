@@ -11,6 +11,7 @@
 
 import { fromUtf8, type HashName } from "../../lib/util/bytes.ts";
 import { parseJson } from "../../lib/util/json.ts";
+import { CosignError } from "../../lib/errors.ts";
 import {
   formatImageReference,
   type ImageReference,
@@ -117,13 +118,15 @@ function reportChecks(input: CommandInput, name: string, verification: ImageVeri
 /**
  * Verify `references` with `verifyOne`, `--max-workers` at a time; report each outcome in order
  * (checks and `render` for a success, one error line for a failure) and return the first
- * failure's exit code.
+ * failure's exit code. `labels` name the images in what is printed when the references are not
+ * what the user typed (`--local-image DIR`: the directory, as cosign prints it).
  */
 export async function runVerify(
   input: CommandInput,
   verifyOne: (reference: ImageReference) => Promise<ImageVerification>,
   render: (reference: ImageReference, verification: ImageVerification) => void,
   references: readonly ImageReference[] = input.args.map(parseImageReference),
+  labels?: readonly string[],
 ): Promise<number> {
   const { out } = input;
   const workers = Math.max(1, input.flags.integer("max-workers") ?? 10);
@@ -144,16 +147,28 @@ export async function runVerify(
   let code = 0;
   references.forEach((reference, index) => {
     const outcome = outcomes[index]!;
+    const label = labels?.[index];
     if ("ok" in outcome) {
-      reportChecks(input, formatImageReference(reference), outcome.ok);
+      reportChecks(input, label ?? formatImageReference(reference), outcome.ok);
       render(reference, outcome.ok);
       for (const reason of outcome.ok.rejected) out.debug(`  rejected ${reason}`);
     } else {
-      out.error(outcome.error);
+      out.error(label === undefined ? outcome.error : relabel(outcome.error, reference, label));
       if (code === 0) code = exitCodeFor(outcome.error);
     }
   });
   return code;
+}
+
+/**
+ * The same failure (code, cause) with the internal name of a local image replaced by the label
+ * the user knows it by.
+ */
+function relabel(error: unknown, reference: ImageReference, label: string): unknown {
+  if (!(error instanceof CosignError)) return error;
+  const internal = `${reference.registry}/${reference.repository}`;
+  if (!error.message.includes(internal)) return error;
+  return new CosignError(error.code, error.message.replaceAll(internal, label), { cause: error });
 }
 
 /** The image verification options the flags describe (`verify` and `verify-attestation`). */
@@ -211,5 +226,6 @@ export const verify: CommandRun = async (input) => {
       }
     },
     local?.references,
+    local ? input.args : undefined,
   );
 };
