@@ -11,6 +11,7 @@
 
 import { fromUtf8, type HashName } from "../../lib/util/bytes.ts";
 import { parseJson } from "../../lib/util/json.ts";
+import { encodeGoJson, GoStruct, toGoValue } from "../../lib/util/go_json.ts";
 import { CosignError } from "../../lib/errors.ts";
 import {
   formatImageReference,
@@ -66,6 +67,58 @@ function legacyOptional(signature: VerifiedImageSignature, base: unknown): Recor
     }
   }
   return optional;
+}
+
+/**
+ * `verify -o text`'s line for a verified bundle, as cosign v3 prints it (`transformOutput` in
+ * `cmd/cosign/cli/verify/verify.go`): the statement recast as a SimpleSigning-shaped JSON object,
+ * `docker-reference` the reference as given, the digest and annotations those of the statement's
+ * first subject, `type` its predicate type, written by Go's `json.Marshal`. cosign's recast
+ * signature carries no certificate, so no certificate lines precede it.
+ */
+export function bundleTextLine(reference: ImageReference, statementBytes: Uint8Array): string {
+  const statement = parseStatement(statementBytes);
+  const subject = statement.subject[0];
+  const entries = Object.entries(subject?.digest ?? {});
+  const digest = entries.length === 0 ? "" : `${entries[0]![0]}:${entries[0]![1]}`;
+  return encodeGoJson(
+    new GoStruct([
+      [
+        "critical",
+        new GoStruct([
+          ["identity", new GoStruct([["docker-reference", formatImageReference(reference)]])],
+          ["image", new GoStruct([["docker-manifest-digest", digest]])],
+          ["type", statement.predicateType],
+        ]),
+      ],
+      ["optional", toGoValue(subject?.annotations ?? {})],
+    ]),
+  );
+}
+
+/**
+ * The certificate lines cosign's `verify -o text` writes to stderr before a legacy payload
+ * (`PrintVerification` in `cmd/cosign/cli/verify/common.go`): the first SAN, the issuer, and the
+ * GitHub workflow extensions present.
+ */
+function certificateLines(
+  input: CommandInput,
+  identity: NonNullable<VerifiedImageSignature["result"]["certificate"]>["identity"],
+): void {
+  const { out } = input;
+  out.info(`Certificate subject: ${identity.sans[0]?.value ?? ""}`);
+  if (identity.issuer) out.info(`Certificate issuer URL: ${identity.issuer}`);
+  const github: [keyof typeof identity.githubWorkflow, string][] = [
+    ["trigger", "GitHub Workflow Trigger"],
+    ["sha", "GitHub Workflow SHA"],
+    ["name", "GitHub Workflow Name"],
+    ["repository", "GitHub Workflow Repository"],
+    ["ref", "GitHub Workflow Ref"],
+  ];
+  for (const [field, label] of github) {
+    const value = identity.githubWorkflow[field];
+    if (value) out.info(`${label}: ${value}`);
+  }
 }
 
 /** cosign's JSON element for one verified image signature (section 9.4). */
@@ -210,11 +263,12 @@ export const verify: CommandRun = async (input) => {
     (reference, verification) => {
       if (flags.string("output") === "text") {
         for (const signature of verification.signatures) {
-          const leaf = signature.result.certificate;
-          if (leaf) {
-            out.line(`Certificate subject: ${leaf.identity.san ?? ""}`);
-            out.line(`Certificate issuer URL: ${leaf.identity.issuer ?? ""}`);
+          if (signature.format === "bundle" && signature.envelope) {
+            out.line(bundleTextLine(reference, signature.envelope.payload));
+            continue;
           }
+          const leaf = signature.result.certificate;
+          if (leaf) certificateLines(input, leaf.identity);
           out.line(fromUtf8(signature.payload));
         }
       } else {
