@@ -156,7 +156,7 @@ if (requireComponents("cosign 2.5 interop", COSIGN, executable("docker-registry"
       for (const format of ["legacy", "bundle"] as const) {
         const bundleFlag = format === "bundle" ? ["--new-bundle-format"] : [];
         await t.step(
-          `cosign attest --key (${format}) -> dcosign verify-attestation, tree, download`,
+          `cosign attest --key (${format}) -> dcosign verify-attestation, tree, download, copy, clean`,
           async () => {
             const image = await env.push(`cosign/att-${format}`);
             ok(
@@ -225,6 +225,24 @@ if (requireComponents("cosign 2.5 interop", COSIGN, executable("docker-registry"
             const downloaded = await env.dcosign(["download", "attestation", image.reference]);
             ok(downloaded, "dcosign download attestation");
             assert.equal(downloaded.stdout.trim().split("\n").length, 1);
+            // copy takes cosign's attestation along, and clean removes it.
+            const copy = `${env.registry}/copied/att-${format}:v1`;
+            ok(await env.dcosign(["copy", image.reference, copy]), "dcosign copy");
+            const verifyCopy = [
+              "verify-attestation",
+              "--key",
+              "peer/cosign.pub",
+              ...trustedRoot,
+              "--type",
+              "slsaprovenance",
+            ];
+            ok(await env.dcosign([...verifyCopy, copy]), "dcosign verify-attestation of the copy");
+            ok(
+              await env.dcosign(["clean", "-f", "--type", "attestation", image.reference]),
+              "dcosign clean",
+            );
+            const cleaned = await env.dcosign([...verifyCopy, image.reference]);
+            assert.match(cleaned.stderr, /No attestations found/);
           },
         );
       }
