@@ -32,6 +32,7 @@ import { CosignError } from "../lib/errors.ts";
 import {
   createProofOfPossession,
   FulcioClient,
+  issuedCertificateTime,
   verifyIssuedCertificate,
 } from "../lib/keyless/fulcio.ts";
 import { generateKeyPair } from "../lib/keys/private_key.ts";
@@ -310,12 +311,16 @@ async function signBundle(
   // Refuse to sign what is not an in-toto statement before asking for a certificate.
   if (flags.boolean("in-toto")) parseStatement(file);
   const key = await generateKeyPair();
+  const proofOfPossession = await createProofOfPossession(key, token);
+  const requested = options.now?.() ?? new Date();
   const issued = await new FulcioClient({ baseUrl: fulcio.url, fetch }).signingCertificate({
     token,
     publicKey: key.publicKey,
-    proofOfPossession: await createProofOfPossession(key, token),
+    proofOfPossession,
   });
-  await verifyIssuedCertificate(issued, trustedRoot, { publicKey: key.publicKey, now });
+  // At its notBefore (inside its validity), not at a time taken before the request.
+  const issuedAt = issuedCertificateTime(issued.leaf, requested, options.now?.() ?? new Date());
+  await verifyIssuedCertificate(issued, trustedRoot, { publicKey: key.publicKey, now: issuedAt });
   const identity: SigningIdentity = {
     signer: key,
     certificate: issued.leaf.raw,

@@ -23,6 +23,10 @@ const encoder = new TextEncoder();
 const say = (text: string) => Deno.stdout.writeSync(encoder.encode(`${text}\n`));
 
 let failures = 0;
+/** Values never printed whole (the identity token): each is shown as its name. */
+const secrets = new Map<string, string>();
+const hide = (text: string) =>
+  [...secrets].reduce((shown, [value, name]) => shown.replaceAll(value, name), text);
 
 /** Run `dcosign ARGS` in the work directory; check its exit code against `expect`. */
 async function dcosign(
@@ -31,7 +35,7 @@ async function dcosign(
   expect: { code: number; stdout?: RegExp; stderr?: RegExp; shown?: string[] },
 ): Promise<{ stdout: string; stderr: string }> {
   say(`\n${paint(1, `▶ ${title}`)}`);
-  say(paint(2, `  $ dcosign ${(expect.shown ?? args).join(" ")}`));
+  say(paint(2, `  $ dcosign ${hide((expect.shown ?? args).join(" "))}`));
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${root}main.ts`, ...args],
     cwd: work,
@@ -41,8 +45,8 @@ async function dcosign(
   }).output();
   const out = new TextDecoder().decode(stdout);
   const err = new TextDecoder().decode(stderr);
-  for (const line of err.trim().split("\n").filter(Boolean)) say(`  ${line}`);
-  for (const line of out.trim().split("\n").filter(Boolean)) {
+  for (const line of hide(err).trim().split("\n").filter(Boolean)) say(`  ${line}`);
+  for (const line of hide(out).trim().split("\n").filter(Boolean)) {
     say(`  ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`);
   }
   const ok = code === expect.code && (!expect.stdout || expect.stdout.test(out)) &&
@@ -123,6 +127,7 @@ try {
 
   // 2. Keyless.
   const token = ready.idToken!;
+  secrets.set(token, "$TOKEN");
   await dcosign(
     "Sign keyless: the stack's OIDC token buys a 10-minute Fulcio certificate for a fresh key",
     [

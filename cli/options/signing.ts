@@ -160,7 +160,7 @@ async function keylessSigner(input: CommandInput): Promise<ResolvedIdentity> {
     fulcioUrl: urls.fulcio,
     trustedRoot,
     fetch: ctx.fetch,
-    now: ctx.now(),
+    now: ctx.now,
     sctThreshold: flags.boolean("insecure-skip-sct") ? 0 : 1,
   });
   const san = certificate.identity.san ?? "?";

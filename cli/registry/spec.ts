@@ -337,9 +337,10 @@ export const REGISTRY_COMMANDS: readonly CommandSpec[] = [
         name: "type",
         type: "string",
         value: "TYPE",
-        choices: ["signature", "attestation", "sbom", "digest"],
+        choices: ["signature", "attestation", "sbom", "digest", "referrer"],
         default: "signature",
-        description: "Which attachment; digest resolves the signature tag to a digest",
+        description:
+          "Which attachment tag; digest prints the image as repo@sha256:..., referrer its Sigstore bundle referrers",
       },
       ...REGISTRY_FLAGS,
     ],

@@ -21,7 +21,7 @@ export const SERVE_COMMANDS: readonly CommandSpec[] = [
       'and a one-hour identity token. POST /oauth2/test-token {"identity":ID,"ttl":600}\n' +
       "mints a token for any configured identity. Stops cleanly on SIGINT/SIGTERM.",
     args: { min: 0, max: 0 },
-    examples: ["dcosign serve --port 0 --data-dir ./stack --ready-file ./stack/ready.json"],
+    examples: ["dcosign serve --port 5055 --data-dir ./stack --ready-file ./stack/ready.json"],
     flags: [
       {
         name: "host",
@@ -35,7 +35,8 @@ export const SERVE_COMMANDS: readonly CommandSpec[] = [
         type: "integer",
         value: "PORT",
         default: 0,
-        description: "Port to listen on (0 picks a free one)",
+        description:
+          "Port to listen on (0 picks a free one; fix it when signatures must outlive a restart: every service URL, the OIDC issuer too, carries it)",
       },
       {
         name: "data-dir",

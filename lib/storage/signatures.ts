@@ -85,7 +85,9 @@ export function attachmentReference(
 
 /**
  * `cosign triangulate`: the attachment tag of an image (`registry/repo:sha256-<hex>.sig`), or with
- * `format: "digest"` that tag resolved to `registry/repo@sha256:<hex>` (one HEAD).
+ * `format: "digest"` the image itself by digest, `registry/repo@sha256:<hex>` (cosign's
+ * `--type digest`: the image's digest in the attachment repository; nothing but the image is
+ * looked up, one HEAD for a tag reference and none for a digest).
  */
 export async function triangulate(
   client: RegistryClient,
@@ -93,10 +95,12 @@ export async function triangulate(
   options: TargetOptions & { kind?: AttachmentKind; format?: "tag" | "digest" } = {},
 ): Promise<string> {
   const digest = await client.resolveDigest(image);
-  const ref = attachmentReference({ ...image, digest }, options.kind ?? "sig", options);
-  if (options.format !== "digest") return formatImageReference(ref);
-  const resolved = await client.resolve(ref);
-  return `${formatRepository(ref)}@${resolved.digest}`;
+  if (options.format === "digest") {
+    return `${formatRepository(options.targetRepository ?? image)}@${digest}`;
+  }
+  return formatImageReference(
+    attachmentReference({ ...image, digest }, options.kind ?? "sig", options),
+  );
 }
 
 /**

@@ -218,17 +218,24 @@ async function verifyCandidates(
   return { verified, rejected, causes };
 }
 
+/**
+ * The failure when no candidate verified. A keyless policy facing only key-made signatures says
+ * so, whatever their format (a legacy layer without a certificate annotation, or a bundle with a
+ * public key hint), and the CLI exits 12 for both, as cosign 2.5 does for the legacy case ("no
+ * matching signatures: no certificate found on signature").
+ */
 function noMatch(
   name: string,
   candidates: Candidate[],
   { rejected, causes }: { rejected: string[]; causes: unknown[] },
   policy: VerificationPolicy,
-  what: string,
+  what: "signatures" | "attestations",
 ): CosignError {
   // A --certificate given out of band stands in for the signatures' own.
   const keyless = !policy.key && !policy.certificate;
-  const noCertificate = keyless && candidates.length > 0 &&
-    candidates.every((c) => c.format !== "bundle" && c.entity?.material.kind === "publicKey");
+  const readable = candidates.filter((c) => c.entity !== undefined);
+  const noCertificate = keyless && readable.length > 0 &&
+    readable.every((c) => c.entity!.material.kind === "publicKey");
   const shown = rejected.slice(0, 3).join("; ");
   // The cause keeps each candidate's error, so callers can tell why (an identity mismatch).
   return new CosignError(

@@ -38,6 +38,8 @@ export interface ReadyInfo {
   readonly identity?: string;
   /** The issuer of `idToken`. */
   readonly issuer?: string;
+  /** The serving process, for scripts that stop it with SIGTERM (`kill "$pid"`). */
+  readonly pid?: number;
 }
 
 /**

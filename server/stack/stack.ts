@@ -209,6 +209,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     idToken: await services.oidc.mintToken(),
     identity: identityName(services.oidc.defaultIdentity),
     issuer: url,
+    pid: Deno.pid,
   };
 
   let closing: Promise<void> | undefined;

@@ -308,3 +308,55 @@ Deno.test("keyless sign without a trusted root or services says what to pass", a
   assert.equal(noRoot.code, 1);
   assert.match(noRoot.stderr, /--trusted-root/);
 });
+
+Deno.test("a keyless verify of a key-only image exits 12 whether its signature is a bundle or a legacy .sig (cosign 2.5 exits 12)", async () => {
+  await using env = await openImageEnv("in-process");
+  const codes: Record<string, number> = {};
+  for (const format of ["bundle", "legacy"] as const) {
+    const image = await env.push(`keyonly/${format}`);
+    const signed = await env.run([
+      "sign",
+      "--key",
+      "cosign.key",
+      "--tlog-upload=false",
+      `--new-bundle-format=${format === "bundle"}`,
+      image.reference,
+    ]);
+    assert.equal(signed.code, 0, signed.stderr);
+    const verified = await env.run([
+      ...verifyArgs(env, right(env), ["--insecure-ignore-tlog"]),
+      image.reference,
+    ]);
+    codes[format] = verified.code;
+    assert.match(verified.stderr, /carry no certificate \(verify with --key\)/, format);
+  }
+  assert.deepEqual(codes, { bundle: 12, legacy: 12 });
+});
+
+Deno.test("verify -o text prints cosign v3's line for a bundle, and the certificate lines (stderr) and payload for a legacy layer", async () => {
+  await using env = await openImageEnv("in-process");
+  for (const format of ["bundle", "legacy"] as const) {
+    const image = await env.push(`text/${format}`);
+    const signed = await signKeyless(env, image.reference, {
+      format,
+      extra: ["-a", "env=prod"],
+    });
+    assert.equal(signed.code, 0, signed.stderr);
+    const text = await env.run([...verifyArgs(env, right(env), ["-o", "text"]), image.reference]);
+    assert.equal(text.code, 0, text.stderr);
+    if (format === "bundle") {
+      // cosign v3 transformOutput: the statement recast, no certificate lines.
+      assert.equal(
+        text.stdout,
+        `{"critical":{"identity":{"docker-reference":"${image.reference}"},"image":{"docker-manifest-digest":"${image.digest}"},"type":"https://sigstore.dev/cosign/sign/v1"},"optional":{"env":"prod"}}\n`,
+      );
+      assert.doesNotMatch(text.stderr, /Certificate subject/);
+    } else {
+      const [payload, ...rest] = text.stdout.trim().split("\n");
+      assert.deepEqual(rest, []);
+      assert.equal(JSON.parse(payload!).critical.image["docker-manifest-digest"], image.digest);
+      assert.match(text.stderr, /^Certificate subject: signer@dcosign.test$/m);
+      assert.match(text.stderr, new RegExp(`^Certificate issuer URL: ${env.url}$`, "m"));
+    }
+  }
+});

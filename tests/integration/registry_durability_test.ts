@@ -89,6 +89,7 @@ Deno.test("startStack() writes the ready file (every service, trust files, a tok
         identity: "signer@dcosign.test",
         issuer: url,
         idToken: undefined,
+        pid: Deno.pid, // the serving process, for `kill "$pid"`
       },
     );
     const claims = JSON.parse(
