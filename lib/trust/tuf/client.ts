@@ -8,9 +8,10 @@
  * The TUF client under it is dcosign's own (`updater.ts`), not tuf-js: it needs an injected
  * clock, a cache that serves verified metadata with no network, and bounded reads with a
  * deadline on every request. The bytes are returned as verified, unparsed: turning them into
- * the trusted-root model happens elsewhere. The client runs one update per instance (later calls reuse it) and
- * follows the cache policy of `updater.ts`: no request at all while the cache is fresh
- * (`cacheValidity`, default one day) or when `offline`.
+ * the trusted-root model happens elsewhere. The client runs one update per instance (later calls
+ * reuse it) and follows the cache policy of `updater.ts`: no request at all while the cache is
+ * fresh (`cacheValidity`, default one day) or when `offline`, and the unexpired cache (with one
+ * warning) when the mirror cannot be reached.
  *
  * @module
  */
@@ -27,12 +28,8 @@ import {
 import { tufError } from "./errors.ts";
 import { parseTufMetadata } from "./metadata.ts";
 import { PUBLIC_GOOD_MIRROR, publicGoodRootBytes } from "./public_good.ts";
-import {
-  type TrustedTufMetadata,
-  type TufLimits,
-  TufUpdater,
-  type TufUpdaterOptions,
-} from "./updater.ts";
+import type { TrustedTufMetadata, TufLimits } from "./state.ts";
+import { TufUpdater, type TufUpdaterOptions } from "./updater.ts";
 import { verifyThreshold } from "./verify.ts";
 
 /** The target holding the Sigstore trusted root. */
@@ -67,7 +64,10 @@ export interface TufClientOptions {
   readonly cacheValidity?: number;
   /** Never use the network: serve the cache or fail with `TRUST_TUF_OFFLINE`. */
   readonly offline?: boolean;
-  /** Told once when the cache cannot be written and falls back to memory. */
+  /**
+   * Told once when the cache cannot be written and falls back to memory, and once when the
+   * mirror cannot be reached and unexpired cached metadata is served instead.
+   */
   readonly warn?: (message: string) => void;
   /** Download bounds. */
   readonly limits?: Partial<TufLimits>;
@@ -124,6 +124,7 @@ async function setUp(options: TufClientOptions, overrides: Partial<TufUpdaterOpt
     ...(options.cacheValidity !== undefined ? { cacheValidity: options.cacheValidity } : {}),
     ...(options.offline !== undefined ? { offline: options.offline } : {}),
     ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+    ...(options.warn ? { warn: options.warn } : {}),
     ...overrides,
   });
   return { mirror, tufRoot, cache, updater };
