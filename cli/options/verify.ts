@@ -9,17 +9,14 @@
 import type { HashName } from "../../lib/util/bytes.ts";
 import { CosignError } from "../../lib/errors.ts";
 import { RekorClient } from "../../lib/tlog/rekor/client.ts";
-import { parseTrustedRoot, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
 import type { VerificationPolicy } from "../../lib/verify/entity.ts";
-import { type IdentityMatcher } from "../../lib/verify/entity.ts";
+import type { IdentityMatcher } from "../../lib/verify/entity.ts";
 import { wholeValueRegExp } from "../../lib/verify/identity_policy.ts";
 import type { CommandInput } from "../spec.ts";
 
 export { LOG_FLAGS, SIGNER_POLICY_FLAGS, TRUST_FLAGS } from "./flags.ts";
 import { loadPublicKey } from "../keys/key_refs.ts";
-
-/** Most bytes of a trusted root file we read. */
-const MAX_TRUSTED_ROOT_BYTES = 4 << 20;
+import { loadTrustedRoot } from "./trust.ts";
 
 /** The log to check entries against online, when `--rekor-url` asks for one. */
 export function onlineLog(input: CommandInput): RekorClient | undefined {
@@ -29,18 +26,6 @@ export function onlineLog(input: CommandInput): RekorClient | undefined {
     throw new CosignError("CLI_USAGE", "--offline cannot be combined with --rekor-url");
   }
   return new RekorClient({ baseUrl: url, fetch: input.ctx.fetch });
-}
-
-/** Read and parse `--trusted-root` (undefined when not given). */
-export async function loadTrustedRoot(input: CommandInput): Promise<TrustedRoot | undefined> {
-  const path = input.flags.string("trusted-root");
-  if (path === undefined) return undefined;
-  const bytes = await input.ctx.readFile(path, {
-    maxBytes: MAX_TRUSTED_ROOT_BYTES,
-    what: "trusted root",
-    code: "TRUST_MISSING",
-  });
-  return parseTrustedRoot(bytes);
 }
 
 /**
@@ -83,16 +68,12 @@ export async function buildPolicy(input: CommandInput): Promise<VerificationPoli
     const value = flags.string(`certificate-github-workflow-${field}`);
     if (value !== undefined) github[field] = value;
   }
-  const trustedRoot = await loadTrustedRoot(input);
   const ignoreTlog = flags.boolean("insecure-ignore-tlog");
-  if (
-    !trustedRoot && (!ignoreTlog || keyRef === undefined || flags.boolean("use-signed-timestamps"))
-  ) {
-    throw new CosignError(
-      "TRUST_MISSING",
-      "No trusted root: pass --trusted-root (dcosign serve writes one; the TUF client that fetches the public-good root is not built yet), or --key with --insecure-ignore-tlog",
-    );
-  }
+  // A key with no log and no timestamp checks nothing a trusted root vouches for: no TUF then.
+  const needsRoot = !ignoreTlog || keyRef === undefined || flags.boolean("use-signed-timestamps");
+  const trustedRoot = needsRoot
+    ? (await loadTrustedRoot(input, { offline: flags.boolean("offline") })).trustedRoot
+    : undefined;
   if (ignoreTlog) {
     input.out.warn(
       "Skipping transparency log verification: the signature may never have been logged",

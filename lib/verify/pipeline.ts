@@ -155,7 +155,7 @@ function requirePolicy(entity: SignedEntity, policy: VerificationPolicy): void {
   if (needsRoot && !policy.trustedRoot) {
     fail(
       "VERIFY_TRUST_MISSING",
-      "No trusted root: pass --trusted-root (the TUF client that fetches the public-good root is not built yet)",
+      "No trusted root: give the policy a trusted root (the CLI reads --trusted-root, SIGSTORE_ROOT_FILE and the like, or fetches one through TUF)",
     );
   }
 }

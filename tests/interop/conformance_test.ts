@@ -262,18 +262,29 @@ if (requireComponents("sigstore-conformance entrypoint", INTEROP)) {
     assert.ok(isCosignError(asFile.error, "VERIFY_MESSAGE_DIGEST_MISMATCH"), asFile.stderr);
   });
 
-  Deno.test("verify-bundle without --trusted-root, with --staging, or with bad flags fails in one clear line", async () => {
+  Deno.test("verify-bundle without --trusted-root asks TUF (an unreachable mirror and no cache fail in one line), --staging and bad flags fail in one clear line", async () => {
     const happy = cases.find((c) => c.name === "happy-path-v0.3")!;
     const withoutRoot = happy.args.slice(0, happy.args.indexOf("--trusted-root"));
-    const noRoot = await runConformance(["verify-bundle", ...withoutRoot, happy.artifact]);
+    await using tufRoot = await tempDir("dcosign-tuf-empty-");
+    const requests: string[] = [];
+    const noRoot = await runConformance(["verify-bundle", ...withoutRoot, happy.artifact], {
+      env: (name) => (name === "TUF_ROOT" ? tufRoot.path : undefined),
+      fetch: (input) => {
+        requests.push(String(input));
+        return Promise.reject(new TypeError("network unreachable"));
+      },
+    });
     assert.equal(noRoot.code, 1);
-    assert.ok(isCosignError(noRoot.error, "TRUST_MISSING"));
-    assert.match(noRoot.stderr, /pass --trusted-root/);
-    assert.match(noRoot.stderr, /extra\/production-trusted_root\.json/);
+    assert.ok(isCosignError(noRoot.error, "TRUST_TUF_FETCH"), noRoot.stderr);
+    assert.match(
+      noRoot.stderr,
+      /"https:\/\/tuf-repo-cdn\.sigstore\.dev\/17\.root\.json": network unreachable/,
+    );
+    assert.deepEqual(requests, ["https://tuf-repo-cdn.sigstore.dev/17.root.json"]);
     for (const command of ["verify-bundle", "sign-bundle"]) {
       const staging = await runConformance([command, "--staging", "--bundle", "b", "x"]);
       assert.equal(staging.code, 1);
-      assert.match(staging.stderr, /staging needs TUF/);
+      assert.match(staging.stderr, /staging needs the staging TUF root/);
     }
     const both = await runConformance([
       "verify-bundle",
@@ -378,7 +389,9 @@ if (requireComponents("sigstore-conformance entrypoint", INTEROP)) {
     assert.match(notStatement.stderr, /PAYLOAD_/);
   });
 
-  Deno.test("sign-bundle without a signing config fails in one line before contacting anything", async () => {
+  Deno.test("sign-bundle without a signing config asks TUF for one, and fails in one line before contacting any service when it cannot", async () => {
+    await using tufRoot = await tempDir("dcosign-tuf-empty-");
+    const requests: string[] = [];
     const outcome = await runConformance([
       "sign-bundle",
       "--identity-token",
@@ -388,8 +401,16 @@ if (requireComponents("sigstore-conformance entrypoint", INTEROP)) {
       "--trusted-root",
       interopPath(PRODUCTION_ROOT),
       interopPath(`${CASES_DIR}/a.txt`),
-    ]);
-    assert.equal(outcome.code, 2);
-    assert.match(outcome.stderr, /--signing-config is required/);
+    ], {
+      env: (name) => (name === "TUF_ROOT" ? tufRoot.path : undefined),
+      fetch: (input) => {
+        requests.push(String(input));
+        return Promise.resolve(new Response("not here", { status: 404 }));
+      },
+    });
+    assert.equal(outcome.code, 1);
+    assert.ok(isCosignError(outcome.error, "TRUST_TUF_FETCH"), outcome.stderr);
+    assert.equal(outcome.stderr.split("\n").length, 2);
+    assert.ok(requests.every((url) => url.startsWith("https://tuf-repo-cdn.sigstore.dev/")));
   });
 }

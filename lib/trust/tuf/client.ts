@@ -97,8 +97,34 @@ function normalizeMirror(mirror: string): string {
   return mirror.replace(/\/+$/, "");
 }
 
+/**
+ * Why the default TUF root cannot be used, if it cannot: one under `$HOME` is only used when
+ * `$HOME` is an existing directory (a home directory is never created; `TUF_ROOT` is).
+ */
+async function defaultRootProblem(env: EnvLookup | undefined): Promise<string | undefined> {
+  const lookup = env ?? ((name: string) => {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined;
+    }
+  });
+  if (lookup("TUF_ROOT")) return undefined;
+  const home = lookup("HOME") ?? lookup("USERPROFILE");
+  if (!home) return "neither TUF_ROOT nor HOME is set";
+  try {
+    if ((await Deno.stat(home)).isDirectory) return undefined;
+  } catch {
+    // missing or unreadable: as not a directory
+  }
+  return `HOME "${home}" is not a directory`;
+}
+
 async function setUp(options: TufClientOptions, overrides: Partial<TufUpdaterOptions> = {}) {
-  const tufRoot = options.cacheDir === null
+  const problem = options.cacheDir === undefined
+    ? await defaultRootProblem(options.env)
+    : undefined;
+  const tufRoot = options.cacheDir === null || problem !== undefined
     ? undefined
     : options.cacheDir ?? defaultTufRoot(options.env);
   const mirror = normalizeMirror(
@@ -111,7 +137,7 @@ async function setUp(options: TufClientOptions, overrides: Partial<TufUpdaterOpt
     ...(options.warn ? { warn: options.warn } : {}),
   });
   if (tufRoot === undefined && options.cacheDir !== null) {
-    cache.noteNoDirectory("neither TUF_ROOT nor HOME is set");
+    cache.noteNoDirectory(problem ?? "neither TUF_ROOT nor HOME is set");
   }
   const updater = new TufUpdater({
     mirror,
