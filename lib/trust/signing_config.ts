@@ -183,11 +183,11 @@ export interface SelectSigningServiceOptions {
   readonly supportedVersions?: readonly number[];
 }
 
-const KIND_NAMES: Readonly<Record<SigningServiceKind, string>> = {
-  fulcio: "Fulcio",
-  oidc: "OIDC provider",
-  rekor: "Rekor log",
-  tsa: "timestamp authority",
+const KIND_NAMES: Readonly<Record<SigningServiceKind, readonly [string, string]>> = {
+  fulcio: ["Fulcio", "Fulcio services"],
+  oidc: ["OIDC provider", "OIDC providers"],
+  rekor: ["Rekor log", "Rekor logs"],
+  tsa: ["timestamp authority", "timestamp authorities"],
 };
 
 /**
@@ -241,7 +241,7 @@ export function selectSigningService(
   const supported = options.supportedVersions ?? SUPPORTED_API_VERSIONS[kind];
   const { now } = options;
   const selected = selectServices(services, supported, selector, now);
-  const name = KIND_NAMES[kind];
+  const [name, names] = KIND_NAMES[kind];
   const at = `"${now.toISOString()}"`;
   if (selected.length === 0) {
     const valid = services.filter((s) => isWithin(s.validFor, now));
@@ -254,7 +254,7 @@ export function selectSigningService(
     const versions = [...new Set(valid.map((s) => s.majorApiVersion))].sort();
     throw new CosignError(
       "TRUST_NO_SERVICE",
-      `The signing config's ${name}s valid at ${at} speak API version ${versions.join(", ")} ` +
+      `The signing config's ${names} valid at ${at} speak API version ${versions.join(", ")} ` +
         `(${valid.map((s) => `"${s.url}"`).join(", ")}); dcosign speaks ${
           supported.join(", ") || "none"
         } for this service`,
@@ -263,7 +263,7 @@ export function selectSigningService(
   if (selector.selector === "EXACT" && selected.length < (selector.count ?? 1)) {
     throw new CosignError(
       "TRUST_NO_SERVICE",
-      `The signing config asks for exactly ${selector.count} ${name}s of distinct operators, ` +
+      `The signing config asks for exactly ${selector.count} ${names} of distinct operators, ` +
         `but only ${selected.length} valid at ${at} speak a supported API version`,
     );
   }
