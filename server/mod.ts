@@ -63,7 +63,20 @@ export {
   type TokenAnswer,
 } from "./oidc/issuer.ts";
 export type { GithubWorkflowIdentity, IssuerIdentity } from "./oidc/identities.ts";
-export { TimestampAuthority, type TimestampAuthorityJson } from "./tsa/timestamp_authority.ts";
+export {
+  type RetiredTimestampChainJson,
+  TimestampAuthority,
+  type TimestampAuthorityJson,
+} from "./tsa/timestamp_authority.ts";
+export {
+  DEFAULT_TUF_EXPIRY,
+  type RotateRootOptions,
+  TufRepository,
+  type TufRepositoryOptions,
+  type TufWriteOptions,
+} from "./tuf/repository.ts";
+export { type TufPublicKeyJson, TufSigningKey, type TufSigningKeyType } from "./tuf/keys.ts";
+export type { TufRoleName } from "../lib/trust/tuf/metadata.ts";
 export type {
   JSONWebKeySet,
   JWEContentEncryptionAlgorithm,

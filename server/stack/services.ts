@@ -91,6 +91,19 @@ async function saveKeys(dataDir: string, name: string, service: { toJSON(): unkn
 /**
  * Rotate the TSA's signing key and persist it: timestamps from now on come from a new chain,
  * and the trusted root `bindStack` names lists the old chain as valid until now.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bindStack, openStackServices, rotateTimestampAuthority } from "@dcosign/dcosign/server";
+ *
+ * await using services = await openStackServices();
+ * const before = services.tsa.chain[0]!.raw;
+ * await rotateTimestampAuthority(services);
+ * const { timestampAuthorities } = bindStack(services, "https://sigstore.example").trustedRoot;
+ * assert.equal(timestampAuthorities.length, 2); // the new chain, and the old one until now
+ * assert.deepEqual(timestampAuthorities[1]!.certificates[0], before);
+ * ```
  */
 export async function rotateTimestampAuthority(services: StackServices): Promise<void> {
   await services.tsa.rotate();

@@ -229,7 +229,8 @@ export class TimestampAuthority {
     this.#signer = signer;
     this.#pkcs8 = signer.pkcs8;
     this.#chain = chain;
-    this.#since = now;
+    // Timestamps state whole seconds (`issue`): the new chain is trusted from this one on.
+    this.#since = new Date(Math.floor(now.getTime() / 1000) * 1000);
   }
 
   static async #issueChain(signer: Signer, now: Date): Promise<Certificate[]> {

@@ -178,4 +178,3 @@ export function verifyArgv(c: Case, mode: "PATH" | "DIGEST"): string[] {
     : `sha256:${toHex(sha256(Deno.readFileSync(c.artifact)))}`;
   return ["verify-bundle", ...c.args, target];
 }
-

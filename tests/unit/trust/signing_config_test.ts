@@ -123,7 +123,9 @@ Deno.test("selectSigningService() is empty for an absent kind and refuses unusab
       e.message === 'The signing config lists no Fulcio valid at "2026-08-25T00:00:00.000Z"',
   );
   const v2only = config({
-    rekorTlogUrls: [service("https://log2025-1.rekor.sigstore.dev", 2, "2026-01-01T00:00:00Z", "s")],
+    rekorTlogUrls: [
+      service("https://log2025-1.rekor.sigstore.dev", 2, "2026-01-01T00:00:00Z", "s"),
+    ],
   });
   assert.throws(
     () => selectSigningService(v2only, "rekor", { now: NOW }),
