@@ -79,7 +79,27 @@ function parseSelector(value: unknown, path: string): ServiceSelector {
   return { selector, count };
 }
 
-/** Parse a signing config from JSON text, bytes or a parsed value. */
+/**
+ * Parse a signing config from JSON text, bytes or a parsed value; `TRUST_MALFORMED` otherwise.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSigningConfig } from "@dcosign/dcosign";
+ *
+ * const config = parseSigningConfig(JSON.stringify({
+ *   mediaType: "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+ *   caUrls: [{
+ *     url: "https://fulcio.sigstore.dev",
+ *     majorApiVersion: 1,
+ *     validFor: { start: "2022-04-13T20:06:15Z" },
+ *     operator: "sigstore.dev",
+ *   }],
+ * }));
+ * assert.equal(config.caUrls[0]?.url, "https://fulcio.sigstore.dev");
+ * assert.deepEqual(config.rekorTlogConfig, { selector: "ANY" }); // absent: ANY
+ * ```
+ */
 export function parseSigningConfig(input: string | Uint8Array | unknown): SigningConfig {
   try {
     const json = typeof input === "string" || input instanceof Uint8Array
@@ -201,7 +221,7 @@ const KIND_NAMES: Readonly<Record<SigningServiceKind, readonly [string, string]>
  * @example The public-good Rekor v2 config: version 2 where the caller speaks it, else 1
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseSigningConfig, selectSigningService } from "./signing_config.ts";
+ * import { parseSigningConfig, selectSigningService } from "@dcosign/dcosign";
  *
  * const service = (url: string, majorApiVersion: number, start: string) =>
  *   ({ url, majorApiVersion, validFor: { start }, operator: "sigstore.dev" });

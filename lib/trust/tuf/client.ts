@@ -159,12 +159,20 @@ async function setUp(options: TufClientOptions, overrides: Partial<TufUpdaterOpt
 /**
  * A TUF client for one repository (see the module doc).
  *
- * @example Read the trusted root through TUF, with no network once the cache is fresh
- * ```ts ignore
- * import { TufClient } from "./client.ts";
+ * @example Read the trusted root through TUF from the embedded stack's repository
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseTrustedRoot, TufClient } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
  *
- * const client = new TufClient({ warn: (message) => console.error(message) });
- * const trustedRoot = await client.trustedRootBytes(); // verified bytes of trusted_root.json
+ * await using stack = await startStack(); // its TUF repository is served under /tuf/
+ * const client = new TufClient({
+ *   mirror: stack.ready.tufMirror!,
+ *   rootBytes: stack.services.tuf.rootBytes(1), // the root to trust, as `initialize --root`
+ *   cacheDir: null, // in memory; by default $TUF_ROOT or ~/.sigstore/root
+ * });
+ * const trustedRoot = parseTrustedRoot(await client.trustedRootBytes()); // verified bytes
+ * assert.equal(trustedRoot.tlogs[0]?.baseUrl, stack.url);
  * ```
  */
 export class TufClient {
@@ -264,12 +272,26 @@ export interface TufInitializeResult {
  * `rootChecksum`, then by its own threshold), remember the mirror as the default, run a full
  * online update and pre-fetch `trusted_root.json` and `signing_config.v0.2.json`.
  *
- * @example
- * ```ts ignore
- * import { initializeTuf } from "./client.ts";
+ * @example Initialize a cache from the embedded stack; later clients need no mirror or root
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initializeTuf, TufClient } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
  *
- * const root = await Deno.readFile("root.json");
- * await initializeTuf({ mirror: "https://tuf.example.com", root, rootChecksum: "6494e21e..." });
+ * const cacheDir = await Deno.makeTempDir();
+ * {
+ *   await using stack = await startStack();
+ *   const result = await initializeTuf({
+ *     mirror: stack.ready.tufMirror!,
+ *     root: stack.services.tuf.rootBytes(1),
+ *     cacheDir,
+ *   });
+ *   assert.deepEqual(result.targets, ["trusted_root.json", "signing_config.v0.2.json"]);
+ *   const later = new TufClient({ cacheDir, offline: true }); // the remembered mirror, cached
+ *   assert.equal(await later.mirror(), stack.ready.tufMirror);
+ *   assert.ok(await later.signingConfigBytes());
+ * }
+ * await Deno.remove(cacheDir, { recursive: true });
  * ```
  */
 export async function initializeTuf(
