@@ -10,7 +10,9 @@
  * - Keyless and witnesses: `keylessIdentity` (Fulcio), `transparencyLogWitness` (Rekor),
  *   `timestampWitness` (RFC 3161); `RekorClient` for log lookups, `RekorV2Client` for Rekor v2
  *   (rekor-tiles) entries and tiles.
- * - Formats and trust: `parseBundle`, `serializeBundle`, `parseTrustedRoot`.
+ * - Formats and trust: `parseBundle`, `serializeBundle`, `parseTrustedRoot`,
+ *   `parseSigningConfig` and `selectSigningService`; `TufClient` and `initializeTuf` read the
+ *   trusted root and signing config through TUF (default the public-good repository).
  * - Registries: `RegistryClient`, `parseImageReference`, `formatImageReference`.
  *
  * Failures are `CosignError`s with a typed `code` (`isCosignError(error, code)`); bad arguments
@@ -192,6 +194,48 @@ export {
   type TrustedRoot,
   type ValidityPeriod,
 } from "./lib/trust/trusted_root.ts";
+export {
+  parseSigningConfig,
+  type SelectedService,
+  selectSigningService,
+  type SelectSigningServiceOptions,
+  type ServiceEndpoint,
+  type ServiceSelector,
+  type SigningConfig,
+  type SigningServiceKind,
+  SUPPORTED_API_VERSIONS,
+} from "./lib/trust/signing_config.ts";
+export {
+  initializeTuf,
+  type InitializeTufOptions,
+  SIGNING_CONFIG_TARGET,
+  TRUSTED_ROOT_TARGET,
+  TufClient,
+  type TufClientOptions,
+  type TufInitializeResult,
+} from "./lib/trust/tuf/client.ts";
+export { PUBLIC_GOOD_MIRROR } from "./lib/trust/tuf/public_good.ts";
+export type { TrustedTufMetadata, TufLimits } from "./lib/trust/tuf/state.ts";
+export type { EnvLookup } from "./lib/trust/tuf/cache.ts";
+export type {
+  RootMetadata,
+  RootSigned,
+  SnapshotMetadata,
+  SnapshotSigned,
+  TargetsMetadata,
+  TargetsSigned,
+  TimestampMetadata,
+  TimestampSigned,
+  TufDelegatedRole,
+  TufKey,
+  TufMetadata,
+  TufMetaFile,
+  TufRoleKeys,
+  TufRoleName,
+  TufSignature,
+  TufSignedCommon,
+  TufTargetFile,
+} from "./lib/trust/tuf/metadata.ts";
 export {
   RegistryClient,
   type RegistryClientOptions,

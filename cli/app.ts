@@ -12,7 +12,7 @@ import { renderHelp } from "./help.ts";
 import { type CommandSpec, GLOBAL_FLAGS } from "./spec.ts";
 import { type FlagSpec, parseDuration, parseFlags, UnknownFlagError } from "./args.ts";
 import type { CliContext } from "./context.ts";
-import { resolvePath } from "./context.ts";
+import { resolvePath, withClockOverride } from "./context.ts";
 import { Output } from "./output.ts";
 import { COMMANDS } from "./commands.ts";
 import { VERSION } from "./tools/version.ts";
@@ -95,10 +95,14 @@ function findCommand(argv: readonly string[]): Located {
 }
 
 /** Run the CLI for `argv` (without the program name) and return the exit code. */
-export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
+export async function runCli(argv: readonly string[], given: CliContext): Promise<number> {
   const verbose = argv.includes("-d") || argv.includes("--verbose");
+  let ctx = given;
   let out = new Output(ctx, { verbose });
   try {
+    const clock = withClockOverride(given);
+    ctx = clock.ctx;
+    if (clock.warning) out.warn(clock.warning);
     const located = findCommand(argv);
     const { path, unmatched } = located;
     const rest = located.help ? [...located.rest, "--help"] : located.rest;

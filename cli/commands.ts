@@ -1,8 +1,8 @@
 /**
  * cosign's command-line surface as plain data: every command, its help and flags
  * (cosign-spec.md section 10), assembled from the command families' tables (`keys/`, `image/`,
- * `attest/`, `blob/`, `registry/`, `serve/`, `admission/`, `tools/`). Implementations load on
- * demand, so `--help` and completion read only the tables.
+ * `attest/`, `blob/`, `registry/`, `trust/`, `serve/`, `admission/`, `tools/`). Implementations
+ * load on demand, so `--help` and completion read only the tables.
  *
  * @module
  */
@@ -16,6 +16,7 @@ import { KEY_COMMANDS } from "./keys/spec.ts";
 import { REGISTRY_COMMANDS } from "./registry/spec.ts";
 import { SERVE_COMMANDS } from "./serve/spec.ts";
 import { TOOL_COMMANDS } from "./tools/spec.ts";
+import { TRUST_COMMANDS } from "./trust/spec.ts";
 
 /** Every command, in help order: by family. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -24,6 +25,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...ATTESTATION_COMMANDS,
   ...BLOB_COMMANDS,
   ...REGISTRY_COMMANDS,
+  ...TRUST_COMMANDS,
   ...SERVE_COMMANDS,
   ...ADMISSION_COMMANDS,
   ...TOOL_COMMANDS,

@@ -1,8 +1,9 @@
 /**
  * `deno task demo`: the story of dcosign on the embedded stack, told by running the real CLI.
  *
- * It starts `dcosign serve` (registry, Rekor, Fulcio, OIDC issuer, TSA), builds and pushes a
- * small image, then: signs it with a key (recorded in the transparency log) and verifies it
+ * It starts `dcosign serve` (registry, Rekor, Fulcio, OIDC issuer, TSA, TUF), trusts it through
+ * TUF (`dcosign initialize`, so no later command names a trusted root, a signing config or a
+ * service URL), builds and pushes a small image, then: signs it with a key (recorded in the transparency log) and verifies it
  * offline; signs it keyless with the stack's OIDC identity and verifies that identity; attests
  * its provenance and verifies the attestation; signs and verifies a blob; and shows tampering
  * and the wrong identity being caught. Every step states what it expects; the demo exits 0 only
@@ -39,7 +40,8 @@ async function dcosign(
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${root}main.ts`, ...args],
     cwd: work,
-    env: { COSIGN_PASSWORD: "demo-password", NO_COLOR: "1" },
+    // A TUF cache of the demo's own: `initialize` below trusts the stack there.
+    env: { COSIGN_PASSWORD: "demo-password", NO_COLOR: "1", TUF_ROOT: `${work}/tuf` },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -94,9 +96,19 @@ try {
   }
   if (!ready) throw new Error("dcosign serve did not become ready");
   const url = `http://${ready.registry}`;
-  const trustedRoot = ready.trustedRoot!;
-  say(`\nThe embedded stack is up at ${url}: registry, Rekor, Fulcio, OIDC issuer and TSA.`);
-  say(`Its trusted root: ${trustedRoot}`);
+  say(`\nThe embedded stack is up at ${url}: registry, Rekor, Fulcio, OIDC issuer, TSA and TUF.`);
+  say(`Its TUF repository: ${ready.tufMirror}, first root ${ready.tufRoot}`);
+
+  // 0. Trust, as cosign users trust the public instance: through TUF, once.
+  await dcosign(
+    "Trust the stack through TUF: later commands need no --trusted-root, --signing-config or URL flag",
+    ["initialize", "--mirror", ready.tufMirror!, "--root", ready.tufRoot!],
+    {
+      code: 0,
+      stderr: /trusted_root\.json, signing_config\.v0\.2\.json/,
+      shown: ["initialize", "--mirror", "$tufMirror", "--root", "$tufRoot"],
+    },
+  );
 
   const image = await buildExampleImage(new RegistryClient(), `${ready.registry}/demo/hello`);
   say(`Pushed a small image: ${image.reference} (${image.digest})`);
@@ -106,8 +118,8 @@ try {
     code: 0,
   });
   await dcosign(
-    "Sign the image with the key; the signature is recorded in the transparency log",
-    ["sign", "--key", "cosign.key", "--rekor-url", url, "-a", "stage=demo", image.reference],
+    "Sign the image with the key; the signing config's transparency log records it",
+    ["sign", "--key", "cosign.key", "-a", "stage=demo", image.reference],
     { code: 0, stderr: /tlog entry created with index/ },
   );
   await dcosign(
@@ -116,8 +128,6 @@ try {
       "verify",
       "--key",
       "cosign.pub",
-      "--trusted-root",
-      trustedRoot,
       "-a",
       "stage=demo",
       image.reference,
@@ -132,10 +142,6 @@ try {
     "Sign keyless: the stack's OIDC token buys a 10-minute Fulcio certificate for a fresh key",
     [
       "sign",
-      "--signing-config",
-      ready.signingConfig!,
-      "--trusted-root",
-      trustedRoot,
       "--identity-token",
       token,
       "--yes",
@@ -146,10 +152,6 @@ try {
       stderr: /Successfully verified the certificate for "signer@dcosign.test"/,
       shown: [
         "sign",
-        "--signing-config",
-        "stack/signing_config.json",
-        "--trusted-root",
-        "stack/trusted_root.json",
         "--identity-token",
         "$TOKEN",
         "--yes",
@@ -165,8 +167,6 @@ try {
       "signer@dcosign.test",
       "--certificate-oidc-issuer",
       url,
-      "--trusted-root",
-      trustedRoot,
       image.reference,
     ],
     { code: 0, stderr: /identity and OIDC issuer matched/ },
@@ -191,10 +191,6 @@ try {
       "slsaprovenance",
       "--predicate",
       "provenance.json",
-      "--signing-config",
-      ready.signingConfig!,
-      "--trusted-root",
-      trustedRoot,
       "--identity-token",
       token,
       "--yes",
@@ -215,8 +211,6 @@ try {
       "--type",
       "slsaprovenance",
       ...identity,
-      "--trusted-root",
-      trustedRoot,
       image.reference,
     ],
     { code: 0, stdout: /slsa\.dev\/provenance|payload/ },
@@ -228,8 +222,6 @@ try {
       "--type",
       "spdx",
       ...identity,
-      "--trusted-root",
-      trustedRoot,
       image.reference,
     ],
     { code: 1, stderr: /No attestation of type "https:\/\/spdx\.dev\/Document"/ },
@@ -243,8 +235,6 @@ try {
       "sign-blob",
       "--key",
       "cosign.key",
-      "--rekor-url",
-      url,
       "--bundle",
       "release.sigstore.json",
       "release.txt",
@@ -257,8 +247,6 @@ try {
       "verify-blob",
       "--key",
       "cosign.pub",
-      "--trusted-root",
-      trustedRoot,
       "--bundle",
       "release.sigstore.json",
       "release.txt",
@@ -281,12 +269,12 @@ try {
   );
   await dcosign(
     "... and signs a different image under our repository",
-    ["sign", "--key", "attacker.key", "--rekor-url", url, tampered.reference],
+    ["sign", "--key", "attacker.key", tampered.reference],
     { code: 0 },
   );
   await dcosign(
     "Verifying it with our key fails: no matching signature (exit 12)",
-    ["verify", "--key", "cosign.pub", "--trusted-root", trustedRoot, tampered.reference],
+    ["verify", "--key", "cosign.pub", tampered.reference],
     { code: 12, stderr: /does not verify with the given key/ },
   );
   await dcosign(
@@ -297,8 +285,6 @@ try {
       "someone-else@dcosign.test",
       "--certificate-oidc-issuer",
       url,
-      "--trusted-root",
-      trustedRoot,
       image.reference,
     ],
     { code: 12, stderr: /does not match the expected identity/ },
@@ -310,8 +296,6 @@ try {
       "verify-blob",
       "--key",
       "cosign.pub",
-      "--trusted-root",
-      trustedRoot,
       "--bundle",
       "release.sigstore.json",
       "release.txt",

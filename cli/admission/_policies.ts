@@ -8,7 +8,7 @@
  * @module
  */
 
-import { CosignError } from "../../lib/errors.ts";
+import { CosignError, errorMessage } from "../../lib/errors.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
 import { type ClusterImagePolicy, parseClusterImagePolicies } from "../../lib/admission/policy.ts";
 import {
@@ -20,7 +20,7 @@ import { defaultPolicyEngine } from "../../lib/admission/policy_engine.ts";
 import type { NoMatchPolicy } from "../../lib/admission/controller.ts";
 import type { CommandInput } from "../spec.ts";
 import { resolvePath } from "../context.ts";
-import { loadTrustedRoot } from "../options/verify.ts";
+import { loadTrustedRoot } from "../options/trust.ts";
 
 /** Most bytes of one policy file. */
 const MAX_POLICY_BYTES = 4 << 20;
@@ -107,9 +107,19 @@ export async function readPolicies(
   return policies;
 }
 
-/** `--trusted-root` and every `--trust-root NAME=FILE`. */
+/**
+ * `--trusted-root` (else cosign's `SIGSTORE_*` overrides, else TUF, as every command) and every
+ * `--trust-root NAME=FILE`. A webhook must start even where TUF cannot be reached: then it warns,
+ * and keyless policies without a named trust root fail closed when they are evaluated.
+ */
 export async function readTrust(input: CommandInput): Promise<TrustConfig> {
-  const trustedRoot = await loadTrustedRoot(input);
+  let trustedRoot: TrustedRoot | undefined;
+  try {
+    trustedRoot = (await loadTrustedRoot(input)).trustedRoot;
+  } catch (error) {
+    if (input.flags.string("trusted-root") !== undefined) throw error;
+    input.out.warn(`No trusted root: ${errorMessage(error)}`);
+  }
   const trustRoots: Record<string, TrustedRoot> = {};
   for (const value of input.flags.list("trust-root")) {
     const eq = value.indexOf("=");

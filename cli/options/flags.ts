@@ -111,19 +111,28 @@ export const SIGNER_FLAGS: readonly FlagSpec[] = [
     name: "fulcio-url",
     type: "string",
     value: "URL",
-    description: "Keyless: Fulcio to get the certificate from (default from --signing-config)",
+    description: "Keyless: Fulcio to get the certificate from (default from the signing config)",
   },
   {
     name: "signing-config",
     type: "string",
     value: "FILE",
-    description: "signing_config.json naming Fulcio, Rekor, the OIDC issuer and TSA",
+    description:
+      "signing_config.json naming Fulcio, Rekor, the OIDC issuer and TSA (default: TUF's, see --use-signing-config)",
+  },
+  {
+    name: "use-signing-config",
+    type: "boolean",
+    default: true,
+    description:
+      "Take the services from the TUF signing config when neither --signing-config nor a service URL flag is given",
   },
   {
     name: "trusted-root",
     type: "string",
     value: "FILE",
-    description: "Keyless: trusted_root.json to check the issued certificate against",
+    description:
+      "Keyless: trusted_root.json to check the issued certificate against (default: through TUF)",
   },
   {
     name: "insecure-skip-sct",
@@ -145,13 +154,13 @@ export const WITNESS_FLAGS: readonly FlagSpec[] = [
     type: "string",
     value: "URL",
     description:
-      `Transparency log (Rekor v1 API) to use (default from --signing-config, else ${DEFAULT_REKOR_URL})`,
+      `Transparency log (Rekor v1 API) to use (default from the signing config, else ${DEFAULT_REKOR_URL})`,
   },
   {
     name: "timestamp-server-url",
     type: "string",
     value: "URL",
-    description: "RFC 3161 timestamp authority endpoint (default from --signing-config)",
+    description: "RFC 3161 timestamp authority endpoint (default from the signing config)",
   },
 ];
 
@@ -205,7 +214,8 @@ export const TRUST_FLAGS: readonly FlagSpec[] = [
     name: "trusted-root",
     type: "string",
     value: "FILE",
-    description: "trusted_root.json with the log, CA, CT log and TSA keys (required: no TUF yet)",
+    description:
+      "trusted_root.json with the log, CA, CT log and TSA keys (default: through TUF; given, TUF is not consulted)",
   },
   {
     name: "insecure-ignore-tlog",
@@ -283,7 +293,8 @@ export const LOG_FLAGS: readonly FlagSpec[] = [
   {
     name: "offline",
     type: "boolean",
-    description: "Never contact a transparency log (the default unless --rekor-url is given)",
+    description:
+      "Never use the network: no transparency log lookups, and TUF trust only from its cache",
   },
 ];
 

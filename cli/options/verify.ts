@@ -14,7 +14,6 @@ import {
   parseCertificatesPem,
 } from "../../lib/x509/certificate.ts";
 import { RekorClient } from "../../lib/tlog/rekor/client.ts";
-import { parseTrustedRoot, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
 import type { VerificationPolicy } from "../../lib/verify/entity.ts";
 import type { IdentityMatcher } from "../../lib/verify/entity.ts";
 import { wholeValueRegExp } from "../../lib/verify/identity_policy.ts";
@@ -29,9 +28,7 @@ export {
   TRUST_FLAGS,
 } from "./flags.ts";
 import { loadPublicKey } from "../keys/key_refs.ts";
-
-/** Most bytes of a trusted root file we read. */
-const MAX_TRUSTED_ROOT_BYTES = 4 << 20;
+import { loadTrustedRoot } from "./trust.ts";
 
 /** Most bytes of a PEM certificate file (`--ca-roots`, `--certificate-chain`, ...) we read. */
 const MAX_CERTIFICATES_BYTES = 1 << 20;
@@ -107,18 +104,6 @@ export function onlineLog(input: CommandInput): RekorClient | undefined {
   return new RekorClient({ baseUrl: url, fetch: input.ctx.fetch });
 }
 
-/** Read and parse `--trusted-root` (undefined when not given). */
-export async function loadTrustedRoot(input: CommandInput): Promise<TrustedRoot | undefined> {
-  const path = input.flags.string("trusted-root");
-  if (path === undefined) return undefined;
-  const bytes = await input.ctx.readFile(path, {
-    maxBytes: MAX_TRUSTED_ROOT_BYTES,
-    what: "trusted root",
-    code: "TRUST_MISSING",
-  });
-  return parseTrustedRoot(bytes);
-}
-
 /**
  * The policy the flags describe. A key excludes identities; without a key, both an identity
  * flag and an issuer flag are required (cosign-spec.md section 7.4).
@@ -166,22 +151,16 @@ export async function buildPolicy(input: CommandInput): Promise<VerificationPoli
       "--key cannot be combined with --certificate-chain or --ca-roots: a key is trusted as it is",
     );
   }
-  const trustedRoot = await loadTrustedRoot(input);
   const ignoreTlog = flags.boolean("insecure-ignore-tlog");
   const ignoreSct = flags.boolean("insecure-ignore-sct");
   const keyless = keyRef === undefined;
-  if (
-    !trustedRoot &&
-    (!ignoreTlog || flags.boolean("use-signed-timestamps") ||
-      (keyless && (authority === undefined || !ignoreSct)))
-  ) {
-    throw new CosignError(
-      "TRUST_MISSING",
-      authority
-        ? "No trusted root: a private CA (--ca-roots, --certificate-chain) verifies without one only with --insecure-ignore-tlog and --insecure-ignore-sct (or pass --trusted-root for the log and CT log)"
-        : "No trusted root: pass --trusted-root (dcosign serve writes one; the TUF client that fetches the public-good root is not built yet), or --key with --insecure-ignore-tlog",
-    );
-  }
+  // A key (or a private CA) with no log, no timestamp and no SCT checks nothing a trusted root
+  // vouches for: no TUF then.
+  const needsRoot = !ignoreTlog || flags.boolean("use-signed-timestamps") ||
+    (keyless && (authority === undefined || !ignoreSct));
+  const trustedRoot = needsRoot
+    ? (await loadTrustedRoot(input, { offline: flags.boolean("offline") })).trustedRoot
+    : undefined;
   if (ignoreTlog) {
     input.out.warn(
       "Skipping transparency log verification: the signature may never have been logged",

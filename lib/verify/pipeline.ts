@@ -162,7 +162,7 @@ function requirePolicy(entity: SignedEntity, policy: VerificationPolicy): void {
       "VERIFY_TRUST_MISSING",
       policy.certificateAuthority && sctNeedsRoot
         ? "No trusted root for the certificate's SCT: pass --trusted-root with the CT log, or --insecure-ignore-sct (certificates of a private CA rarely have one)"
-        : "No trusted root: pass --trusted-root (the TUF client that fetches the public-good root is not built yet)",
+        : "No trusted root: give the policy a trusted root (the CLI reads --trusted-root, SIGSTORE_ROOT_FILE and the like, or fetches one through TUF)",
     );
   }
 }
