@@ -8,7 +8,7 @@
  * @module
  */
 
-import { CosignError, errorMessage } from "../../lib/errors.ts";
+import { CosignError } from "../../lib/errors.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
 import { type ClusterImagePolicy, parseClusterImagePolicies } from "../../lib/admission/policy.ts";
 import {
@@ -20,7 +20,7 @@ import { defaultPolicyEngine } from "../../lib/admission/policy_engine.ts";
 import type { NoMatchPolicy } from "../../lib/admission/controller.ts";
 import type { CommandInput } from "../spec.ts";
 import { resolvePath } from "../context.ts";
-import { loadTrustedRoot } from "../options/trust.ts";
+import { loadTrustedRoot, trustOverridesSet } from "../options/trust.ts";
 
 /** Most bytes of one policy file. */
 const MAX_POLICY_BYTES = 4 << 20;
@@ -108,18 +108,15 @@ export async function readPolicies(
 }
 
 /**
- * `--trusted-root` (else cosign's `SIGSTORE_*` overrides, else TUF, as every command) and every
- * `--trust-root NAME=FILE`. A webhook must start even where TUF cannot be reached: then it warns,
- * and keyless policies without a named trust root fail closed when they are evaluated.
+ * `--trusted-root` (else cosign's `SIGSTORE_*` overrides) and every `--trust-root NAME=FILE`.
+ * The webhook does not go to TUF on its own: it must start the same way every time, also where
+ * no mirror can be reached, so its trust is files (`dcosign initialize` and `trusted-root create`
+ * make them). Without any, keyless policies fail closed when they are evaluated.
  */
 export async function readTrust(input: CommandInput): Promise<TrustConfig> {
-  let trustedRoot: TrustedRoot | undefined;
-  try {
-    trustedRoot = (await loadTrustedRoot(input)).trustedRoot;
-  } catch (error) {
-    if (input.flags.string("trusted-root") !== undefined) throw error;
-    input.out.warn(`No trusted root: ${errorMessage(error)}`);
-  }
+  const explicit = input.flags.string("trusted-root") !== undefined ||
+    trustOverridesSet(input).length > 0;
+  const trustedRoot = explicit ? (await loadTrustedRoot(input)).trustedRoot : undefined;
   const trustRoots: Record<string, TrustedRoot> = {};
   for (const value of input.flags.list("trust-root")) {
     const eq = value.indexOf("=");

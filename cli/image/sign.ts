@@ -38,16 +38,7 @@ function bundleFile(signature: ImageSignature): Uint8Array {
 export const sign: CommandRun = async (input) => {
   const { flags, out, ctx } = input;
   const references = input.args.map(parseImageReference);
-  const client = createRegistryClient(input);
-  const identity = await signingIdentity(input);
-  const services = await signingServices(input, identity);
-  // cosign: --registry-referrers-mode=oci-1-1 changes where a legacy signature goes (mode B);
-  // a bundle is a referrer either way.
-  const format = flags.boolean("new-bundle-format")
-    ? "bundle"
-    : flags.string("registry-referrers-mode") === "oci-1-1"
-    ? "legacy-referrer"
-    : "legacy";
+  // Usage first: nothing is asked of a key, a token or a service for a command that cannot run.
   const upload = flags.boolean("upload");
   const outputSignature = flags.string("output-signature");
   const outputPayload = flags.string("output-payload");
@@ -64,6 +55,16 @@ export const sign: CommandRun = async (input) => {
       "--bundle writes one image's signature: give exactly one image and no --recursive",
     );
   }
+  const client = createRegistryClient(input);
+  const identity = await signingIdentity(input);
+  const services = await signingServices(input, identity);
+  // cosign: --registry-referrers-mode=oci-1-1 changes where a legacy signature goes (mode B);
+  // a bundle is a referrer either way.
+  const format = flags.boolean("new-bundle-format")
+    ? "bundle"
+    : flags.string("registry-referrers-mode") === "oci-1-1"
+    ? "legacy-referrer"
+    : "legacy";
   const target = targetRepository(input);
   for (const reference of references) {
     const signatures = await signImage(reference, {

@@ -28,7 +28,7 @@ export {
   TRUST_FLAGS,
 } from "./flags.ts";
 import { loadPublicKey } from "../keys/key_refs.ts";
-import { loadTrustedRoot } from "./trust.ts";
+import { loadTrustedRoot, trustOverridesSet } from "./trust.ts";
 
 /** Most bytes of a PEM certificate file (`--ca-roots`, `--certificate-chain`, ...) we read. */
 const MAX_CERTIFICATES_BYTES = 1 << 20;
@@ -158,6 +158,17 @@ export async function buildPolicy(input: CommandInput): Promise<VerificationPoli
   // vouches for: no TUF then.
   const needsRoot = !ignoreTlog || flags.boolean("use-signed-timestamps") ||
     (keyless && (authority === undefined || !ignoreSct));
+  // A private CA's leaf is not in the public CT logs: checking its SCT needs a trusted root the
+  // user names, never the public-good one TUF would bring.
+  if (
+    authority && keyless && !ignoreSct && flags.string("trusted-root") === undefined &&
+    trustOverridesSet(input).length === 0
+  ) {
+    throw new CosignError(
+      "TRUST_MISSING",
+      "No trusted root for the certificate's SCT: a private CA (--ca-roots, --certificate-chain) verifies its SCT only against a --trusted-root naming its CT log; pass one, or --insecure-ignore-sct",
+    );
+  }
   const trustedRoot = needsRoot
     ? (await loadTrustedRoot(input, { offline: flags.boolean("offline") })).trustedRoot
     : undefined;

@@ -76,9 +76,12 @@ Deno.test("selectSigningService() uses only the highest supported majorApiVersio
     ]);
   assert.deepEqual(pick([1, 2]), [["https://v2-a", 2], ["https://v2-b", 2]]);
   assert.deepEqual(pick([1]), [["https://v1-new", 1]]);
-  // The build's own versions: Rekor v1 only until a v2 client is there.
-  assert.deepEqual(SUPPORTED_API_VERSIONS.rekor, [1]);
-  assert.deepEqual(urls(selectSigningService(all, "rekor", { now: NOW })), ["https://v1-new"]);
+  // The build's own versions: Rekor v1 and v2 (lib/tlog/rekor_v2/), so v2 wins.
+  assert.deepEqual(SUPPORTED_API_VERSIONS.rekor, [1, 2]);
+  assert.deepEqual(urls(selectSigningService(all, "rekor", { now: NOW })), [
+    "https://v2-a",
+    "https://v2-b",
+  ]);
 });
 
 Deno.test("selectSigningService() picks one service per operator (the newest) and honours EXACT", () => {
@@ -122,16 +125,14 @@ Deno.test("selectSigningService() is empty for an absent kind and refuses unusab
       isCosignError(e, "TRUST_NO_SERVICE") &&
       e.message === 'The signing config lists no Fulcio valid at "2026-08-25T00:00:00.000Z"',
   );
-  const v2only = config({
-    rekorTlogUrls: [
-      service("https://log2025-1.rekor.sigstore.dev", 2, "2026-01-01T00:00:00Z", "s"),
-    ],
+  const v3only = config({
+    rekorTlogUrls: [service("https://rekor-v3.example", 3, "2026-01-01T00:00:00Z", "s")],
   });
   assert.throws(
-    () => selectSigningService(v2only, "rekor", { now: NOW }),
+    () => selectSigningService(v3only, "rekor", { now: NOW }),
     (e) =>
       isCosignError(e, "TRUST_NO_SERVICE") && !e.message.includes("\n") &&
-      /Rekor logs valid at .* speak API version 2 \("https:\/\/log2025-1\.rekor\.sigstore\.dev"\); dcosign speaks 1/
+      /Rekor logs valid at .* speak API version 3 \("https:\/\/rekor-v3\.example"\); dcosign speaks 1, 2/
         .test(e.message),
   );
 });
