@@ -25,7 +25,8 @@ export type ErrorArea =
   | "TSA"
   | "X509"
   | "CLI"
-  | "SERVER";
+  | "SERVER"
+  | "POLICY";
 
 /** An error code: `<AREA>_<REASON>` in upper snake case. */
 export type ErrorCode = `${ErrorArea}_${string}`;
