@@ -5,4 +5,4 @@
  * @module
  */
 
-export { parse as yamlParse, YAMLError } from "npm:yaml@2.9.1";
+export { parse as yamlParse, stringify as yamlStringify, YAMLError } from "npm:yaml@2.9.1";

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { YAMLError, yamlParse } from "./_deps.ts";
+import { YAMLError, yamlParse, yamlStringify } from "./_deps.ts";
 
 /** Options of {@link parseYaml}. */
 export interface ParseYamlOptions {
@@ -75,4 +75,20 @@ function checkAcyclic(v: unknown, depth: number, path: Set<object>): void {
   path.add(v);
   for (const child of Array.isArray(v) ? v : Object.values(v)) checkAcyclic(child, depth + 1, path);
   path.delete(v);
+}
+
+/**
+ * YAML text of a JSON-like value, in the block style Go's `sigs.k8s.io/yaml` writes (sequences
+ * not indented under their key, keys in the given order). Bigints are written as integers.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { stringifyYaml } from "./yaml.ts";
+ *
+ * assert.equal(stringifyYaml({ foo: [1, 2] }), "foo:\n- 1\n- 2\n");
+ * ```
+ */
+export function stringifyYaml(value: unknown): string {
+  return yamlStringify(value, { indentSeq: false, lineWidth: 0 });
 }
