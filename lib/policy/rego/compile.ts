@@ -36,7 +36,7 @@ import type { BuiltinTable } from "./builtins/registry.ts";
 import { RegoError } from "./errors.ts";
 import type { RegoSyntax } from "./parser.ts";
 import { collectSlots, constValue, reorderBody } from "./safety.ts";
-import type { Value } from "./value.ts";
+import { stringifyJson, toJson, type Value } from "./value.ts";
 
 /** How a rule contributes to its node's document. */
 export type RuleKind = "complete" | "set" | "object" | "function";
@@ -45,6 +45,8 @@ export type RuleKind = "complete" | "set" | "object" | "function";
 export interface ElseDef {
   readonly value: Term;
   readonly body: Body;
+  /** The value when it is a constant. */
+  readonly constant: Value | undefined;
 }
 
 /** One compiled rule definition. */
@@ -89,6 +91,8 @@ export class DataNode {
   isPackage = false;
   /** Whether this node or a descendant holds rules (set by the compiler). */
   hasRules = false;
+  /** The arity of the function defined here, known before rule bodies are compiled. */
+  declaredArity: number | undefined;
 
   constructor(path: readonly string[]) {
     this.path = path;
@@ -112,7 +116,7 @@ export class DataNode {
 
   /** Whether this node defines a function. */
   get isFunction(): boolean {
-    return this.functions.length > 0 ||
+    return this.declaredArity !== undefined || this.functions.length > 0 ||
       (this.defaultRule !== undefined && this.defaultRule.kind === "function");
   }
 
@@ -152,10 +156,14 @@ export interface CompiledQuery {
 /** A name scope: one body (rule, comprehension, `every`). */
 class Scope {
   readonly parent: Scope | undefined;
+  /** The head scope of a function: its parameters cannot be assigned in the body. */
+  isHead = false;
   /** Explicitly declared names (`some`, `:=`, function parameters, `every` variables). */
   readonly declared = new Map<string, number>();
   /** Names occurring in this body outside nested bodies. */
   readonly occurs = new Set<string>();
+  /** Names this body declares (`:=`, `some`): never implicit variables of this scope. */
+  readonly willDeclare = new Set<string>();
   /** Implicit variables allocated here. */
   readonly implicit = new Map<string, number>();
   /** Slots allocated in this scope and its descendants. */
@@ -178,6 +186,8 @@ interface ModuleEnv {
   readonly ruleNames: ReadonlySet<string>;
   /** Import aliases to the reference they stand for. */
   readonly imports: ReadonlyMap<string, Term>;
+  /** v1 rules apply: `input` and `data` cannot be redefined. */
+  readonly v1: boolean;
 }
 
 function compileError(
@@ -207,6 +217,8 @@ class Compiler {
   readonly #options: CompileOptions;
   readonly root = new DataNode([]);
   #slots = 0;
+  /** The module being compiled (for version-dependent checks). */
+  #env: ModuleEnv | undefined;
 
   constructor(options: CompileOptions) {
     this.#options = options;
@@ -232,8 +244,13 @@ class Compiler {
         pkg: m.pkg,
         ruleNames: names.get(m.pkg.join(".")) ?? new Set(),
         imports: this.#imports(m),
+        v1: m.v1,
       };
       for (const rule of m.rules) {
+        const name = (rule.head.ref[0] as VarTerm).name;
+        if (m.v1 && (name === "data" || name === "input")) {
+          throw compileError(`${name} cannot be shadowed`, rule.loc);
+        }
         // The node is the longest leading run of string segments of the head reference.
         let node = pkgNode;
         const ref = rule.head.ref;
@@ -245,6 +262,13 @@ class Compiler {
           node = node.child(seg.value);
         }
         pending.push({ rule, env, node, suffix: ref.slice(i) });
+      }
+    }
+    // Functions are callable from rules written before them: record their arity first.
+    for (const p of pending) {
+      const args = p.rule.head.args;
+      if (args !== undefined && p.suffix.length === 0 && p.node.declaredArity === undefined) {
+        p.node.declaredArity = args.length;
       }
     }
     for (const p of pending) this.#addRule(p.rule, p.env, p.node, p.suffix);
@@ -292,11 +316,10 @@ class Compiler {
     if (kind === "function" && suffix.length > 0) {
       throw compileError("function name must be a ground reference", head.loc);
     }
-    if (kind === "set" && suffix.length > 0) {
-      throw compileError("multi-value rules need a ground reference before contains", head.loc);
-    }
+    this.#env = env;
     this.#slots = 0;
     const headScope = new Scope(undefined);
+    headScope.isHead = true;
     const bodyScope = new Scope(headScope);
     // Function parameters are declared in the head scope, shared with the else clauses.
     const args = head.args?.map((a) => {
@@ -308,6 +331,7 @@ class Compiler {
       ...(head.key === undefined ? [] : [head.key]),
       ...(head.value === undefined ? [] : [head.value]),
     ];
+    this.#noteDeclarations(rule.body, bodyScope);
     for (const t of headTerms) this.#occurrences(t, bodyScope);
     const valueTerm: Term = head.value ?? { t: "bool", value: true, loc: head.loc };
     if (rule.isDefault) {
@@ -320,6 +344,17 @@ class Compiler {
       }
     }
     const body = this.#body(rule.body, bodyScope, env);
+    if (rule.isDefault) {
+      const v = this.#term(valueTerm, bodyScope, env);
+      const used = new Set<number>();
+      collectSlots(v, used);
+      if (v.t === "compr" && (v.free ?? []).length > 0 || (v.t !== "compr" && used.size > 0)) {
+        throw compileError(
+          "invalid `var` in default value: default rule values must be constant",
+          head.loc,
+        );
+      }
+    }
     const rsuffix = suffix.map((t) => this.#term(t, bodyScope, env));
     const rkey = head.key === undefined ? undefined : this.#term(head.key, bodyScope, env);
     const rvalue = this.#term(valueTerm, bodyScope, env);
@@ -331,11 +366,13 @@ class Compiler {
     for (const e of rule.elses) {
       const scope = new Scope(headScope);
       const ev = e.value ?? { t: "bool", value: true, loc: e.loc };
+      this.#noteDeclarations(e.body, scope);
       this.#occurrences(ev, scope);
       const eb = this.#body(e.body, scope, env);
       const evr = this.#term(ev, scope, env);
       const eSafe = (slot: number) => !scope.own.has(slot);
-      elses.push({ value: evr, body: reorderBody(eb, eSafe, [evr]) });
+      const ordered = reorderBody(eb, eSafe, [evr]);
+      elses.push({ value: evr, body: ordered, constant: constValue(evr) });
     }
     const def: RuleDef = {
       kind,
@@ -370,7 +407,9 @@ class Compiler {
         node.complete.push(def);
         break;
       case "set":
-        node.sets.push(def);
+        // `p[x].q contains y`: a set inside an object built by the rule.
+        if (def.suffix.length > 0) node.objects.push(def);
+        else node.sets.push(def);
         break;
       case "object":
         node.objects.push(def);
@@ -382,7 +421,8 @@ class Compiler {
   }
 
   #markRules(node: DataNode): boolean {
-    let has = node.hasOwnRules;
+    // Packages are documents even without rules (`data.p` is `{}`).
+    let has = node.hasOwnRules || node.isPackage;
     for (const c of node.children.values()) if (this.#markRules(c)) has = true;
     node.hasRules = has;
     return has;
@@ -484,7 +524,17 @@ class Compiler {
       let n = this.root;
       for (const p of r.path) {
         if (n.hasOwnRules) break;
-        if (p.t !== "str") break;
+        if (p.t !== "str") {
+          // A constant non-string key (data[2]) cannot name a rule.
+          if (constValue(p) !== undefined && !(p.t === "num" && Number.isInteger(p.value))) return;
+          if (p.t === "num") {
+            const c = n.children.get(String(p.value));
+            if (c === undefined) return;
+            n = c;
+            continue;
+          }
+          break;
+        }
         const c = n.children.get(p.value);
         if (c === undefined) return;
         n = c;
@@ -573,20 +623,30 @@ class Compiler {
   }
 
   /** Declare the variables of a pattern (`:=` left side, `some`, parameters) in `scope`. */
-  #declarePattern(t: Term, scope: Scope): void {
+  #declarePattern(t: Term, scope: Scope, assign = false): void {
     switch (t.t) {
       case "var":
         if (t.name === "_") return;
-        if (t.name === "input" || t.name === "data") {
+        if ((t.name === "input" || t.name === "data") && (this.#env?.v1 ?? true)) {
           throw compileError(`${t.name} cannot be shadowed`, t.loc);
+        }
+        if (
+          assign &&
+          (scope.declared.has(t.name) ||
+            (scope.parent?.isHead === true && scope.parent.declared.has(t.name)))
+        ) {
+          throw compileError(`var ${t.name} assigned above`, t.loc);
+        }
+        if (assign && scope.implicit.has(t.name)) {
+          throw compileError(`var ${t.name} referenced above`, t.loc);
         }
         if (!scope.declared.has(t.name)) scope.declared.set(t.name, this.#newSlot(scope));
         return;
       case "array":
-        for (const i of t.items) this.#declarePattern(i, scope);
+        for (const i of t.items) this.#declarePattern(i, scope, assign);
         return;
       case "object":
-        for (const [, v] of t.entries) this.#declarePattern(v, scope);
+        for (const [, v] of t.entries) this.#declarePattern(v, scope, assign);
         return;
       default:
         return;
@@ -597,7 +657,7 @@ class Compiler {
   #occurrences(t: Term, scope: Scope): void {
     switch (t.t) {
       case "var":
-        if (t.name !== "_") scope.occurs.add(t.name);
+        if (t.name !== "_" && !scope.willDeclare.has(t.name)) scope.occurs.add(t.name);
         return;
       case "ref":
         this.#occurrences(t.head, scope);
@@ -633,17 +693,11 @@ class Compiler {
         this.#occurrences(e.lhs, scope);
         return this.#occurrences(e.rhs, scope);
       case "assign":
-        this.#assignTarget(e.lhs);
-        this.#declarePattern(e.lhs, scope);
+        // Declared names are visible from their declaration on (see #expr).
         return this.#occurrences(e.rhs, scope);
       case "some":
-        for (const v of e.vars) this.#declarePattern(v, scope);
         return;
       case "somein":
-        if (e.key !== undefined) this.#declarePattern(e.key, scope);
-        this.#declarePattern(e.value, scope);
-        if (e.key !== undefined) this.#occurrences(e.key, scope);
-        this.#occurrences(e.value, scope);
         return this.#occurrences(e.coll, scope);
       case "every":
         return this.#occurrences(e.domain, scope);
@@ -765,9 +819,12 @@ class Compiler {
         for (const p of path) n = n?.children.get(p);
         if (n !== undefined && n.isFunction) {
           const def = n.functions[0] ?? n.defaultRule;
-          return { target: { kind: "function", path }, arity: def?.args?.length ?? 0 };
+          return {
+            target: { kind: "function", path },
+            arity: n.declaredArity ?? def?.args?.length ?? 0,
+          };
         }
-        if (n !== undefined && n.hasOwnRules) {
+        if (n !== undefined && (n.hasOwnRules || n.children.size > 0)) {
           throw compileError(
             `${["data", ...path].join(".")} is not a function`,
             loc,
@@ -817,6 +874,7 @@ class Compiler {
 
   #compr(t: ComprTerm, parent: Scope, env: ModuleEnv): ComprTerm {
     const scope = new Scope(parent);
+    this.#noteDeclarations(t.body, scope);
     this.#occurrences(t.head, scope);
     if (t.value !== undefined) this.#occurrences(t.value, scope);
     const body = this.#body(t.body, scope, env);
@@ -835,7 +893,25 @@ class Compiler {
     return out;
   }
 
+  /** Note the names a body declares, before any occurrence is recorded in its scope. */
+  #noteDeclarations(body: Body, scope: Scope): void {
+    const names = (t: Term): void => {
+      if (t.t === "var" && t.name !== "_") scope.willDeclare.add(t.name);
+      else if (t.t === "array") t.items.forEach(names);
+      else if (t.t === "object") t.entries.forEach(([, v]) => names(v));
+    };
+    for (const e of body) {
+      if (e.k === "assign") names(e.lhs);
+      else if (e.k === "some") e.vars.forEach(names);
+      else if (e.k === "somein") {
+        if (e.key !== undefined) names(e.key);
+        names(e.value);
+      }
+    }
+  }
+
   #body(body: Body, scope: Scope, env: ModuleEnv): Body {
+    this.#noteDeclarations(body, scope);
     for (const e of body) this.#exprOccurrences(e, scope);
     return body.map((e) => this.#expr(e, scope, env));
   }
@@ -863,32 +939,39 @@ class Compiler {
       }
       case "callout":
         return e;
-      case "unify":
-        return {
-          k: "unify",
-          lhs: this.#term(e.lhs, scope, env),
-          rhs: this.#term(e.rhs, scope, env),
-          ...base,
-        };
-      case "assign": {
+      case "unify": {
         const lhs = this.#term(e.lhs, scope, env);
-        if (lhs.t === "ref") throw compileError("cannot assign to ref", e.loc);
-        return { k: "assign", lhs, rhs: this.#term(e.rhs, scope, env), ...base };
+        const rhs = this.#term(e.rhs, scope, env);
+        checkLiteralMatch(lhs, rhs);
+        return { k: "unify", lhs, rhs, ...base };
+      }
+      case "assign": {
+        const rhs = this.#term(e.rhs, scope, env);
+        this.#assignTarget(e.lhs);
+        this.#declarePattern(e.lhs, scope, true);
+        const lhs = this.#term(e.lhs, scope, env);
+        checkLiteralMatch(lhs, rhs);
+        return { k: "assign", lhs, rhs, ...base };
       }
       case "some":
+        for (const v of e.vars) this.#declarePattern(v, scope, true);
         return {
           k: "some",
           vars: e.vars.map((v) => this.#resolveName(v, scope, env) as VarTerm),
           ...base,
         };
-      case "somein":
+      case "somein": {
+        const coll = this.#term(e.coll, scope, env);
+        if (e.key !== undefined) this.#declarePattern(e.key, scope, true);
+        this.#declarePattern(e.value, scope, true);
         return {
           k: "somein",
           key: e.key === undefined ? undefined : this.#term(e.key, scope, env),
           value: this.#term(e.value, scope, env),
-          coll: this.#term(e.coll, scope, env),
+          coll,
           ...base,
         };
+      }
       case "every":
         return this.#every(e, scope, env, base);
     }
@@ -901,7 +984,7 @@ class Compiler {
     let n: DataNode | undefined = this.root;
     for (const p of target.path) n = n?.children.get(p);
     const def = n?.functions[0] ?? n?.defaultRule;
-    return def?.args?.length ?? 0;
+    return n?.declaredArity ?? def?.args?.length ?? 0;
   }
 
   #every(
@@ -991,6 +1074,7 @@ class Compiler {
   // ---- queries ----
 
   compileQuery(body: Body, env: ModuleEnv): CompiledQuery {
+    this.#env = env;
     this.#slots = 0;
     const scope = new Scope(undefined);
     const resolved = this.#body(body, scope, env);
@@ -999,7 +1083,8 @@ class Compiler {
     const seen = new Set<number>();
     const collect = (t: Term) => {
       if (
-        t.t === "var" && t.slot >= 0 && !t.name.startsWith("_") && !seen.has(t.slot) &&
+        t.t === "var" && t.slot >= 0 && t.name !== "_" && !t.name.startsWith("__local") &&
+        !seen.has(t.slot) &&
         scope.own.has(t.slot)
       ) {
         seen.add(t.slot);
@@ -1060,6 +1145,38 @@ function walkVars(e: Expr, f: (t: Term) => void): void {
   }
 }
 
+/**
+ * Unifying two literals of different shapes can never succeed: OPA's type checker rejects it
+ * (`rego_type_error: match error`), e.g. `[x, y] = [1, 2, 3]` or `[x] = {"a": 1}`.
+ */
+function checkLiteralMatch(a: Term, b: Term): void {
+  const fail = (why: string): never => {
+    throw compileError(`match error: ${why}`, a.loc, "rego_type_error");
+  };
+  const isObj = (t: Term) => t.t === "object";
+  if ((a.t === "array" && isObj(b)) || (isObj(a) && b.t === "array")) {
+    fail("incompatible destructuring patterns: array and object");
+  }
+  if (a.t === "array" && b.t === "array") {
+    if (a.items.length !== b.items.length) {
+      fail(`mismatch in number of array elements: ${a.items.length} and ${b.items.length}`);
+    }
+    a.items.forEach((x, i) => checkLiteralMatch(x, b.items[i] as Term));
+  }
+  if (a.t === "object" && b.t === "object") {
+    const keys = (t: Term & { t: "object" }) => t.entries.map(([k]) => constValue(k));
+    const ka = keys(a);
+    const kb = keys(b);
+    if (ka.every((k) => k !== undefined) && kb.every((k) => k !== undefined)) {
+      const sa = new Set(ka.map((k) => stringifyJson(toJson(k as Value))));
+      const sb = kb.map((k) => stringifyJson(toJson(k as Value)));
+      if (sa.size !== sb.length || sb.some((k) => !sa.has(k))) {
+        fail(`object literal keys mismatch: [${[...sa].join(", ")}] and [${sb.join(", ")}]`);
+      }
+    }
+  }
+}
+
 /** The dotted names of a var or a ref of string segments (`input.a.b`, `count`). */
 function refNames(t: Term): string[] | undefined {
   if (t.t === "var") return [t.name];
@@ -1082,7 +1199,7 @@ function nonGround(t: Term): string | undefined {
     case "call":
       return "call";
     case "compr":
-      return "comprehension";
+      return undefined; // checked for free variables once compiled
     case "array":
     case "set":
       for (const i of t.items) {
@@ -1111,6 +1228,12 @@ export function compileModules(
   return {
     root: c.root,
     compileQuery: (body, pkg = []) =>
-      c.compileQuery(body, { file: "query", pkg, ruleNames: new Set(), imports: new Map() }),
+      c.compileQuery(body, {
+        file: "query",
+        pkg,
+        ruleNames: new Set(),
+        imports: new Map(),
+        v1: true,
+      }),
   };
 }

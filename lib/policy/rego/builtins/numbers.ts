@@ -159,7 +159,12 @@ export const NUMBER_BUILTINS: readonly Builtin[] = [
     if (n === 0n) return 0;
     const bound = n < 0n ? -n : n;
     if (bound > BigInt(Number.MAX_SAFE_INTEGER)) throw builtinError("operand 2 is too large");
-    return Math.floor(ctx.random() * Number(bound));
+    const key = `rand.intn\u0000${args[0]}\u0000${n}`;
+    const seen = ctx.memo.get(key);
+    if (seen !== undefined) return seen;
+    const r = Math.floor(ctx.random() * Number(bound));
+    ctx.memo.set(key, r);
+    return r;
   }, { volatile: true }),
   bitsOp("bits.and", (a, b) => a & b),
   bitsOp("bits.or", (a, b) => a | b),
