@@ -247,7 +247,14 @@ export function runRegorusCase(
   } catch (e) {
     if (wantError === undefined) return fail(`unexpected error: ${describe(e)}`);
     if (!(e instanceof RegoError)) return fail(`not a RegoError: ${describe(e)}`);
-    return { file, note, status: "pass", errorTextMatched: e.message.includes(wantError) };
+    const matched = e.message.includes(wantError);
+    return matched ? { file, note, status: "pass", errorTextMatched: true } : {
+      file,
+      note,
+      status: "pass",
+      errorTextMatched: false,
+      reason: `${e.message} (regorus: ${wantError})`,
+    };
   }
   if (wantError !== undefined) {
     return fail(`expected error ${JSON.stringify(wantError)}, got ${show(results.map(toJson))}`);
