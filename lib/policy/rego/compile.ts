@@ -174,7 +174,8 @@ class Scope {
   }
 
   allocated(slot: number): void {
-    for (let s: Scope | undefined = this; s !== undefined; s = s.parent) s.own.add(slot);
+    this.own.add(slot);
+    for (let s = this.parent; s !== undefined; s = s.parent) s.own.add(slot);
   }
 }
 
@@ -490,11 +491,20 @@ class Compiler {
     };
     visit(this.root);
     const state = new Map<DataNode, 1 | 2>();
-    const stack: DataNode[] = [];
-    const dfs = (n: DataNode): void => {
-      state.set(n, 1);
-      stack.push(n);
-      for (const d of deps.get(n) ?? []) {
+    // Iterative depth-first search: a long chain of rules must not overflow the JS stack.
+    const dfs = (start: DataNode): void => {
+      const stack: DataNode[] = [start];
+      const iters: Iterator<DataNode>[] = [(deps.get(start) ?? new Set()).values()];
+      state.set(start, 1);
+      while (stack.length > 0) {
+        const it = iters[iters.length - 1] as Iterator<DataNode>;
+        const next = it.next();
+        if (next.done === true) {
+          state.set(stack.pop() as DataNode, 2);
+          iters.pop();
+          continue;
+        }
+        const d = next.value;
         const s = state.get(d);
         if (s === 1) {
           const cycle = [...stack.slice(stack.indexOf(d)), d].map((x) => x.name);
@@ -505,10 +515,12 @@ class Compiler {
             "rego_recursion_error",
           );
         }
-        if (s === undefined) dfs(d);
+        if (s === undefined) {
+          state.set(d, 1);
+          stack.push(d);
+          iters.push((deps.get(d) ?? new Set()).values());
+        }
       }
-      stack.pop();
-      state.set(n, 2);
     };
     for (const n of deps.keys()) if (!state.has(n)) dfs(n);
   }

@@ -66,6 +66,8 @@ const FUTURE_KEYWORDS = ["in", "every", "contains", "if"] as const;
 
 /** Nesting bound, so that `[[[[...]]]]` fails as a parse error, not as a stack overflow. */
 const MAX_NESTING = 200;
+/** Longest reference, package path or rule head (segments). */
+const MAX_REF = 512;
 
 /** Infix operators and the built-in each stands for (OPA `ast.Plus`, `ast.Equal`, ...). */
 const INFIX: Record<string, string> = {
@@ -94,6 +96,7 @@ class Parser {
   readonly #keywords = new Set(BASE_KEYWORDS);
   /** `if` before bodies and `contains` for multi-value rules are mandatory. */
   #strict: boolean;
+  readonly #memo = new Map<string, { term: Term; end: number } | { error: RegoError }>();
   #importedRegoV1 = false;
   #importedFuture = false;
   /** Whether a newline ends the current literal (true inside bodies, false inside brackets). */
@@ -223,6 +226,7 @@ class Parser {
     if (t.kind !== "ident") this.#fail(`${what} path expected`, t);
     const names = [t.text];
     while (true) {
+      if (names.length > MAX_REF) this.#fail(`${what} path longer than ${MAX_REF} segments`);
       const d = this.#peek();
       if (this.#isOp(".", d) && !d.ws) {
         this.#next();
@@ -313,6 +317,7 @@ class Parser {
     let lastBracket = false;
     this.#nest(false, () => {
       while (true) {
+        if (ref.length > MAX_REF) this.#fail(`rule head longer than ${MAX_REF} segments`);
         const d = this.#peek();
         if (this.#isOp(".", d) && !d.ws) {
           this.#next();
@@ -662,9 +667,23 @@ class Parser {
 
   /** A primary term with its reference and call suffixes. */
   #parseTerm(): Term {
+    // Comprehension detection re-parses a bracket's first term after a failed attempt; the memo
+    // keeps that linear (`[[[[...]]]]` would otherwise cost 2^depth).
+    const key = `${this.#pos}:${this.#nl[this.#nl.length - 1]}:${this.#depth}`;
+    const memo = this.#memo.get(key);
+    if (memo !== undefined) {
+      if ("error" in memo) throw memo.error;
+      this.#pos = memo.end;
+      return memo.term;
+    }
     if (++this.#depth > MAX_NESTING) this.#fail(`nesting deeper than ${MAX_NESTING} levels`);
     try {
-      return this.#parseSuffixes(this.#parsePrimary());
+      const term = this.#parseSuffixes(this.#parsePrimary());
+      this.#memo.set(key, { term, end: this.#pos });
+      return term;
+    } catch (e) {
+      if (e instanceof RegoError) this.#memo.set(key, { error: e });
+      throw e;
     } finally {
       this.#depth--;
     }
@@ -760,6 +779,9 @@ class Parser {
   }
 
   #extend(base: Term, segment: Term): Term {
+    if (base.t === "ref" && base.path.length >= MAX_REF) {
+      this.#fail(`reference longer than ${MAX_REF} segments`);
+    }
     if (base.t === "ref") return { ...base, path: [...base.path, segment] };
     return { t: "ref", head: base, path: [segment], loc: base.loc };
   }

@@ -7,7 +7,7 @@
  */
 
 import { BuiltinError } from "../errors.ts";
-import { isNumber, RegoObject, type Value } from "../value.ts";
+import { isNumber, type RegoObject, type Value } from "../value.ts";
 import {
   arr,
   type Builtin,
