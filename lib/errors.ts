@@ -25,7 +25,8 @@ export type ErrorArea =
   | "X509"
   | "CLI"
   | "SERVER"
-  | "ADMISSION";
+  | "ADMISSION"
+  | "POLICY";
 
 /**
  * Every error code the library and the embedded servers raise, by area: a closed union, so a
@@ -168,6 +169,16 @@ export type ErrorCode =
   | "BUNDLE_MALFORMED"
   | "BUNDLE_TOO_LARGE"
   | "BUNDLE_UNSUPPORTED"
+  // POLICY
+  | "POLICY_BUILTIN_ERROR"
+  | "POLICY_BUILTIN_UNSUPPORTED"
+  | "POLICY_COMPILE_ERROR"
+  | "POLICY_CONFLICT"
+  | "POLICY_EVAL_ERROR"
+  | "POLICY_EVAL_LIMIT"
+  | "POLICY_PARSE_ERROR"
+  | "POLICY_TOO_LARGE"
+  | "POLICY_TYPE_ERROR"
   // TRUST
   | "TRUST_MALFORMED"
   | "TRUST_MISSING"

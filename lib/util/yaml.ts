@@ -1,6 +1,6 @@
 /**
  * Bounded YAML parsing (YAML 1.2, core schema) over `npm:yaml`, for the files users write:
- * ClusterImagePolicies, Kubernetes manifests and resources.
+ * ClusterImagePolicies, Kubernetes manifests and resources, OPA's YAML test cases.
  *
  * Hostile input is bounded before and while parsing: the text length is checked first, the
  * number of documents and alias expansions are capped (the "billion laughs" attack), nesting depth
@@ -10,7 +10,7 @@
  * @module
  */
 
-import { YAMLError, yamlParseAllDocuments } from "./_deps.ts";
+import { YAMLError, yamlParseAllDocuments, yamlStringify } from "./_deps.ts";
 
 /** Options of {@link parseYaml} and {@link parseYamlDocuments}. */
 export interface ParseYamlOptions {
@@ -20,12 +20,19 @@ export interface ParseYamlOptions {
   readonly maxAliasCount?: number;
   /** Most documents in one stream (default 1,000; {@link parseYaml} allows one). */
   readonly maxDocuments?: number;
+  /** Parse integers as `bigint` so that large ones stay exact (default false). */
+  readonly intAsBigInt?: boolean;
+  /**
+   * Return mappings as `Map`s, keeping non-string keys (`null:`, `1:`) as they are (default
+   * false: plain objects keyed by the keys' text, as `sigs.k8s.io/yaml` turns YAML into JSON).
+   */
+  readonly mapAsMap?: boolean;
 }
 
 const DEFAULT_MAX_BYTES = 4 << 20;
 const DEFAULT_MAX_DOCUMENTS = 1000;
 /** Deepest nesting a document may have. */
-const MAX_DEPTH = 200;
+const MAX_DEPTH = 1000;
 
 /**
  * Parse a stream of YAML documents (separated by `---`) into plain values, in order. Documents
@@ -54,6 +61,7 @@ export function parseYamlDocuments(text: string, options: ParseYamlOptions = {})
       uniqueKeys: true,
       prettyErrors: false,
       merge: false,
+      intAsBigInt: options.intAsBigInt ?? false,
     });
   } catch (error) {
     throw invalid(error);
@@ -75,7 +83,9 @@ export function parseYamlDocuments(text: string, options: ParseYamlOptions = {})
     } catch (error) {
       throw invalid(error, documents.length > 1 ? index : undefined);
     }
-    const plain = toPlain(value, 0, new Set());
+    const plain = options.mapAsMap
+      ? checkAcyclic(value, 0, new Set())
+      : toPlain(value, 0, new Set());
     if (plain !== null && plain !== undefined) values.push(plain);
   }
   return values;
@@ -145,4 +155,36 @@ function toPlain(value: unknown, depth: number, path: Set<object>): unknown {
   } finally {
     path.delete(value);
   }
+}
+
+/** `value` itself, once it is known to hold no cycle and to nest at most `MAX_DEPTH` deep. */
+function checkAcyclic(value: unknown, depth: number, path: Set<object>): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (depth > MAX_DEPTH) throw new SyntaxError(`Invalid YAML: nested deeper than ${MAX_DEPTH}`);
+  if (path.has(value)) throw new SyntaxError("Invalid YAML: an alias refers to its own anchor");
+  path.add(value);
+  const children = Array.isArray(value)
+    ? value
+    : value instanceof Map
+    ? [...value.keys(), ...value.values()]
+    : Object.values(value);
+  for (const child of children) checkAcyclic(child, depth + 1, path);
+  path.delete(value);
+  return value;
+}
+
+/**
+ * YAML text of a JSON-like value, in the block style Go's `sigs.k8s.io/yaml` writes (sequences
+ * not indented under their key, keys in the given order). Bigints are written as integers.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { stringifyYaml } from "./yaml.ts";
+ *
+ * assert.equal(stringifyYaml({ foo: [1, 2] }), "foo:\n- 1\n- 2\n");
+ * ```
+ */
+export function stringifyYaml(value: unknown): string {
+  return yamlStringify(value, { indentSeq: false, lineWidth: 0 });
 }
