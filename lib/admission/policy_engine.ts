@@ -27,6 +27,7 @@
 
 import { CosignError, errorMessage } from "../errors.ts";
 import { isRecord } from "../util/json.ts";
+import { compileRego } from "../policy/rego/mod.ts";
 
 /** The outcome of evaluating a policy on one input. */
 export type ProgramVerdict =
@@ -178,18 +179,23 @@ function unsupported(name: string, language: PolicyLanguage): PolicyProgram {
 }
 
 /**
- * The engine of this build: every program fails by name until the evaluators are wired in.
+ * The engine of this build: Rego through `lib/policy/rego` (policy-controller's query, v0
+ * syntax); a language it cannot evaluate fails by name, never admits.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { defaultPolicyEngine } from "./policy_engine.ts";
  *
- * const program = defaultPolicyEngine().compile("must-have-sbom", "cue", 'predicateType: "x"');
- * const verdict = await program.evaluate({ predicateType: "x" });
- * assert.equal(verdict.pass, false); // never admitted by a policy nothing evaluated
+ * const rego = defaultPolicyEngine().compile(
+ *   "must-be-foobar",
+ *   "rego",
+ *   'package sigstore\nisCompliant { input.predicate.Data == "foobar" }',
+ * );
+ * assert.equal((await rego.evaluate({ predicate: { Data: "foobar" } })).pass, true);
+ * assert.equal((await rego.evaluate({ predicate: { Data: "other" } })).pass, false);
  * ```
  */
 export function defaultPolicyEngine(): PolicyEngine {
-  return createPolicyEngine();
+  return createPolicyEngine({ rego: compileRego });
 }

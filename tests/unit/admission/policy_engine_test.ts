@@ -16,7 +16,7 @@ import {
   type RegoSolution,
 } from "../../../lib/admission/policy_engine.ts";
 
-Deno.test("the default engine fails CUE and Rego by name, whatever the input", async () => {
+Deno.test("the default engine evaluates Rego with policy-controller's query and fails CUE by name", async () => {
   const engine = defaultPolicyEngine();
   const cue = await engine.compile("sbom", "cue", "predicateType: string").evaluate({
     predicateType: "x",
@@ -25,9 +25,18 @@ Deno.test("the default engine fails CUE and Rego by name, whatever the input", a
     pass: false,
     error: "failed evaluating cue policy for sbom: CUE policies are not supported yet",
   });
-  const rego = await engine.compile("sbom", "rego", "package sigstore\nisCompliant = true")
-    .evaluate({});
-  assert.deepEqual(rego, {
+  const rego = engine.compile(
+    "sbom",
+    "rego",
+    'package sigstore\ndefault isCompliant = false\nisCompliant { input.predicateType == "x" }',
+  );
+  assert.deepEqual(await rego.evaluate({ predicateType: "x" }), { pass: true });
+  const refused = await rego.evaluate({ predicateType: "y" });
+  assert.equal(refused.pass, false);
+  assert.match(refused.error ?? "", /^failed evaluating rego policy for type sbom: /);
+  // The engine without evaluators fails Rego by name, never admits.
+  const bare = await createPolicyEngine().compile("sbom", "rego", "package sigstore").evaluate({});
+  assert.deepEqual(bare, {
     pass: false,
     error: "failed evaluating rego policy for type sbom: Rego policies are not supported yet",
   });
