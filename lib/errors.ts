@@ -24,7 +24,8 @@ export type ErrorArea =
   | "TSA"
   | "X509"
   | "CLI"
-  | "SERVER";
+  | "SERVER"
+  | "POLICY";
 
 /**
  * Every error code the library and the embedded servers raise, by area: a closed union, so a
