@@ -238,7 +238,20 @@ export type ErrorCode =
   | "SERVER_TSA_STATE"
   | "SERVER_TUF_STATE"
   | "SERVER_UNAUTHORIZED"
-  | "SERVER_UPLOAD_RANGE_INVALID";
+  | "SERVER_UPLOAD_RANGE_INVALID"
+  // POLICY
+  | "POLICY_BUILTIN_ERROR"
+  | "POLICY_BUILTIN_UNSUPPORTED"
+  | "POLICY_COMPILE_ERROR"
+  | "POLICY_CONFLICT"
+  | "POLICY_CUE_FAILED"
+  | "POLICY_DENIED"
+  | "POLICY_EVAL_ERROR"
+  | "POLICY_EVAL_LIMIT"
+  | "POLICY_PARSE_ERROR"
+  | "POLICY_TEST_FAILED"
+  | "POLICY_TOO_LARGE"
+  | "POLICY_TYPE_ERROR";
 
 /**
  * The one error class of the library: a typed `code`, a one-line message, and its cause.
