@@ -31,9 +31,9 @@ import {
   formatGoValue,
   MAX_DOCUMENT_BYTES,
   type PolicyDocument,
-} from "./_documents.ts";
+} from "./documents.ts";
 
-export type { PolicyDocument } from "./_documents.ts";
+export type { PolicyDocument } from "./documents.ts";
 
 /** The languages of attestation policies. */
 export type PolicyLanguage = "rego" | "cue";
@@ -357,7 +357,8 @@ export async function checkAttestationPolicy(
 
 /** Raise a denial as the error `verify-attestation` reports (one line, every message in it). */
 export function denialError(subject: string, decision: PolicyDecision): CosignError {
-  const count = decision.messages.length;
+  // cosign counts failures; the deny messages explain them.
+  const count = decision.messages.filter((m) => !m.startsWith("deny: ")).length;
   return new CosignError(
     "POLICY_DENIED",
     `The attestations of "${subject}" fail the policy: ${count} validation error${

@@ -28,7 +28,7 @@ import {
   documentValue,
   MAX_DOCUMENT_BYTES,
   type PolicyDocument,
-} from "./_documents.ts";
+} from "./documents.ts";
 
 /** The query cosign v3.0.5 `ValidateJSONWithModuleInput` evaluates. */
 export const POLICY_CONTROLLER_QUERY = "isCompliant = data.sigstore.isCompliant";
