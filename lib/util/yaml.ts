@@ -20,6 +20,8 @@ export interface ParseYamlOptions {
   readonly maxAliasCount?: number;
   /** Parse integers as `bigint` so that large ones stay exact (default false). */
   readonly intAsBigInt?: boolean;
+  /** Return mappings as `Map`s, keeping non-string keys (`null:`, `1:`) as they are. */
+  readonly mapAsMap?: boolean;
 }
 
 const DEFAULT_MAX = 4 << 20;
@@ -48,6 +50,7 @@ export function parseYaml(text: string, options: ParseYamlOptions = {}): unknown
       uniqueKeys: true,
       maxAliasCount: options.maxAliasCount ?? 100,
       intAsBigInt: options.intAsBigInt ?? false,
+      mapAsMap: options.mapAsMap ?? false,
       prettyErrors: false,
       merge: false,
     });
@@ -73,7 +76,12 @@ function checkAcyclic(v: unknown, depth: number, path: Set<object>): void {
   }
   if (path.has(v)) throw new SyntaxError("Invalid YAML: an alias refers to its own anchor");
   path.add(v);
-  for (const child of Array.isArray(v) ? v : Object.values(v)) checkAcyclic(child, depth + 1, path);
+  const kids = Array.isArray(v)
+    ? v
+    : v instanceof Map
+    ? [...v.keys(), ...v.values()]
+    : Object.values(v);
+  for (const child of kids) checkAcyclic(child, depth + 1, path);
   path.delete(v);
 }
 

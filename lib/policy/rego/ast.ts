@@ -253,6 +253,8 @@ export interface Module {
   readonly pkgLoc: Loc;
   readonly imports: Import[];
   readonly rules: Rule[];
+  /** v1 rules apply (syntax v1, or `import rego.v1`): reserved names cannot be redefined. */
+  readonly v1: boolean;
 }
 
 /** A string term. */

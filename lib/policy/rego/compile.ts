@@ -36,91 +36,18 @@ import type { BuiltinTable } from "./builtins/registry.ts";
 import { RegoError } from "./errors.ts";
 import type { RegoSyntax } from "./parser.ts";
 import { collectSlots, constValue, reorderBody } from "./safety.ts";
-import type { Value } from "./value.ts";
+import { stringifyJson, toJson, type Value } from "./value.ts";
+import {
+  checkConflicts,
+  checkRecursion,
+  DataNode,
+  type ElseDef,
+  markRules,
+  type RuleDef,
+  type RuleKind,
+} from "./rule_tree.ts";
 
-/** How a rule contributes to its node's document. */
-export type RuleKind = "complete" | "set" | "object" | "function";
-
-/** An `else` clause, compiled. */
-export interface ElseDef {
-  readonly value: Term;
-  readonly body: Body;
-}
-
-/** One compiled rule definition. */
-export interface RuleDef {
-  readonly kind: RuleKind;
-  readonly node: DataNode;
-  /** Object rules: the head reference after the node's (ground string) path. */
-  readonly suffix: Term[];
-  /** Set rules: the element. */
-  readonly key: Term | undefined;
-  /** The value (complete, object, function). */
-  readonly value: Term;
-  /** Function parameters. */
-  readonly args: Term[] | undefined;
-  readonly body: Body;
-  readonly elses: ElseDef[];
-  /** The size of the rule's frame. */
-  readonly nslots: number;
-  readonly isDefault: boolean;
-  readonly loc: Loc;
-  /** The value when it is a constant (no variables): lets complete rules stop early. */
-  readonly constant: Value | undefined;
-}
-
-/** A node of the `data` tree: a path, child nodes, and the rules defined at exactly this path. */
-export class DataNode {
-  /** The path from `data`. */
-  readonly path: readonly string[];
-  /** Child nodes by key. */
-  readonly children: Map<string, DataNode> = new Map();
-  /** Complete rules (not default). */
-  readonly complete: RuleDef[] = [];
-  /** Multi-value (set) rules. */
-  readonly sets: RuleDef[] = [];
-  /** Object rules whose ground path ends here. */
-  readonly objects: RuleDef[] = [];
-  /** Function definitions. */
-  readonly functions: RuleDef[] = [];
-  /** The default rule or function, if any. */
-  defaultRule: RuleDef | undefined;
-  /** Some module declares this package. */
-  isPackage = false;
-  /** Whether this node or a descendant holds rules (set by the compiler). */
-  hasRules = false;
-
-  constructor(path: readonly string[]) {
-    this.path = path;
-  }
-
-  /** The child at `key`, created on demand. */
-  child(key: string): DataNode {
-    let c = this.children.get(key);
-    if (c === undefined) {
-      c = new DataNode([...this.path, key]);
-      this.children.set(key, c);
-    }
-    return c;
-  }
-
-  /** Whether rules are defined at exactly this node. */
-  get hasOwnRules(): boolean {
-    return this.complete.length > 0 || this.sets.length > 0 || this.objects.length > 0 ||
-      this.functions.length > 0 || this.defaultRule !== undefined;
-  }
-
-  /** Whether this node defines a function. */
-  get isFunction(): boolean {
-    return this.functions.length > 0 ||
-      (this.defaultRule !== undefined && this.defaultRule.kind === "function");
-  }
-
-  /** `data.a.b` for messages. */
-  get name(): string {
-    return ["data", ...this.path].join(".");
-  }
-}
+export { DataNode, type ElseDef, type RuleDef, type RuleKind } from "./rule_tree.ts";
 
 /** Options of the compiler. */
 export interface CompileOptions {
@@ -152,10 +79,14 @@ export interface CompiledQuery {
 /** A name scope: one body (rule, comprehension, `every`). */
 class Scope {
   readonly parent: Scope | undefined;
+  /** The head scope of a function: its parameters cannot be assigned in the body. */
+  isHead = false;
   /** Explicitly declared names (`some`, `:=`, function parameters, `every` variables). */
   readonly declared = new Map<string, number>();
   /** Names occurring in this body outside nested bodies. */
   readonly occurs = new Set<string>();
+  /** Names this body declares (`:=`, `some`): never implicit variables of this scope. */
+  readonly willDeclare = new Set<string>();
   /** Implicit variables allocated here. */
   readonly implicit = new Map<string, number>();
   /** Slots allocated in this scope and its descendants. */
@@ -166,7 +97,8 @@ class Scope {
   }
 
   allocated(slot: number): void {
-    for (let s: Scope | undefined = this; s !== undefined; s = s.parent) s.own.add(slot);
+    this.own.add(slot);
+    for (let s = this.parent; s !== undefined; s = s.parent) s.own.add(slot);
   }
 }
 
@@ -178,6 +110,8 @@ interface ModuleEnv {
   readonly ruleNames: ReadonlySet<string>;
   /** Import aliases to the reference they stand for. */
   readonly imports: ReadonlyMap<string, Term>;
+  /** v1 rules apply: `input` and `data` cannot be redefined. */
+  readonly v1: boolean;
 }
 
 function compileError(
@@ -207,6 +141,8 @@ class Compiler {
   readonly #options: CompileOptions;
   readonly root = new DataNode([]);
   #slots = 0;
+  /** The module being compiled (for version-dependent checks). */
+  #env: ModuleEnv | undefined;
 
   constructor(options: CompileOptions) {
     this.#options = options;
@@ -232,8 +168,13 @@ class Compiler {
         pkg: m.pkg,
         ruleNames: names.get(m.pkg.join(".")) ?? new Set(),
         imports: this.#imports(m),
+        v1: m.v1,
       };
       for (const rule of m.rules) {
+        const name = (rule.head.ref[0] as VarTerm).name;
+        if (m.v1 && (name === "data" || name === "input")) {
+          throw compileError(`${name} cannot be shadowed`, rule.loc);
+        }
         // The node is the longest leading run of string segments of the head reference.
         let node = pkgNode;
         const ref = rule.head.ref;
@@ -247,10 +188,17 @@ class Compiler {
         pending.push({ rule, env, node, suffix: ref.slice(i) });
       }
     }
+    // Functions are callable from rules written before them: record their arity first.
+    for (const p of pending) {
+      const args = p.rule.head.args;
+      if (args !== undefined && p.suffix.length === 0 && p.node.declaredArity === undefined) {
+        p.node.declaredArity = args.length;
+      }
+    }
     for (const p of pending) this.#addRule(p.rule, p.env, p.node, p.suffix);
-    this.#markRules(this.root);
-    this.#checkConflicts(this.root);
-    this.#checkRecursion();
+    markRules(this.root);
+    checkConflicts(this.root);
+    checkRecursion(this.root);
   }
 
   #imports(m: Module): Map<string, Term> {
@@ -292,11 +240,10 @@ class Compiler {
     if (kind === "function" && suffix.length > 0) {
       throw compileError("function name must be a ground reference", head.loc);
     }
-    if (kind === "set" && suffix.length > 0) {
-      throw compileError("multi-value rules need a ground reference before contains", head.loc);
-    }
+    this.#env = env;
     this.#slots = 0;
     const headScope = new Scope(undefined);
+    headScope.isHead = true;
     const bodyScope = new Scope(headScope);
     // Function parameters are declared in the head scope, shared with the else clauses.
     const args = head.args?.map((a) => {
@@ -308,6 +255,7 @@ class Compiler {
       ...(head.key === undefined ? [] : [head.key]),
       ...(head.value === undefined ? [] : [head.value]),
     ];
+    this.#noteDeclarations(rule.body, bodyScope);
     for (const t of headTerms) this.#occurrences(t, bodyScope);
     const valueTerm: Term = head.value ?? { t: "bool", value: true, loc: head.loc };
     if (rule.isDefault) {
@@ -320,6 +268,17 @@ class Compiler {
       }
     }
     const body = this.#body(rule.body, bodyScope, env);
+    if (rule.isDefault) {
+      const v = this.#term(valueTerm, bodyScope, env);
+      const used = new Set<number>();
+      collectSlots(v, used);
+      if (v.t === "compr" && (v.free ?? []).length > 0 || (v.t !== "compr" && used.size > 0)) {
+        throw compileError(
+          "invalid `var` in default value: default rule values must be constant",
+          head.loc,
+        );
+      }
+    }
     const rsuffix = suffix.map((t) => this.#term(t, bodyScope, env));
     const rkey = head.key === undefined ? undefined : this.#term(head.key, bodyScope, env);
     const rvalue = this.#term(valueTerm, bodyScope, env);
@@ -331,11 +290,13 @@ class Compiler {
     for (const e of rule.elses) {
       const scope = new Scope(headScope);
       const ev = e.value ?? { t: "bool", value: true, loc: e.loc };
+      this.#noteDeclarations(e.body, scope);
       this.#occurrences(ev, scope);
       const eb = this.#body(e.body, scope, env);
       const evr = this.#term(ev, scope, env);
       const eSafe = (slot: number) => !scope.own.has(slot);
-      elses.push({ value: evr, body: reorderBody(eb, eSafe, [evr]) });
+      const ordered = reorderBody(eb, eSafe, [evr]);
+      elses.push({ value: evr, body: ordered, constant: constValue(evr) });
     }
     const def: RuleDef = {
       kind,
@@ -370,7 +331,9 @@ class Compiler {
         node.complete.push(def);
         break;
       case "set":
-        node.sets.push(def);
+        // `p[x].q contains y`: a set inside an object built by the rule.
+        if (def.suffix.length > 0) node.objects.push(def);
+        else node.sets.push(def);
         break;
       case "object":
         node.objects.push(def);
@@ -378,189 +341,6 @@ class Compiler {
       case "function":
         node.functions.push(def);
         break;
-    }
-  }
-
-  #markRules(node: DataNode): boolean {
-    let has = node.hasOwnRules;
-    for (const c of node.children.values()) if (this.#markRules(c)) has = true;
-    node.hasRules = has;
-    return has;
-  }
-
-  #checkConflicts(node: DataNode): void {
-    const kinds = new Set<string>();
-    if (node.complete.length > 0) kinds.add("complete");
-    if (node.sets.length > 0) kinds.add("multi-value");
-    if (node.functions.length > 0) kinds.add("function");
-    if (node.defaultRule !== undefined) {
-      kinds.add(node.defaultRule.kind === "function" ? "function" : "complete");
-    }
-    const first = node.complete[0] ?? node.sets[0] ?? node.functions[0] ?? node.objects[0] ??
-      node.defaultRule;
-    if (kinds.size > 1) {
-      throw compileError(`conflicting rules ${node.name} found`, first?.loc, "rego_type_error");
-    }
-    if (kinds.size === 1 && node.objects.length > 0 && !kinds.has("complete")) {
-      throw compileError(`conflicting rules ${node.name} found`, first?.loc, "rego_type_error");
-    }
-    const arities = new Set(node.functions.map((f) => f.args?.length ?? 0));
-    if (node.defaultRule?.kind === "function") arities.add(node.defaultRule.args?.length ?? 0);
-    if (arities.size > 1) {
-      throw compileError(
-        `conflicting rules ${node.name} found: functions with different arity`,
-        first?.loc,
-        "rego_type_error",
-      );
-    }
-    const leaf = node.complete.length > 0 || node.sets.length > 0 || node.isFunction ||
-      node.defaultRule !== undefined;
-    if (leaf) {
-      for (const c of node.children.values()) {
-        if (c.hasRules) {
-          throw compileError(
-            `rule ${node.name} conflicts with rules under it (${c.name})`,
-            first?.loc,
-            "rego_type_error",
-          );
-        }
-      }
-    }
-    for (const c of node.children.values()) this.#checkConflicts(c);
-  }
-
-  // ---- recursion ----
-
-  #checkRecursion(): void {
-    const deps = new Map<DataNode, Set<DataNode>>();
-    const rulesOf = (n: DataNode) => [
-      ...n.complete,
-      ...n.sets,
-      ...n.objects,
-      ...n.functions,
-      ...(n.defaultRule === undefined ? [] : [n.defaultRule]),
-    ];
-    const visit = (n: DataNode) => {
-      if (n.hasOwnRules) {
-        const out = new Set<DataNode>();
-        for (const r of rulesOf(n)) this.#ruleDeps(r, out);
-        deps.set(n, out);
-      }
-      for (const c of n.children.values()) visit(c);
-    };
-    visit(this.root);
-    const state = new Map<DataNode, 1 | 2>();
-    const stack: DataNode[] = [];
-    const dfs = (n: DataNode): void => {
-      state.set(n, 1);
-      stack.push(n);
-      for (const d of deps.get(n) ?? []) {
-        const s = state.get(d);
-        if (s === 1) {
-          const cycle = [...stack.slice(stack.indexOf(d)), d].map((x) => x.name);
-          const loc = rulesOf(d)[0]?.loc;
-          throw compileError(
-            `rule ${d.name} is recursive: ${cycle.join(" -> ")}`,
-            loc,
-            "rego_recursion_error",
-          );
-        }
-        if (s === undefined) dfs(d);
-      }
-      stack.pop();
-      state.set(n, 2);
-    };
-    for (const n of deps.keys()) if (!state.has(n)) dfs(n);
-  }
-
-  /** The rule nodes a rule reads: through `data` references and function calls. */
-  #ruleDeps(rule: RuleDef, out: Set<DataNode>): void {
-    const addSubtree = (n: DataNode) => {
-      if (n.hasOwnRules) out.add(n);
-      for (const c of n.children.values()) if (c.hasRules) addSubtree(c);
-    };
-    const onRef = (r: RefTerm) => {
-      if (r.head.t !== "var" || r.head.name !== "data" || r.head.slot !== -1) return;
-      let n = this.root;
-      for (const p of r.path) {
-        if (n.hasOwnRules) break;
-        if (p.t !== "str") break;
-        const c = n.children.get(p.value);
-        if (c === undefined) return;
-        n = c;
-      }
-      addSubtree(n);
-    };
-    const onCall = (c: CallTerm) => {
-      if (c.target?.kind !== "function") return;
-      let n: DataNode | undefined = this.root;
-      for (const p of c.target.path) n = n?.children.get(p);
-      if (n !== undefined) out.add(n);
-    };
-    const walkTerm = (t: Term): void => {
-      switch (t.t) {
-        case "ref":
-          onRef(t);
-          walkTerm(t.head);
-          t.path.forEach(walkTerm);
-          return;
-        case "call":
-          onCall(t);
-          t.args.forEach(walkTerm);
-          return;
-        case "array":
-        case "set":
-          t.items.forEach(walkTerm);
-          return;
-        case "object":
-          for (const [k, v] of t.entries) {
-            walkTerm(k);
-            walkTerm(v);
-          }
-          return;
-        case "compr":
-          walkTerm(t.head);
-          if (t.value !== undefined) walkTerm(t.value);
-          t.body.forEach(walkExpr);
-          return;
-      }
-    };
-    const walkExpr = (e: Expr): void => {
-      for (const w of e.withs) {
-        walkTerm(w.value);
-        if (w.replacement?.kind === "function") {
-          onCall({ t: "call", name: [], args: [], loc: w.loc, target: w.replacement });
-        }
-      }
-      switch (e.k) {
-        case "term":
-          return walkTerm(e.term);
-        case "callout":
-          walkTerm(e.call);
-          return walkTerm(e.output);
-        case "unify":
-        case "assign":
-          walkTerm(e.lhs);
-          return walkTerm(e.rhs);
-        case "some":
-          return;
-        case "somein":
-          if (e.key !== undefined) walkTerm(e.key);
-          walkTerm(e.value);
-          return walkTerm(e.coll);
-        case "every":
-          walkTerm(e.domain);
-          e.body.forEach(walkExpr);
-          return;
-      }
-    };
-    rule.body.forEach(walkExpr);
-    rule.suffix.forEach(walkTerm);
-    if (rule.key !== undefined) walkTerm(rule.key);
-    walkTerm(rule.value);
-    for (const e of rule.elses) {
-      e.body.forEach(walkExpr);
-      walkTerm(e.value);
     }
   }
 
@@ -573,20 +353,30 @@ class Compiler {
   }
 
   /** Declare the variables of a pattern (`:=` left side, `some`, parameters) in `scope`. */
-  #declarePattern(t: Term, scope: Scope): void {
+  #declarePattern(t: Term, scope: Scope, assign = false): void {
     switch (t.t) {
       case "var":
         if (t.name === "_") return;
-        if (t.name === "input" || t.name === "data") {
+        if ((t.name === "input" || t.name === "data") && (this.#env?.v1 ?? true)) {
           throw compileError(`${t.name} cannot be shadowed`, t.loc);
+        }
+        if (
+          assign &&
+          (scope.declared.has(t.name) ||
+            (scope.parent?.isHead === true && scope.parent.declared.has(t.name)))
+        ) {
+          throw compileError(`var ${t.name} assigned above`, t.loc);
+        }
+        if (assign && scope.implicit.has(t.name)) {
+          throw compileError(`var ${t.name} referenced above`, t.loc);
         }
         if (!scope.declared.has(t.name)) scope.declared.set(t.name, this.#newSlot(scope));
         return;
       case "array":
-        for (const i of t.items) this.#declarePattern(i, scope);
+        for (const i of t.items) this.#declarePattern(i, scope, assign);
         return;
       case "object":
-        for (const [, v] of t.entries) this.#declarePattern(v, scope);
+        for (const [, v] of t.entries) this.#declarePattern(v, scope, assign);
         return;
       default:
         return;
@@ -597,7 +387,7 @@ class Compiler {
   #occurrences(t: Term, scope: Scope): void {
     switch (t.t) {
       case "var":
-        if (t.name !== "_") scope.occurs.add(t.name);
+        if (t.name !== "_" && !scope.willDeclare.has(t.name)) scope.occurs.add(t.name);
         return;
       case "ref":
         this.#occurrences(t.head, scope);
@@ -633,17 +423,11 @@ class Compiler {
         this.#occurrences(e.lhs, scope);
         return this.#occurrences(e.rhs, scope);
       case "assign":
-        this.#assignTarget(e.lhs);
-        this.#declarePattern(e.lhs, scope);
+        // Declared names are visible from their declaration on (see #expr).
         return this.#occurrences(e.rhs, scope);
       case "some":
-        for (const v of e.vars) this.#declarePattern(v, scope);
         return;
       case "somein":
-        if (e.key !== undefined) this.#declarePattern(e.key, scope);
-        this.#declarePattern(e.value, scope);
-        if (e.key !== undefined) this.#occurrences(e.key, scope);
-        this.#occurrences(e.value, scope);
         return this.#occurrences(e.coll, scope);
       case "every":
         return this.#occurrences(e.domain, scope);
@@ -765,9 +549,12 @@ class Compiler {
         for (const p of path) n = n?.children.get(p);
         if (n !== undefined && n.isFunction) {
           const def = n.functions[0] ?? n.defaultRule;
-          return { target: { kind: "function", path }, arity: def?.args?.length ?? 0 };
+          return {
+            target: { kind: "function", path },
+            arity: n.declaredArity ?? def?.args?.length ?? 0,
+          };
         }
-        if (n !== undefined && n.hasOwnRules) {
+        if (n !== undefined && (n.hasOwnRules || n.children.size > 0)) {
           throw compileError(
             `${["data", ...path].join(".")} is not a function`,
             loc,
@@ -817,6 +604,7 @@ class Compiler {
 
   #compr(t: ComprTerm, parent: Scope, env: ModuleEnv): ComprTerm {
     const scope = new Scope(parent);
+    this.#noteDeclarations(t.body, scope);
     this.#occurrences(t.head, scope);
     if (t.value !== undefined) this.#occurrences(t.value, scope);
     const body = this.#body(t.body, scope, env);
@@ -835,7 +623,25 @@ class Compiler {
     return out;
   }
 
+  /** Note the names a body declares, before any occurrence is recorded in its scope. */
+  #noteDeclarations(body: Body, scope: Scope): void {
+    const names = (t: Term): void => {
+      if (t.t === "var" && t.name !== "_") scope.willDeclare.add(t.name);
+      else if (t.t === "array") t.items.forEach(names);
+      else if (t.t === "object") t.entries.forEach(([, v]) => names(v));
+    };
+    for (const e of body) {
+      if (e.k === "assign") names(e.lhs);
+      else if (e.k === "some") e.vars.forEach(names);
+      else if (e.k === "somein") {
+        if (e.key !== undefined) names(e.key);
+        names(e.value);
+      }
+    }
+  }
+
   #body(body: Body, scope: Scope, env: ModuleEnv): Body {
+    this.#noteDeclarations(body, scope);
     for (const e of body) this.#exprOccurrences(e, scope);
     return body.map((e) => this.#expr(e, scope, env));
   }
@@ -863,32 +669,39 @@ class Compiler {
       }
       case "callout":
         return e;
-      case "unify":
-        return {
-          k: "unify",
-          lhs: this.#term(e.lhs, scope, env),
-          rhs: this.#term(e.rhs, scope, env),
-          ...base,
-        };
-      case "assign": {
+      case "unify": {
         const lhs = this.#term(e.lhs, scope, env);
-        if (lhs.t === "ref") throw compileError("cannot assign to ref", e.loc);
-        return { k: "assign", lhs, rhs: this.#term(e.rhs, scope, env), ...base };
+        const rhs = this.#term(e.rhs, scope, env);
+        checkLiteralMatch(lhs, rhs);
+        return { k: "unify", lhs, rhs, ...base };
+      }
+      case "assign": {
+        const rhs = this.#term(e.rhs, scope, env);
+        this.#assignTarget(e.lhs);
+        this.#declarePattern(e.lhs, scope, true);
+        const lhs = this.#term(e.lhs, scope, env);
+        checkLiteralMatch(lhs, rhs);
+        return { k: "assign", lhs, rhs, ...base };
       }
       case "some":
+        for (const v of e.vars) this.#declarePattern(v, scope, true);
         return {
           k: "some",
           vars: e.vars.map((v) => this.#resolveName(v, scope, env) as VarTerm),
           ...base,
         };
-      case "somein":
+      case "somein": {
+        const coll = this.#term(e.coll, scope, env);
+        if (e.key !== undefined) this.#declarePattern(e.key, scope, true);
+        this.#declarePattern(e.value, scope, true);
         return {
           k: "somein",
           key: e.key === undefined ? undefined : this.#term(e.key, scope, env),
           value: this.#term(e.value, scope, env),
-          coll: this.#term(e.coll, scope, env),
+          coll,
           ...base,
         };
+      }
       case "every":
         return this.#every(e, scope, env, base);
     }
@@ -901,7 +714,7 @@ class Compiler {
     let n: DataNode | undefined = this.root;
     for (const p of target.path) n = n?.children.get(p);
     const def = n?.functions[0] ?? n?.defaultRule;
-    return def?.args?.length ?? 0;
+    return n?.declaredArity ?? def?.args?.length ?? 0;
   }
 
   #every(
@@ -991,6 +804,7 @@ class Compiler {
   // ---- queries ----
 
   compileQuery(body: Body, env: ModuleEnv): CompiledQuery {
+    this.#env = env;
     this.#slots = 0;
     const scope = new Scope(undefined);
     const resolved = this.#body(body, scope, env);
@@ -999,7 +813,8 @@ class Compiler {
     const seen = new Set<number>();
     const collect = (t: Term) => {
       if (
-        t.t === "var" && t.slot >= 0 && !t.name.startsWith("_") && !seen.has(t.slot) &&
+        t.t === "var" && t.slot >= 0 && t.name !== "_" && !t.name.startsWith("__local") &&
+        !seen.has(t.slot) &&
         scope.own.has(t.slot)
       ) {
         seen.add(t.slot);
@@ -1060,6 +875,38 @@ function walkVars(e: Expr, f: (t: Term) => void): void {
   }
 }
 
+/**
+ * Unifying two literals of different shapes can never succeed: OPA's type checker rejects it
+ * (`rego_type_error: match error`), e.g. `[x, y] = [1, 2, 3]` or `[x] = {"a": 1}`.
+ */
+function checkLiteralMatch(a: Term, b: Term): void {
+  const fail = (why: string): never => {
+    throw compileError(`match error: ${why}`, a.loc, "rego_type_error");
+  };
+  const isObj = (t: Term) => t.t === "object";
+  if ((a.t === "array" && isObj(b)) || (isObj(a) && b.t === "array")) {
+    fail("incompatible destructuring patterns: array and object");
+  }
+  if (a.t === "array" && b.t === "array") {
+    if (a.items.length !== b.items.length) {
+      fail(`mismatch in number of array elements: ${a.items.length} and ${b.items.length}`);
+    }
+    a.items.forEach((x, i) => checkLiteralMatch(x, b.items[i] as Term));
+  }
+  if (a.t === "object" && b.t === "object") {
+    const keys = (t: Term & { t: "object" }) => t.entries.map(([k]) => constValue(k));
+    const ka = keys(a);
+    const kb = keys(b);
+    if (ka.every((k) => k !== undefined) && kb.every((k) => k !== undefined)) {
+      const sa = new Set(ka.map((k) => stringifyJson(toJson(k as Value))));
+      const sb = kb.map((k) => stringifyJson(toJson(k as Value)));
+      if (sa.size !== sb.length || sb.some((k) => !sa.has(k))) {
+        fail(`object literal keys mismatch: [${[...sa].join(", ")}] and [${sb.join(", ")}]`);
+      }
+    }
+  }
+}
+
 /** The dotted names of a var or a ref of string segments (`input.a.b`, `count`). */
 function refNames(t: Term): string[] | undefined {
   if (t.t === "var") return [t.name];
@@ -1082,7 +929,7 @@ function nonGround(t: Term): string | undefined {
     case "call":
       return "call";
     case "compr":
-      return "comprehension";
+      return undefined; // checked for free variables once compiled
     case "array":
     case "set":
       for (const i of t.items) {
@@ -1111,6 +958,12 @@ export function compileModules(
   return {
     root: c.root,
     compileQuery: (body, pkg = []) =>
-      c.compileQuery(body, { file: "query", pkg, ruleNames: new Set(), imports: new Map() }),
+      c.compileQuery(body, {
+        file: "query",
+        pkg,
+        ruleNames: new Set(),
+        imports: new Map(),
+        v1: true,
+      }),
   };
 }

@@ -46,8 +46,11 @@ export type RegoErrorCode =
 
 /** A position in a policy source: file name, 1-based row and column. */
 export interface SourceLocation {
+  /** The module name given to the compiler (or `query`). */
   readonly file: string;
+  /** 1-based line. */
   readonly row: number;
+  /** 1-based column (UTF-16 units). */
   readonly col: number;
 }
 

@@ -131,6 +131,13 @@ export function setPath(value: Value | undefined, path: readonly string[], v: Va
   return out;
 }
 
+function lookupBase(v: Value | undefined, key: Value): Value | undefined {
+  if (v instanceof RegoObject && typeof key === "number" && Number.isInteger(key)) {
+    return v.get(key) ?? v.get(String(key));
+  }
+  return lookup(v, key);
+}
+
 function lookup(v: Value | undefined, key: Value): Value | undefined {
   if (v === undefined || v === null || typeof v !== "object") return undefined;
   if (v instanceof RegoObject) return v.get(key);
@@ -158,6 +165,7 @@ export class Evaluator {
       charge: (n) => this.#charge(n),
       checkDeadline: () => this.#checkDeadline(),
       random: env.random,
+      memo: new Map(),
     };
   }
 
@@ -640,25 +648,37 @@ export class Evaluator {
     return this.evalTerm(head, f, ctx, (v) => this.#walk(v, t.path, 0, f, ctx, vk));
   }
 
-  /** Apply reference selections `path[i:]` to a value. */
-  #walk(v: Value, path: readonly Term[], i: number, f: Frame, ctx: Ctx, vk: VK): boolean {
+  /**
+   * Apply reference selections `path[i:]` to a value. In base documents under `data`
+   * (`base`), integer keys select string keys (`data.a[2]` reads `"2"`), as OPA's storage does.
+   */
+  #walk(
+    v: Value,
+    path: readonly Term[],
+    i: number,
+    f: Frame,
+    ctx: Ctx,
+    vk: VK,
+    base = false,
+  ): boolean {
     if (i >= path.length) return vk(v);
     const p = path[i] as Term;
+    const get = base ? lookupBase : lookup;
     const g = this.#groundValue(p, f);
     if (g !== undefined) {
-      const child = lookup(v, g);
-      return child === undefined ? false : this.#walk(child, path, i + 1, f, ctx, vk);
+      const child = get(v, g);
+      return child === undefined ? false : this.#walk(child, path, i + 1, f, ctx, vk, base);
     }
     if (this.#isPattern(p, f)) {
       return this.#entries(
         v,
         (key, child) =>
-          this.unifyValue(p, key, f, ctx, () => this.#walk(child, path, i + 1, f, ctx, vk)),
+          this.unifyValue(p, key, f, ctx, () => this.#walk(child, path, i + 1, f, ctx, vk, base)),
       );
     }
     return this.evalTerm(p, f, ctx, (key) => {
-      const child = lookup(v, key);
-      return child === undefined ? false : this.#walk(child, path, i + 1, f, ctx, vk);
+      const child = get(v, key);
+      return child === undefined ? false : this.#walk(child, path, i + 1, f, ctx, vk, base);
     });
   }
 
@@ -676,12 +696,12 @@ export class Evaluator {
   ): boolean {
     if (ctx.overrides.length > 0) {
       const o = ctx.overrideAt(at);
-      if (o !== undefined) return this.#walk(o.value, path, i, f, ctx, vk);
+      if (o !== undefined) return this.#walk(o.value, path, i, f, ctx, vk, true);
       if (ctx.overridesBelow(at).length === 0 && (node === undefined || !node.hasRules)) {
-        return base === undefined ? false : this.#walk(base, path, i, f, ctx, vk);
+        return base === undefined ? false : this.#walk(base, path, i, f, ctx, vk, true);
       }
     } else if (node === undefined || !node.hasRules) {
-      return base === undefined ? false : this.#walk(base, path, i, f, ctx, vk);
+      return base === undefined ? false : this.#walk(base, path, i, f, ctx, vk, true);
     }
     if (node !== undefined && node.hasOwnRules) {
       if (node.isFunction) return false;
@@ -693,10 +713,12 @@ export class Evaluator {
       return v === undefined ? false : vk(v);
     }
     const p = path[i] as Term;
-    const step = (key: Value): boolean => {
+    const step = (key0: Value): boolean => {
+      // The data document is keyed by strings: data[2] reads the key "2", as OPA's storage does.
+      const key = typeof key0 === "number" && Number.isInteger(key0) ? String(key0) : key0;
       if (typeof key !== "string") {
         const child = lookup(base, key);
-        return child === undefined ? false : this.#walk(child, path, i + 1, f, ctx, vk);
+        return child === undefined ? false : this.#walk(child, path, i + 1, f, ctx, vk, true);
       }
       const childNode = node?.children.get(key);
       const childBase = base instanceof RegoObject ? base.get(key) : undefined;
@@ -778,20 +800,41 @@ export class Evaluator {
     return v;
   }
 
-  /** Run a rule's body (then its else clauses, in order, while none succeeds). */
-  #evalChain(rule: RuleDef, f: Frame, ctx: Ctx, onValue: VK): boolean {
+  /**
+   * Run a rule's body (then its else clauses, in order, while none succeeds). `onValue` gets
+   * each value and whether the clause's value is a constant (so further solutions of the same
+   * clause cannot produce another value).
+   */
+  #evalChain(
+    rule: RuleDef,
+    f: Frame,
+    ctx: Ctx,
+    onValue: (v: Value, constant: boolean) => boolean,
+  ): boolean {
     let found = false;
-    const stop = this.evalBody(rule.body, 0, f, ctx, () => {
-      found = true;
-      return this.evalTerm(rule.value, f, ctx, onValue);
-    });
+    const main = rule.constant !== undefined;
+    // A clause counts as taken when it produced a value: an undefined head value (`p := x.y if
+    // ...`) falls through to `else`, as OPA moves such head terms into the body.
+    const stop = this.evalBody(
+      rule.body,
+      0,
+      f,
+      ctx,
+      () =>
+        this.evalTerm(rule.value, f, ctx, (v) => {
+          found = true;
+          return onValue(v, main);
+        }),
+    );
     if (stop || found) return stop;
     for (const e of rule.elses) {
       let ef = false;
-      const s = this.evalBody(e.body, 0, f, ctx, () => {
-        ef = true;
-        return this.evalTerm(e.value, f, ctx, onValue);
-      });
+      const constant = e.constant !== undefined;
+      const s = this.evalBody(e.body, 0, f, ctx, () =>
+        this.evalTerm(e.value, f, ctx, (v) => {
+          ef = true;
+          return onValue(v, constant);
+        }));
       if (s || ef) return s;
     }
     return false;
@@ -801,7 +844,7 @@ export class Evaluator {
     let result: Value | undefined;
     for (const rule of node.complete) {
       const f: Frame = new Array(rule.nslots);
-      this.#evalChain(rule, f, ctx, (v) => {
+      this.#evalChain(rule, f, ctx, (v, constant) => {
         if (result === undefined) result = v;
         else if (!equalValues(result, v)) {
           throw new RegoError(
@@ -812,8 +855,8 @@ export class Evaluator {
             },
           );
         }
-        // A constant value cannot change with further solutions of the same rule.
-        return rule.constant !== undefined;
+        // A constant value cannot change with further solutions of the same clause.
+        return constant;
       });
     }
     if (result === undefined && node.defaultRule !== undefined) {
@@ -831,10 +874,12 @@ export class Evaluator {
     for (const rule of node.sets) {
       const f: Frame = new Array(rule.nslots);
       const key = rule.key as Term;
+      // A constant element needs one solution only (OPA's early exit).
+      const constant = key.cv !== undefined;
       this.evalBody(rule.body, 0, f, ctx, () =>
         this.evalTerm(key, f, ctx, (v) => {
           out.add(v);
-          return false;
+          return constant;
         }));
     }
     return out;
@@ -849,9 +894,14 @@ export class Evaluator {
     const out = new RegoObject(base instanceof RegoObject ? base.entries() : []);
     const conflict = (loc: Loc) =>
       new RegoError("eval_conflict_error", "object keys must be unique", { location: loc });
+    const owned = new WeakSet<RegoSet>();
     for (const rule of node.objects) {
       const f: Frame = new Array(rule.nslots);
-      this.#evalChain(rule, f, ctx, (value) => {
+      const isSet = rule.kind === "set";
+      // Constant keys and value need one solution only (OPA's early exit).
+      const constant = rule.suffix.every((t) => t.cv !== undefined) &&
+        (isSet ? rule.key?.cv !== undefined : rule.constant !== undefined);
+      const onValue = (value: Value): boolean => {
         const keys: Value[] = [];
         const put = (): boolean => {
           let target = out;
@@ -868,9 +918,21 @@ export class Evaluator {
           }
           const last = keys[keys.length - 1] as Value;
           const prev = target.get(last);
+          if (isSet) {
+            if (prev !== undefined && !(prev instanceof RegoSet)) throw conflict(rule.loc);
+            let s = prev as RegoSet | undefined;
+            if (s === undefined || !owned.has(s)) {
+              // Never grow a set this evaluation did not create (base data is shared).
+              s = new RegoSet(s?.values() ?? []);
+              owned.add(s);
+              target.set(last, s);
+            }
+            s.add(value);
+            return constant;
+          }
           if (prev !== undefined && !equalValues(prev, value)) throw conflict(rule.loc);
           target.set(last, value);
-          return false;
+          return constant;
         };
         const go = (j: number): boolean =>
           j >= rule.suffix.length ? put() : this.evalTerm(rule.suffix[j] as Term, f, ctx, (kv) => {
@@ -878,7 +940,11 @@ export class Evaluator {
             return go(j + 1);
           });
         return go(0);
-      });
+      };
+      if (isSet) {
+        const key = rule.key as Term;
+        this.evalBody(rule.body, 0, f, ctx, () => this.evalTerm(key, f, ctx, onValue));
+      } else this.#evalChain(rule, f, ctx, onValue);
     }
     for (const [key, child] of node.children) {
       if (!child.hasRules || child.isFunction) continue;
@@ -981,7 +1047,7 @@ export class Evaluator {
         const params = rule.args ?? [];
         const bind = (i: number): boolean =>
           i >= params.length
-            ? this.#evalChain(rule, f, ctx, (v) => {
+            ? this.#evalChain(rule, f, ctx, (v, constant) => {
               if (result === undefined) result = v;
               else if (!equalValues(result, v)) {
                 throw new RegoError(
@@ -992,7 +1058,7 @@ export class Evaluator {
                   },
                 );
               }
-              return rule.constant !== undefined;
+              return constant;
             })
             : this.unifyValue(params[i] as Term, vals[i] as Value, f, ctx, () => bind(i + 1));
         bind(0);

@@ -46,15 +46,18 @@ export {
 } from "./errors.ts";
 export type { EvalLimits } from "./eval.ts";
 export type { RegoSyntax } from "./parser.ts";
+export { CosignError, type ErrorArea, type ErrorCode } from "../../errors.ts";
 export {
   compareValues,
   equalValues,
   formatValue,
   fromJson,
+  type FromJsonOptions,
   type JsonValue,
   RegoObject,
   RegoSet,
   stringifyJson,
+  type StringifyOptions,
   toJson,
   type Value,
 } from "./value.ts";

@@ -66,6 +66,8 @@ const FUTURE_KEYWORDS = ["in", "every", "contains", "if"] as const;
 
 /** Nesting bound, so that `[[[[...]]]]` fails as a parse error, not as a stack overflow. */
 const MAX_NESTING = 200;
+/** Longest reference, package path or rule head (segments). */
+const MAX_REF = 512;
 
 /** Infix operators and the built-in each stands for (OPA `ast.Plus`, `ast.Equal`, ...). */
 const INFIX: Record<string, string> = {
@@ -94,6 +96,9 @@ class Parser {
   readonly #keywords = new Set(BASE_KEYWORDS);
   /** `if` before bodies and `contains` for multi-value rules are mandatory. */
   #strict: boolean;
+  readonly #memo = new Map<string, { term: Term; end: number } | { error: RegoError }>();
+  #importedRegoV1 = false;
+  #importedFuture = false;
   /** Whether a newline ends the current literal (true inside bodies, false inside brackets). */
   readonly #nl: boolean[] = [true];
   #depth = 0;
@@ -103,7 +108,9 @@ class Parser {
     this.#file = file;
     this.#tokens = tokenize(source, file);
     this.#strict = syntax === "v1";
-    if (syntax === "v1") { for (const k of FUTURE_KEYWORDS) this.#keywords.add(k); }
+    // v0 modules may use the OPA 1.0 keywords without importing future.keywords (as regorus
+    // allows); only v1 and `import rego.v1` make `if` and `contains` mandatory.
+    for (const k of FUTURE_KEYWORDS) this.#keywords.add(k);
   }
 
   // ---- token helpers ----
@@ -175,7 +182,7 @@ class Parser {
   }
 
   /** Try a parse; on failure rewind and return undefined. */
-  #attempt<T>(f: () => T): T | undefined {
+  #attempt<T>(f: () => T, onError?: (e: unknown) => void): T | undefined {
     const pos = this.#pos;
     const depth = this.#depth;
     const nl = this.#nl.length;
@@ -183,6 +190,7 @@ class Parser {
       return f();
     } catch (e) {
       if (!(e instanceof RegoError) && !(e instanceof ParseFailure)) throw e;
+      if (e instanceof RegoError) onError?.(e);
       this.#pos = pos;
       this.#depth = depth;
       this.#nl.length = nl;
@@ -209,7 +217,7 @@ class Parser {
       }
       rules.push(...this.#parseRule());
     }
-    return { file: this.#file, pkg, pkgLoc: this.#loc(first), imports, rules };
+    return { file: this.#file, pkg, pkgLoc: this.#loc(first), imports, rules, v1: this.#strict };
   }
 
   /** `a.b["c"]` as names (package paths). */
@@ -218,6 +226,7 @@ class Parser {
     if (t.kind !== "ident") this.#fail(`${what} path expected`, t);
     const names = [t.text];
     while (true) {
+      if (names.length > MAX_REF) this.#fail(`${what} path longer than ${MAX_REF} segments`);
       const d = this.#peek();
       if (this.#isOp(".", d) && !d.ws) {
         this.#next();
@@ -245,6 +254,13 @@ class Parser {
       if (names[1] !== "keywords" || names.length > 3) {
         this.#fail(`invalid import ${names.join(".")}`, head);
       }
+      if (this.#importedRegoV1) {
+        this.#fail(
+          "the `rego.v1` import implies `future.keywords`, these are therefore mutually exclusive",
+          head,
+        );
+      }
+      this.#importedFuture = true;
       const word = names[2];
       if (word === undefined) { for (const k of FUTURE_KEYWORDS) this.#keywords.add(k); }
       else if ((FUTURE_KEYWORDS as readonly string[]).includes(word)) this.#keywords.add(word);
@@ -253,6 +269,13 @@ class Parser {
       if (names.length !== 2 || names[1] !== "v1") {
         this.#fail(`invalid import ${names.join(".")}, must be rego.v1`, head);
       }
+      if (this.#importedRegoV1 || this.#importedFuture) {
+        this.#fail(
+          "the `rego.v1` import implies `future.keywords`, these are therefore mutually exclusive",
+          head,
+        );
+      }
+      this.#importedRegoV1 = true;
       for (const k of FUTURE_KEYWORDS) this.#keywords.add(k);
       this.#strict = true;
     } else if (root !== "data" && root !== "input") {
@@ -294,6 +317,7 @@ class Parser {
     let lastBracket = false;
     this.#nest(false, () => {
       while (true) {
+        if (ref.length > MAX_REF) this.#fail(`rule head longer than ${MAX_REF} segments`);
         const d = this.#peek();
         if (this.#isOp(".", d) && !d.ws) {
           this.#next();
@@ -311,7 +335,7 @@ class Parser {
     });
     const headLoc = this.#loc(nameTok);
     let args: Term[] | undefined;
-    if (this.#isOp("(") && !this.#peek().ws) {
+    if (this.#isOp("(")) {
       args = this.#nest(false, () => this.#parseList("(", ")"));
     }
     let key: Term | undefined;
@@ -339,7 +363,9 @@ class Parser {
       }
     }
     if (!hasBody) {
-      if (value === undefined && key === undefined && !isDefault) {
+      // v0 allows a bare `p["s"]`: a partial set holding "s".
+      const bareSet = !this.#strict && lastBracket && args === undefined;
+      if (value === undefined && key === undefined && !isDefault && !bareSet) {
         this.#fail("rule must have a body or an assigned value", nameTok);
       }
       bodies.push([this.#trueExpr(headLoc)]);
@@ -363,12 +389,14 @@ class Parser {
       const b = this.#parseBraceBody();
       bodies.push(b);
     }
-    // v0 `p[x] { ... }` without a value is a partial set; v1 reads it as `p[x] := true`.
+    // v0 `p[x] { ... }` (and `p.x { ... }`) without a value is a partial set; v1 reads it as
+    // `p[x] := true`.
     if (
       !this.#strict && key === undefined && value === undefined && args === undefined &&
-      lastBracket
+      !isDefault && (lastBracket || ref.length === 2)
     ) {
-      key = ref.pop();
+      const last = ref.pop() as Term;
+      key = last;
     }
     const text = this.#text(start);
     const head: RuleHead = {
@@ -393,6 +421,27 @@ class Parser {
     if (this.#isKeyword("if")) {
       this.#next();
       if (this.#isOp("{")) {
+        // `p if { x | body }` is a comprehension term as the body, as regorus and OPA read it.
+        const start = this.#peek();
+        const compr = this.#attempt(() => {
+          const t = this.#nest(true, () => this.#parseTerm());
+          const n = this.#peek();
+          if (t.t !== "compr" || !(n.nl || n.kind === "eof" || this.#isKeyword("else", n))) {
+            throw new ParseFailure();
+          }
+          return t;
+        });
+        if (compr !== undefined) {
+          const loc = this.#loc(start);
+          return [{
+            k: "term",
+            term: compr,
+            negated: false,
+            withs: [],
+            loc,
+            text: this.#text(start),
+          }];
+        }
         const saved = this.#attempt(() => this.#parseBraceBody());
         if (saved !== undefined) return saved;
       }
@@ -618,9 +667,23 @@ class Parser {
 
   /** A primary term with its reference and call suffixes. */
   #parseTerm(): Term {
+    // Comprehension detection re-parses a bracket's first term after a failed attempt; the memo
+    // keeps that linear (`[[[[...]]]]` would otherwise cost 2^depth).
+    const key = `${this.#pos}:${this.#nl[this.#nl.length - 1]}:${this.#depth}`;
+    const memo = this.#memo.get(key);
+    if (memo !== undefined) {
+      if ("error" in memo) throw memo.error;
+      this.#pos = memo.end;
+      return memo.term;
+    }
     if (++this.#depth > MAX_NESTING) this.#fail(`nesting deeper than ${MAX_NESTING} levels`);
     try {
-      return this.#parseSuffixes(this.#parsePrimary());
+      const term = this.#parseSuffixes(this.#parsePrimary());
+      this.#memo.set(key, { term, end: this.#pos });
+      return term;
+    } catch (e) {
+      if (e instanceof RegoError) this.#memo.set(key, { error: e });
+      throw e;
     } finally {
       this.#depth--;
     }
@@ -647,7 +710,10 @@ class Parser {
           this.#next();
           return { t: "null", loc };
         }
-        if (this.#keywords.has(t.text)) this.#unexpected(t);
+        // `contains` is also a built-in: `contains(s, "x")` is a call, not the keyword.
+        const callable = t.text === "contains" && this.#isOp("(", this.#peek(1)) &&
+          !this.#peek(1).ws;
+        if (this.#keywords.has(t.text) && !callable) this.#unexpected(t);
         this.#next();
         if (t.text === "set" && this.#isOp("(") && this.#isOp(")", this.#peek(1))) {
           this.#next();
@@ -713,6 +779,9 @@ class Parser {
   }
 
   #extend(base: Term, segment: Term): Term {
+    if (base.t === "ref" && base.path.length >= MAX_REF) {
+      this.#fail(`reference longer than ${MAX_REF} segments`);
+    }
     if (base.t === "ref") return { ...base, path: [...base.path, segment] };
     return { t: "ref", head: base, path: [segment], loc: base.loc };
   }
@@ -754,6 +823,7 @@ class Parser {
     const open = this.#peek();
     const loc = this.#loc(open);
     return this.#nest(false, () => {
+      const start = this.#pos;
       const head = this.#attempt(() => {
         this.#next();
         if (this.#isOp("]")) throw new ParseFailure();
@@ -762,20 +832,35 @@ class Parser {
         this.#next();
         return h;
       });
+      let comprError: unknown;
       if (head !== undefined) {
-        const body = this.#parseComprBody("]");
-        this.#expectOp("]");
-        return { t: "compr", kind: "array", head, body, loc } satisfies ComprTerm;
+        const compr = this.#attempt(() => {
+          const body = this.#parseComprBody("]");
+          this.#expectOp("]");
+          return { t: "compr", kind: "array", head, body, loc } satisfies ComprTerm;
+        }, (e) => comprError = e);
+        if (compr !== undefined) return compr;
+        // As OPA does: `[x | y, 5]` is an array after all (`|` is set union).
+        this.#pos = start;
       }
-      const items = this.#parseList("[", "]");
+      const items = this.#listOr(() => this.#parseList("[", "]"), comprError);
       return { t: "array", items, loc } satisfies ArrayTerm;
     });
+  }
+
+  /** Parse a list; when that fails too, report the comprehension's error instead. */
+  #listOr<T>(f: () => T, comprError: unknown): T {
+    if (comprError === undefined) return f();
+    const r = this.#attempt(f);
+    if (r === undefined) throw comprError;
+    return r;
   }
 
   #parseBrace(): Term {
     const open = this.#peek();
     const loc = this.#loc(open);
     return this.#nest(false, () => {
+      const start = this.#pos;
       const compr = this.#attempt((): { head: Term; value?: Term } => {
         this.#next();
         const h = this.#parseTerm();
@@ -790,13 +875,24 @@ class Parser {
         this.#next();
         return { head: h, value: v };
       });
+      let comprError: unknown;
       if (compr !== undefined) {
-        const body = this.#parseComprBody("}");
-        this.#expectOp("}");
-        return compr.value === undefined
-          ? { t: "compr", kind: "set", head: compr.head, body, loc } satisfies ComprTerm
-          : { t: "compr", kind: "object", head: compr.head, value: compr.value, body, loc };
+        const done = this.#attempt((): ComprTerm => {
+          const body = this.#parseComprBody("}");
+          this.#expectOp("}");
+          return compr.value === undefined
+            ? { t: "compr", kind: "set", head: compr.head, body, loc }
+            : { t: "compr", kind: "object", head: compr.head, value: compr.value, body, loc };
+        }, (e) => comprError = e);
+        if (done !== undefined) return done;
+        this.#pos = start;
       }
+      return this.#listOr(() => this.#parseBraceItems(loc), comprError);
+    });
+  }
+
+  #parseBraceItems(loc: Loc): Term {
+    {
       this.#expectOp("{");
       if (this.#isOp("}")) {
         this.#next();
@@ -826,7 +922,7 @@ class Parser {
       }
       this.#expectOp("}");
       return { t: "set", items, loc };
-    });
+    }
   }
 
   parseQuery(): Body {

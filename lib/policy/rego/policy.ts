@@ -22,7 +22,9 @@ import { fromJson, type JsonValue, RegoObject, toJson, type Value } from "./valu
 
 /** A module to compile: a file name (used in error locations) and its source. */
 export interface RegoModule {
+  /** File name used in error locations (`policy.rego`). */
   readonly name: string;
+  /** The Rego source text. */
   readonly source: string;
 }
 
@@ -66,6 +68,7 @@ export interface RegoExpressionValue {
 
 /** One solution of a query (OPA `rego.Result`). */
 export interface RegoResult {
+  /** The value of each query expression, in written order. */
   readonly expressions: RegoExpressionValue[];
   /** Values of the query's named variables; absent when it has none. */
   readonly bindings?: Record<string, JsonValue>;
@@ -76,7 +79,9 @@ export type RegoResultSet = RegoResult[];
 
 /** One solution as Rego values (sets stay sets): what {@link RegoPolicy.evaluateValues} returns. */
 export interface RegoValueResult {
+  /** The value of each query expression, in written order. */
   readonly expressions: Value[];
+  /** The values of the query's named variables. */
   readonly bindings: ReadonlyMap<string, Value>;
 }
 
@@ -103,6 +108,21 @@ function checkSize(what: string, text: string, max: number): void {
     throw new RegoError("rego_parse_error", `${what} is larger than ${max} bytes`, {
       policyCode: "POLICY_TOO_LARGE",
     });
+  }
+}
+
+/** Run a parse/compile step; a JS stack overflow (absurdly deep terms) becomes a RegoError. */
+function guardStack<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      throw new RegoError("rego_compile_error", "policy is nested too deeply to compile", {
+        policyCode: "POLICY_TOO_LARGE",
+        cause: e,
+      });
+    }
+    throw e;
   }
 }
 
@@ -191,8 +211,9 @@ export class RegoPolicy {
     const cached = this.#queries.get(query);
     if (cached !== undefined) return cached;
     checkSize("The query", query, DEFAULT_MAX_SOURCE);
-    const body = parseQuery(query, "query", { syntax: "v1" });
-    const compiled = this.#compileQuery(body);
+    const compiled = guardStack(() =>
+      this.#compileQuery(parseQuery(query, "query", { syntax: "v1" }))
+    );
     const written = [...compiled.written];
     const prepared: PreparedQuery = {
       compiled,
@@ -338,17 +359,19 @@ export function compileRego(
       policyCode: "POLICY_TOO_LARGE",
     });
   }
-  const parsed = modules.map((m, i) => {
-    const mod = typeof m === "string" ? { name: `module-${i}.rego`, source: m } : m;
-    checkSize(`Module "${mod.name}"`, mod.source, maxBytes);
-    return parseModule(mod.source, mod.name, { syntax });
+  return guardStack(() => {
+    const parsed = modules.map((m, i) => {
+      const mod = typeof m === "string" ? { name: `module-${i}.rego`, source: m } : m;
+      checkSize(`Module "${mod.name}"`, mod.source, maxBytes);
+      return parseModule(mod.source, mod.name, { syntax });
+    });
+    const compiled = compileModules(parsed, {
+      syntax,
+      builtins: BUILTINS,
+      unsupported: UNSUPPORTED_BUILTINS,
+    });
+    return new RegoPolicy(compiled.root, syntax, (body) => compiled.compileQuery(body));
   });
-  const compiled = compileModules(parsed, {
-    syntax,
-    builtins: BUILTINS,
-    unsupported: UNSUPPORTED_BUILTINS,
-  });
-  return new RegoPolicy(compiled.root, syntax, (body) => compiled.compileQuery(body));
 }
 
 /**

@@ -533,6 +533,13 @@ export function reorderBody(body: Body, safeInit: Safe, head: readonly Term[]): 
     out.push((next as { e: Expr }).e);
     for (const s of outs) bound.add(s);
   }
+  // Head terms may iterate themselves (`q := xs[_]`): what they bind by reference indices
+  // counts, as OPA moves such terms into the body.
+  for (const t of head) {
+    const outs = new Set<number>();
+    evaluable(t, safe, outs);
+    for (const s of outs) bound.add(s);
+  }
   for (const t of head) {
     const u = firstUnsafe(t, safe);
     if (u !== undefined) throw unsafeError(u, t);

@@ -49,10 +49,18 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 }
 
 /** Read a case file: `{cases: [...]}`. */
-export function readCases(path: string): Record<string, unknown>[] {
-  const doc = parseYaml(Deno.readTextFileSync(path), { intAsBigInt: true, maxBytes: 1 << 22 });
-  if (!isRecord(doc) || !Array.isArray(doc.cases)) throw new SyntaxError(`${path}: no cases`);
-  return doc.cases.filter(isRecord);
+export function readCases(path: string, keepKeys = false): Record<string, unknown>[] {
+  // regorus cases may use non-string keys (`null: 1`): keep them with mapAsMap.
+  const doc = parseYaml(Deno.readTextFileSync(path), {
+    intAsBigInt: true,
+    maxBytes: 1 << 22,
+    mapAsMap: keepKeys,
+  });
+  const record = (x: unknown): unknown =>
+    x instanceof Map ? Object.fromEntries([...x].map(([k, v]) => [String(k), v])) : x;
+  const top = record(doc);
+  if (!isRecord(top) || !Array.isArray(top.cases)) throw new SyntaxError(`${path}: no cases`);
+  return top.cases.map(record).filter(isRecord);
 }
 
 function describe(e: unknown): string {
@@ -151,6 +159,20 @@ export function runOpaCase(
 function processValue(v: unknown): Value | undefined {
   if (v === "#undefined") return undefined;
   if (Array.isArray(v)) return v.map((x) => processValue(x) ?? null);
+  if (v instanceof Map) {
+    if (v.size === 1 && Array.isArray(v.get("set!"))) {
+      return processValue({ "set!": v.get("set!") });
+    }
+    if (v.size === 1 && Array.isArray(v.get("object!"))) {
+      return processValue({ "object!": v.get("object!") });
+    }
+    const o = new RegoObject();
+    for (const [k, x] of v) {
+      const pv = processValue(x);
+      if (pv !== undefined) o.set(processValue(k) ?? null, pv);
+    }
+    return o;
+  }
   if (isRecord(v)) {
     const keys = Object.keys(v);
     if (keys.length === 1 && Array.isArray(v["set!"])) {
@@ -159,8 +181,12 @@ function processValue(v: unknown): Value | undefined {
     if (keys.length === 1 && Array.isArray(v["object!"])) {
       const o = new RegoObject();
       for (const item of v["object!"] as unknown[]) {
-        if (!isRecord(item)) throw new TypeError("object! items need key and value");
-        o.set(processValue(item.key) ?? null, processValue(item.value) ?? null);
+        const get = (k: string) =>
+          item instanceof Map ? item.get(k) : isRecord(item) ? item[k] : undefined;
+        if (!(item instanceof Map) && !isRecord(item)) {
+          throw new TypeError("object! items need key and value");
+        }
+        o.set(processValue(get("key")) ?? null, processValue(get("value")) ?? null);
       }
       return o;
     }
@@ -175,6 +201,9 @@ function processValue(v: unknown): Value | undefined {
 }
 
 function manyOf(v: unknown): unknown[] | undefined {
+  if (v instanceof Map) {
+    return Array.isArray(v.get("many!")) ? v.get("many!") as unknown[] : undefined;
+  }
   return isRecord(v) && Array.isArray(v["many!"]) ? v["many!"] as unknown[] : undefined;
 }
 
@@ -200,7 +229,7 @@ export function runRegorusCase(
     for (const raw of inputs) {
       const input = raw === undefined ? undefined : processValue(raw);
       const rs = policy.evaluateValues(String(c.query), {
-        data: c.data ?? {},
+        data: processValue(c.data ?? {}) ?? {},
         strict,
         now: 1_700_000_000_000_000_000n,
         print: (m, loc) => prints.push(`${loc.file}:${loc.row}: ${m}`),
@@ -218,7 +247,14 @@ export function runRegorusCase(
   } catch (e) {
     if (wantError === undefined) return fail(`unexpected error: ${describe(e)}`);
     if (!(e instanceof RegoError)) return fail(`not a RegoError: ${describe(e)}`);
-    return { file, note, status: "pass", errorTextMatched: e.message.includes(wantError) };
+    const matched = e.message.includes(wantError);
+    return matched ? { file, note, status: "pass", errorTextMatched: true } : {
+      file,
+      note,
+      status: "pass",
+      errorTextMatched: false,
+      reason: `${e.message} (regorus: ${wantError})`,
+    };
   }
   if (wantError !== undefined) {
     return fail(`expected error ${JSON.stringify(wantError)}, got ${show(results.map(toJson))}`);

@@ -5,7 +5,7 @@
  *
  * One test per category asserts its pass rate against the floor recorded in `FLOORS` (so that
  * a regression fails); the last test prints the table (category, passed, failed, skipped) and
- * asserts the overall target: at least 95% of the cases in the categories in scope. Skips are
+ * asserts the overall target: at least 95% of the cases that are not skipped. Skips are
  * listed in `SKIPS` with their reason; nothing is skipped silently. `REGO_CASES_VERBOSE=1`
  * prints every failure.
  */
@@ -26,18 +26,254 @@ function opaSyntax(rel: string): "v0" | "v1" {
 }
 
 /** Cases not run, each with the reason (keys: file, or `file#note`). */
+const REGORUS_SPECIFIC = "regorus-specific behaviour (OPA differs)";
+
 const SKIPS = new Map<string, string>([
+  [
+    "regorus/builtins/comparison/tests.yaml#order",
+    `${REGORUS_SPECIFIC}: regorus orders sets before objects; OPA's ast.Compare puts objects (7) before sets (8)`,
+  ],
+  ["opa/time/test-time-0947.yaml#time/time caching", "needs OPA's test-only built-in test.sleep"],
+  [
+    "opa/jsonbuiltins/test-jsonbuiltins-0928.yaml#jsonbuiltins/yaml unmarshal error",
+    "expects the Go YAML library's error text",
+  ],
+  [
+    "opa/strings/test-strings-0921.yaml#strings/sprintf: float too big",
+    "OPA prints a number beyond float64 (2e308) by its literal text; numbers here are values",
+  ],
+  // regorus cases where regorus and OPA disagree; each reason says what OPA does instead.
+  [
+    "regorus/builtins/arrays/slice.yaml#all",
+    `${REGORUS_SPECIFIC}: a float index is undefined in regorus, a type error in strict OPA`,
+  ],
+  [
+    "regorus/builtins/numbers/intn.yaml#undefined",
+    `${REGORUS_SPECIFIC}: a float bound is undefined in regorus, a type error in strict OPA`,
+  ],
+  [
+    "regorus/builtins/numbers/mod.yaml#integral float too large to convert",
+    `${REGORUS_SPECIFIC}: OPA keeps number literal texts (1e16 written as 100000000000000000e-1 is a float); numbers here are values`,
+  ],
+  [
+    "regorus/builtins/debugging/print.yaml#all",
+    `${REGORUS_SPECIFIC}: regorus prints an empty set as {}, OPA as set()`,
+  ],
+  [
+    "regorus/builtins/semver/is_valid.yaml#semver.compare wrong arg1 type",
+    `${REGORUS_SPECIFIC}: OPA's semver.is_valid returns false for a non-string`,
+  ],
+  [
+    "regorus/builtins/strings/indexof.yaml#base",
+    `${REGORUS_SPECIFIC}: indexof("", "") is -1 in regorus, the error "empty search character" in OPA`,
+  ],
+  [
+    "regorus/builtins/strings/sprintf.yaml#numeric formatting",
+    `${REGORUS_SPECIFIC}: Go's fmt prints %f of 3.14 as 3.140000 and %o of 64 as 100`,
+  ],
+  [
+    "regorus/builtins/strings/sprintf.yaml#error cases",
+    `${REGORUS_SPECIFIC}: Go's fmt writes %!d(MISSING) for a missing argument`,
+  ],
+  [
+    "regorus/builtins/time/add_date.yaml#adding-overflowing-years",
+    `${REGORUS_SPECIFIC}: OPA fails with "time outside of valid range"`,
+  ],
+  [
+    "regorus/builtins/time/add_date.yaml#subtracting-overflowing-years",
+    `${REGORUS_SPECIFIC}: OPA fails with "time outside of valid range"`,
+  ],
+  [
+    "regorus/builtins/time/format.yaml#without-timezone-and-format",
+    `${REGORUS_SPECIFIC}: Go's RFC3339Nano drops trailing zeros of the fraction`,
+  ],
+  [
+    "regorus/builtins/time/format.yaml#with-timezone-and-no-format",
+    `${REGORUS_SPECIFIC}: Go's RFC3339Nano drops trailing zeros of the fraction`,
+  ],
+  [
+    "regorus/builtins/units/parse.yaml#all",
+    `${REGORUS_SPECIFIC}: units beyond OPA's (Q, R, Y, Z, h, da, Zi, Yi, ...)`,
+  ],
+  [
+    "regorus/builtins/units/parse.yaml#b suffix not supported",
+    `${REGORUS_SPECIFIC}: regorus rejects "mb" quietly; OPA fails with "unit mb not recognized"`,
+  ],
+  [
+    "regorus/builtins/units/parse_bytes.yaml#all",
+    `${REGORUS_SPECIFIC}: byte units beyond OPA's (Yi, Zi, ...)`,
+  ],
+  [
+    "regorus/builtins/uuid/generate.yaml",
+    "uuid.* built-ins are not implemented (not needed by cosign or policy-controller policies)",
+  ],
+  [
+    "regorus/builtins/uuid/parse.yaml",
+    "uuid.* built-ins are not implemented (not needed by cosign or policy-controller policies)",
+  ],
+  [
+    "regorus/data/tests.yaml#numbers are converted to string as needed when indexing data",
+    `${REGORUS_SPECIFIC}: regorus drops undefined array elements and converts 1.2 to "1.2"`,
+  ],
+  [
+    "regorus/data/tests.yaml#overriding refs in data produces no error",
+    `${REGORUS_SPECIFIC}: base data wins over a rule of the same path`,
+  ],
+  [
+    "regorus/default/basic.yaml#basic",
+    `${REGORUS_SPECIFIC}: default rules for object keys (default p[true] = ...)`,
+  ],
+  [
+    "regorus/import/tests.yaml#import alias shadowed by rule",
+    `${REGORUS_SPECIFIC}: the case's own comment says OPA keeps the import`,
+  ],
+  [
+    "regorus/import/tests.yaml#overload error does not leak callee module imports",
+    `${REGORUS_SPECIFIC}: OPA reports the conflict of m(_) := 1 and m(_) := 2`,
+  ],
+  [
+    "regorus/limits/execution_timer.yaml",
+    `${REGORUS_SPECIFIC}: regorus's injectable execution timer (this engine's time limit is tested in rego_engine_test.ts)`,
+  ],
+  [
+    "regorus/rule/multiple_outputs.yaml#fn_single_output",
+    `${REGORUS_SPECIFIC}: regorus reads zero-argument functions as documents`,
+  ],
+  [
+    "regorus/rule/multiple_outputs.yaml#fn_identical_outputs_tolerated",
+    `${REGORUS_SPECIFIC}: regorus reads zero-argument functions as documents`,
+  ],
+  [
+    "regorus/rule/multiple_outputs.yaml#fn_toplevel_disjoint_conflict",
+    `${REGORUS_SPECIFIC}: regorus reads zero-argument functions as documents`,
+  ],
+  [
+    "regorus/rule/multiple_outputs.yaml#fn_nested_object_conflict_no_deep_merge",
+    `${REGORUS_SPECIFIC}: regorus reads zero-argument functions as documents`,
+  ],
+  [
+    "regorus/some/tests.yaml#array-length-mismatch",
+    `${REGORUS_SPECIFIC}: a runtime error where OPA's some ... in is simply undefined`,
+  ],
+  [
+    "regorus/some/tests.yaml#invalid-null",
+    `${REGORUS_SPECIFIC}: some ... in a non-collection is an error in regorus, undefined in OPA`,
+  ],
+  [
+    "regorus/some/tests.yaml#invalid-bool",
+    `${REGORUS_SPECIFIC}: some ... in a non-collection is an error in regorus, undefined in OPA`,
+  ],
+  [
+    "regorus/some/tests.yaml#invalid-number",
+    `${REGORUS_SPECIFIC}: some ... in a non-collection is an error in regorus, undefined in OPA`,
+  ],
+  [
+    "regorus/some/tests.yaml#invalid-string",
+    `${REGORUS_SPECIFIC}: some ... in a non-collection is an error in regorus, undefined in OPA`,
+  ],
+  [
+    "regorus/binding/bindings.yaml#some-in-array-length-mismatch-error",
+    `${REGORUS_SPECIFIC}: a runtime error where OPA's some ... in is simply undefined`,
+  ],
   [
     "opa/regexmatch/test-regexmatch-0858.yaml",
     "corpus README: expectation is wrong (array indices as strings)",
   ],
 ]);
 
-/** Minimum pass rate per category (a regression below it fails the category's test). */
-const FLOORS: Record<string, number> = {};
+/** Files the YAML 1.2 reader refuses (serde_yaml, regorus's reader, is more lenient). */
+const UNREADABLE = new Map<string, string>([
+  [
+    "regorus/loop/chained.yaml",
+    "not valid YAML 1.2: a flow sequence is not indented under its key (line 136); npm:yaml refuses it",
+  ],
+]);
 
-/** Categories outside the built-ins this engine covers (reported, not counted in the target). */
-const OUT_OF_SCOPE: Record<string, string> = {};
+/**
+ * Minimum pass rate per category, recorded from the last full run (every counted case passes;
+ * a regression below it fails the category's test). A category missing here must pass fully.
+ */
+const FLOORS: Record<string, number> = {
+  "opa/aggregates": 1,
+  "opa/all": 1,
+  "opa/any": 1,
+  "opa/array": 1,
+  "opa/assignments": 1,
+  "opa/base64builtins": 1,
+  "opa/base64urlbuiltins": 1,
+  "opa/comparisonexpr": 1,
+  "opa/completedoc": 1,
+  "opa/comprehensions": 1,
+  "opa/containskeyword": 1,
+  "opa/cryptox509parsecertificates": 1,
+  "opa/dataderef": 1,
+  "opa/defaultkeyword": 1,
+  "opa/disjunction": 1,
+  "opa/elsekeyword": 1,
+  "opa/embeddedvirtualdoc": 1,
+  "opa/every": 1,
+  "opa/functionerrors": 1,
+  "opa/functions": 1,
+  "opa/helloworld": 1,
+  "opa/jsonbuiltins": 1,
+  "opa/negation": 1,
+  "opa/objectget": 1,
+  "opa/objectkeys": 1,
+  "opa/objectunion": 1,
+  "opa/regexfind": 1,
+  "opa/regexmatch": 1,
+  "opa/regexreplace": 1,
+  "opa/regexsplit": 1,
+  "opa/semvercompare": 1,
+  "opa/sets": 1,
+  "opa/sprintf": 1,
+  "opa/strings": 1,
+  "opa/time": 1,
+  "opa/trim": 1,
+  "opa/type": 1,
+  "opa/union": 1,
+  "opa/units": 1,
+  "regorus/arithmetic": 1,
+  "regorus/assign": 1,
+  "regorus/basic": 1,
+  "regorus/binding": 1,
+  "regorus/builtins/aggregates": 1,
+  "regorus/builtins/arrays": 1,
+  "regorus/builtins/bitwise": 1,
+  "regorus/builtins/comparison": 1,
+  "regorus/builtins/debugging": 1,
+  "regorus/builtins/glob": 1,
+  "regorus/builtins/numbers": 1,
+  "regorus/builtins/objects": 1,
+  "regorus/builtins/semver": 1,
+  "regorus/builtins/strings": 1,
+  "regorus/builtins/time": 1,
+  "regorus/builtins/types": 1,
+  "regorus/builtins/units": 1,
+  "regorus/builtins/uuid": 1,
+  "regorus/call": 1,
+  "regorus/compr": 1,
+  "regorus/data": 1,
+  "regorus/default": 1,
+  "regorus/engine": 1,
+  "regorus/every": 1,
+  "regorus/import": 1,
+  "regorus/input": 1,
+  "regorus/limits": 1,
+  "regorus/loop": 1,
+  "regorus/multi": 1,
+  "regorus/negation": 1,
+  "regorus/nonstrict": 1,
+  "regorus/query": 1,
+  "regorus/refr": 1,
+  "regorus/rego.v1": 1,
+  "regorus/rule": 1,
+  "regorus/scheduler": 1,
+  "regorus/snippets": 1,
+  "regorus/some": 1,
+  "regorus/unary": 1,
+  "regorus/variables": 1,
+};
 
 function walk(dir: string): string[] {
   const out: string[] = [];
@@ -94,9 +330,14 @@ if (
       const outcomes: CaseOutcome[] = [];
       for (const f of cat.files) {
         const key = `${cat.kind}/${f.rel}`;
+        const fileSkip = UNREADABLE.get(key);
+        if (fileSkip !== undefined) {
+          outcomes.push({ file: key, note: "(file)", status: "skip", reason: fileSkip });
+          continue;
+        }
         let cases: Record<string, unknown>[];
         try {
-          cases = readCases(f.path);
+          cases = readCases(f.path, cat.kind === "regorus");
         } catch (e) {
           outcomes.push({ file: key, note: "(file)", status: "fail", reason: `unreadable: ${e}` });
           continue;
@@ -109,13 +350,16 @@ if (
           if (VERBOSE && o.status === "fail") {
             console.log(`FAIL ${key} :: ${o.note}\n     ${o.reason}`);
           }
+          if (VERBOSE && o.errorTextMatched === false) {
+            console.log(`ERROR TEXT ${key} :: ${o.note}\n     ${o.reason}`);
+          }
         }
       }
       results.set(cat.name, outcomes);
       const passed = outcomes.filter((o) => o.status === "pass").length;
       const counted = outcomes.filter((o) => o.status !== "skip").length;
       const rate = counted === 0 ? 1 : passed / counted;
-      const floor = FLOORS[cat.name] ?? 0;
+      const floor = FLOORS[cat.name] ?? 1;
       assert.ok(
         rate >= floor,
         `${cat.name}: pass rate ${(rate * 100).toFixed(1)}% is below the floor ${
@@ -126,50 +370,44 @@ if (
   }
 
   Deno.test("rego conformance: summary table and overall target", () => {
-    const rows: string[][] = [["category", "passed", "failed", "skipped", "in scope"]];
+    const rows: string[][] = [["category", "passed", "failed", "skipped", "error text"]];
     let pass = 0;
     let fail = 0;
     let skip = 0;
-    let scopePass = 0;
-    let scopeCount = 0;
+    let errText = 0;
+    let errCases = 0;
     const reasons = new Map<string, number>();
     for (const [name, outcomes] of results) {
       const p = outcomes.filter((o) => o.status === "pass").length;
       const f = outcomes.filter((o) => o.status === "fail").length;
       const s = outcomes.filter((o) => o.status === "skip").length;
+      // regorus error cases pass on any RegoError; this column counts regorus's own wording.
+      const withText = outcomes.filter((o) => o.errorTextMatched !== undefined);
+      const matched = withText.filter((o) => o.errorTextMatched === true).length;
       for (const o of outcomes) {
         if (o.status === "skip") {
           reasons.set(o.reason ?? "", (reasons.get(o.reason ?? "") ?? 0) + 1);
         }
       }
-      const inScope = OUT_OF_SCOPE[name] === undefined;
       rows.push([
         name,
         String(p),
         String(f),
         String(s),
-        inScope ? "yes" : `no: ${OUT_OF_SCOPE[name]}`,
+        withText.length === 0 ? "" : `${matched}/${withText.length}`,
       ]);
       pass += p;
       fail += f;
       skip += s;
-      if (inScope) {
-        scopePass += p;
-        scopeCount += p + f;
-      }
+      errText += matched;
+      errCases += withText.length;
     }
-    rows.push([
-      "TOTAL",
-      String(pass),
-      String(fail),
-      String(skip),
-      `${scopePass}/${scopeCount} in scope`,
-    ]);
+    rows.push(["TOTAL", String(pass), String(fail), String(skip), `${errText}/${errCases}`]);
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
     console.log(rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ")).join("\n"));
     for (const [r, n] of reasons) console.log(`skipped ${n}: ${r}`);
-    const rate = scopeCount === 0 ? 0 : scopePass / scopeCount;
-    console.log(`in-scope pass rate: ${(rate * 100).toFixed(2)}%`);
-    assert.ok(rate >= 0.95, `overall in-scope pass rate ${(rate * 100).toFixed(2)}% is below 95%`);
+    const rate = pass + fail === 0 ? 0 : pass / (pass + fail);
+    console.log(`pass rate (skips excluded): ${(rate * 100).toFixed(2)}%`);
+    assert.ok(rate >= 0.95, `overall pass rate ${(rate * 100).toFixed(2)}% is below 95%`);
   });
 }

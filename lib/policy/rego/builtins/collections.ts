@@ -34,7 +34,7 @@ function member(x: Value, coll: Value): boolean {
   return false;
 }
 
-function numbersOf(name: string, args: readonly Value[]): RegoNumber[] {
+function numbersOf(args: readonly Value[]): RegoNumber[] {
   const items = collection(args, 1, "set", "array");
   return items.map((e) => {
     if (!isNumber(e)) {
@@ -93,12 +93,12 @@ export const COLLECTION_BUILTINS: readonly Builtin[] = [
   builtin(
     "sum",
     1,
-    (args) => numbersOf("sum", args).reduce<RegoNumber>((a, b) => addNumbers(a, b), 0),
+    (args) => numbersOf(args).reduce<RegoNumber>((a, b) => addNumbers(a, b), 0),
   ),
   builtin(
     "product",
     1,
-    (args) => numbersOf("product", args).reduce<RegoNumber>((a, b) => mulNumbers(a, b), 1),
+    (args) => numbersOf(args).reduce<RegoNumber>((a, b) => mulNumbers(a, b), 1),
   ),
   builtin("max", 1, (args) => {
     const items = collection(args, 1, "set", "array");

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { limitError } from "../errors.ts";
 import { RegoSet, type Value } from "../value.ts";
 import { type Builtin, builtin, builtinError, operandError, str } from "./registry.ts";
 
@@ -183,7 +184,9 @@ export const NET_BUILTINS: readonly Builtin[] = [
     const [lo, hi] = range(n);
     const count = hi - lo + 1n;
     if (count > BigInt(MAX_EXPAND)) {
-      throw builtinError(`CIDR ${str(args, 1)} has more than ${MAX_EXPAND} addresses`);
+      throw limitError(
+        `net.cidr_expand: CIDR ${str(args, 1)} has more than ${MAX_EXPAND} addresses`,
+      );
     }
     ctx.charge(Number(count));
     const out = new RegoSet();

@@ -21,6 +21,7 @@ import {
   toDouble,
   type Value,
 } from "../value.ts";
+import { limitError } from "../errors.ts";
 import { type Builtin, builtin, builtinError, int, num, operandError } from "./registry.ts";
 
 function finite(n: number): RegoNumber {
@@ -98,8 +99,9 @@ const MAX_RANGE = 10_000_000n;
 
 function range(from: bigint, to: bigint, step: bigint, charge: (n: number) => void): Value[] {
   const count = (from <= to ? to - from : from - to) / step + 1n;
-  if (count > MAX_RANGE) throw builtinError(`range of ${count} numbers is too large`);
+  // Charge first: a range beyond the step budget fails by the budget, before any allocation.
   charge(Number(count));
+  if (count > MAX_RANGE) throw limitError(`numbers.range: range of ${count} numbers is too large`);
   const out: Value[] = [];
   if (from <= to) { for (let i = from; i <= to; i += step) out.push(normalizeNumber(i)); }
   else for (let i = from; i >= to; i -= step) out.push(normalizeNumber(i));
@@ -159,7 +161,12 @@ export const NUMBER_BUILTINS: readonly Builtin[] = [
     if (n === 0n) return 0;
     const bound = n < 0n ? -n : n;
     if (bound > BigInt(Number.MAX_SAFE_INTEGER)) throw builtinError("operand 2 is too large");
-    return Math.floor(ctx.random() * Number(bound));
+    const key = `rand.intn\u0000${args[0]}\u0000${n}`;
+    const seen = ctx.memo.get(key);
+    if (seen !== undefined) return seen;
+    const r = Math.floor(ctx.random() * Number(bound));
+    ctx.memo.set(key, r);
+    return r;
   }, { volatile: true }),
   bitsOp("bits.and", (a, b) => a & b),
   bitsOp("bits.or", (a, b) => a | b),

@@ -249,7 +249,8 @@ function applyPatch(doc: Value, patches: readonly Value[], ctx: BuiltinContext):
           break;
         }
         case "remove":
-          cur = removeAt(cur, at);
+          // Removing the root leaves nothing until an "add" at the root replaces it.
+          cur = at.length === 0 ? null : removeAt(cur, at);
           break;
         case "replace": {
           const v = p.get("value");

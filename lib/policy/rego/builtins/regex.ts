@@ -12,6 +12,7 @@
  * @module
  */
 
+import { limitError } from "../errors.ts";
 import { compileRe2, type Re2, RegexSyntaxError } from "../re2.ts";
 import type { Value } from "../value.ts";
 import {
@@ -38,7 +39,7 @@ function re(pattern: string): Re2 {
 
 function input(args: readonly Value[], pos: number): string {
   const s = str(args, pos);
-  if (s.length > MAX_INPUT) throw builtinError(`input is longer than ${MAX_INPUT} characters`);
+  if (s.length > MAX_INPUT) throw limitError(`regex input is longer than ${MAX_INPUT} characters`);
   return s;
 }
 

@@ -32,6 +32,11 @@ export interface BuiltinContext {
   readonly checkDeadline: () => void;
   /** A random source in [0, 1) (injectable for tests). */
   readonly random: () => number;
+  /**
+   * Per-evaluation memory for non-deterministic built-ins: OPA returns the same `rand.intn`
+   * result for the same operands within one query.
+   */
+  readonly memo: Map<string, Value>;
 }
 
 /** One built-in function. */

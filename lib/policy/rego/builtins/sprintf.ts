@@ -203,69 +203,74 @@ function goQuote(s: string): string {
 }
 
 function formatArg(verb: string, a: Arg, spec: Spec): string {
-  switch (a.kind) {
-    case "string":
-      switch (verb) {
-        case "v":
-        case "s": {
-          const s = spec.prec === undefined ? a.value : [...a.value].slice(0, spec.prec).join("");
-          return pad(s, spec, false);
-        }
-        case "q":
-          return pad(goQuote(a.value), spec, false);
-        case "x":
-        case "X": {
-          let hex = [...new TextEncoder().encode(a.value)].map((b) =>
-            b.toString(16).padStart(2, "0")
-          )
-            .join(spec.space ? " " : "");
-          if (verb === "X") hex = hex.toUpperCase();
-          return pad(hex, spec, false);
-        }
-        default:
-          return badVerb(verb, a);
-      }
-    case "int":
-      switch (verb) {
-        case "v":
-        case "d":
-        case "b":
-        case "o":
-        case "O":
-        case "x":
-        case "X":
-          return formatInt(a.value, verb, spec);
-        case "s":
-          // *big.Int formats %s as decimal; a plain int does not take %s.
-          return a.big ? formatInt(a.value, "d", spec) : badVerb(verb, a);
-        case "c":
-          return a.big
-            ? badVerb(verb, a)
-            : pad(String.fromCodePoint(Number(a.value) & 0x10ffff), spec, false);
-        case "q":
-          return a.big
-            ? badVerb(verb, a)
-            : pad(`'${String.fromCodePoint(Number(a.value) & 0x10ffff)}'`, spec, false);
-        case "U":
-          return a.big
-            ? badVerb(verb, a)
-            : pad("U+" + a.value.toString(16).toUpperCase().padStart(4, "0"), spec, false);
-        default:
-          return badVerb(verb, a);
-      }
-    case "float":
-      switch (verb) {
-        case "v":
-        case "e":
-        case "E":
-        case "f":
-        case "F":
-        case "g":
-        case "G":
-          return formatFloat(a.value, verb, spec);
-        default:
-          return badVerb(verb, a);
-      }
+  if (a.kind === "string") return formatStringArg(verb, a, spec);
+  if (a.kind === "int") return formatIntArg(verb, a, spec);
+  return formatFloatArg(verb, a, spec);
+}
+
+function formatStringArg(verb: string, a: Arg & { kind: "string" }, spec: Spec): string {
+  switch (verb) {
+    case "v":
+    case "s": {
+      const s = spec.prec === undefined ? a.value : [...a.value].slice(0, spec.prec).join("");
+      return pad(s, spec, false);
+    }
+    case "q":
+      return pad(goQuote(a.value), spec, false);
+    case "x":
+    case "X": {
+      let hex = [...new TextEncoder().encode(a.value)].map((b) => b.toString(16).padStart(2, "0"))
+        .join(spec.space ? " " : "");
+      if (verb === "X") hex = hex.toUpperCase();
+      return pad(hex, spec, false);
+    }
+    default:
+      return badVerb(verb, a);
+  }
+}
+
+function formatIntArg(verb: string, a: Arg & { kind: "int" }, spec: Spec): string {
+  switch (verb) {
+    case "v":
+    case "d":
+    case "b":
+    case "o":
+    case "O":
+    case "x":
+    case "X":
+      return formatInt(a.value, verb, spec);
+    case "s":
+      // *big.Int formats %s as decimal; a plain int does not take %s.
+      return a.big ? formatInt(a.value, "d", spec) : badVerb(verb, a);
+    case "c":
+      return a.big
+        ? badVerb(verb, a)
+        : pad(String.fromCodePoint(Number(a.value) & 0x10ffff), spec, false);
+    case "q":
+      return a.big
+        ? badVerb(verb, a)
+        : pad(`'${String.fromCodePoint(Number(a.value) & 0x10ffff)}'`, spec, false);
+    case "U":
+      return a.big
+        ? badVerb(verb, a)
+        : pad("U+" + a.value.toString(16).toUpperCase().padStart(4, "0"), spec, false);
+    default:
+      return badVerb(verb, a);
+  }
+}
+
+function formatFloatArg(verb: string, a: Arg & { kind: "float" }, spec: Spec): string {
+  switch (verb) {
+    case "v":
+    case "e":
+    case "E":
+    case "f":
+    case "F":
+    case "g":
+    case "G":
+      return formatFloat(a.value, verb, spec);
+    default:
+      return badVerb(verb, a);
   }
 }
 

@@ -7,7 +7,7 @@
  */
 
 import { BuiltinError } from "../errors.ts";
-import { isNumber, RegoObject, type Value } from "../value.ts";
+import { isNumber, type RegoObject, type Value } from "../value.ts";
 import {
   arr,
   type Builtin,
@@ -144,19 +144,21 @@ export const STRING_BUILTINS: readonly Builtin[] = [
   }),
   builtin("indexof", 2, (args) => {
     const s = str(args, 1);
-    const i = s.indexOf(str(args, 2));
+    const sub = str(args, 2);
+    if (sub === "") throw builtinError("empty search character");
+    const i = s.indexOf(sub);
     return i < 0 ? -1 : runeIndex(s, i);
   }),
   builtin("indexof_n", 2, (args, ctx) => {
     const s = str(args, 1);
     const sub = str(args, 2);
+    if (sub === "") throw builtinError("empty search character");
     const out: Value[] = [];
     let i = s.indexOf(sub);
     while (i >= 0) {
       ctx.charge(1);
       out.push(runeIndex(s, i));
       i = s.indexOf(sub, i + 1);
-      if (sub === "" && i >= s.length) break;
     }
     return out;
   }),

@@ -10,6 +10,7 @@
 import { children, parseDer, readBitString, readInteger, readTlv, TAG } from "../../../_der.ts";
 import { decodePemBlocks } from "../../../_pem.ts";
 import { type Certificate, parseCertificate } from "../../../x509.ts";
+import { limitError } from "../errors.ts";
 import { normalizeNumber, RegoObject, type Value } from "../value.ts";
 import { type Builtin, builtin, builtinError, str } from "./registry.ts";
 
@@ -239,7 +240,9 @@ function parseAll(input: string): Certificate[] {
 export const X509_BUILTINS: readonly Builtin[] = [
   builtin("crypto.x509.parse_certificates", 1, (args) => {
     const input = str(args, 1);
-    if (input.length > MAX_INPUT) throw builtinError(`input is larger than ${MAX_INPUT} bytes`);
+    if (input.length > MAX_INPUT) {
+      throw limitError(`crypto.x509.parse_certificates: input is larger than ${MAX_INPUT} bytes`);
+    }
     let certs: Certificate[];
     try {
       certs = parseAll(input);
