@@ -12,6 +12,9 @@
  *   (rekor-tiles) entries and tiles.
  * - Formats and trust: `parseBundle`, `serializeBundle`, `parseTrustedRoot`.
  * - Registries: `RegistryClient`, `parseImageReference`, `formatImageReference`.
+ * - Policies: `checkAttestationPolicy` (cosign's `verify-attestation --policy`: Rego and CUE over
+ *   in-toto statements), `compilePolicyControllerPolicy` / `evaluatePolicyControllerPolicy`
+ *   (policy-controller's), `evaluateRego` (the Rego engine).
  *
  * Failures are `CosignError`s with a typed `code` (`isCosignError(error, code)`); bad arguments
  * are `TypeError` or `RangeError`. The examples run in the test suite (`deno test --doc`), most
@@ -220,3 +223,38 @@ export {
 export { CosignError, type ErrorArea, type ErrorCode, isCosignError } from "./lib/errors.ts";
 export type { Bytes, HashName } from "./lib/util/bytes.ts";
 export type { JsonRecord } from "./lib/util/json.ts";
+// Policies: Rego and CUE over attestations (cosign --policy, policy-controller), the Rego engine.
+export {
+  AttestationPolicies,
+  checkAttestationPolicy,
+  type CheckAttestationPolicyOptions,
+  compileAttestationPolicies,
+  type CompileAttestationPoliciesOptions,
+  type PolicyDecision,
+  type PolicyDocument,
+  type PolicyLanguage,
+  policyLanguageOf,
+  type PolicySource,
+  type StatementDecision,
+} from "./lib/policy/attestation.ts";
+export {
+  compilePolicyControllerPolicy,
+  evaluatePolicyControllerPolicy,
+  type PolicyControllerOptions,
+  type PolicyControllerProgram,
+  type PolicyControllerVerdict,
+} from "./lib/policy/policy_controller.ts";
+export { type CueLimits, stopCueWorker } from "./lib/policy/cue.ts";
+export {
+  type CompileRegoOptions,
+  type EvalLimits,
+  type EvaluateOptions,
+  evaluateRego,
+  type JsonValue,
+  type RegoExpressionValue,
+  type RegoModule,
+  type RegoResult,
+  type RegoResultSet,
+  type RegoSyntax,
+  type SourceLocation,
+} from "./lib/policy/rego/mod.ts";

@@ -40,8 +40,11 @@ export type PolicyLanguage = "rego" | "cue";
 
 /** A policy to compile: its name (a file name, used in messages), language and source. */
 export interface PolicySource {
+  /** A file name (`builder.rego`), used in error messages and locations. */
   readonly name: string;
+  /** What it is written in. */
   readonly language: PolicyLanguage;
+  /** The policy text. */
   readonly source: string;
 }
 
@@ -96,18 +99,66 @@ export function policyLanguageOf(name: string): PolicyLanguage | undefined {
  * ```
  */
 export class AttestationPolicies {
-  /** The Rego program, when Rego policies were given. */
-  readonly rego: RegoPolicy | undefined;
-  /** The CUE instance, when CUE policies were given. */
-  readonly cue: CuePolicy | undefined;
+  readonly #rego: RegoPolicy | undefined;
+  readonly #cue: CuePolicy | undefined;
   /** The policies' names, Rego and CUE, as given. */
   readonly names: readonly string[];
 
-  /** @internal Use {@link compileAttestationPolicies}. */
-  constructor(rego: RegoPolicy | undefined, cue: CuePolicy | undefined, names: readonly string[]) {
-    this.rego = rego;
-    this.cue = cue;
+  private constructor(
+    rego: RegoPolicy | undefined,
+    cue: CuePolicy | undefined,
+    names: readonly string[],
+  ) {
+    this.#rego = rego;
+    this.#cue = cue;
     this.names = names;
+  }
+
+  /** @internal Use {@link compileAttestationPolicies}. */
+  static async compile(
+    policies: readonly PolicySource[],
+    options: CompileAttestationPoliciesOptions,
+  ): Promise<AttestationPolicies> {
+    if (policies.length === 0) throw new RangeError("No policy given");
+    const rego = policies.filter((p) => p.language === "rego");
+    const cue = policies.filter((p) => p.language === "cue");
+    const regoPolicy = rego.length === 0 ? undefined : compileRego(
+      rego.map((p) => ({ name: p.name, source: p.source })),
+      { syntax: "v0", ...(options.maxRegoBytes ? { maxSourceBytes: options.maxRegoBytes } : {}) },
+    );
+    let cuePolicy: CuePolicy | undefined;
+    if (cue.length > 0) {
+      // The CUE evaluator (26 MB of wasm) loads only when a CUE policy is given.
+      const { compileCue } = await import("./cue.ts");
+      const cueOptions: CompileCueOptions = options.cueLimits ? { limits: options.cueLimits } : {};
+      cuePolicy = await compileCue(
+        cue.map((p) => ({ name: p.name, source: p.source })),
+        cueOptions,
+      );
+    }
+    return new AttestationPolicies(regoPolicy, cuePolicy, policies.map((p) => p.name));
+  }
+
+  /** @internal Use {@link checkAttestationPolicy}. */
+  async check(
+    document: PolicyDocument,
+    value: unknown,
+    options: CheckAttestationPolicyOptions,
+  ): Promise<string[]> {
+    const max = options.maxStatementBytes ?? MAX_DOCUMENT_BYTES;
+    const messages: string[] = [];
+    if (this.#cue) {
+      const outcome = await this.#cue.validate(documentText(document, "statement", max), {
+        ...(options.cueConcrete ? { concrete: true } : {}),
+        ...(options.cueLimits ? { limits: options.cueLimits } : {}),
+      });
+      if (!outcome.ok) messages.push(...outcome.messages);
+    }
+    // cosign: a statement that failed its CUE policies is not run through the Rego ones.
+    if (this.#rego && messages.length === 0) {
+      messages.push(...checkRego(this.#rego, value, options));
+    }
+    return messages;
   }
 }
 
@@ -132,21 +183,7 @@ export async function compileAttestationPolicies(
   policies: readonly PolicySource[],
   options: CompileAttestationPoliciesOptions = {},
 ): Promise<AttestationPolicies> {
-  if (policies.length === 0) throw new RangeError("No policy given");
-  const rego = policies.filter((p) => p.language === "rego");
-  const cue = policies.filter((p) => p.language === "cue");
-  const regoPolicy = rego.length === 0 ? undefined : compileRego(
-    rego.map((p) => ({ name: p.name, source: p.source })),
-    { syntax: "v0", ...(options.maxRegoBytes ? { maxSourceBytes: options.maxRegoBytes } : {}) },
-  );
-  let cuePolicy: CuePolicy | undefined;
-  if (cue.length > 0) {
-    // The CUE evaluator (26 MB of wasm) loads only when a CUE policy is given.
-    const { compileCue } = await import("./cue.ts");
-    const cueOptions: CompileCueOptions = options.cueLimits ? { limits: options.cueLimits } : {};
-    cuePolicy = await compileCue(cue.map((p) => ({ name: p.name, source: p.source })), cueOptions);
-  }
-  return new AttestationPolicies(regoPolicy, cuePolicy, policies.map((p) => p.name));
+  return await AttestationPolicies.compile(policies, options);
 }
 
 /** Options of {@link checkAttestationPolicy}. */
@@ -325,17 +362,7 @@ export async function checkAttestationPolicy(
     found.push(predicateType);
     // cosign AttestationToPayloadJSON: a statement of another type is skipped.
     if (options.predicateType !== undefined && predicateType !== options.predicateType) continue;
-    const messages: string[] = [];
-    if (compiled.cue) {
-      const outcome = await compiled.cue.validate(documentText(document, "statement", max), {
-        ...(options.cueConcrete ? { concrete: true } : {}),
-        ...(options.cueLimits ? { limits: options.cueLimits } : {}),
-      });
-      if (!outcome.ok) messages.push(...outcome.messages);
-    }
-    if (compiled.rego && messages.length === 0) {
-      messages.push(...checkRego(compiled.rego, value, options));
-    }
+    const messages = await compiled.check(document, value, options);
     decisions.push({ index, predicateType, allowed: messages.length === 0, messages });
   }
   const messages = decisions.flatMap((d) => d.messages);

@@ -29,7 +29,9 @@ import type { CueReply, CueRequest, CueRequestFile } from "./_cue_protocol.ts";
 
 /** A CUE policy file: its name (for messages) and source. */
 export interface CueFile {
+  /** A file name (`policy.cue`), used in messages. */
   readonly name: string;
+  /** The CUE source text. */
   readonly source: string;
 }
 
