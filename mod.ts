@@ -10,7 +10,9 @@
  * - Keyless and witnesses: `keylessIdentity` (Fulcio), `transparencyLogWitness` (Rekor),
  *   `timestampWitness` (RFC 3161); `RekorClient` for log lookups, `RekorV2Client` for Rekor v2
  *   (rekor-tiles) entries and tiles.
- * - Formats and trust: `parseBundle`, `serializeBundle`, `parseTrustedRoot`.
+ * - Formats and trust: `parseBundle`, `serializeBundle`, `parseTrustedRoot`,
+ *   `parseSigningConfig` and `selectSigningService`; `TufClient` and `initializeTuf` read the
+ *   trusted root and signing config through TUF (default the public-good repository).
  * - Registries: `RegistryClient`, `parseImageReference`, `formatImageReference`.
  * - Policies: `checkAttestationPolicy` (cosign's `verify-attestation --policy`: Rego and CUE over
  *   in-toto statements), `compilePolicyControllerPolicy` / `evaluatePolicyControllerPolicy`
@@ -196,6 +198,48 @@ export {
   type ValidityPeriod,
 } from "./lib/trust/trusted_root.ts";
 export {
+  parseSigningConfig,
+  type SelectedService,
+  selectSigningService,
+  type SelectSigningServiceOptions,
+  type ServiceEndpoint,
+  type ServiceSelector,
+  type SigningConfig,
+  type SigningServiceKind,
+  SUPPORTED_API_VERSIONS,
+} from "./lib/trust/signing_config.ts";
+export {
+  initializeTuf,
+  type InitializeTufOptions,
+  SIGNING_CONFIG_TARGET,
+  TRUSTED_ROOT_TARGET,
+  TufClient,
+  type TufClientOptions,
+  type TufInitializeResult,
+} from "./lib/trust/tuf/client.ts";
+export { PUBLIC_GOOD_MIRROR } from "./lib/trust/tuf/public_good.ts";
+export type { TrustedTufMetadata, TufLimits } from "./lib/trust/tuf/state.ts";
+export type { EnvLookup } from "./lib/trust/tuf/cache.ts";
+export type {
+  RootMetadata,
+  RootSigned,
+  SnapshotMetadata,
+  SnapshotSigned,
+  TargetsMetadata,
+  TargetsSigned,
+  TimestampMetadata,
+  TimestampSigned,
+  TufDelegatedRole,
+  TufKey,
+  TufMetadata,
+  TufMetaFile,
+  TufRoleKeys,
+  TufRoleName,
+  TufSignature,
+  TufSignedCommon,
+  TufTargetFile,
+} from "./lib/trust/tuf/metadata.ts";
+export {
   RegistryClient,
   type RegistryClientOptions,
   type RegistryExchange,
@@ -223,6 +267,97 @@ export {
 export { CosignError, type ErrorArea, type ErrorCode, isCosignError } from "./lib/errors.ts";
 export type { Bytes, HashName } from "./lib/util/bytes.ts";
 export type { JsonRecord } from "./lib/util/json.ts";
+
+// Admission: ClusterImagePolicy enforcement (`dcosign admission`), the webhook in ./server.
+export {
+  type AdmissionPolicyErrorCode,
+  type AttestationRef,
+  type Authority,
+  type CaCertRef,
+  type ClusterImagePolicy,
+  type KeyHashAlgorithm,
+  type KeylessRef,
+  type KeyRef,
+  type MatchResource,
+  parseClusterImagePolicies,
+  parseClusterImagePolicy,
+  type ParsePolicyOptions,
+  POLICY_API_VERSIONS,
+  type PolicyApiVersion,
+  type PolicyDocument,
+  type PolicyIdentity,
+  type SecretRef,
+  type SignatureSource,
+  type StaticRef,
+  type TimestampRef,
+  type TlogRef,
+  WORKLOAD_RESOURCES,
+} from "./lib/admission/policy.ts";
+export {
+  type AdmissionAuthorityErrorCode,
+  type AuthorityMatch,
+  type AuthorityOutcome,
+  checkAuthority,
+  type CheckContext,
+  type CompiledAttestation,
+  type CompiledAuthority,
+  type CompiledPolicy,
+  compilePolicy,
+  type CompilePolicyOptions,
+  type PolicyAttestation,
+  type PolicySignature,
+  refusingPolicy,
+  type TrustConfig,
+} from "./lib/admission/authority.ts";
+export {
+  AdmissionController,
+  type AdmissionControllerErrorCode,
+  type AdmissionControllerOptions,
+  type AuthorityResults,
+  type CheckOptions,
+  type Decision,
+  fetchWithTimeout,
+  type ImageDecision,
+  type NoMatchPolicy,
+  type PolicyVerdict,
+} from "./lib/admission/controller.ts";
+export {
+  type AdmissionRequest,
+  type AdmissionResponse,
+  type AdmissionReviewErrorCode,
+  answerMutation,
+  answerValidation,
+  parseAdmissionReview,
+  type ReviewAnswer,
+  type ReviewOutcome,
+} from "./lib/admission/review.ts";
+export {
+  type CompiledRego,
+  createPolicyEngine,
+  defaultPolicyEngine,
+  type PolicyEngine,
+  type PolicyEngineErrorCode,
+  type PolicyEngineOptions,
+  type PolicyLanguage,
+  type PolicyProgram,
+  type ProgramVerdict,
+  REGO_QUERY,
+  type RegoCompiler,
+  type RegoSolution,
+} from "./lib/admission/policy_engine.ts";
+export { type CacheStats, ResultCache, type ResultCacheOptions } from "./lib/admission/cache.ts";
+export { type FieldProblem, formatProblems } from "./lib/admission/field_errors.ts";
+export type { LabelRequirement, LabelSelector } from "./lib/admission/labels.ts";
+export { compileImageGlob, matchImageGlob } from "./lib/admission/glob.ts";
+export {
+  type ImageField,
+  readWorkload,
+  type ReadWorkloadOptions,
+  type Workload,
+  type WorkloadErrorCode,
+  type WorkloadImage,
+} from "./lib/admission/workload.ts";
+
 // Policies: Rego and CUE over attestations (cosign --policy, policy-controller), the Rego engine.
 export {
   AttestationPolicies,
@@ -231,8 +366,7 @@ export {
   compileAttestationPolicies,
   type CompileAttestationPoliciesOptions,
   type PolicyDecision,
-  type PolicyDocument,
-  type PolicyLanguage,
+  type PolicyInput,
   policyLanguageOf,
   type PolicySource,
   type StatementDecision,

@@ -10,64 +10,139 @@ import { CosignError } from "../lib/errors.ts";
 import { exitCodeFor } from "./exit_codes.ts";
 import { renderHelp } from "./help.ts";
 import { type CommandSpec, GLOBAL_FLAGS } from "./spec.ts";
-import { parseDuration, parseFlags } from "./args.ts";
+import { type FlagSpec, parseDuration, parseFlags, UnknownFlagError } from "./args.ts";
 import type { CliContext } from "./context.ts";
-import { resolvePath } from "./context.ts";
+import { resolvePath, withClockOverride } from "./context.ts";
 import { Output } from "./output.ts";
 import { COMMANDS } from "./commands.ts";
 import { VERSION } from "./tools/version.ts";
 
-function findCommand(argv: readonly string[]): { path: CommandSpec[]; rest: string[] } {
+/** What argv names: the command path, its arguments and flags, and a word that matched no command. */
+interface Located {
+  readonly path: CommandSpec[];
+  /** Everything but the command names, in order: flags (wherever they were) and arguments. */
+  readonly rest: string[];
+  /** The first word that is no command where one was expected (unknown, or an argument). */
+  readonly unmatched?: string;
+  /** `dcosign help COMMAND...`. */
+  readonly help: boolean;
+}
+
+/** Every flag of the commands in `level` and below. */
+function subtreeFlags(level: readonly CommandSpec[]): FlagSpec[] {
+  return level.flatMap((c) => [...(c.flags ?? []), ...subtreeFlags(c.subcommands ?? [])]);
+}
+
+/**
+ * Whether a flag typed before or between command names takes the next word as its value, so that
+ * the word is not read as a command: by the type it has in the global flags, the commands found
+ * so far and the commands below (a switch only if it is one everywhere); a flag declared nowhere
+ * takes a value, as cobra assumes.
+ */
+function takesValue(
+  token: string,
+  path: readonly CommandSpec[],
+  level: readonly CommandSpec[],
+): boolean {
+  const specs = [...GLOBAL_FLAGS, ...path.flatMap((c) => c.flags ?? []), ...subtreeFlags(level)]
+    .filter((s) =>
+      token === `--${s.name}` || s.aliases?.some((a) => token === `--${a}`) ||
+      (s.short !== undefined && token === `-${s.short}`)
+    );
+  return specs.length === 0 || specs.some((s) => s.type !== "boolean");
+}
+
+/**
+ * Find the command in argv the way cobra does: flags may come anywhere, before the command name
+ * (`dcosign -d verify`, `dcosign --output-file F verify`, `dcosign -t 30s verify`) or between
+ * command names (`dcosign download -d signature`).
+ */
+function findCommand(argv: readonly string[]): Located {
   const path: CommandSpec[] = [];
+  const rest: string[] = [];
   let level: readonly CommandSpec[] = COMMANDS;
-  let index = 0;
-  for (; index < argv.length; index++) {
+  let help = false;
+  for (let index = 0; index < argv.length; index++) {
     const token = argv[index]!;
+    if (token === "--") {
+      rest.push(...argv.slice(index));
+      break;
+    }
+    if (token.startsWith("-") && token !== "-") {
+      rest.push(token);
+      if (!token.includes("=") && takesValue(token, path, level) && index + 1 < argv.length) {
+        rest.push(argv[++index]!);
+      }
+      continue;
+    }
+    if (path.length === 0 && !help && token === "help") {
+      help = true;
+      continue;
+    }
     const next = level.find((c) => c.name === token || c.aliases?.includes(token));
-    if (!next) break;
+    if (!next) {
+      rest.push(...argv.slice(index));
+      return { path, rest, unmatched: token, help };
+    }
     path.push(next);
     level = next.subcommands ?? [];
     if (level.length === 0) {
-      index++;
+      rest.push(...argv.slice(index + 1));
       break;
     }
   }
-  return { path, rest: argv.slice(index) };
+  return { path, rest, help };
 }
 
 /** Run the CLI for `argv` (without the program name) and return the exit code. */
-export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
+export async function runCli(argv: readonly string[], given: CliContext): Promise<number> {
   const verbose = argv.includes("-d") || argv.includes("--verbose");
+  let ctx = given;
   let out = new Output(ctx, { verbose });
   try {
-    let { path, rest } = findCommand(argv);
-    if (path.length === 0 && rest[0] === "help") {
-      ({ path, rest } = findCommand(rest.slice(1)));
-      rest = [...rest, "--help"];
-    }
+    const clock = withClockOverride(given);
+    ctx = clock.ctx;
+    if (clock.warning) out.warn(clock.warning);
+    const located = findCommand(argv);
+    const { path, unmatched } = located;
+    const rest = located.help ? [...located.rest, "--help"] : located.rest;
     const command = path.at(-1);
+    const names = path.map((c) => c.name);
+    // A word where a command was expected and none matched: say what was meant, or that it is
+    // cosign's and not dcosign's (the suggestions load only on this path).
+    if (unmatched !== undefined && !command?.load) {
+      const { unknownCommandMessage } = await import("./suggest.ts");
+      throw new CosignError(
+        "CLI_USAGE",
+        unknownCommandMessage(names, unmatched, command?.subcommands ?? COMMANDS),
+      );
+    }
     if (!command) {
-      if (rest.length === 0 || rest[0] === "--help" || rest[0] === "-h") {
-        out.result(renderHelp([], COMMANDS));
-        return 0;
-      }
-      if (rest[0] === "--version") {
+      if (rest.includes("--version")) {
         out.line(VERSION);
         return 0;
       }
-      throw new CosignError(
-        "CLI_USAGE",
-        `Unknown command "${rest[0]}": run "dcosign --help" for the list of commands`,
-      );
-    }
-    const { flags, args } = parseFlags([...(command.flags ?? []), ...GLOBAL_FLAGS], rest);
-    if (flags.boolean("help") || (!command.load && command.subcommands)) {
-      if (!flags.boolean("help") && args.length > 0) {
-        throw new CosignError(
-          "CLI_USAGE",
-          `Unknown command "${args[0]}" for "dcosign ${path.map((c) => c.name).join(" ")}"`,
-        );
+      const flag = rest.find((t) => t.startsWith("-") && !isGlobalFlag(t));
+      if (flag !== undefined && flag !== "--help" && flag !== "-h") {
+        const { unknownFlagMessage } = await import("./suggest.ts");
+        throw new CosignError("CLI_USAGE", unknownFlagMessage([], flag, []));
       }
+      out.result(renderHelp([], COMMANDS));
+      return 0;
+    }
+    const specs = [...(command.flags ?? []), ...GLOBAL_FLAGS];
+    let parsed: ReturnType<typeof parseFlags>;
+    try {
+      parsed = parseFlags(specs, rest);
+    } catch (error) {
+      if (!(error instanceof UnknownFlagError)) throw error;
+      const { unknownFlagMessage } = await import("./suggest.ts");
+      throw new CosignError("CLI_USAGE", unknownFlagMessage(names, error.flag, specs), {
+        cause: error,
+      });
+    }
+    const { flags, args } = parsed;
+    if (flags.boolean("help") || (!command.load && command.subcommands)) {
       out.result(renderHelp(path, command.subcommands ?? []));
       return 0;
     }
@@ -81,9 +156,9 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
         : `${min} to ${max}`;
       throw new CosignError(
         "CLI_USAGE",
-        `"dcosign ${path.map((c) => c.name).join(" ")}" takes ${expected} argument${
-          expected === "1" ? "" : "s"
-        } (${command.usage ?? "none"}), got ${args.length}: see --help`,
+        `"dcosign ${names.join(" ")}" takes ${expected} argument${expected === "1" ? "" : "s"} (${
+          command.usage ?? "none"
+        }), got ${args.length}: see --help`,
       );
     }
     const outputFile = flags.string("output-file");
@@ -96,14 +171,27 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     const runCtx = verbose
       ? { ...ctx, fetch: (await import("./http_log.ts")).loggingFetch(ctx.fetch, out) }
       : ctx;
-    const code = await run({
-      ctx: runCtx,
-      flags,
-      args,
-      out,
-      command: path.map((c) => c.name).join(" "),
-      signal,
-    }) ?? 0;
+    const deferred: (() => void)[] = [];
+    let code: number;
+    try {
+      code = await run({
+        ctx: runCtx,
+        flags,
+        args,
+        out,
+        command: names.join(" "),
+        signal,
+        defer: (fn) => void deferred.push(fn),
+      }) ?? 0;
+    } finally {
+      for (const fn of deferred.reverse()) {
+        try {
+          fn();
+        } catch {
+          // closing what is already closed
+        }
+      }
+    }
     if (outputFile !== undefined) {
       const bytes = out.captured();
       const total = bytes.reduce((n, b) => n + b.length, 0);
@@ -120,6 +208,12 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     out.error(timeoutAware(error));
     return exitCodeFor(error);
   }
+}
+
+/** `--name`, `--name=value` or `-x` of a global flag. */
+function isGlobalFlag(token: string): boolean {
+  const key = token.split("=", 1)[0]!;
+  return GLOBAL_FLAGS.some((s) => key === `--${s.name}` || key === `-${s.short}`);
 }
 
 function timeoutAware(error: unknown): unknown {

@@ -52,6 +52,11 @@ export class Flags {
     return spec;
   }
 
+  /** Whether the command declares the flag (shared option builders serve several commands). */
+  declares(name: string): boolean {
+    return this.#specs.has(name);
+  }
+
   /** Whether the user gave the flag explicitly. */
   has(name: string): boolean {
     return this.#values.has(name);
@@ -90,6 +95,22 @@ function usageError(message: string): CosignError {
   return new CosignError("CLI_USAGE", message);
 }
 
+/**
+ * A flag the command does not declare. The dispatcher turns it into a "did you mean" or "not
+ * supported by dcosign" message (`cli/suggest.ts`).
+ */
+export class UnknownFlagError extends CosignError {
+  /** The flag as typed, without any `=value`: `--keyy`, `-x`. */
+  readonly flag: string;
+
+  /** An unknown `flag` (as typed, without `=value`). */
+  constructor(flag: string) {
+    super("CLI_USAGE", `Unknown flag: ${flag}`);
+    this.name = "UnknownFlagError";
+    this.flag = flag;
+  }
+}
+
 function parseBoolean(name: string, text: string): boolean {
   if (/^(true|1|t|yes)$/i.test(text)) return true;
   if (/^(false|0|f|no)$/i.test(text)) return false;
@@ -125,7 +146,7 @@ export function parseFlags(
     const eq = token.indexOf("=");
     const key = eq > 0 ? token.slice(0, eq) : token;
     const spec = byName.get(key);
-    if (!spec) throw usageError(`Unknown flag: ${key}`);
+    if (!spec) throw new UnknownFlagError(key);
     let text: string | undefined = eq > 0 ? token.slice(eq + 1) : undefined;
     if (spec.type === "boolean") {
       values.set(spec.name, text === undefined ? true : parseBoolean(spec.name, text));

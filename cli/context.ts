@@ -48,6 +48,45 @@ export interface CliContext {
   readonly signal: AbortSignal;
 }
 
+/**
+ * The test hook `DCOSIGN_NOW`: an RFC 3339 time every clock read of the command returns
+ * (TUF expiry, certificate and key windows, signing times), so tests and benchmarks can run
+ * the real CLI, in-process or as a process, against recorded data whose validity has passed
+ * (the Sigstore TUF corpus is valid on 2026-08-25). Not for production: a run with it set
+ * warns once. Anyone who can set it could as well set `SIGSTORE_ROOT_FILE`, so it grants no
+ * power the environment did not already have.
+ */
+export const CLOCK_OVERRIDE_VARIABLE = "DCOSIGN_NOW";
+
+/**
+ * `ctx` with the `DCOSIGN_NOW` clock when the variable is set, and the warning to print; a
+ * value that is not an RFC 3339 time is a `CLI_USAGE` error.
+ */
+export function withClockOverride(ctx: CliContext): { ctx: CliContext; warning?: string } {
+  let text: string | undefined;
+  try {
+    text = ctx.env(CLOCK_OVERRIDE_VARIABLE);
+  } catch {
+    return { ctx }; // no --allow-env: the hook cannot be set
+  }
+  if (text === undefined || text === "") return { ctx };
+  const fixed = new Date(text);
+  if (
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(text) ||
+    Number.isNaN(fixed.getTime())
+  ) {
+    throw new CosignError(
+      "CLI_USAGE",
+      `Invalid ${CLOCK_OVERRIDE_VARIABLE} "${text}": expected an RFC 3339 time such as 2026-08-25T00:00:00Z`,
+    );
+  }
+  return {
+    ctx: { ...ctx, now: () => new Date(fixed.getTime()) },
+    warning: `${CLOCK_OVERRIDE_VARIABLE} is set: the clock reads "${fixed.toISOString()}" ` +
+      "for this run (a test hook; unset it for real use)",
+  };
+}
+
 /** Resolve `path` against the context's working directory. */
 export function resolvePath(ctx: Pick<CliContext, "cwd">, path: string): string {
   return path.startsWith("/") ? path : `${ctx.cwd.replace(/\/$/, "")}/${path}`;

@@ -9,14 +9,17 @@
 import { CosignError, type ErrorCode } from "../lib/errors.ts";
 
 /**
- * Exit codes of cosign's legacy verification path (cosign-spec.md section 9.3); every other
- * failure exits 1.
+ * Exit codes of cosign's verification (cosign-spec.md section 9.3), the same for bundles and
+ * legacy `.sig` layers; every other failure exits 1. A keyless verify of key-made signatures is
+ * 12, not cosign's documented 13: cosign wraps `ErrNoCertificateFoundOnSignature` in
+ * `ErrNoMatchingSignatures`, and its exit-code lookup tries that first, so cosign 2.5 exits 12
+ * ("no matching signatures: no certificate found on signature").
  */
 export const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   VERIFY_NO_SIGNATURES: 10,
   VERIFY_IMAGE_TAG_NOT_FOUND: 11,
   VERIFY_NO_MATCHING_SIGNATURE: 12,
-  VERIFY_NO_CERTIFICATE: 13,
+  VERIFY_NO_CERTIFICATE: 12,
 };
 
 /** The exit code for a failure. */

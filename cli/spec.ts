@@ -20,6 +20,8 @@ export interface CommandInput {
   readonly command: string;
   /** Aborted on `--timeout`. */
   readonly signal: AbortSignal;
+  /** Run `fn` when the command has ended, however it ends (closing HTTP clients). */
+  readonly defer: (fn: () => void) => void;
 }
 
 /** A command implementation; returns the exit code (default 0). */

@@ -14,11 +14,10 @@
  * DSSE bundle the file or digest is a statement subject. Verification goes through the one
  * pipeline (`verifyBundle`), exactly as `verify-blob` does.
  *
- * The public-good trust material comes through TUF, which dcosign does not have yet, so nothing
- * is embedded: `verify-bundle` requires `--trusted-root` (the conformance test passes
- * `extra/production-trusted_root.json` where the suite implies production), `sign-bundle`
- * requires `--trusted-root` and `--signing-config` (`dcosign serve` writes both), and
- * `--staging` fails with one line saying so.
+ * Without `--trusted-root` (and `--signing-config` to sign) the production trust material comes
+ * through TUF, as for every dcosign command: the mirror `dcosign initialize` remembered under
+ * `$TUF_ROOT` (default the public-good one, from the embedded root), no request while the cache
+ * is fresh. `--staging` fails with one line: the staging TUF root is not embedded.
  *
  * @module
  */
@@ -32,6 +31,7 @@ import { CosignError } from "../lib/errors.ts";
 import {
   createProofOfPossession,
   FulcioClient,
+  issuedCertificateTime,
   verifyIssuedCertificate,
 } from "../lib/keyless/fulcio.ts";
 import { generateKeyPair } from "../lib/keys/private_key.ts";
@@ -48,7 +48,8 @@ import {
 import { PublicKey } from "../lib/keys/public_key.ts";
 import { requestTimestamp } from "../lib/timestamp/client.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../lib/trust/trusted_root.ts";
-import { parseSigningConfig, selectServices } from "../lib/trust/signing_config.ts";
+import { parseSigningConfig, selectSigningService } from "../lib/trust/signing_config.ts";
+import { TufClient } from "../lib/trust/tuf/client.ts";
 import type { Artifact, VerificationPolicy } from "../lib/verify/entity.ts";
 import { verifyBundle } from "../lib/verify/bundle.ts";
 
@@ -60,6 +61,8 @@ export interface ConformanceOptions {
   readonly fetch?: typeof globalThis.fetch;
   /** The current time (default now). */
   readonly now?: () => Date;
+  /** Environment lookups for the TUF cache (`TUF_ROOT`, `HOME`; default the process's). */
+  readonly env?: (name: string) => string | undefined;
 }
 
 /** The outcome of one invocation: the exit code, stderr text, and the failure if any. */
@@ -70,6 +73,8 @@ export interface ConformanceOutcome {
   readonly stderr: string;
   /** What failed (a `CosignError` with its code, unless something crashed). */
   readonly error?: unknown;
+  /** Warnings of the TUF client (a memory-only cache, a stale mirror), not part of `stderr`. */
+  readonly warnings: readonly string[];
 }
 
 /** Largest trusted root, signing config or key file read. */
@@ -81,13 +86,13 @@ const DIGEST_ARGUMENT = /^sha256:([0-9a-fA-F]{64})$/;
 const STAGING: FlagSpec = {
   name: "staging",
   type: "boolean",
-  description: "Use the staging instance (needs TUF: refused)",
+  description: "Use the staging instance (its TUF root is not embedded: refused)",
 };
 const BUNDLE: FlagSpec = { name: "bundle", type: "string", description: "The bundle file" };
 const TRUSTED_ROOT: FlagSpec = {
   name: "trusted-root",
   type: "string",
-  description: "trusted_root.json (required: the public-good root is not embedded)",
+  description: "trusted_root.json (default: the production trusted root through TUF)",
 };
 
 const SIGN_FLAGS: readonly FlagSpec[] = [
@@ -124,22 +129,24 @@ export async function runConformance(
   argv: readonly string[],
   options: ConformanceOptions = {},
 ): Promise<ConformanceOutcome> {
+  const warnings: string[] = [];
+  const run = { ...options, warn: (message: string) => warnings.push(message) };
   try {
     const [command, ...rest] = argv;
     if (command === "sign-bundle") {
-      await signBundle(...parseArguments(SIGN_FLAGS, rest, "FILE"), options);
+      await signBundle(...parseArguments(SIGN_FLAGS, rest, "FILE"), run);
     } else if (command === "verify-bundle") {
-      await verifyBundleFile(...parseArguments(VERIFY_FLAGS, rest, "FILE_OR_DIGEST"), options);
+      await verifyBundleFile(...parseArguments(VERIFY_FLAGS, rest, "FILE_OR_DIGEST"), run);
     } else {
       throw new CosignError(
         "CLI_USAGE",
         `Unknown command "${command ?? ""}": expected sign-bundle or verify-bundle`,
       );
     }
-    return { code: 0, stderr: "" };
+    return { code: 0, stderr: "", warnings };
   } catch (error) {
     const usage = error instanceof CosignError && error.code === "CLI_USAGE";
-    return { code: usage ? 2 : 1, stderr: `${describeError(error)}\n`, error };
+    return { code: usage ? 2 : 1, stderr: `${describeError(error)}\n`, error, warnings };
   }
 }
 
@@ -155,7 +162,7 @@ function parseArguments(
   if (flags.boolean("staging")) {
     throw new CosignError(
       "TRUST_MISSING",
-      "--staging needs TUF to fetch the staging trust material, which dcosign does not have yet: pass --trusted-root (and --signing-config to sign) instead",
+      "--staging needs the staging TUF root, which dcosign does not embed: run `dcosign initialize --mirror https://tuf-repo-cdn.sigstage.dev --root <its root.json>` and drop --staging, or pass --trusted-root (and --signing-config to sign)",
     );
   }
   return [flags, args[0]!];
@@ -194,14 +201,28 @@ async function readBounded(
   }
 }
 
-async function readTrustedRoot(flags: Flags, options: ConformanceOptions): Promise<TrustedRoot> {
+/** What the commands get beyond the caller's options. */
+interface RunOptions extends ConformanceOptions {
+  readonly warn: (message: string) => void;
+}
+
+/** The TUF client of one invocation (the cache under `$TUF_ROOT` or `~/.sigstore/root`). */
+function tufClient(options: RunOptions): TufClient {
+  return new TufClient({
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    warn: options.warn,
+  });
+}
+
+async function readTrustedRoot(
+  flags: Flags,
+  options: RunOptions,
+  tuf: () => TufClient,
+): Promise<TrustedRoot> {
   const path = flags.string("trusted-root");
-  if (path === undefined || path === "") {
-    throw new CosignError(
-      "TRUST_MISSING",
-      "No trusted root: pass --trusted-root FILE; the public-good root is not embedded (it comes through TUF, which dcosign does not have yet), so pass it as a file, for example the conformance corpus's extra/production-trusted_root.json",
-    );
-  }
+  if (path === undefined || path === "") return parseTrustedRoot(await tuf().trustedRootBytes());
   return parseTrustedRoot(await readBounded(path, "trusted root", MAX_TRUST_FILE_BYTES, options));
 }
 
@@ -235,7 +256,7 @@ async function readArtifact(argument: string, options: ConformanceOptions): Prom
 async function verifyBundleFile(
   flags: Flags,
   artifactArgument: string,
-  options: ConformanceOptions,
+  options: RunOptions,
 ): Promise<void> {
   const bundlePath = required(flags, "bundle", "the bundle to verify");
   const keyPath = flags.string("key");
@@ -249,7 +270,7 @@ async function verifyBundleFile(
       "Pass --key, or both --certificate-identity and --certificate-oidc-issuer",
     );
   }
-  const trustedRoot = await readTrustedRoot(flags, options);
+  const trustedRoot = await readTrustedRoot(flags, options, () => tufClient(options));
   const policy: VerificationPolicy = keyPath !== undefined
     ? {
       trustedRoot,
@@ -273,31 +294,34 @@ async function verifyBundleFile(
 async function signBundle(
   flags: Flags,
   fileArgument: string,
-  options: ConformanceOptions,
+  options: RunOptions,
 ): Promise<void> {
   const token = required(flags, "identity-token", "sign-bundle signs keyless with it");
   const output = required(flags, "bundle", "where to write the bundle");
-  const configPath = required(
-    flags,
-    "signing-config",
-    "the public-good signing config is not embedded (it comes through TUF); dcosign serve writes one",
-  );
-  const trustedRoot = await readTrustedRoot(flags, options);
-  const config = parseSigningConfig(
-    await readBounded(configPath, "signing config", MAX_TRUST_FILE_BYTES, options),
-  );
-  const fetch = options.fetch ?? globalThis.fetch;
-  const now = options.now?.() ?? new Date();
-  // dcosign speaks Fulcio v2 (majorApiVersion 1 in a signing config), Rekor v1 and TSA v1.
-  const fulcio = selectServices(config.caUrls, [1], { selector: "ANY" }, now)[0];
-  const rekor = selectServices(config.rekorTlogUrls, [1], config.rekorTlogConfig, now)[0];
-  const tsa = selectServices(config.tsaUrls, [1], config.tsaConfig, now)[0];
-  if (!fulcio || !rekor) {
+  let client: TufClient | undefined;
+  const tuf = () => client ??= tufClient(options);
+  const trustedRoot = await readTrustedRoot(flags, options, tuf);
+  const configPath = flags.string("signing-config");
+  const configBytes = configPath
+    ? await readBounded(configPath, "signing config", MAX_TRUST_FILE_BYTES, options)
+    : await tuf().signingConfigBytes();
+  if (configBytes === undefined) {
     throw new CosignError(
       "TRUST_MISSING",
-      `The signing config names no usable ${
-        fulcio ? "Rekor v1 log" : "Fulcio"
-      } valid at "${now.toISOString()}"`,
+      "No signing config: pass --signing-config; the TUF repository publishes none",
+    );
+  }
+  const config = parseSigningConfig(configBytes);
+  const fetch = options.fetch ?? globalThis.fetch;
+  const now = options.now?.() ?? new Date();
+  // The versions dcosign's clients speak (SUPPORTED_API_VERSIONS), by validity and selector.
+  const fulcio = selectSigningService(config, "fulcio", { now })[0];
+  const rekor = selectSigningService(config, "rekor", { now })[0];
+  const tsa = selectSigningService(config, "tsa", { now })[0];
+  if (!fulcio || !rekor) {
+    throw new CosignError(
+      "TRUST_NO_SERVICE",
+      `The signing config lists no ${fulcio ? "Rekor log" : "Fulcio"}`,
     );
   }
 
@@ -310,12 +334,16 @@ async function signBundle(
   // Refuse to sign what is not an in-toto statement before asking for a certificate.
   if (flags.boolean("in-toto")) parseStatement(file);
   const key = await generateKeyPair();
+  const proofOfPossession = await createProofOfPossession(key, token);
+  const requested = options.now?.() ?? new Date();
   const issued = await new FulcioClient({ baseUrl: fulcio.url, fetch }).signingCertificate({
     token,
     publicKey: key.publicKey,
-    proofOfPossession: await createProofOfPossession(key, token),
+    proofOfPossession,
   });
-  await verifyIssuedCertificate(issued, trustedRoot, { publicKey: key.publicKey, now });
+  // At its notBefore (inside its validity), not at a time taken before the request.
+  const issuedAt = issuedCertificateTime(issued.leaf, requested, options.now?.() ?? new Date());
+  await verifyIssuedCertificate(issued, trustedRoot, { publicKey: key.publicKey, now: issuedAt });
   const identity: SigningIdentity = {
     signer: key,
     certificate: issued.leaf.raw,
@@ -355,6 +383,7 @@ async function signBundle(
 
 if (import.meta.main) {
   const outcome = await runConformance(Deno.args);
+  for (const warning of outcome.warnings) await Deno.stderr.write(utf8(`WARNING: ${warning}\n`));
   if (outcome.stderr) await Deno.stderr.write(utf8(outcome.stderr));
   Deno.exitCode = outcome.code;
 }

@@ -1,8 +1,9 @@
 /**
  * `deno task demo`: the story of dcosign on the embedded stack, told by running the real CLI.
  *
- * It starts `dcosign serve` (registry, Rekor, Fulcio, OIDC issuer, TSA), builds and pushes a
- * small image, then: signs it with a key (recorded in the transparency log) and verifies it
+ * It starts `dcosign serve` (registry, Rekor, Fulcio, OIDC issuer, TSA, TUF), trusts it through
+ * TUF (`dcosign initialize`, so no later command names a trusted root, a signing config or a
+ * service URL), builds and pushes a small image, then: signs it with a key (recorded in the transparency log) and verifies it
  * offline; signs it keyless with the stack's OIDC identity and verifies that identity; attests
  * its provenance and verifies the attestation; signs and verifies a blob; and shows tampering
  * and the wrong identity being caught. Every step states what it expects; the demo exits 0 only
@@ -23,6 +24,10 @@ const encoder = new TextEncoder();
 const say = (text: string) => Deno.stdout.writeSync(encoder.encode(`${text}\n`));
 
 let failures = 0;
+/** Values never printed whole (the identity token): each is shown as its name. */
+const secrets = new Map<string, string>();
+const hide = (text: string) =>
+  [...secrets].reduce((shown, [value, name]) => shown.replaceAll(value, name), text);
 
 /** Run `dcosign ARGS` in the work directory; check its exit code against `expect`. */
 async function dcosign(
@@ -31,18 +36,19 @@ async function dcosign(
   expect: { code: number; stdout?: RegExp; stderr?: RegExp; shown?: string[] },
 ): Promise<{ stdout: string; stderr: string }> {
   say(`\n${paint(1, `▶ ${title}`)}`);
-  say(paint(2, `  $ dcosign ${(expect.shown ?? args).join(" ")}`));
+  say(paint(2, `  $ dcosign ${hide((expect.shown ?? args).join(" "))}`));
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${root}main.ts`, ...args],
     cwd: work,
-    env: { COSIGN_PASSWORD: "demo-password", NO_COLOR: "1" },
+    // A TUF cache of the demo's own: `initialize` below trusts the stack there.
+    env: { COSIGN_PASSWORD: "demo-password", NO_COLOR: "1", TUF_ROOT: `${work}/tuf` },
     stdout: "piped",
     stderr: "piped",
   }).output();
   const out = new TextDecoder().decode(stdout);
   const err = new TextDecoder().decode(stderr);
-  for (const line of err.trim().split("\n").filter(Boolean)) say(`  ${line}`);
-  for (const line of out.trim().split("\n").filter(Boolean)) {
+  for (const line of hide(err).trim().split("\n").filter(Boolean)) say(`  ${line}`);
+  for (const line of hide(out).trim().split("\n").filter(Boolean)) {
     say(`  ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`);
   }
   const ok = code === expect.code && (!expect.stdout || expect.stdout.test(out)) &&
@@ -90,9 +96,19 @@ try {
   }
   if (!ready) throw new Error("dcosign serve did not become ready");
   const url = `http://${ready.registry}`;
-  const trustedRoot = ready.trustedRoot!;
-  say(`\nThe embedded stack is up at ${url}: registry, Rekor, Fulcio, OIDC issuer and TSA.`);
-  say(`Its trusted root: ${trustedRoot}`);
+  say(`\nThe embedded stack is up at ${url}: registry, Rekor, Fulcio, OIDC issuer, TSA and TUF.`);
+  say(`Its TUF repository: ${ready.tufMirror}, first root ${ready.tufRoot}`);
+
+  // 0. Trust, as cosign users trust the public instance: through TUF, once.
+  await dcosign(
+    "Trust the stack through TUF: later commands need no --trusted-root, --signing-config or URL flag",
+    ["initialize", "--mirror", ready.tufMirror!, "--root", ready.tufRoot!],
+    {
+      code: 0,
+      stderr: /trusted_root\.json, signing_config\.v0\.2\.json/,
+      shown: ["initialize", "--mirror", "$tufMirror", "--root", "$tufRoot"],
+    },
+  );
 
   const image = await buildExampleImage(new RegistryClient(), `${ready.registry}/demo/hello`);
   say(`Pushed a small image: ${image.reference} (${image.digest})`);
@@ -102,8 +118,8 @@ try {
     code: 0,
   });
   await dcosign(
-    "Sign the image with the key; the signature is recorded in the transparency log",
-    ["sign", "--key", "cosign.key", "--rekor-url", url, "-a", "stage=demo", image.reference],
+    "Sign the image with the key; the signing config's transparency log records it",
+    ["sign", "--key", "cosign.key", "-a", "stage=demo", image.reference],
     { code: 0, stderr: /tlog entry created with index/ },
   );
   await dcosign(
@@ -112,8 +128,6 @@ try {
       "verify",
       "--key",
       "cosign.pub",
-      "--trusted-root",
-      trustedRoot,
       "-a",
       "stage=demo",
       image.reference,
@@ -123,14 +137,11 @@ try {
 
   // 2. Keyless.
   const token = ready.idToken!;
+  secrets.set(token, "$TOKEN");
   await dcosign(
     "Sign keyless: the stack's OIDC token buys a 10-minute Fulcio certificate for a fresh key",
     [
       "sign",
-      "--signing-config",
-      ready.signingConfig!,
-      "--trusted-root",
-      trustedRoot,
       "--identity-token",
       token,
       "--yes",
@@ -141,10 +152,6 @@ try {
       stderr: /Successfully verified the certificate for "signer@dcosign.test"/,
       shown: [
         "sign",
-        "--signing-config",
-        "stack/signing_config.json",
-        "--trusted-root",
-        "stack/trusted_root.json",
         "--identity-token",
         "$TOKEN",
         "--yes",
@@ -160,8 +167,6 @@ try {
       "signer@dcosign.test",
       "--certificate-oidc-issuer",
       url,
-      "--trusted-root",
-      trustedRoot,
       image.reference,
     ],
     { code: 0, stderr: /identity and OIDC issuer matched/ },
@@ -186,10 +191,6 @@ try {
       "slsaprovenance",
       "--predicate",
       "provenance.json",
-      "--signing-config",
-      ready.signingConfig!,
-      "--trusted-root",
-      trustedRoot,
       "--identity-token",
       token,
       "--yes",
@@ -210,8 +211,6 @@ try {
       "--type",
       "slsaprovenance",
       ...identity,
-      "--trusted-root",
-      trustedRoot,
       image.reference,
     ],
     { code: 0, stdout: /slsa\.dev\/provenance|payload/ },
@@ -223,8 +222,6 @@ try {
       "--type",
       "spdx",
       ...identity,
-      "--trusted-root",
-      trustedRoot,
       image.reference,
     ],
     { code: 1, stderr: /No attestation of type "https:\/\/spdx\.dev\/Document"/ },
@@ -238,8 +235,6 @@ try {
       "sign-blob",
       "--key",
       "cosign.key",
-      "--rekor-url",
-      url,
       "--bundle",
       "release.sigstore.json",
       "release.txt",
@@ -252,8 +247,6 @@ try {
       "verify-blob",
       "--key",
       "cosign.pub",
-      "--trusted-root",
-      trustedRoot,
       "--bundle",
       "release.sigstore.json",
       "release.txt",
@@ -276,12 +269,12 @@ try {
   );
   await dcosign(
     "... and signs a different image under our repository",
-    ["sign", "--key", "attacker.key", "--rekor-url", url, tampered.reference],
+    ["sign", "--key", "attacker.key", tampered.reference],
     { code: 0 },
   );
   await dcosign(
     "Verifying it with our key fails: no matching signature (exit 12)",
-    ["verify", "--key", "cosign.pub", "--trusted-root", trustedRoot, tampered.reference],
+    ["verify", "--key", "cosign.pub", tampered.reference],
     { code: 12, stderr: /does not verify with the given key/ },
   );
   await dcosign(
@@ -292,8 +285,6 @@ try {
       "someone-else@dcosign.test",
       "--certificate-oidc-issuer",
       url,
-      "--trusted-root",
-      trustedRoot,
       image.reference,
     ],
     { code: 12, stderr: /does not match the expected identity/ },
@@ -305,8 +296,6 @@ try {
       "verify-blob",
       "--key",
       "cosign.pub",
-      "--trusted-root",
-      trustedRoot,
       "--bundle",
       "release.sigstore.json",
       "release.txt",

@@ -10,14 +10,18 @@
  * | Fulcio (v2 API) | `/api/v2/signingCert`, `/api/v2/trustBundle`, `/api/v2/configuration` |
  * | OIDC issuer | `/.well-known/openid-configuration`, `/oauth2/...` |
  * | TSA (RFC 3161) | `/api/v1/timestamp` |
+ * | TUF repository | `/tuf/` (`N.root.json`, `timestamp.json`, `N.snapshot.json`, `N.targets.json`, `targets/<sha256>.<name>`) |
  *
  * Once listening it knows its URL, so it can name itself: it writes `trusted_root.json` (log key,
  * CA chain, CT log key, TSA chain) and `signing_config.json` beside its state (or beside the
- * ready file; `signing_config_rekor_v2.json` lists the Rekor v2 log first), and a ready file
- * with every URL and a one-hour identity token. Composing and serving
+ * ready file; `signing_config_rekor_v2.json` lists the Rekor v2 log first), publishes the trusted
+ * root and signing config through its TUF repository (role keys under `<dataDir>/tuf/`, the
+ * timestamp re-signed before it expires), and writes a ready file with every URL (`tufMirror`
+ * and `tufRoot` for `dcosign initialize`) and a one-hour identity token. Composing and serving
  * is `server/stack/stack.ts`, opening the services' state `server/stack/services.ts`, writing
  * those files `server/stack/files.ts`; each service has its folder (`registry/`, `rekor/`,
- * `rekor_v2/`, `fulcio/`, `oidc/`, `tsa/`), its state beside its routes.
+ * `rekor_v2/`, `fulcio/`, `oidc/`, `tsa/`), its state beside its routes. The Kubernetes admission
+ * webhook (`dcosign admission serve`) is `admission/`: `startAdmissionServer` serves it over HTTPS.
  *
  * @example Start the stack on a free port, sign and verify an image against it
  * ```ts
@@ -63,7 +67,20 @@ export {
   type TokenAnswer,
 } from "./oidc/issuer.ts";
 export type { GithubWorkflowIdentity, IssuerIdentity } from "./oidc/identities.ts";
-export { TimestampAuthority, type TimestampAuthorityJson } from "./tsa/timestamp_authority.ts";
+export {
+  type RetiredTimestampChainJson,
+  TimestampAuthority,
+  type TimestampAuthorityJson,
+} from "./tsa/timestamp_authority.ts";
+export {
+  DEFAULT_TUF_EXPIRY,
+  type RotateRootOptions,
+  TufRepository,
+  type TufRepositoryOptions,
+  type TufWriteOptions,
+} from "./tuf/repository.ts";
+export { type TufPublicKeyJson, TufSigningKey, type TufSigningKeyType } from "./tuf/keys.ts";
+export type { TufRoleName } from "../lib/trust/tuf/metadata.ts";
 export type {
   JSONWebKeySet,
   JWEContentEncryptionAlgorithm,
@@ -94,10 +111,33 @@ export { type ReadyInfo, writeReadyFile } from "./stack/files.ts";
 export {
   bindStack,
   openStackServices,
+  rotateTimestampAuthority,
   type StackServices,
   type StackServicesOptions,
   type StackTrust,
 } from "./stack/services.ts";
+export {
+  type AdmissionServer,
+  type AdmissionServerOptions,
+  DEFAULT_ADMISSION_PORT,
+  startAdmissionServer,
+} from "./admission/server.ts";
+export {
+  type AdmissionApp,
+  admissionRoutes,
+  type AdmissionRoutesOptions,
+} from "./admission/routes.ts";
+export { AdmissionMetrics, type Hook, ROUTES } from "./admission/metrics.ts";
+export {
+  generateSelfSignedTls,
+  type SelfSignedOptions,
+  type TlsMaterial,
+} from "./admission/tls.ts";
+export {
+  KubernetesPolicySource,
+  type KubernetesPolicySourceOptions,
+  listClusterImagePolicyObjects,
+} from "./admission/kubernetes.ts";
 export {
   createStackApp,
   serveStack,

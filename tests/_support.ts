@@ -74,6 +74,37 @@ export function executable(name: string): Requirement {
   return { name: `${name} on PATH`, present: () => hasExecutable(name) };
 }
 
+/** Where `debian13-peers.sh` (`../shared/tools`) unpacks the real peers, and its variables. */
+const PEERS: Readonly<Record<"COSIGN" | "SKOPEO_NEW", { name: string; path: string }>> = {
+  COSIGN: { name: "cosign 2.5", path: "root/usr/bin/cosign" },
+  SKOPEO_NEW: { name: "skopeo 1.18", path: "skopeo-1.18" },
+};
+
+/**
+ * A real peer tool: `$COSIGN` or `$SKOPEO_NEW` as `debian13-peers.sh`'s `peers_fetch` sets them
+ * (`.ci/run` exports them), else where that script unpacks them (`$PEERS_CACHE`, default
+ * `/tmp/dcosign-peers`). `path()` is undefined when neither is an executable file.
+ */
+export function peerTool(variable: "COSIGN" | "SKOPEO_NEW"): Requirement & {
+  readonly path: () => string | undefined;
+} {
+  const peer = PEERS[variable];
+  const path = () => {
+    const cache = Deno.env.get("PEERS_CACHE") ?? "/tmp/dcosign-peers";
+    for (const candidate of [Deno.env.get(variable), `${cache}/${peer.path}`]) {
+      if (candidate === undefined || candidate === "") continue;
+      try {
+        const info = Deno.statSync(candidate);
+        if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) return candidate;
+      } catch {
+        // not there
+      }
+    }
+    return undefined;
+  };
+  return { name: `${peer.name} ($${variable})`, present: () => path() !== undefined, path };
+}
+
 /**
  * The requirements that are missing. When some are, registers a visible skip (or, in CI, a
  * failing test) named after the suite, and returns false: the caller then defines no tests.

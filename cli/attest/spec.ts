@@ -9,8 +9,12 @@
 import type { FlagSpec } from "../args.ts";
 import type { CommandSpec } from "../spec.ts";
 import {
+  CERTIFICATE_CHAIN_FLAG,
+  CERTIFICATE_FLAG,
+  experimentalOci11Flag,
   LOG_FLAGS,
   POLICY_FLAG,
+  PRIVATE_CA_FLAGS,
   REGISTRY_FLAGS,
   SIGNER_FLAGS,
   SIGNER_POLICY_FLAGS,
@@ -52,7 +56,14 @@ export const ATTESTATION_COMMANDS: readonly CommandSpec[] = [
         name: "predicate",
         type: "string",
         value: "FILE",
-        description: "The predicate file (required; - reads standard input)",
+        description: "The predicate file (or --statement; - reads standard input)",
+      },
+      {
+        name: "statement",
+        type: "string",
+        value: "FILE",
+        description:
+          "A whole in-toto statement to sign as it is, instead of --predicate; a subject must carry the image digest",
       },
       TYPE_FLAG,
       ...SIGNER_FLAGS,
@@ -61,6 +72,12 @@ export const ATTESTATION_COMMANDS: readonly CommandSpec[] = [
         type: "boolean",
         default: true,
         description: "Store a Sigstore bundle referrer (false: the legacy .att tag)",
+      },
+      {
+        name: "replace",
+        type: "boolean",
+        description:
+          "Legacy .att tag: drop the image's attestations of the same predicate type, the new one first",
       },
       {
         name: "no-upload",
@@ -98,6 +115,9 @@ export const ATTESTATION_COMMANDS: readonly CommandSpec[] = [
       TYPE_FLAG,
       POLICY_FLAG,
       ...SIGNER_POLICY_FLAGS,
+      CERTIFICATE_FLAG,
+      CERTIFICATE_CHAIN_FLAG,
+      ...PRIVATE_CA_FLAGS,
       ...TRUST_FLAGS,
       ...LOG_FLAGS,
       {
@@ -119,6 +139,9 @@ export const ATTESTATION_COMMANDS: readonly CommandSpec[] = [
         default: true,
         description: "Also read Sigstore bundle referrers (false: legacy .att tags only)",
       },
+      experimentalOci11Flag(
+        "Accepted as cosign 2.x accepts it: attestations have no legacy OCI 1.1 referrer form, so it changes nothing",
+      ),
       {
         name: "max-workers",
         type: "integer",

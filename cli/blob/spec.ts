@@ -9,8 +9,10 @@
 import type { FlagSpec } from "../args.ts";
 import type { CommandSpec } from "../spec.ts";
 import {
+  CERTIFICATE_CHAIN_FLAG,
   LOG_FLAGS,
   POLICY_FLAG,
+  PRIVATE_CA_FLAGS,
   SIGNER_FLAGS,
   SIGNER_POLICY_FLAGS,
   TRUST_FLAGS,
@@ -49,14 +51,8 @@ const DETACHED_FLAGS: readonly FlagSpec[] = [
     value: "FILE",
     description: "Legacy: the signing certificate (PEM, base64 PEM or DER)",
   },
-  {
-    name: "certificate-chain",
-    aliases: ["cert-chain"],
-    type: "string",
-    value: "FILE",
-    description:
-      "Legacy: PEM intermediates of the certificate (anchors come only from the trusted root)",
-  },
+  CERTIFICATE_CHAIN_FLAG,
+  ...PRIVATE_CA_FLAGS,
   {
     name: "rfc3161-timestamp",
     type: "string",

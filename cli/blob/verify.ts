@@ -2,6 +2,8 @@
  * `verify-blob` and `verify-blob-attestation` (cosign-spec.md sections 6.2, 6.3, 9.2 and 11):
  * flags in, `lib/verify/blob.ts` out. A bundle, a legacy bundle file or a detached signature with
  * its certificate or key; a blob that cannot be read but reads `sha256:<hex>` is its digest.
+ * `--certificate-chain` and `--ca-roots` name a private CA, which goes into the policy
+ * (`cli/options/verify.ts`), not into the signature's material.
  *
  * @module
  */
@@ -48,13 +50,11 @@ async function signatureInput(input: CommandInput): Promise<BlobSignatureInput> 
     throw usage("Give the signature: --bundle FILE, or --signature");
   }
   const certificate = await readOptional(input, "certificate");
-  const certificateChain = await readOptional(input, "certificate-chain");
   const rfc3161Timestamp = await readOptional(input, "rfc3161-timestamp");
   return {
     ...(bundle ? { bundle } : {}),
     ...(signature ? { signature } : {}),
     ...(certificate ? { certificate } : {}),
-    ...(certificateChain ? { certificateChain } : {}),
     ...(rfc3161Timestamp ? { rfc3161Timestamp } : {}),
     newBundleFormat: flags.boolean("new-bundle-format"),
     allowCertificateChain: flags.boolean("allow-certificate-chain"),

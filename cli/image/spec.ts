@@ -8,7 +8,12 @@
 import type { FlagSpec } from "../args.ts";
 import type { CommandSpec } from "../spec.ts";
 import {
+  CERTIFICATE_CHAIN_FLAG,
+  CERTIFICATE_FLAG,
+  experimentalOci11Flag,
   LOG_FLAGS,
+  PRIVATE_CA_FLAGS,
+  referrersModeFlag,
   REGISTRY_FLAGS,
   SIGNER_FLAGS,
   SIGNER_POLICY_FLAGS,
@@ -54,11 +59,21 @@ export const IMAGE_COMMANDS: readonly CommandSpec[] = [
         default: true,
         description: "Store a Sigstore bundle referrer (false: the legacy .sig tag)",
       },
+      referrersModeFlag(
+        "With --new-bundle-format=false, oci-1-1 pushes the legacy signature as an OCI 1.1 referrer instead of the .sig tag (bundles are referrers anyway)",
+      ),
       {
         name: "upload",
         type: "boolean",
         default: true,
         description: "Store the signature in the registry (false: print it)",
+      },
+      {
+        name: "bundle",
+        type: "string",
+        value: "FILE",
+        description:
+          "Also write the signature bundle to FILE: the Sigstore bundle (legacy format: cosign's signed payload JSON)",
       },
       {
         name: "output-signature",
@@ -94,6 +109,9 @@ export const IMAGE_COMMANDS: readonly CommandSpec[] = [
     ],
     flags: [
       ...SIGNER_POLICY_FLAGS,
+      CERTIFICATE_FLAG,
+      CERTIFICATE_CHAIN_FLAG,
+      ...PRIVATE_CA_FLAGS,
       ...TRUST_FLAGS,
       ...LOG_FLAGS,
       ANNOTATION_FLAG,
@@ -118,6 +136,9 @@ export const IMAGE_COMMANDS: readonly CommandSpec[] = [
         default: true,
         description: "Also read Sigstore bundle referrers (false: legacy .sig tags only)",
       },
+      experimentalOci11Flag(
+        "Also read legacy signatures stored as OCI 1.1 referrers (cosign 2.x; sign --registry-referrers-mode=oci-1-1 writes them)",
+      ),
       {
         name: "local-image",
         type: "boolean",

@@ -11,6 +11,8 @@
 
 import { fromUtf8, type HashName } from "../../lib/util/bytes.ts";
 import { parseJson } from "../../lib/util/json.ts";
+import { encodeGoJson, GoStruct, toGoValue } from "../../lib/util/go_json.ts";
+import { CosignError } from "../../lib/errors.ts";
 import {
   formatImageReference,
   type ImageReference,
@@ -29,7 +31,12 @@ import type { CommandInput, CommandRun } from "../spec.ts";
 import { exitCodeFor } from "../exit_codes.ts";
 import { createRegistryClient, targetRepository } from "../options/registry.ts";
 import { resolvePath } from "../context.ts";
-import { buildPolicy, onlineLog, parseAnnotations } from "../options/verify.ts";
+import {
+  buildPolicy,
+  onlineLog,
+  parseAnnotations,
+  readCertificatesFlag,
+} from "../options/verify.ts";
 
 function legacyOptional(signature: VerifiedImageSignature, base: unknown): Record<string, unknown> {
   const optional: Record<string, unknown> = base && typeof base === "object" ? { ...base } : {};
@@ -65,6 +72,58 @@ function legacyOptional(signature: VerifiedImageSignature, base: unknown): Recor
     }
   }
   return optional;
+}
+
+/**
+ * `verify -o text`'s line for a verified bundle, as cosign v3 prints it (`transformOutput` in
+ * `cmd/cosign/cli/verify/verify.go`): the statement recast as a SimpleSigning-shaped JSON object,
+ * `docker-reference` the reference as given, the digest and annotations those of the statement's
+ * first subject, `type` its predicate type, written by Go's `json.Marshal`. cosign's recast
+ * signature carries no certificate, so no certificate lines precede it.
+ */
+export function bundleTextLine(reference: ImageReference, statementBytes: Uint8Array): string {
+  const statement = parseStatement(statementBytes);
+  const subject = statement.subject[0];
+  const entries = Object.entries(subject?.digest ?? {});
+  const digest = entries.length === 0 ? "" : `${entries[0]![0]}:${entries[0]![1]}`;
+  return encodeGoJson(
+    new GoStruct([
+      [
+        "critical",
+        new GoStruct([
+          ["identity", new GoStruct([["docker-reference", formatImageReference(reference)]])],
+          ["image", new GoStruct([["docker-manifest-digest", digest]])],
+          ["type", statement.predicateType],
+        ]),
+      ],
+      ["optional", toGoValue(subject?.annotations ?? {})],
+    ]),
+  );
+}
+
+/**
+ * The certificate lines cosign's `verify -o text` writes to stderr before a legacy payload
+ * (`PrintVerification` in `cmd/cosign/cli/verify/common.go`): the first SAN, the issuer, and the
+ * GitHub workflow extensions present.
+ */
+function certificateLines(
+  input: CommandInput,
+  identity: NonNullable<VerifiedImageSignature["result"]["certificate"]>["identity"],
+): void {
+  const { out } = input;
+  out.info(`Certificate subject: ${identity.sans[0]?.value ?? ""}`);
+  if (identity.issuer) out.info(`Certificate issuer URL: ${identity.issuer}`);
+  const github: [keyof typeof identity.githubWorkflow, string][] = [
+    ["trigger", "GitHub Workflow Trigger"],
+    ["sha", "GitHub Workflow SHA"],
+    ["name", "GitHub Workflow Name"],
+    ["repository", "GitHub Workflow Repository"],
+    ["ref", "GitHub Workflow Ref"],
+  ];
+  for (const [field, label] of github) {
+    const value = identity.githubWorkflow[field];
+    if (value) out.info(`${label}: ${value}`);
+  }
 }
 
 /** cosign's JSON element for one verified image signature (section 9.4). */
@@ -117,13 +176,15 @@ function reportChecks(input: CommandInput, name: string, verification: ImageVeri
 /**
  * Verify `references` with `verifyOne`, `--max-workers` at a time; report each outcome in order
  * (checks and `render` for a success, one error line for a failure) and return the first
- * failure's exit code.
+ * failure's exit code. `labels` name the images in what is printed when the references are not
+ * what the user typed (`--local-image DIR`: the directory, as cosign prints it).
  */
 export async function runVerify(
   input: CommandInput,
   verifyOne: (reference: ImageReference) => Promise<ImageVerification>,
   render: (reference: ImageReference, verification: ImageVerification) => void,
   references: readonly ImageReference[] = input.args.map(parseImageReference),
+  labels?: readonly string[],
 ): Promise<number> {
   const { out } = input;
   const workers = Math.max(1, input.flags.integer("max-workers") ?? 10);
@@ -144,16 +205,28 @@ export async function runVerify(
   let code = 0;
   references.forEach((reference, index) => {
     const outcome = outcomes[index]!;
+    const label = labels?.[index];
     if ("ok" in outcome) {
-      reportChecks(input, formatImageReference(reference), outcome.ok);
+      reportChecks(input, label ?? formatImageReference(reference), outcome.ok);
       render(reference, outcome.ok);
       for (const reason of outcome.ok.rejected) out.debug(`  rejected ${reason}`);
     } else {
-      out.error(outcome.error);
+      out.error(label === undefined ? outcome.error : relabel(outcome.error, reference, label));
       if (code === 0) code = exitCodeFor(outcome.error);
     }
   });
   return code;
+}
+
+/**
+ * The same failure (code, cause) with the internal name of a local image replaced by the label
+ * the user knows it by.
+ */
+function relabel(error: unknown, reference: ImageReference, label: string): unknown {
+  if (!(error instanceof CosignError)) return error;
+  const internal = `${reference.registry}/${reference.repository}`;
+  if (!error.message.includes(internal)) return error;
+  return new CosignError(error.code, error.message.replaceAll(internal, label), { cause: error });
 }
 
 /** The image verification options the flags describe (`verify` and `verify-attestation`). */
@@ -165,12 +238,31 @@ export async function imageVerifyOptions(
   const { flags } = input;
   const target = local ? undefined : targetRepository(input);
   const log = onlineLog(input);
+  const policy = await buildPolicy(input);
+  // --certificate: the signing certificate given out of band (cosign's non-Fulcio PKI flags).
+  const certificates = await readCertificatesFlag(input, "certificate");
+  if (certificates && policy.key) {
+    throw new CosignError("CLI_USAGE", "--key cannot be combined with --certificate");
+  }
+  if (certificates && certificates.length !== 1) {
+    throw new CosignError(
+      "CLI_USAGE",
+      `--certificate holds ${certificates.length} certificates: give the signing certificate alone (its CA with --certificate-chain or --ca-roots)`,
+    );
+  }
   return {
     client,
-    policy: await buildPolicy(input),
+    policy: certificates ? { ...policy, certificate: certificates[0]! } : policy,
     annotations: parseAnnotations(flags.list("annotations")),
     checkClaims: flags.boolean("check-claims"),
-    formats: flags.boolean("new-bundle-format") ? ["bundle", "legacy"] : ["legacy"],
+    formats: [
+      ...(flags.boolean("new-bundle-format") ? ["bundle" as const] : []),
+      "legacy",
+      // cosign 2.x --experimental-oci11: legacy signatures stored as OCI 1.1 referrers too.
+      ...(flags.declares("experimental-oci11") && flags.boolean("experimental-oci11")
+        ? ["legacy-referrer" as const]
+        : []),
+    ],
     ...(target ? { targetRepository: target } : {}),
     ...(log ? { log } : {}),
   };
@@ -195,11 +287,12 @@ export const verify: CommandRun = async (input) => {
     (reference, verification) => {
       if (flags.string("output") === "text") {
         for (const signature of verification.signatures) {
-          const leaf = signature.result.certificate;
-          if (leaf) {
-            out.line(`Certificate subject: ${leaf.identity.san ?? ""}`);
-            out.line(`Certificate issuer URL: ${leaf.identity.issuer ?? ""}`);
+          if (signature.format === "bundle" && signature.envelope) {
+            out.line(bundleTextLine(reference, signature.envelope.payload));
+            continue;
           }
+          const leaf = signature.result.certificate;
+          if (leaf) certificateLines(input, leaf.identity);
           out.line(fromUtf8(signature.payload));
         }
       } else {
@@ -211,5 +304,6 @@ export const verify: CommandRun = async (input) => {
       }
     },
     local?.references,
+    local ? input.args : undefined,
   );
 };

@@ -12,12 +12,39 @@ export const REGISTRY_FLAGS: readonly FlagSpec[] = [
   {
     name: "allow-insecure-registry",
     type: "boolean",
-    description: "Allow plain HTTP to registries other than localhost/127.0.0.1",
+    description:
+      "Testing only: TLS to registries without verifying their certificates, and plain HTTP when they have no TLS",
   },
   {
     name: "allow-http-registry",
     type: "boolean",
-    description: "Same as --allow-insecure-registry (cosign's name for plain HTTP)",
+    description: "Plain HTTP to registries other than localhost/127.0.0.1",
+  },
+  {
+    name: "registry-cacert",
+    type: "string",
+    value: "FILE",
+    description: "PEM CA certificates to trust for registry TLS (besides the system's)",
+  },
+  {
+    name: "registry-client-cert",
+    type: "string",
+    value: "FILE",
+    description:
+      "PEM client certificate for mutual TLS with the registry (with --registry-client-key)",
+  },
+  {
+    name: "registry-client-key",
+    type: "string",
+    value: "FILE",
+    description: "PEM private key of --registry-client-cert",
+  },
+  {
+    name: "registry-server-name",
+    type: "string",
+    value: "NAME",
+    description:
+      "Verify the registry's TLS certificate for NAME (and send it as SNI) instead of its host",
   },
   {
     name: "registry-username",
@@ -84,19 +111,28 @@ export const SIGNER_FLAGS: readonly FlagSpec[] = [
     name: "fulcio-url",
     type: "string",
     value: "URL",
-    description: "Keyless: Fulcio to get the certificate from (default from --signing-config)",
+    description: "Keyless: Fulcio to get the certificate from (default from the signing config)",
   },
   {
     name: "signing-config",
     type: "string",
     value: "FILE",
-    description: "signing_config.json naming Fulcio, Rekor, the OIDC issuer and TSA",
+    description:
+      "signing_config.json naming Fulcio, Rekor, the OIDC issuer and TSA (default: TUF's, see --use-signing-config)",
+  },
+  {
+    name: "use-signing-config",
+    type: "boolean",
+    default: true,
+    description:
+      "Take the services from the TUF signing config when neither --signing-config nor a service URL flag is given",
   },
   {
     name: "trusted-root",
     type: "string",
     value: "FILE",
-    description: "Keyless: trusted_root.json to check the issued certificate against",
+    description:
+      "Keyless: trusted_root.json to check the issued certificate against (default: through TUF)",
   },
   {
     name: "insecure-skip-sct",
@@ -118,13 +154,13 @@ export const WITNESS_FLAGS: readonly FlagSpec[] = [
     type: "string",
     value: "URL",
     description:
-      `Transparency log (Rekor v1 API) to use (default from --signing-config, else ${DEFAULT_REKOR_URL})`,
+      `Transparency log (Rekor v1 API) to use (default from the signing config, else ${DEFAULT_REKOR_URL})`,
   },
   {
     name: "timestamp-server-url",
     type: "string",
     value: "URL",
-    description: "RFC 3161 timestamp authority endpoint (default from --signing-config)",
+    description: "RFC 3161 timestamp authority endpoint (default from the signing config)",
   },
 ];
 
@@ -148,7 +184,7 @@ export const SIGNER_POLICY_FLAGS: readonly FlagSpec[] = [
     type: "string",
     value: "REGEXP",
     description:
-      "Keyless: a regular expression the WHOLE identity must match (anchored: a substring match does not pass)",
+      "Keyless: a regular expression the WHOLE identity must match (cosign matches a substring: write ^prefix.* or .*part.* for that)",
   },
   {
     name: "certificate-oidc-issuer",
@@ -162,7 +198,7 @@ export const SIGNER_POLICY_FLAGS: readonly FlagSpec[] = [
     type: "string",
     value: "REGEXP",
     description:
-      "Keyless: a regular expression the WHOLE OIDC issuer must match (anchored: a substring match does not pass)",
+      "Keyless: a regular expression the WHOLE OIDC issuer must match (cosign matches a substring: write ^prefix.* or .*part.* for that)",
   },
   ...(["trigger", "sha", "name", "repository", "ref"] as const).map((field): FlagSpec => ({
     name: `certificate-github-workflow-${field}`,
@@ -178,7 +214,8 @@ export const TRUST_FLAGS: readonly FlagSpec[] = [
     name: "trusted-root",
     type: "string",
     value: "FILE",
-    description: "trusted_root.json with the log, CA, CT log and TSA keys (required: no TUF yet)",
+    description:
+      "trusted_root.json with the log, CA, CT log and TSA keys (default: through TUF; given, TUF is not consulted)",
   },
   {
     name: "insecure-ignore-tlog",
@@ -204,6 +241,46 @@ export const TRUST_FLAGS: readonly FlagSpec[] = [
   },
 ];
 
+/**
+ * cosign's non-Fulcio PKI flags: a CA of your own in place of the trusted root's certificate
+ * authorities. `--certificate-chain` (a chain ending with its root) is declared beside them.
+ */
+export const PRIVATE_CA_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "ca-roots",
+    type: "string",
+    value: "FILE",
+    description:
+      "Private CA: PEM root certificates the signing certificate must chain to (instead of the trusted root's CAs)",
+  },
+  {
+    name: "ca-intermediates",
+    type: "string",
+    value: "FILE",
+    description: "Private CA: PEM intermediate certificates between --ca-roots and the leaves",
+  },
+];
+
+/** `--certificate-chain` as cosign's verify commands read it: a private CA, root last. */
+export const CERTIFICATE_CHAIN_FLAG: FlagSpec = {
+  name: "certificate-chain",
+  aliases: ["cert-chain"],
+  type: "string",
+  value: "FILE",
+  description:
+    "Private CA as one PEM chain, issuer first, root last: the root is the anchor (instead of the trusted root's CAs)",
+};
+
+/** `verify --certificate`: the signing certificate given out of band. */
+export const CERTIFICATE_FLAG: FlagSpec = {
+  name: "certificate",
+  aliases: ["cert"],
+  type: "string",
+  value: "FILE",
+  description:
+    "The signing certificate (PEM), for signatures made with its key; checked like one the signature carries",
+};
+
 /** Flags choosing between offline verification (the default) and online log checks. */
 export const LOG_FLAGS: readonly FlagSpec[] = [
   {
@@ -216,9 +293,36 @@ export const LOG_FLAGS: readonly FlagSpec[] = [
   {
     name: "offline",
     type: "boolean",
-    description: "Never contact a transparency log (the default unless --rekor-url is given)",
+    description:
+      "Never use the network: no transparency log lookups, and TUF trust only from its cache",
   },
 ];
+
+/**
+ * cosign v3's `--registry-referrers-mode` (`sign`, `tree`, `attach sbom`; cosign-spec.md section
+ * 1.7), described for the command at hand. cosign takes `oci-1-1` only with
+ * `COSIGN_EXPERIMENTAL=1`; dcosign takes it as it is.
+ */
+export function referrersModeFlag(description: string): FlagSpec {
+  return {
+    name: "registry-referrers-mode",
+    type: "string",
+    value: "MODE",
+    choices: ["legacy", "oci-1-1"],
+    default: "legacy",
+    description,
+  };
+}
+
+/** cosign 2.x's `--experimental-oci11` (deprecated in v3), described for the command at hand. */
+export function experimentalOci11Flag(description: string, byDefault = false): FlagSpec {
+  return {
+    name: "experimental-oci11",
+    type: "boolean",
+    ...(byDefault ? { default: true } : {}),
+    description,
+  };
+}
 
 /** `-o/--output text|json` for commands whose result cosign prints as text. */
 export const OUTPUT_FLAG: FlagSpec = {

@@ -1,22 +1,31 @@
 /**
  * The registry flags every registry command takes (cosign-spec.md section 10.2), and the
  * `RegistryClient` they configure: credentials from the flags or the docker config keychain,
- * plain HTTP only for loopback unless allowed, `--verbose` HTTP logging with secrets redacted,
- * and `COSIGN_REPOSITORY` relocation.
+ * plain HTTP only for loopback unless allowed, TLS as the flags set it (`registry_tls.ts`),
+ * `--verbose` HTTP logging with secrets redacted, and `COSIGN_REPOSITORY` relocation.
  *
  * @module
  */
 
 import { createCredentialResolver } from "../../lib/oci/docker_config.ts";
 import { CosignError } from "../../lib/errors.ts";
-import { RegistryClient } from "../../lib/oci/client.ts";
+import { RegistryClient, type RegistryClientOptions } from "../../lib/oci/client.ts";
 import { parseRepository, type RepositoryRef } from "../../lib/oci/reference.ts";
 import type { CommandInput } from "../spec.ts";
+import { checkTlsFlags, hasTlsFlags, registryTlsFetch } from "./registry_tls.ts";
 
 export { REGISTRY_FLAGS } from "./flags.ts";
 
-/** A client configured from the flags and environment of a command. */
-export function createRegistryClient(input: CommandInput): RegistryClient {
+/**
+ * A client configured from the flags and environment of a command; `retry` can be overridden and
+ * `wrapFetch` wraps the fetch it uses (the admission webhook's per-request deadline).
+ */
+export function createRegistryClient(
+  input: CommandInput,
+  overrides: Pick<RegistryClientOptions, "retry"> & {
+    readonly wrapFetch?: (fetch: typeof globalThis.fetch) => typeof globalThis.fetch;
+  } = {},
+): RegistryClient {
   const { ctx, flags } = input;
   const username = flags.string("registry-username");
   const password = flags.string("registry-password");
@@ -33,13 +42,27 @@ export function createRegistryClient(input: CommandInput): RegistryClient {
     env: ctx.environment(),
   });
   const maxAttachment = ctx.env("COSIGN_MAX_ATTACHMENT_SIZE");
+  checkTlsFlags(input);
+  // cosign: --allow-insecure-registry is TLS without verification, or plain HTTP when the
+  // registry has no TLS; --allow-http-registry is plain HTTP.
+  const insecure = flags.boolean("allow-insecure-registry");
+  const tls = insecure || hasTlsFlags(input);
+  if (insecure) {
+    input.out.warn(
+      "--allow-insecure-registry: registry TLS certificates are not verified and plain HTTP is allowed; use it for testing only",
+    );
+  }
+  const { wrapFetch = (f: typeof globalThis.fetch) => f, ...rest } = overrides;
   return new RegistryClient({
-    fetch: ctx.fetch,
+    fetch: wrapFetch(tls ? registryTlsFetch(input) : ctx.fetch),
     ...(maxAttachment ? { limits: { maxBlobBytes: parseSize(maxAttachment) } } : {}),
     credentials,
-    insecure: flags.boolean("allow-insecure-registry") || flags.boolean("allow-http-registry"),
+    insecure: insecure || flags.boolean("allow-http-registry"),
+    // A TLS registry on localhost is reached over HTTPS when TLS flags say it has TLS.
+    preferHttps: tls,
     signal: input.signal,
     userAgent: "dcosign",
+    ...rest,
   });
 }
 

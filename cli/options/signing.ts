@@ -1,8 +1,10 @@
 /**
  * The signing flags shared by `sign`, `attest`, `sign-blob` and `attest-blob`: who signs (a key,
  * or keyless: an OIDC token exchanged for a Fulcio certificate over an ephemeral key) and which
- * witnesses record it (transparency log, timestamp authority). Services come from
- * `--signing-config` or the individual URL flags (cosign-spec.md sections 7, 8.3).
+ * witnesses record it (transparency log, timestamp authority). Services come from the signing
+ * config (`--signing-config FILE`, else TUF's with `--use-signing-config`, the default), each
+ * overridden by its URL flag; with a URL flag and no file, the flags alone name the services,
+ * as cosign's deprecated URL flags do (cosign-spec.md sections 7, 8.3).
  *
  * @module
  */
@@ -11,9 +13,9 @@ import { CosignError } from "../../lib/errors.ts";
 import { resolveIdentityToken } from "../../lib/keyless/token_sources.ts";
 import type { SigningIdentity, SigningServices } from "../../lib/sign/signature.ts";
 import {
-  parseSigningConfig,
-  selectServices,
+  selectSigningService,
   type SigningConfig,
+  type SigningServiceKind,
 } from "../../lib/trust/signing_config.ts";
 import {
   keylessIdentity,
@@ -25,7 +27,7 @@ import { DEFAULT_OIDC_ISSUER, DEFAULT_REKOR_URL } from "./flags.ts";
 
 export { SIGNER_FLAGS, WITNESS_FLAGS } from "./flags.ts";
 import { loadPrivateKey } from "../keys/key_refs.ts";
-import { loadTrustedRoot } from "./verify.ts";
+import { loadTrustedRoot, loadTufSigningConfig, readSigningConfigFile } from "./trust.ts";
 
 /** The signer a command uses, and how to describe it. */
 export interface ResolvedIdentity {
@@ -33,73 +35,107 @@ export interface ResolvedIdentity {
   readonly description: string;
 }
 
-/** The services a signing run talks to. */
-interface Endpoints {
-  readonly fulcio?: string;
-  readonly rekor?: string;
-  /** The `majorApiVersion` of a Rekor picked from the signing config (2: Rekor v2). */
-  readonly rekorVersion?: number;
-  readonly tsa?: string;
-  readonly oidcIssuer?: string;
+/** A service a signing run talks to, and the API version it speaks. */
+interface Endpoint {
+  readonly url: string;
+  readonly majorApiVersion: number;
 }
 
-/** Largest signing config read. */
-const MAX_SIGNING_CONFIG_BYTES = 4 << 20;
+/** The services a signing run talks to. */
+interface Endpoints {
+  readonly fulcio?: Endpoint;
+  readonly rekor?: Endpoint;
+  readonly tsa?: Endpoint;
+  readonly oidcIssuer?: string;
+  /** Where the services came from, for messages. */
+  readonly source: "flags" | "signing config" | "TUF signing config";
+}
 
 /** Largest identity token file read (a JWT is a few KiB). */
 const MAX_TOKEN_FILE_BYTES = 1 << 20;
 
-async function readSigningConfig(input: CommandInput): Promise<SigningConfig | undefined> {
-  const path = input.flags.string("signing-config");
-  if (path === undefined) return undefined;
-  const bytes = await input.ctx.readFile(path, {
-    maxBytes: MAX_SIGNING_CONFIG_BYTES,
-    what: "signing config",
-    code: "TRUST_MISSING",
-  });
-  return parseSigningConfig(new TextDecoder().decode(bytes));
+/** The service URL flags; any of them names the services instead of TUF's signing config. */
+const SERVICE_URL_FLAGS = ["fulcio-url", "rekor-url", "timestamp-server-url", "oidc-issuer"];
+
+const resolved = new WeakMap<CommandInput, Promise<Endpoints>>();
+
+/** `endpoints` once per command: identity and witnesses share one resolution. */
+function endpoints(input: CommandInput): Promise<Endpoints> {
+  let result = resolved.get(input);
+  if (result === undefined) {
+    result = resolveEndpoints(input);
+    resolved.set(input, result);
+  }
+  return result;
 }
 
-/** The endpoints from `--signing-config`, overridden by the explicit URL flags. */
-async function endpoints(input: CommandInput): Promise<Endpoints> {
+/**
+ * The signing config in force: `--signing-config FILE`; else, with `--use-signing-config` (the
+ * default) and no service URL flag, TUF's, but only when a service it names is needed (a
+ * keyless identity, or a log upload): a key signature with no log asks no service and no TUF.
+ */
+async function signingConfig(
+  input: CommandInput,
+): Promise<{ config?: SigningConfig; source: Endpoints["source"] }> {
+  const { flags } = input;
+  const file = await readSigningConfigFile(input);
+  if (file) return { config: file, source: "signing config" };
+  const explicit = SERVICE_URL_FLAGS.some((name) => flags.has(name));
+  const needed = flags.string("key") === undefined || flags.boolean("tlog-upload");
+  if (!flags.boolean("use-signing-config") || explicit || !needed) return { source: "flags" };
+  return { config: await loadTufSigningConfig(input), source: "TUF signing config" };
+}
+
+/** One service of `kind`: refused in one line when the config asks for several. */
+function single(
+  config: SigningConfig,
+  kind: SigningServiceKind,
+  now: Date,
+): Endpoint | undefined {
+  const selected = selectSigningService(config, kind, { now });
+  if (selected.length > 1) {
+    throw new CosignError(
+      "TRUST_NO_SERVICE",
+      `The signing config asks for ${selected.length} ${
+        kind === "rekor" ? "Rekor logs" : "timestamp authorities"
+      } (${
+        selected.map((s) => `"${s.url}"`).join(", ")
+      }); dcosign records each signature with one of each: pick one with --${
+        kind === "rekor" ? "rekor-url" : "timestamp-server-url"
+      }`,
+    );
+  }
+  const service = selected[0];
+  return service && { url: service.url, majorApiVersion: service.majorApiVersion };
+}
+
+/**
+ * The endpoints from the signing config (`signingConfig`), each overridden by its explicit URL
+ * flag (cosign-spec.md section 8.3: valid now, highest supported API version, the selectors).
+ */
+async function resolveEndpoints(input: CommandInput): Promise<Endpoints> {
   const { flags, ctx } = input;
-  const config = await readSigningConfig(input);
+  const { config, source } = await signingConfig(input);
   const now = ctx.now();
-  const pick = (services: SigningConfig["caUrls"], versions: number[]) =>
-    selectServices(services, versions, { selector: "ANY" }, now)[0]?.url;
-  // Rekor v1 and v2 are both spoken: the highest version the config lists wins (section 8.3).
-  const rekorService = config
-    ? selectServices(config.rekorTlogUrls, [1, 2], { selector: "ANY" }, now)[0]
-    : undefined;
-  const fromConfig: Endpoints = config
-    ? {
-      ...optional("fulcio", pick(config.caUrls, [1])),
-      ...optional("rekor", rekorService?.url),
-      ...optional("tsa", pick(config.tsaUrls, [1])),
-      ...optional("oidcIssuer", pick(config.oidcUrls, [1])),
-    }
-    : {};
-  const fulcio = flags.string("fulcio-url") ?? fromConfig.fulcio;
-  const rekor = flags.string("rekor-url") ?? fromConfig.rekor ??
-    (config ? undefined : DEFAULT_REKOR_URL);
-  const tsa = flags.string("timestamp-server-url") ?? fromConfig.tsa;
+  const fromConfig = (kind: SigningServiceKind) => config && single(config, kind, now);
+  const flag = (name: string): Endpoint | undefined => {
+    const url = flags.string(name);
+    return url === undefined ? undefined : { url, majorApiVersion: 1 };
+  };
+  const fulcio = flag("fulcio-url") ?? fromConfig("fulcio");
+  const rekor = flag("rekor-url") ?? fromConfig("rekor") ??
+    (config ? undefined : { url: DEFAULT_REKOR_URL, majorApiVersion: 1 });
+  const tsa = flag("timestamp-server-url") ?? fromConfig("tsa");
   const oidcIssuer = flags.has("oidc-issuer")
     ? flags.string("oidc-issuer")
-    : fromConfig.oidcIssuer ?? flags.string("oidc-issuer");
+    : fromConfig("oidc")?.url ?? flags.string("oidc-issuer");
   return {
-    ...optional("fulcio", fulcio),
-    ...optional("rekor", rekor),
-    // --rekor-url names a Rekor v1 (cosign: the URL flags synthesize a v1 service).
-    ...(flags.string("rekor-url") === undefined && rekorService
-      ? { rekorVersion: rekorService.majorApiVersion }
-      : {}),
-    ...optional("tsa", tsa),
-    ...optional("oidcIssuer", oidcIssuer),
+    ...(fulcio ? { fulcio } : {}),
+    ...(rekor ? { rekor } : {}),
+    ...(tsa ? { tsa } : {}),
+    ...(oidcIssuer !== undefined ? { oidcIssuer } : {}),
+    source,
   };
-}
-
-function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
 }
 
 /** Load the signing identity the flags name: a key, or a keyless Fulcio certificate. */
@@ -118,16 +154,13 @@ async function keylessSigner(input: CommandInput): Promise<ResolvedIdentity> {
   if (urls.fulcio === undefined) {
     throw new CosignError(
       "CLI_USAGE",
-      "Keyless signing needs a Fulcio: pass --signing-config (dcosign serve writes one) or --fulcio-url, or sign with --key",
+      `Keyless signing needs a Fulcio, and ${
+        urls.source === "flags" ? "no --fulcio-url is given" : `the ${urls.source} lists none`
+      }: pass --fulcio-url or a --signing-config that lists one (dcosign serve writes one), or sign with --key`,
     );
   }
-  const trustedRoot = await loadTrustedRoot(input);
-  if (!trustedRoot) {
-    throw new CosignError(
-      "TRUST_MISSING",
-      "Keyless signing checks the issued certificate against a trusted root: pass --trusted-root (dcosign serve writes one)",
-    );
-  }
+  // The issued certificate is checked against the trusted root (file, overrides or TUF).
+  const { trustedRoot } = await loadTrustedRoot(input);
   out.info(
     "Keyless signing: your identity (email or workflow) goes into a certificate and, with the signature, into a public transparency log",
   );
@@ -157,10 +190,10 @@ async function keylessSigner(input: CommandInput): Promise<ResolvedIdentity> {
   out.debug(`Identity token from ${token.source}`);
   const { identity, certificate } = await keylessIdentity({
     token: token.token,
-    fulcioUrl: urls.fulcio,
+    fulcioUrl: urls.fulcio.url,
     trustedRoot,
     fetch: ctx.fetch,
-    now: ctx.now(),
+    now: ctx.now,
     sctThreshold: flags.boolean("insecure-skip-sct") ? 0 : 1,
   });
   const san = certificate.identity.san ?? "?";
@@ -184,14 +217,17 @@ export async function signingServices(
     if (urls.rekor === undefined) {
       throw new CosignError(
         "CLI_USAGE",
-        "The signing config names no transparency log: pass --rekor-url or --tlog-upload=false",
+        `The ${urls.source} lists no transparency log: pass --rekor-url or --tlog-upload=false`,
       );
     }
-    const trustedRoot = urls.rekorVersion === 2 ? await loadTrustedRoot(input) : undefined;
-    services.log = transparencyLogWitness(urls.rekor, {
+    // Rekor v2 answers need the log's key to check the checkpoint they carry.
+    const trustedRoot = urls.rekor.majorApiVersion === 2
+      ? (await loadTrustedRoot(input)).trustedRoot
+      : undefined;
+    services.log = transparencyLogWitness(urls.rekor.url, {
       fetch: ctx.fetch,
       onEntry: (index) => out.info(`tlog entry created with index: ${index}`),
-      majorApiVersion: urls.rekorVersion ?? 1,
+      majorApiVersion: urls.rekor.majorApiVersion,
       ...(trustedRoot ? { trustedRoot } : {}),
       now: ctx.now(),
     });
@@ -200,9 +236,9 @@ export async function signingServices(
       "Not recording the signature in a transparency log (--tlog-upload=false): verifiers must pass --insecure-ignore-tlog",
     );
   }
-  const tsaUrl = urls.tsa;
-  if (tsaUrl !== undefined) {
-    services.timestamp = timestampWitness(tsaUrl, { fetch: ctx.fetch, signal: input.signal });
+  const tsa = urls.tsa;
+  if (tsa !== undefined) {
+    services.timestamp = timestampWitness(tsa.url, { fetch: ctx.fetch, signal: input.signal });
   }
   return services;
 }

@@ -6,20 +6,93 @@
  * @module
  */
 
-import type { HashName } from "../../lib/util/bytes.ts";
-import { CosignError } from "../../lib/errors.ts";
+import { fromUtf8, type HashName } from "../../lib/util/bytes.ts";
+import { CosignError, errorMessage } from "../../lib/errors.ts";
+import {
+  type Certificate,
+  parseCertificate,
+  parseCertificatesPem,
+} from "../../lib/x509/certificate.ts";
 import { RekorClient } from "../../lib/tlog/rekor/client.ts";
-import { parseTrustedRoot, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
 import type { VerificationPolicy } from "../../lib/verify/entity.ts";
 import type { IdentityMatcher } from "../../lib/verify/entity.ts";
 import { wholeValueRegExp } from "../../lib/verify/identity_policy.ts";
 import type { CommandInput } from "../spec.ts";
 
-export { LOG_FLAGS, SIGNER_POLICY_FLAGS, TRUST_FLAGS } from "./flags.ts";
+export {
+  CERTIFICATE_CHAIN_FLAG,
+  CERTIFICATE_FLAG,
+  LOG_FLAGS,
+  PRIVATE_CA_FLAGS,
+  SIGNER_POLICY_FLAGS,
+  TRUST_FLAGS,
+} from "./flags.ts";
 import { loadPublicKey } from "../keys/key_refs.ts";
+import { loadTrustedRoot, trustOverridesSet } from "./trust.ts";
 
-/** Most bytes of a trusted root file we read. */
-const MAX_TRUSTED_ROOT_BYTES = 4 << 20;
+/** Most bytes of a PEM certificate file (`--ca-roots`, `--certificate-chain`, ...) we read. */
+const MAX_CERTIFICATES_BYTES = 1 << 20;
+
+/** Most certificates one such file may hold (SECURITY.md rule 4; the chain builder's bound). */
+const MAX_CERTIFICATES = 32;
+
+/** The certificates of the PEM file a flag names (at least one, at most `MAX_CERTIFICATES`). */
+export async function readCertificatesFlag(
+  input: CommandInput,
+  flag: string,
+): Promise<Certificate[] | undefined> {
+  const path = input.flags.declares(flag) ? input.flags.string(flag) : undefined;
+  if (path === undefined) return undefined;
+  const bytes = await input.ctx.readFile(path, {
+    maxBytes: MAX_CERTIFICATES_BYTES,
+    what: `--${flag}`,
+  });
+  let certificates: Certificate[];
+  try {
+    const text = fromUtf8(bytes);
+    certificates = text.includes("-----BEGIN")
+      ? parseCertificatesPem(text)
+      : [parseCertificate(bytes)];
+  } catch (cause) {
+    throw new CosignError(
+      "CLI_USAGE",
+      `Cannot read certificates from --${flag} "${path}": ${errorMessage(cause)}`,
+      { cause },
+    );
+  }
+  if (certificates.length === 0 || certificates.length > MAX_CERTIFICATES) {
+    throw new CosignError(
+      "CLI_USAGE",
+      `--${flag} "${path}" holds ${certificates.length} certificates: expected 1 to ${MAX_CERTIFICATES}`,
+    );
+  }
+  return certificates;
+}
+
+/**
+ * The private CA the flags name (cosign's non-Fulcio PKI): `--certificate-chain` (issuer first,
+ * root last: the root is the anchor, the rest intermediates), or `--ca-roots` with optional
+ * `--ca-intermediates`. Undefined when none is given: the trusted root's CAs apply.
+ */
+export async function loadCertificateAuthority(
+  input: CommandInput,
+): Promise<VerificationPolicy["certificateAuthority"]> {
+  const chain = await readCertificatesFlag(input, "certificate-chain");
+  const roots = await readCertificatesFlag(input, "ca-roots");
+  const intermediates = await readCertificatesFlag(input, "ca-intermediates");
+  if (chain && (roots || intermediates)) {
+    throw new CosignError(
+      "CLI_USAGE",
+      "--certificate-chain and --ca-roots/--ca-intermediates both name the CA: give one of them",
+    );
+  }
+  if (intermediates && !roots) {
+    throw new CosignError("CLI_USAGE", "--ca-intermediates needs --ca-roots");
+  }
+  if (chain) return { roots: chain.slice(-1), intermediates: chain.slice(0, -1) };
+  if (roots) return { roots, intermediates: intermediates ?? [] };
+  return undefined;
+}
 
 /** The log to check entries against online, when `--rekor-url` asks for one. */
 export function onlineLog(input: CommandInput): RekorClient | undefined {
@@ -29,18 +102,6 @@ export function onlineLog(input: CommandInput): RekorClient | undefined {
     throw new CosignError("CLI_USAGE", "--offline cannot be combined with --rekor-url");
   }
   return new RekorClient({ baseUrl: url, fetch: input.ctx.fetch });
-}
-
-/** Read and parse `--trusted-root` (undefined when not given). */
-export async function loadTrustedRoot(input: CommandInput): Promise<TrustedRoot | undefined> {
-  const path = input.flags.string("trusted-root");
-  if (path === undefined) return undefined;
-  const bytes = await input.ctx.readFile(path, {
-    maxBytes: MAX_TRUSTED_ROOT_BYTES,
-    what: "trusted root",
-    code: "TRUST_MISSING",
-  });
-  return parseTrustedRoot(bytes);
 }
 
 /**
@@ -83,16 +144,34 @@ export async function buildPolicy(input: CommandInput): Promise<VerificationPoli
     const value = flags.string(`certificate-github-workflow-${field}`);
     if (value !== undefined) github[field] = value;
   }
-  const trustedRoot = await loadTrustedRoot(input);
+  const authority = await loadCertificateAuthority(input);
+  if (keyRef !== undefined && authority) {
+    throw new CosignError(
+      "CLI_USAGE",
+      "--key cannot be combined with --certificate-chain or --ca-roots: a key is trusted as it is",
+    );
+  }
   const ignoreTlog = flags.boolean("insecure-ignore-tlog");
+  const ignoreSct = flags.boolean("insecure-ignore-sct");
+  const keyless = keyRef === undefined;
+  // A key (or a private CA) with no log, no timestamp and no SCT checks nothing a trusted root
+  // vouches for: no TUF then.
+  const needsRoot = !ignoreTlog || flags.boolean("use-signed-timestamps") ||
+    (keyless && (authority === undefined || !ignoreSct));
+  // A private CA's leaf is not in the public CT logs: checking its SCT needs a trusted root the
+  // user names, never the public-good one TUF would bring.
   if (
-    !trustedRoot && (!ignoreTlog || keyRef === undefined || flags.boolean("use-signed-timestamps"))
+    authority && keyless && !ignoreSct && flags.string("trusted-root") === undefined &&
+    trustOverridesSet(input).length === 0
   ) {
     throw new CosignError(
       "TRUST_MISSING",
-      "No trusted root: pass --trusted-root (dcosign serve writes one; the TUF client that fetches the public-good root is not built yet), or --key with --insecure-ignore-tlog",
+      "No trusted root for the certificate's SCT: a private CA (--ca-roots, --certificate-chain) verifies its SCT only against a --trusted-root naming its CT log; pass one, or --insecure-ignore-sct",
     );
   }
+  const trustedRoot = needsRoot
+    ? (await loadTrustedRoot(input, { offline: flags.boolean("offline") })).trustedRoot
+    : undefined;
   if (ignoreTlog) {
     input.out.warn(
       "Skipping transparency log verification: the signature may never have been logged",
@@ -104,6 +183,7 @@ export async function buildPolicy(input: CommandInput): Promise<VerificationPoli
     ...(keyRef !== undefined ? { key: await loadPublicKey(ctx, keyRef) } : {}),
     ...(keyHash ? { keyHash } : {}),
     ...(keyRef === undefined ? { identities: [identity] } : {}),
+    ...(authority ? { certificateAuthority: authority } : {}),
     ...(Object.keys(github).length ? { githubWorkflow: github } : {}),
     tlogThreshold: ignoreTlog ? 0 : 1,
     ctlogThreshold: flags.boolean("insecure-ignore-sct") ? 0 : 1,

@@ -140,12 +140,9 @@ export const attachSbomCommand: CommandRun = async (input) => {
   }
   const reference = parseImageReference(input.args[0]!);
   const sbom = await readInput(input, path, "SBOM");
-  const result = await attachSbom(
-    createRegistryClient(input),
-    reference,
-    sbom,
-    mediaType,
-    attachOptions(input),
-  );
+  const result = await attachSbom(createRegistryClient(input), reference, sbom, mediaType, {
+    ...attachOptions(input),
+    referrer: flags.string("registry-referrers-mode") === "oci-1-1",
+  });
   input.out.info(`Uploaded SBOM (${mediaType}) for ${result.image} to ${result.stored}`);
 };

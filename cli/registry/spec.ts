@@ -8,7 +8,12 @@
 
 import type { FlagSpec } from "../args.ts";
 import type { CommandSpec } from "../spec.ts";
-import { OUTPUT_FLAG, REGISTRY_FLAGS } from "../options/flags.ts";
+import {
+  experimentalOci11Flag,
+  OUTPUT_FLAG,
+  referrersModeFlag,
+  REGISTRY_FLAGS,
+} from "../options/flags.ts";
 
 const PLATFORM_FLAG: FlagSpec = {
   name: "platform",
@@ -71,7 +76,17 @@ export const REGISTRY_COMMANDS: readonly CommandSpec[] = [
       "artifact type). Only manifests are read.",
     args: { min: 1, max: 1 },
     examples: ["dcosign tree reg/app:1", "dcosign tree -o json reg/app@sha256:..."],
-    flags: [OUTPUT_FLAG, ...REGISTRY_FLAGS],
+    flags: [
+      OUTPUT_FLAG,
+      referrersModeFlag(
+        "oci-1-1: list the image's OCI referrers (listed anyway unless --experimental-oci11=false)",
+      ),
+      experimentalOci11Flag(
+        "List the image's OCI referrers (false, without --registry-referrers-mode=oci-1-1: the legacy tags only)",
+        true,
+      ),
+      ...REGISTRY_FLAGS,
+    ],
     load: async () => (await import("./tree.ts")).tree,
   },
   {
@@ -250,6 +265,9 @@ export const REGISTRY_COMMANDS: readonly CommandSpec[] = [
             choices: ["json", "xml", "text"],
             description: "Encoding of the file (default: json for *.json, else xml or text)",
           },
+          referrersModeFlag(
+            "oci-1-1: push the SBOM as an OCI 1.1 referrer of the image instead of the .sbom tag",
+          ),
           ...REGISTRY_FLAGS,
         ],
         load: async () => (await import("./attach.ts")).attachSbomCommand,
@@ -319,9 +337,10 @@ export const REGISTRY_COMMANDS: readonly CommandSpec[] = [
         name: "type",
         type: "string",
         value: "TYPE",
-        choices: ["signature", "attestation", "sbom", "digest"],
+        choices: ["signature", "attestation", "sbom", "digest", "referrer"],
         default: "signature",
-        description: "Which attachment; digest resolves the signature tag to a digest",
+        description:
+          "Which attachment tag; digest prints the image as repo@sha256:..., referrer its Sigstore bundle referrers",
       },
       ...REGISTRY_FLAGS,
     ],

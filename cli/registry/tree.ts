@@ -50,10 +50,13 @@ export function renderTree(out: Output, tree: SupplyChainTree): void {
 export const tree: CommandRun = async (input) => {
   const { out } = input;
   const target = targetRepository(input);
+  // cosign's tree lists referrers with --experimental-oci11 (its default) or --registry-referrers-mode=oci-1-1.
+  const referrers = input.flags.boolean("experimental-oci11") ||
+    input.flags.string("registry-referrers-mode") === "oci-1-1";
   const result = await listSupplyChain(
     createRegistryClient(input),
     parseImageReference(input.args[0]!),
-    target ? { targetRepository: target } : {},
+    { ...(target ? { targetRepository: target } : {}), referrers },
   );
   for (const skipped of result.skipped) {
     out.debug(`skipped referrer ${skipped.digest}: ${skipped.reason}`);

@@ -33,6 +33,11 @@ export const serve: CommandRun = async ({ flags, ctx, out, signal: _timeout }) =
     ...(flags.list("identity").length > 0 ? { identities: flags.list("identity") } : {}),
   });
   out.info(`dcosign serve: listening on ${stack.url} (registry ${stack.registryHost})`);
+  out.info(
+    `TUF mirror: ${stack.ready.tufMirror}${
+      stack.ready.tufRoot ? ` (root ${stack.ready.tufRoot})` : ""
+    }`,
+  );
   if (readyFile) out.info(`Ready file: ${readyFile}`);
   out.info("Stop with Ctrl-C (SIGINT) or SIGTERM");
   // `serve` runs until a signal: the global --timeout does not apply.

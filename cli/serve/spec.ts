@@ -11,17 +11,19 @@ import type { CommandSpec } from "../spec.ts";
 export const SERVE_COMMANDS: readonly CommandSpec[] = [
   {
     name: "serve",
-    summary: "Run the embedded Sigstore stack (registry, Rekor, Fulcio, OIDC issuer, TSA)",
+    summary: "Run the embedded Sigstore stack (registry, Rekor, Fulcio, OIDC issuer, TSA, TUF)",
     description:
       "Run the embedded Sigstore stack on one port: an OCI registry with the referrers\n" +
       "API (/v2/), Rekor (/api/v1/log), Fulcio (/api/v2/signingCert), an OIDC issuer\n" +
-      "(/.well-known/openid-configuration, /oauth2/) and an RFC 3161 TSA (/api/v1/timestamp).\n" +
-      "State and keys live under --data-dir (memory without it), with trusted_root.json and\n" +
-      "signing_config.json. When ready, the JSON --ready-file names every URL, those files,\n" +
-      'and a one-hour identity token. POST /oauth2/test-token {"identity":ID,"ttl":600}\n' +
+      "(/.well-known/openid-configuration, /oauth2/), an RFC 3161 TSA (/api/v1/timestamp)\n" +
+      "and a TUF repository (/tuf/) publishing its trusted root and signing config.\n" +
+      "State and keys live under --data-dir (memory without it), with trusted_root.json,\n" +
+      "signing_config.json and the TUF 1.root.json. When ready, the JSON --ready-file names\n" +
+      "every URL (tufMirror, and tufRoot for `dcosign initialize --mirror --root`), those\n" +
+      'files, and a one-hour identity token. POST /oauth2/test-token {"identity":ID,"ttl":600}\n' +
       "mints a token for any configured identity. Stops cleanly on SIGINT/SIGTERM.",
     args: { min: 0, max: 0 },
-    examples: ["dcosign serve --port 0 --data-dir ./stack --ready-file ./stack/ready.json"],
+    examples: ["dcosign serve --port 5055 --data-dir ./stack --ready-file ./stack/ready.json"],
     flags: [
       {
         name: "host",
@@ -35,7 +37,8 @@ export const SERVE_COMMANDS: readonly CommandSpec[] = [
         type: "integer",
         value: "PORT",
         default: 0,
-        description: "Port to listen on (0 picks a free one)",
+        description:
+          "Port to listen on (0 picks a free one; fix it when signatures must outlive a restart: every service URL, the OIDC issuer too, carries it)",
       },
       {
         name: "data-dir",

@@ -1,8 +1,10 @@
 /**
- * `env`: the environment variables cosign (and dcosign) read, with what each expects and its
- * current value (cosign-spec.md section 10.3). Values of sensitive variables (passwords, tokens)
- * are masked unless `--show-sensitive-values`; so is every unregistered `COSIGN_*`, `SIGSTORE_*`
- * or `TUF_*` variable, since nothing says it is harmless.
+ * `env`: the environment variables dcosign reads (those of cosign's it honours, and its own),
+ * with what each expects and its current value (cosign-spec.md section 10.3); cosign variables
+ * dcosign has no use for (PKCS#11, the CI providers it does not implement) are not listed.
+ * Values of sensitive variables (passwords, tokens) are masked unless `--show-sensitive-values`;
+ * so is every unregistered `COSIGN_*`, `SIGSTORE_*` or `TUF_*` variable, since nothing says it
+ * is harmless.
  *
  * @module
  */
@@ -21,14 +23,8 @@ export interface EnvironmentVariable {
   readonly sensitive: boolean;
 }
 
-/** The variables cosign registers (pkg/cosign/env), plus the ones only dcosign reads. */
+/** The variables dcosign reads: cosign's (pkg/cosign/env) it honours, then its own. */
 export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
-  {
-    name: "COSIGN_EXPERIMENTAL",
-    description: "turns on experimental cosign features",
-    expects: "1 to enable (off by default)",
-    sensitive: false,
-  },
   {
     name: "COSIGN_DOCKER_MEDIA_TYPES",
     description: "writes Docker instead of OCI media types, for registries without OCI support",
@@ -40,24 +36,6 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     description: "the password of encrypted cosign keys, instead of a prompt",
     expects: "a password (may be empty)",
     sensitive: true,
-  },
-  {
-    name: "COSIGN_PKCS11_PIN",
-    description: "the PIN of a PKCS#11 token when none is given otherwise",
-    expects: "a PIN",
-    sensitive: true,
-  },
-  {
-    name: "COSIGN_PKCS11_MODULE_PATH",
-    description: "the PKCS#11 module to load",
-    expects: "a path to a module",
-    sensitive: false,
-  },
-  {
-    name: "COSIGN_PKCS11_IGNORE_CERTIFICATE",
-    description: "skips loading certificates from a PKCS#11 token",
-    expects: "1 to skip (0 by default)",
-    sensitive: false,
   },
   {
     name: "COSIGN_REPOSITORY",
@@ -72,27 +50,28 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     sensitive: false,
   },
   {
-    name: "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE",
-    description: "the key checking the SCT that Fulcio returns, instead of the trusted root's",
-    expects: "a path to a public key file",
-    sensitive: false,
-  },
-  {
     name: "SIGSTORE_ROOT_FILE",
-    description: "the Fulcio root CA, instead of the public-good instance's",
-    expects: "a path to a PEM root CA",
+    description:
+      "the Fulcio root (and intermediate) certificates; set, like the other SIGSTORE_* trust variables, the trusted root is built from these variables and TUF is not consulted",
+    expects: "a path to PEM certificates",
     sensitive: false,
   },
   {
     name: "SIGSTORE_REKOR_PUBLIC_KEY",
-    description: "the Rekor public key, out of band",
-    expects: "a path to a public key file",
+    description: "the Rekor public key, out of band (TUF is then not consulted)",
+    expects: "a path to a PEM public key",
+    sensitive: false,
+  },
+  {
+    name: "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE",
+    description: "the CT log key that checks Fulcio's SCTs (TUF is then not consulted)",
+    expects: "a path to a PEM public key",
     sensitive: false,
   },
   {
     name: "SIGSTORE_TSA_CERTIFICATE_FILE",
-    description: "the TSA certificate chain (leaf, intermediates, root)",
-    expects: "a path to concatenated PEM certificates",
+    description: "the TSA certificate chain (TUF is then not consulted)",
+    expects: "a path to PEM certificates: leaf, intermediates, root",
     sensitive: false,
   },
   {
@@ -103,33 +82,23 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   },
   {
     name: "TUF_ROOT",
-    description: "the TUF cache directory",
+    description:
+      "the TUF cache directory (~/.sigstore/root by default; dcosign keeps its files in a dcosign/ directory there)",
     expects: "a directory path",
     sensitive: false,
   },
   {
     name: "TUF_MIRROR",
-    description: "the TUF mirror to refresh trust metadata from (with TUF_ROOT_JSON)",
+    description:
+      "a TUF mirror to read trust material from, instead of the one `dcosign initialize` remembered",
     expects: "a URL",
     sensitive: false,
   },
   {
     name: "TUF_ROOT_JSON",
-    description: "the TUF root.json that starts a local TUF repository (with TUF_MIRROR)",
+    description: "the TUF root.json to trust for TUF_MIRROR",
     expects: "a path to root.json",
     sensitive: false,
-  },
-  {
-    name: "GITHUB_HOST",
-    description: "the GitHub Enterprise instance",
-    expects: "a URL",
-    sensitive: false,
-  },
-  {
-    name: "GITHUB_TOKEN",
-    description: "a token for the GitHub API",
-    expects: "a GitHub token",
-    sensitive: true,
   },
   {
     name: "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
@@ -141,60 +110,6 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     name: "ACTIONS_ID_TOKEN_REQUEST_URL",
     description: "where GitHub Actions hands out OIDC tokens",
     expects: "a URL",
-    sensitive: false,
-  },
-  {
-    name: "SPIFFE_ENDPOINT_SOCKET",
-    description: "a SPIFFE workload API socket other than the default",
-    expects: "a socket path",
-    sensitive: false,
-  },
-  {
-    name: "GOOGLE_SERVICE_ACCOUNT_NAME",
-    description: "the service account the Google identity provider impersonates",
-    expects: "a service account name",
-    sensitive: false,
-  },
-  {
-    name: "GITLAB_HOST",
-    description: "the GitLab instance",
-    expects: "a URL",
-    sensitive: false,
-  },
-  {
-    name: "GITLAB_TOKEN",
-    description: "a token for the GitLab API",
-    expects: "a GitLab token",
-    sensitive: true,
-  },
-  {
-    name: "BUILDKITE_AGENT_ACCESS_TOKEN",
-    description: "the access token of the Buildkite agent",
-    expects: "an access token",
-    sensitive: true,
-  },
-  {
-    name: "BUILDKITE_AGENT_ENDPOINT",
-    description: "the Buildkite agent endpoint",
-    expects: "a URL",
-    sensitive: false,
-  },
-  {
-    name: "BUILDKITE_JOB_ID",
-    description: "the Buildkite job claimed in the OIDC token",
-    expects: "a job ID",
-    sensitive: false,
-  },
-  {
-    name: "BUILDKITE_AGENT_LOG_LEVEL",
-    description: "the Buildkite agent's log level",
-    expects: "debug, notice (default), info, warn, error or fatal",
-    sensitive: false,
-  },
-  {
-    name: "SOURCE_DATE_EPOCH",
-    description: "a fixed current time, for reproducible builds",
-    expects: "seconds since the Unix epoch",
     sensitive: false,
   },
   {
@@ -213,6 +128,13 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     name: "NO_COLOR",
     description: "turns colour off even on a terminal",
     expects: "any value",
+    sensitive: false,
+  },
+  {
+    name: "DCOSIGN_NOW",
+    description:
+      "a test hook: the time every clock read returns (TUF expiry, certificates); warns on every run",
+    expects: "an RFC 3339 time, e.g. 2026-08-25T00:00:00Z",
     sensitive: false,
   },
 ];

@@ -12,9 +12,9 @@ import { OUTPUT_FLAG } from "../options/flags.ts";
 export const TOOL_COMMANDS: readonly CommandSpec[] = [
   {
     name: "env",
-    summary: "Print the environment variables cosign reads, with their values",
+    summary: "Print the environment variables dcosign reads, with their values",
     description:
-      "Print the environment variables that change cosign's behaviour, with descriptions and\n" +
+      "Print the environment variables that change dcosign's behaviour, with descriptions and\n" +
       "current values; secrets are masked unless --show-sensitive-values.",
     args: { min: 0, max: 0 },
     examples: ["dcosign env", "dcosign env --show-descriptions=false -o json"],

@@ -213,18 +213,26 @@ export function parseLegacyBlobBundle(
 
 /**
  * Write a legacy blob bundle file as cosign does: `base64Signature` always, `cert` (base64 of
- * the PEM given) and `rekorBundle` only when present.
+ * the PEM given, or of the DER certificate as cosign's image `sign --bundle` writes it) and
+ * `rekorBundle` only when present.
  */
 export function encodeLegacyBlobBundle(bundle: {
   readonly signature: Uint8Array;
   /** The signing certificate or public key as PEM text. */
   readonly verifierPem?: string;
+  /** The signing certificate as DER (instead of `verifierPem`). */
+  readonly certificateDer?: Uint8Array;
   readonly rekorBundle?: TlogEntry;
 }): string {
+  const cert = bundle.certificateDer
+    ? toBase64(bundle.certificateDer)
+    : bundle.verifierPem
+    ? toBase64(utf8(bundle.verifierPem))
+    : undefined;
   return encodeGoJson(
     new GoStruct([
       ["base64Signature", toBase64(bundle.signature)],
-      ["cert", bundle.verifierPem ? toBase64(utf8(bundle.verifierPem)) : undefined],
+      ["cert", cert],
       [
         "rekorBundle",
         bundle.rekorBundle === undefined ? undefined : legacyBundleStruct(bundle.rekorBundle),

@@ -42,6 +42,7 @@ import { verifyFulcioChain } from "../x509/chain.ts";
 
 /** Error codes raised here. */
 export type FulcioErrorCode =
+  | "FULCIO_CLOCK_SKEW"
   | "FULCIO_REQUEST_FAILED"
   | "FULCIO_REJECTED"
   | "FULCIO_RESPONSE_MALFORMED"
@@ -310,11 +311,55 @@ export function parseSigningCertificateResponse(json: unknown): IssuedCertificat
   }
 }
 
+/**
+ * How far the CA's clock may be from ours, either way, when a certificate it just issued is
+ * checked (`issuedCertificateTime`): more than hosts synchronised by NTP drift apart, far less
+ * than a Fulcio leaf's ten minutes of validity.
+ */
+export const MAX_CA_CLOCK_SKEW_MS = 30_000;
+
+/**
+ * The time to check a certificate Fulcio just issued at: its `notBefore`, the moment the CA says
+ * it issued it, which is inside its validity whatever the two clocks say. Checking at a local time
+ * instead fails whenever the CA's clock runs ahead of ours, even by the second its `notBefore` is
+ * rounded to. The `notBefore` must lie in the request's window, `requested` to `received` by the
+ * local clock, widened by `maxSkewMs` both ways (and by the second X.509 times truncate to): a
+ * CA clock further off than that is refused as `FULCIO_CLOCK_SKEW`, saying by how much, since a
+ * signature made with its certificate would not verify against the log's time.
+ */
+export function issuedCertificateTime(
+  leaf: Pick<Certificate, "notBefore">,
+  requested: Date,
+  received: Date,
+  maxSkewMs: number = MAX_CA_CLOCK_SKEW_MS,
+): Date {
+  if (!(maxSkewMs >= 0)) throw new RangeError("maxSkewMs must be a non-negative number");
+  const notBefore = leaf.notBefore;
+  const earliest = requested.getTime() - maxSkewMs - 1000;
+  const latest = received.getTime() + maxSkewMs;
+  const at = notBefore.getTime();
+  if (at < earliest || at > latest) {
+    const off = at < earliest ? requested.getTime() - at : at - received.getTime();
+    throw new CosignError(
+      "FULCIO_CLOCK_SKEW",
+      `The Fulcio certificate's notBefore "${notBefore.toISOString()}" is ${
+        Math.round(off / 1000)
+      } s ${at < earliest ? "behind" : "ahead of"} the local clock (at most ${
+        Math.round(maxSkewMs / 1000)
+      } s is tolerated): check the clock of this host and of the CA`,
+    );
+  }
+  return notBefore;
+}
+
 /** Options of `verifyIssuedCertificate`. */
 export interface IssuedCertificateCheckOptions {
   /** The key that was sent: the leaf must certify it. */
   readonly publicKey?: PublicKey;
-  /** Time the chain must be valid at (default now). */
+  /**
+   * Time the chain must be valid at (default now). For a certificate just issued, pass
+   * `issuedCertificateTime(...)`: a local time taken around the request may precede `notBefore`.
+   */
   readonly now?: Date;
   /** Distinct CT logs whose SCTs must verify (default 1; 0 skips, `--insecure-ignore-sct`). */
   readonly sctThreshold?: number;

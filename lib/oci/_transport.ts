@@ -9,7 +9,9 @@
  * - `Authorization` is set afresh on every attempt (never appended: cosign 8a86a7cf) and only
  *   for the registry's own origin: redirects are followed by hand, at most 5 hops, and drop it
  *   when the origin changes (SECURITY.md rule 9, ggcr #2349/#2360).
- * - Plain HTTP only for localhost/127.0.0.1/[::1] or hosts named in `insecure`.
+ * - Plain HTTP only for localhost/127.0.0.1/[::1] or hosts named in `insecure`; with
+ *   `preferHttps` such a host is tried over HTTPS first and reached over plain HTTP only when no
+ *   TLS connection can be made (go-containerregistry's ping order, one `GET /v2/` per registry).
  * - 408/429/5xx and network errors are retried with exponential backoff and `Retry-After`
  *   (POST and PATCH only on 429/503, which say the request was not processed).
  *
@@ -68,6 +70,12 @@ export interface TransportOptions {
   readonly credentials?: CredentialResolver;
   /** `true`, or hosts, reached over plain HTTP besides localhost/127.0.0.1/[::1]. */
   readonly insecure?: boolean | readonly string[];
+  /**
+   * Try hosts that may use plain HTTP over HTTPS first (one `GET /v2/` per registry), and use
+   * plain HTTP only when no TLS connection can be made, as go-containerregistry pings. Default
+   * false: such hosts are reached over plain HTTP directly.
+   */
+  readonly preferHttps?: boolean;
   /** Retry policy (default 3 attempts, 250 ms doubling, at most 5 s). */
   readonly retry?: Partial<RetryPolicy>;
   /** `User-Agent`, also the OAuth2 `client_id` (default `dcosign`). */
@@ -119,6 +127,10 @@ export class RegistryTransport {
   readonly #tokens = new Map<string, Promise<BearerToken>>();
   readonly #creds = new Map<string, Promise<RegistryCredentials | undefined>>();
   readonly #responseUrls = new WeakMap<Response, URL>();
+  readonly #preferHttps: boolean;
+  /** The scheme each registry answered the HTTPS probe with (`preferHttps`). */
+  readonly #schemes = new Map<string, Promise<"https" | "http">>();
+  readonly #probed = new Map<string, "https" | "http">();
 
   constructor(options: TransportOptions = {}) {
     this.#fetch = options.fetch ?? globalThis.fetch;
@@ -133,6 +145,7 @@ export class RegistryTransport {
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#now = options.now ?? Date.now;
     this.#signal = options.signal;
+    this.#preferHttps = options.preferHttps ?? false;
     this.#trustedRealms = new Map(
       Object.entries(options.trustedRealms ?? {}).map((
         [host, realms],
@@ -146,9 +159,72 @@ export class RegistryTransport {
       (typeof this.#insecure === "object" && this.#insecure.has(host.toLowerCase()));
   }
 
+  /** The registry's base URL; with `preferHttps`, the scheme its probe settled (else HTTP). */
   baseUrl(registry: string): URL {
     const host = registryApiHost(registry);
-    return new URL(`${this.#allowsHttp(registry) ? "http" : "https"}://${host}`);
+    const scheme = this.#allowsHttp(registry) ? this.#probed.get(registry) ?? "http" : "https";
+    return new URL(`${scheme}://${host}`);
+  }
+
+  /** `baseUrl`, after probing the scheme once when `preferHttps` leaves it open. */
+  async #base(registry: string): Promise<URL> {
+    if (this.#preferHttps && this.#allowsHttp(registry) && !this.#probed.has(registry)) {
+      let probe = this.#schemes.get(registry);
+      if (probe === undefined) {
+        probe = this.#probeScheme(registryApiHost(registry));
+        this.#schemes.set(registry, probe);
+        probe.then(
+          (scheme) => this.#probed.set(registry, scheme),
+          () => this.#schemes.delete(registry),
+        );
+      }
+      this.#probed.set(registry, await probe);
+    }
+    return this.baseUrl(registry);
+  }
+
+  /**
+   * HTTPS if `GET https://host/v2/` gets any answer; else plain HTTP, unless the host answers
+   * plain HTTP as a TLS server does (400, "...HTTP request to an HTTPS server"), when the TLS
+   * failure (an untrusted certificate, say) is the one to report.
+   */
+  async #probeScheme(host: string): Promise<"https" | "http"> {
+    const init: RequestInit = {
+      method: "GET",
+      headers: { "user-agent": this.#userAgent },
+      redirect: "manual",
+      ...(this.#signal ? { signal: this.#signal } : {}),
+    };
+    let tlsError: unknown;
+    try {
+      await discardBody(await this.#fetch(new URL(`https://${host}/v2/`), init));
+      return "https";
+    } catch (cause) {
+      if (cause instanceof CosignError || this.#signal?.aborted) throw cause;
+      tlsError = cause;
+    }
+    let plain: Response;
+    try {
+      plain = await this.#fetch(new URL(`http://${host}/v2/`), init);
+    } catch (cause) {
+      throw new CosignError(
+        "OCI_NETWORK_ERROR",
+        `Cannot reach "${host}" over HTTPS (${networkMessage(tlsError)}) nor plain HTTP (${
+          networkMessage(cause)
+        })`,
+        { cause: tlsError },
+      );
+    }
+    const text = plain.status === 400 ? await bodyPrefix(plain, 1024) : "";
+    await discardBody(plain);
+    if (/HTTPS/.test(text)) {
+      throw new CosignError(
+        "OCI_NETWORK_ERROR",
+        `Cannot reach "${host}" over HTTPS: ${networkMessage(tlsError)}`,
+        { cause: tlsError },
+      );
+    }
+    return "http";
   }
 
   #credentialsFor(repo: RepositoryRef): Promise<RegistryCredentials | undefined> {
@@ -165,7 +241,7 @@ export class RegistryTransport {
 
   /** Send a call with auth: cached/proactive credentials, then one re-authentication on 401. */
   async exchange(call: Call): Promise<Response> {
-    const base = this.baseUrl(call.repo.registry);
+    const base = await this.#base(call.repo.registry);
     const url = typeof call.target === "string" ? new URL(call.target, base) : call.target;
     let authorization = await this.#authorization(call, base, undefined);
     let response = await this.#send(call, url, base, authorization);
@@ -333,6 +409,21 @@ export class RegistryTransport {
       const init: RequestInit = { method, headers, redirect: "manual" };
       if (body !== undefined && method !== "GET" && method !== "HEAD") init.body = body;
       const response = await this.#fetchWithRetry(url, init);
+      if (response.status === 400 && url.protocol === "http:") {
+        // Go's TLS server answers plain HTTP so ("Client sent an HTTP request to an HTTPS server");
+        // a HEAD answer has no body to tell, so ask `GET /v2/` (only on this failure path).
+        const text = method === "HEAD"
+          ? await this.#fetch(new URL("/v2/", url), { method: "GET", redirect: "manual" })
+            .then((r) => bodyPrefix(r, 1024), () => "")
+          : await bodyPrefix(response.clone(), 1024);
+        if (/HTTPS server/.test(text)) {
+          await discardBody(response);
+          throw new CosignError(
+            "OCI_NETWORK_ERROR",
+            `"${url.host}" speaks TLS, not plain HTTP: pass --registry-cacert with its CA (or another TLS flag), or --allow-insecure-registry`,
+          );
+        }
+      }
       const location = response.headers.get("location");
       if (!REDIRECTS.has(response.status) || location === null) {
         this.#responseUrls.set(response, url);
@@ -401,7 +492,7 @@ export class RegistryTransport {
         }
         throw new CosignError(
           "OCI_NETWORK_ERROR",
-          `Cannot reach "${url.host}" (${method} ${redactUrl(url.href)}): ${errorMessage(cause)}`,
+          `Cannot reach "${url.host}" (${method} ${redactUrl(url.href)}): ${networkMessage(cause)}`,
           { cause },
         );
       }
@@ -447,6 +538,38 @@ export class RegistryTransport {
     if (error.code === "OCI_UNAUTHORIZED") return await this.#unauthorized(repo, error);
     return error;
   }
+}
+
+/** A network error's message with its causes (fetch's "fetch failed" says little alone). */
+function networkMessage(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && depth < 4; depth++) {
+    const message = errorMessage(current);
+    if (!parts.some((part) => part.includes(message))) parts.push(message);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(": ");
+}
+
+/** The first `max` characters of a body (the rest is cancelled unread). */
+async function bodyPrefix(response: Response, max: number): Promise<string> {
+  const reader = response.body?.getReader();
+  if (reader === undefined) return "";
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    while (text.length < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch {
+    // what was read is enough to tell
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return text.slice(0, max);
 }
 
 function tokenKey(base: URL, scopes: readonly string[]): string {

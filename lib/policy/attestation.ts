@@ -30,20 +30,17 @@ import {
   documentValue,
   formatGoValue,
   MAX_DOCUMENT_BYTES,
-  type PolicyDocument,
+  type PolicyInput,
 } from "./documents.ts";
 
-export type { PolicyDocument } from "./documents.ts";
-
-/** The languages of attestation policies. */
-export type PolicyLanguage = "rego" | "cue";
+export type { PolicyInput } from "./documents.ts";
 
 /** A policy to compile: its name (a file name, used in messages), language and source. */
 export interface PolicySource {
   /** A file name (`builder.rego`), used in error messages and locations. */
   readonly name: string;
   /** What it is written in. */
-  readonly language: PolicyLanguage;
+  readonly language: "rego" | "cue";
   /** The policy text. */
   readonly source: string;
 }
@@ -75,7 +72,7 @@ export interface CompileAttestationPoliciesOptions {
  * assert.equal(policyLanguageOf("policy.json"), undefined);
  * ```
  */
-export function policyLanguageOf(name: string): PolicyLanguage | undefined {
+export function policyLanguageOf(name: string): "rego" | "cue" | undefined {
   if (name.endsWith(".rego")) return "rego";
   if (name.endsWith(".cue")) return "cue";
   return undefined;
@@ -141,7 +138,7 @@ export class AttestationPolicies {
 
   /** @internal Use {@link checkAttestationPolicy}. */
   async check(
-    document: PolicyDocument,
+    document: PolicyInput,
     value: unknown,
     options: CheckAttestationPolicyOptions,
   ): Promise<string[]> {
@@ -343,16 +340,16 @@ function checkRego(
  * ```
  */
 export async function checkAttestationPolicy(
-  statementOrStatements: PolicyDocument | readonly PolicyDocument[],
+  statementOrStatements: PolicyInput | readonly PolicyInput[],
   policies: AttestationPolicies | readonly PolicySource[],
   options: CheckAttestationPolicyOptions = {},
 ): Promise<PolicyDecision> {
   const compiled = policies instanceof AttestationPolicies
     ? policies
     : await compileAttestationPolicies(policies);
-  const documents: readonly PolicyDocument[] = Array.isArray(statementOrStatements)
+  const documents: readonly PolicyInput[] = Array.isArray(statementOrStatements)
     ? statementOrStatements
-    : [statementOrStatements as PolicyDocument];
+    : [statementOrStatements as PolicyInput];
   const max = options.maxStatementBytes ?? MAX_DOCUMENT_BYTES;
   const decisions: StatementDecision[] = [];
   const found: string[] = [];

@@ -10,7 +10,7 @@
 import { CosignError } from "../errors.ts";
 
 /** A document given to a policy: JSON bytes or text, or an already parsed JSON-like value. */
-export type PolicyDocument = Uint8Array | string | Readonly<Record<string, unknown>>;
+export type PolicyInput = Uint8Array | string | Readonly<Record<string, unknown>>;
 
 /** Largest document read by default (the largest in-toto statement dcosign reads). */
 export const MAX_DOCUMENT_BYTES = 64 << 20;
@@ -45,7 +45,7 @@ function checkSize(size: number, max: number, what: string): void {
 }
 
 /** The document as a JSON-like value (for Rego's `input`). */
-export function documentValue(document: PolicyDocument, what: string, max: number): unknown {
+export function documentValue(document: PolicyInput, what: string, max: number): unknown {
   if (typeof document === "string") {
     checkSize(document.length, max, what);
     return parseJsonExact(document, what);
@@ -69,7 +69,7 @@ export function stringifyDocument(value: unknown): string {
 }
 
 /** The document as JSON text (for CUE). */
-export function documentText(document: PolicyDocument, what: string, max: number): string {
+export function documentText(document: PolicyInput, what: string, max: number): string {
   if (typeof document === "string") {
     checkSize(document.length, max, what);
     return document;

@@ -27,7 +27,7 @@ import {
   documentText,
   documentValue,
   MAX_DOCUMENT_BYTES,
-  type PolicyDocument,
+  type PolicyInput,
 } from "./documents.ts";
 
 /** The query cosign v3.0.5 `ValidateJSONWithModuleInput` evaluates. */
@@ -62,7 +62,7 @@ export interface PolicyControllerProgram {
    * budget is exhausted (`POLICY_EVAL_LIMIT`) or the evaluator itself fails; a policy error is
    * a failing verdict, as in cosign.
    */
-  evaluate(input: PolicyDocument): Promise<PolicyControllerVerdict>;
+  evaluate(input: PolicyInput): Promise<PolicyControllerVerdict>;
 }
 
 const NOT_COMPLIANT = `policy is not compliant for query '${POLICY_CONTROLLER_QUERY}'`;
@@ -264,7 +264,7 @@ export async function evaluatePolicyControllerPolicy(
   name: string,
   language: "rego" | "cue",
   source: string,
-  input: PolicyDocument,
+  input: PolicyInput,
   options: PolicyControllerOptions = {},
 ): Promise<PolicyControllerVerdict> {
   let program: PolicyControllerProgram;

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Bytes, fromBase64, utf8 } from "../util/bytes.ts";
+import { type Bytes, fromBase64, type HashName, utf8 } from "../util/bytes.ts";
 import { encodeBundle } from "../bundle/serialize.ts";
 import type { RegistryClient } from "../oci/client.ts";
 import { MEDIA_TYPE, type OciDescriptor } from "../oci/manifest.ts";
@@ -20,6 +20,7 @@ import {
   type RepositoryRef,
 } from "../oci/reference.ts";
 import { writeBundleReferrer } from "../storage/referrers.ts";
+import { writeLegacyReferrer } from "../storage/legacy_referrers.ts";
 import {
   ANNOTATION,
   appendLegacyAttachment,
@@ -30,7 +31,11 @@ import {
   buildCosignSignStatement,
   buildStatement,
   COSIGN_SIGN_PREDICATE_TYPE,
+  findSubject,
+  parseStatement,
 } from "../payload/statement.ts";
+import { parseEnvelope } from "../payload/dsse.ts";
+import { CosignError, errorMessage } from "../errors.ts";
 import { encodeSimpleSigningPayload } from "../payload/simple_signing.ts";
 import {
   buildBundle,
@@ -43,8 +48,12 @@ import {
 } from "./signature.ts";
 import { verifySignature } from "../keys/public_key.ts";
 
-/** Where signatures go: legacy `.sig`/`.att` tags, or Sigstore bundle referrers. */
-export type StorageFormat = "legacy" | "bundle";
+/**
+ * Where signatures go: legacy `.sig`/`.att` tags (mode A), Sigstore bundle referrers (mode C),
+ * or legacy signature images as OCI 1.1 referrers (mode B, cosign
+ * `--registry-referrers-mode=oci-1-1`; signatures only).
+ */
+export type StorageFormat = "legacy" | "bundle" | "legacy-referrer";
 
 /** Options shared by image signing and attesting. */
 export interface ImageSigningOptions {
@@ -74,7 +83,7 @@ export interface SignImageOptions extends ImageSigningOptions {
 export interface ImageSignature {
   /** The image that was signed, by digest. */
   readonly image: DigestReference;
-  /** How the signature was stored: legacy `.sig` tag or bundle referrer. */
+  /** How the signature was stored: legacy `.sig` tag, bundle referrer, or legacy referrer. */
   readonly format: StorageFormat;
   /** The signed payload: SimpleSigning JSON, or the in-toto statement. */
   readonly payload: Bytes;
@@ -111,7 +120,7 @@ export async function signImage(
   });
   const results: ImageSignature[] = [];
   for (const image of targets) {
-    if (format === "legacy") {
+    if (format === "legacy" || format === "legacy-referrer") {
       const payload = encodeSimpleSigningPayload({
         dockerReference: dockerReference(image),
         digest: image.digest,
@@ -127,6 +136,30 @@ export async function signImage(
           payload,
           signature: witnessed.signature,
           appended: false,
+          annotations,
+        });
+        continue;
+      }
+      if (format === "legacy-referrer") {
+        const written = await writeLegacyReferrer(
+          client,
+          image,
+          await subjectOf(client, image),
+          "sig",
+          {
+            payload,
+            mediaType: MEDIA_TYPE.SIMPLE_SIGNING,
+            annotations,
+          },
+          options.targetRepository ? { targetRepository: options.targetRepository } : {},
+        );
+        results.push({
+          image,
+          format,
+          payload,
+          signature: witnessed.signature,
+          stored: written.reference,
+          appended: true,
           annotations,
         });
         continue;
@@ -197,12 +230,41 @@ export async function signImage(
   return results;
 }
 
-/** Options of `attestImage`. */
+/**
+ * Whether a legacy attestation layer (a DSSE envelope) states `predicateType`, as cosign's
+ * ReplaceOp decides; a layer that is no envelope of a statement stops the replace, as in cosign.
+ */
+function sameType(layer: Uint8Array, predicateType: string): boolean {
+  try {
+    return parseStatement(parseEnvelope(layer).payload).predicateType === predicateType;
+  } catch (cause) {
+    throw new CosignError(
+      "PAYLOAD_MALFORMED",
+      `Cannot replace: an existing attestation is not a DSSE envelope of an in-toto statement: ${
+        errorMessage(cause)
+      }`,
+      { cause },
+    );
+  }
+}
+
+/** Options of `attestImage`: a predicate to wrap in a statement, or a whole statement. */
 export interface AttestImageOptions extends ImageSigningOptions {
-  /** The predicate type URI. */
-  readonly predicateType: string;
+  /** The predicate type URI (with `predicate`). */
+  readonly predicateType?: string;
   /** The predicate JSON value (already built from `--predicate` and `--type`). */
-  readonly predicate: unknown;
+  readonly predicate?: unknown;
+  /**
+   * `--statement`: a complete in-toto statement, signed verbatim instead of one built from the
+   * predicate; a subject must carry the image's digest.
+   */
+  readonly statement?: Uint8Array;
+  /**
+   * cosign's `attest --replace` (legacy format): existing `.att` layers of the same predicate
+   * type are dropped and the new one goes first. Bundle referrers are never replaced (as in
+   * cosign, which ignores the flag there).
+   */
+  readonly replace?: boolean;
 }
 
 /** One attestation that was made. */
@@ -232,6 +294,11 @@ export async function attestImage(
   const { client, identity } = options;
   const services = options.services ?? {};
   const format = options.format ?? "bundle";
+  if (format === "legacy-referrer") {
+    throw new TypeError(
+      "Attestations have no legacy OCI 1.1 referrer form: use the bundle or legacy format",
+    );
+  }
   const subject = await client.resolve(reference);
   const image: DigestReference = {
     registry: reference.registry,
@@ -239,15 +306,37 @@ export async function attestImage(
     digest: subject.digest,
   };
   const colon = image.digest.indexOf(":");
-  const statement = buildStatement({
-    version: "v0.1",
-    subjects: [{
-      name: formatRepository(image),
-      digest: { [image.digest.slice(0, colon)]: image.digest.slice(colon + 1) },
-    }],
-    predicateType: options.predicateType,
-    predicate: options.predicate,
-  });
+  const algorithm = image.digest.slice(0, colon);
+  const hex = image.digest.slice(colon + 1);
+  let statement: Bytes;
+  let predicateType: string;
+  if (options.statement !== undefined) {
+    if (options.predicateType !== undefined || options.predicate !== undefined) {
+      throw new TypeError("Give a statement or a predicate, not both");
+    }
+    const parsed = parseStatement(options.statement);
+    if (!findSubject(parsed, algorithm as HashName, hex)) {
+      throw new CosignError(
+        "PAYLOAD_SUBJECT_MISMATCH",
+        `The statement has no subject with the digest of "${
+          formatRepository(image)
+        }@${image.digest}"`,
+      );
+    }
+    statement = Uint8Array.from(options.statement) as Bytes;
+    predicateType = parsed.predicateType;
+  } else {
+    if (options.predicateType === undefined) {
+      throw new TypeError("Give a statement, or a predicate type and predicate");
+    }
+    predicateType = options.predicateType;
+    statement = buildStatement({
+      version: "v0.1",
+      subjects: [{ name: formatRepository(image), digest: { [algorithm]: hex } }],
+      predicateType,
+      predicate: options.predicate,
+    });
+  }
   if (format === "legacy") {
     checkWitnesses(identity, services, { legacy: true });
     const signed = await signEnvelope(statement, identity, services, { style: "v3" });
@@ -262,11 +351,12 @@ export async function attestImage(
       payload: utf8(signed.envelopeJson),
       mediaType: MEDIA_TYPE.DSSE_ENVELOPE,
       annotations: legacyAnnotations(identity, signed, {
-        [ANNOTATION.PREDICATE_TYPE]: options.predicateType,
+        [ANNOTATION.PREDICATE_TYPE]: predicateType,
       }),
     }, {
       ...(options.targetRepository ? { targetRepository: options.targetRepository } : {}),
       dockerMediaTypes: options.dockerMediaTypes ?? false,
+      ...(options.replace ? { replaces: (old) => sameType(old.payload, predicateType) } : {}),
     });
     return { ...result, stored: stored.reference };
   }
@@ -283,7 +373,7 @@ export async function attestImage(
   };
   if (options.upload === false) return result;
   const written = await writeBundleReferrer(client, image, subject, bundle, {
-    predicateType: options.predicateType,
+    predicateType,
     ...(options.targetRepository ? { targetRepository: options.targetRepository } : {}),
     ...(options.now ? { created: options.now } : {}),
   });

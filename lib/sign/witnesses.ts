@@ -12,6 +12,7 @@ import {
   type CheckedCertificate,
   createProofOfPossession,
   FulcioClient,
+  issuedCertificateTime,
   verifyIssuedCertificate,
 } from "../keyless/fulcio.ts";
 import { generateKeyPair } from "../keys/private_key.ts";
@@ -34,8 +35,14 @@ export interface KeylessOptions {
   readonly trustedRoot: TrustedRoot;
   /** The fetch used to reach Fulcio (default the global one). */
   readonly fetch?: typeof fetch;
-  /** Time the certificate must be valid at (default now). */
-  readonly now?: Date;
+  /**
+   * The local clock (default `() => new Date()`), read before and after the request: the
+   * certificate is checked at its `notBefore`, which must fall in that window widened by
+   * `maxClockSkewMs` (`issuedCertificateTime`).
+   */
+  readonly now?: () => Date;
+  /** How far the CA's clock may be from the local one, either way (default 30 s). */
+  readonly maxClockSkewMs?: number;
   /** Distinct CT logs whose SCTs must verify (default 1; 0 accepts a certificate without). */
   readonly sctThreshold?: number;
 }
@@ -77,19 +84,25 @@ export interface KeylessIdentity {
  * ```
  */
 export async function keylessIdentity(options: KeylessOptions): Promise<KeylessIdentity> {
+  const clock = options.now ?? (() => new Date());
   const key = await generateKeyPair();
   const fulcio = new FulcioClient({
     baseUrl: options.fulcioUrl,
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
+  const proofOfPossession = await createProofOfPossession(key, options.token);
+  const requested = clock();
   const issued = await fulcio.signingCertificate({
     token: options.token,
     publicKey: key.publicKey,
-    proofOfPossession: await createProofOfPossession(key, options.token),
+    proofOfPossession,
   });
+  // Checked at a time inside the validity it was issued for, never at one taken before the
+  // request: the CA may have issued it in the next second (or with its clock a little ahead).
+  const at = issuedCertificateTime(issued.leaf, requested, clock(), options.maxClockSkewMs);
   const certificate = await verifyIssuedCertificate(issued, options.trustedRoot, {
     publicKey: key.publicKey,
-    now: options.now ?? new Date(),
+    now: at,
     sctThreshold: options.sctThreshold ?? 1,
   });
   return {

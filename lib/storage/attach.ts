@@ -48,6 +48,7 @@ import {
 import { findSubject, IN_TOTO_PAYLOAD_TYPE, parseStatement } from "../payload/statement.ts";
 import type { TlogEntry } from "../tlog/entry.ts";
 
+import { writeLegacyReferrer } from "./legacy_referrers.ts";
 /** Error codes raised here (besides the client's). */
 export type OciAttachErrorCode = "OCI_ATTACHMENT_INVALID" | "OCI_ATTACHMENT_MISMATCH";
 
@@ -57,8 +58,8 @@ export interface AttachResult {
   readonly image: string;
   /** Where it went: the attachment tag, or the referrer's digest reference. */
   readonly stored: string;
-  /** Legacy tag (`legacy`) or Sigstore bundle referrer (`bundle`). */
-  readonly format: "legacy" | "bundle";
+  /** Legacy tag (`legacy`), Sigstore bundle referrer (`bundle`), or mode B referrer. */
+  readonly format: "legacy" | "bundle" | "legacy-referrer";
   /** False when an identical signature was already there (nothing pushed). */
   readonly appended: boolean;
 }
@@ -361,14 +362,16 @@ export function sbomMediaType(
 
 /**
  * `attach sbom`: replace the image's `.sbom` tag with a one-layer manifest holding `sbom` under
- * `mediaType` (cosign's `static.NewFile`: the config is ggcr's for one uncompressed layer).
+ * `mediaType` (cosign's `static.NewFile`: the config is ggcr's for one uncompressed layer); with
+ * `referrer`, push that image as an OCI 1.1 referrer of the image instead (cosign
+ * `--registry-referrers-mode=oci-1-1`, `legacy_referrers.ts`).
  */
 export async function attachSbom(
   client: RegistryClient,
   reference: ImageReference,
   sbom: Bytes,
   mediaType: string,
-  options: AttachOptions = {},
+  options: AttachOptions & { readonly referrer?: boolean } = {},
 ): Promise<AttachResult> {
   const image = await resolveImage(client, reference);
   const name = imageName(image);
@@ -378,6 +381,20 @@ export async function attachSbom(
       "SBOM",
       `${sbom.length} bytes exceed the limit of ${client.limits.maxBlobBytes}`,
     );
+  }
+  if (options.referrer) {
+    const subject = await client.resolve(withDigest(image, image.digest));
+    const written = await writeLegacyReferrer(client, image, subject, "sbom", {
+      payload: sbom,
+      mediaType,
+      annotations: {},
+    }, options.targetRepository ? { targetRepository: options.targetRepository } : {});
+    return {
+      image: name,
+      stored: formatImageReference(written.reference),
+      format: "legacy-referrer",
+      appended: true,
+    };
   }
   const repo = options.targetRepository ?? image;
   const layer = await client.uploadBlob(repo, sbom);

@@ -39,7 +39,7 @@ import {
   getIfExists,
   mapConcurrently,
 } from "./signatures.ts";
-import { classifyReferrer, readReferrerManifests } from "./tree.ts";
+import { artifactTypeOf, classifyReferrer, readReferrerManifests } from "./tree.ts";
 import { addFallbackReferrers } from "./_fallback_index.ts";
 import { type PlatformSpec, resolvePlatformImage } from "../oci/platform.ts";
 
@@ -291,8 +291,8 @@ export async function copyImage(
     const entries: OciDescriptor[] = [];
     for (const referrer of wanted) {
       const copied = await mover.manifest(referrer.descriptor.digest);
-      const artifactType = referrer.manifest?.artifactType ?? referrer.descriptor.artifactType ??
-        referrer.manifest?.config.mediaType;
+      // The manifest's type, not the source listing's (which may say "empty", gotcha 19).
+      const artifactType = artifactTypeOf(referrer);
       entries.push({
         mediaType: copied.descriptor.mediaType,
         size: copied.descriptor.size,

@@ -43,6 +43,29 @@ export type OciReferrersErrorCode = "OCI_TOO_MANY_REFERRERS";
 /** The prefix every Sigstore bundle media type starts with. */
 export const BUNDLE_MEDIA_TYPE_PREFIX = "application/vnd.dev.sigstore.bundle";
 
+/**
+ * The artifact type a referrer manifest really has (OCI image spec 1.1 "artifactType"; the
+ * referrers API reports the same): its `artifactType`, else its config media type unless that is
+ * the empty descriptor's, else the non-standard `config.artifactType` cosign writes (gotcha 23),
+ * else the media type of its only layer.
+ */
+export function referrerArtifactType(manifest: OciManifest): string | undefined {
+  if (manifest.artifactType !== undefined) return manifest.artifactType;
+  if (manifest.config.mediaType !== MEDIA_TYPE.OCI_EMPTY) return manifest.config.mediaType;
+  if (manifest.config.artifactType !== undefined) return manifest.config.artifactType;
+  return manifest.layers.length === 1 ? manifest.layers[0]!.mediaType : undefined;
+}
+
+/**
+ * Whether a referrers-list entry has to be fetched to know its type: a fallback-index entry may
+ * say nothing (no `artifactType`) or the wrong thing. go-containerregistry before v0.21.6 (under
+ * cosign v2.5 to v3.0) writes the config media type, `application/vnd.oci.empty.v1+json`, for
+ * every bundle referrer, with no annotations; only the manifest knows.
+ */
+export function isUntypedReferrerEntry(entry: OciDescriptor): boolean {
+  return entry.artifactType === undefined || entry.artifactType === MEDIA_TYPE.OCI_EMPTY;
+}
+
 /** Options of `writeBundleReferrer`. */
 export interface BundleReferrerOptions extends TargetOptions {
   /** `dev.sigstore.bundle.predicateType`: `https://sigstore.dev/cosign/sign/v1` for `sign`. */
@@ -142,7 +165,7 @@ export interface BundleReferrer {
   readonly manifest: OciDescriptor;
   /** Its single layer. */
   readonly layer: OciDescriptor;
-  /** The artifact type the referrer declares. */
+  /** The referrer's artifact type, read from its manifest (`referrerArtifactType`). */
   readonly artifactType?: string;
   /** The referrer manifest's annotations (`dev.sigstore.bundle.*`, created). */
   readonly annotations: Readonly<Record<string, string>>;
@@ -162,10 +185,11 @@ export interface BundleReferrers {
 
 /**
  * Read an image's Sigstore bundle referrers: list them (API or fallback tag), keep those whose
- * `artifactType` is a bundle type (or equals `artifactType`), refuse more than `maxReferrers`,
- * fetch the manifests then the bundle layers concurrently. A referrer is passed over unless it has
- * exactly one layer of a bundle media type, names this image as its `subject`, and its layer fits
- * `maxBundleBytes`.
+ * listed `artifactType` is a bundle type (or equals `artifactType`) or says nothing (see
+ * `isUntypedReferrerEntry`), refuse more than `maxReferrers`, fetch the manifests then the bundle
+ * layers concurrently. The manifest decides: a referrer is passed over unless its own artifact
+ * type (`referrerArtifactType`) is a bundle type (or `artifactType`), it has exactly one layer of
+ * a bundle media type, names this image as its `subject`, and its layer fits `maxBundleBytes`.
  */
 export async function readBundleReferrers(
   client: RegistryClient,
@@ -176,10 +200,12 @@ export async function readBundleReferrers(
   const name = `${formatRepository(image)}@${image.digest}`;
   parseDigest(image.digest);
   const listed = await client.listReferrers(repo, image.digest);
-  const wanted = listed.manifests.filter((m) =>
+  const isWanted = (type: string | undefined) =>
     options.artifactType === undefined
-      ? m.artifactType?.startsWith(BUNDLE_MEDIA_TYPE_PREFIX) === true
-      : m.artifactType === options.artifactType
+      ? type?.startsWith(BUNDLE_MEDIA_TYPE_PREFIX) === true
+      : type === options.artifactType;
+  const wanted = listed.manifests.filter((m) =>
+    isUntypedReferrerEntry(m) || isWanted(m.artifactType)
   );
   if (wanted.length > client.limits.maxReferrers) {
     throw new CosignError(
@@ -212,7 +238,12 @@ export async function readBundleReferrers(
       throw error;
     }
     const layer = manifest.layers[0];
-    const reason = manifest.layers.length !== 1 || layer === undefined
+    const type = referrerArtifactType(manifest);
+    const reason = !isWanted(type)
+      ? `its artifact type "${type ?? "(none)"}" is not ${
+        options.artifactType === undefined ? "a Sigstore bundle" : `"${options.artifactType}"`
+      }`
+      : manifest.layers.length !== 1 || layer === undefined
       ? `has ${manifest.layers.length} layers, not one`
       : !layer.mediaType.startsWith(BUNDLE_MEDIA_TYPE_PREFIX)
       ? `layer media type "${layer.mediaType}" is not a Sigstore bundle`
@@ -225,17 +256,16 @@ export async function readBundleReferrers(
       skipped.push({ digest: entry.digest, reason: reason ?? "no layer" });
       return undefined;
     }
-    return { entry, manifest, layer, descriptor: fetched.descriptor };
+    return { manifest, layer, artifactType: type, descriptor: fetched.descriptor };
   });
   const kept = candidates.filter((c) => c !== undefined);
   const bundles = await mapConcurrently(
     kept,
-    async ({ entry, manifest, layer, descriptor }): Promise<BundleReferrer> => {
+    async ({ manifest, layer, artifactType, descriptor }): Promise<BundleReferrer> => {
       const bundle = await client.getBlob(repo, layer.digest, {
         size: layer.size,
         maxBytes: client.limits.maxBundleBytes,
       });
-      const artifactType = manifest.artifactType ?? entry.artifactType;
       return {
         manifest: descriptor,
         layer,

@@ -3,6 +3,7 @@
  *
  * - Mode A (legacy): tag `sha256-<hex>.sig|.att|.sbom` on an image manifest with one layer per
  *   signature; metadata in layer annotations; appended by read-modify-write (section 1.5).
+ * - Mode B (legacy attachments as OCI 1.1 referrers) lives in `legacy_referrers.ts`.
  * - Mode C (v3 default) lives in `referrers.ts`.
  *
  * Reading is bounded before anything is fetched: at most `maxSignatures` legacy layers, at most
@@ -84,7 +85,9 @@ export function attachmentReference(
 
 /**
  * `cosign triangulate`: the attachment tag of an image (`registry/repo:sha256-<hex>.sig`), or with
- * `format: "digest"` that tag resolved to `registry/repo@sha256:<hex>` (one HEAD).
+ * `format: "digest"` the image itself by digest, `registry/repo@sha256:<hex>` (cosign's
+ * `--type digest`: the image's digest in the attachment repository; nothing but the image is
+ * looked up, one HEAD for a tag reference and none for a digest).
  */
 export async function triangulate(
   client: RegistryClient,
@@ -92,10 +95,12 @@ export async function triangulate(
   options: TargetOptions & { kind?: AttachmentKind; format?: "tag" | "digest" } = {},
 ): Promise<string> {
   const digest = await client.resolveDigest(image);
-  const ref = attachmentReference({ ...image, digest }, options.kind ?? "sig", options);
-  if (options.format !== "digest") return formatImageReference(ref);
-  const resolved = await client.resolve(ref);
-  return `${formatRepository(ref)}@${resolved.digest}`;
+  if (options.format === "digest") {
+    return `${formatRepository(options.targetRepository ?? image)}@${digest}`;
+  }
+  return formatImageReference(
+    attachmentReference({ ...image, digest }, options.kind ?? "sig", options),
+  );
 }
 
 /**
@@ -201,16 +206,33 @@ export async function readLegacyAttachments(
     maxLayers: client.limits.maxLayers,
     what: `manifest "${name}"`,
   });
+  const repo = options.targetRepository ?? image;
+  const layers = await readLegacyLayers(client, repo, name, manifest.layers, kind);
+  return { reference, manifest: fetched.descriptor, layers };
+}
+
+/**
+ * The payloads of a legacy manifest's layers (`name` for messages), concurrently: more than
+ * `maxSignatures` layers, or one whose descriptor size passes `maxBlobBytes`, is refused before
+ * any is fetched.
+ */
+export async function readLegacyLayers(
+  client: RegistryClient,
+  repo: RepositoryRef,
+  name: string,
+  descriptors: readonly OciDescriptor[],
+  kind: Exclude<AttachmentKind, "sbom">,
+): Promise<LegacyLayer[]> {
   const { maxSignatures, maxBlobBytes } = client.limits;
-  if (manifest.layers.length > maxSignatures) {
+  if (descriptors.length > maxSignatures) {
     throw new CosignError(
       "OCI_TOO_MANY_SIGNATURES",
-      `Refusing "${name}": ${manifest.layers.length} ${
+      `Refusing "${name}": ${descriptors.length} ${
         kind === "sig" ? "signatures" : "attestations"
       } exceed the limit of ${maxSignatures}`,
     );
   }
-  for (const layer of manifest.layers) {
+  for (const layer of descriptors) {
     if (layer.size > maxBlobBytes) {
       throw new CosignError(
         "OCI_TOO_LARGE",
@@ -218,13 +240,11 @@ export async function readLegacyAttachments(
       );
     }
   }
-  const repo = options.targetRepository ?? image;
-  const layers = await mapConcurrently(manifest.layers, async (descriptor) => ({
+  return await mapConcurrently(descriptors, async (descriptor) => ({
     descriptor,
     annotations: descriptor.annotations ?? {},
     payload: await client.getBlob(repo, descriptor.digest, { size: descriptor.size }),
   }));
-  return { reference, manifest: fetched.descriptor, layers };
 }
 
 /** A layer to append: payload bytes, media type and annotations. */
@@ -255,6 +275,12 @@ export interface AppendOptions extends TargetOptions {
    * verifying the existing signature with the new signer's key (section 1.5).
    */
   readonly isDuplicate?: (existing: ExistingLayer) => Promise<boolean>;
+  /**
+   * cosign's `attest --replace` (section 1.5): the existing layers (payloads read, bounded as
+   * `readLegacyAttachments` bounds them) for which this answers true are dropped, and the new
+   * layer goes first. A throw stops the append before anything is written.
+   */
+  readonly replaces?: (existing: LegacyLayer) => boolean;
 }
 
 /** The outcome of an append. */
@@ -328,7 +354,19 @@ export async function appendLegacyAttachment(
       }
     }
   }
-  const previous = existing?.layers ?? [];
+  let previous = existing?.layers ?? [];
+  if (options.replaces !== undefined && previous.length > 0) {
+    const replaces = options.replaces;
+    const read = await readLegacyLayers(
+      client,
+      repo,
+      name,
+      previous,
+      kind === "sig" ? "sig" : "att",
+    );
+    const kept = read.filter((old) => !replaces(old)).map((old) => old.descriptor);
+    previous = kept;
+  }
   if (previous.length + 1 > client.limits.maxLayers) {
     throw new CosignError(
       "OCI_TOO_MANY_LAYERS",
@@ -336,12 +374,16 @@ export async function appendLegacyAttachment(
     );
   }
   await client.uploadBlob(repo, layer.payload);
-  const layers: OciDescriptor[] = [...previous, {
+  const added: OciDescriptor = {
     mediaType: layer.mediaType,
     size: layer.payload.length,
     digest,
     ...(Object.keys(layer.annotations).length > 0 ? { annotations: { ...layer.annotations } } : {}),
-  }];
+  };
+  // A replace rebuilds the image with the new layer first, as cosign's ReplaceOp does.
+  const layers: OciDescriptor[] = options.replaces !== undefined
+    ? [added, ...previous]
+    : [...previous, added];
   const config = encodeSignatureConfig(layers.map((l) => l.digest));
   await client.uploadBlob(repo, config);
   const docker = existing === undefined

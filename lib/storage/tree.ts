@@ -27,7 +27,7 @@ import {
   type RepositoryRef,
   withDigest,
 } from "../oci/reference.ts";
-import { BUNDLE_MEDIA_TYPE_PREFIX } from "./referrers.ts";
+import { BUNDLE_MEDIA_TYPE_PREFIX, referrerArtifactType } from "./referrers.ts";
 import {
   ANNOTATION,
   type AttachmentKind,
@@ -86,7 +86,7 @@ export interface TreeReferrer {
   readonly digest: string;
   /** Its media type. */
   readonly mediaType: string;
-  /** Its artifact type (manifest `artifactType`, else the config media type). */
+  /** Its artifact type, read from its manifest (`referrerArtifactType`). */
   readonly artifactType?: string;
   /** `dev.sigstore.bundle.predicateType` of a bundle referrer. */
   readonly predicateType?: string;
@@ -106,8 +106,8 @@ export interface SupplyChainTree {
   readonly attachments: readonly TreeAttachment[];
   /** Referrers, in listing order. */
   readonly referrers: readonly TreeReferrer[];
-  /** Whether the referrers API or the fallback tag answered. */
-  readonly referrersSource: "referrers-api" | "fallback-tag";
+  /** Whether the referrers API or the fallback tag answered (`not-read`: not asked). */
+  readonly referrersSource: "referrers-api" | "fallback-tag" | "not-read";
   /** Referrers passed over (not naming this image as subject, unreadable), with why. */
   readonly skipped: readonly { readonly digest: string; readonly reason: string }[];
 }
@@ -121,28 +121,29 @@ export interface ReferrerManifest {
 }
 
 /**
- * What a referrer holds: a Sigstore bundle is a signature when its predicate type is cosign's
- * `sign` (or absent), else an attestation; cosign's legacy OCI 1.1 artifact types map to their
- * kinds; anything else is `other`.
+ * What a referrer holds, decided by its manifest (`referrerArtifactType`; for an index referrer,
+ * the index's `artifactType`), never by the listed entry: a Sigstore bundle is a signature when
+ * its predicate type is cosign's `sign` (or absent), else an attestation; cosign's legacy OCI 1.1
+ * artifact types map to their kinds; anything else is `other`.
  */
 export function classifyReferrer(referrer: ReferrerManifest): ReferrerKind {
   const m = referrer.manifest;
-  const types = [
-    m?.artifactType,
-    m?.config.artifactType,
-    referrer.descriptor.artifactType,
-    m?.config.mediaType,
-  ].filter((t): t is string => t !== undefined);
-  const bundle = types.some((t) => t.startsWith(BUNDLE_MEDIA_TYPE_PREFIX)) ||
-    (m?.layers.length === 1 && m.layers[0]!.mediaType.startsWith(BUNDLE_MEDIA_TYPE_PREFIX));
-  if (bundle) {
+  const type = artifactTypeOf(referrer);
+  if (type?.startsWith(BUNDLE_MEDIA_TYPE_PREFIX) === true) {
     const predicate = m?.annotations?.[ANNOTATION.BUNDLE_PREDICATE_TYPE];
     return predicate === undefined || predicate === COSIGN_SIGN_PREDICATE_TYPE ? "sig" : "att";
   }
   for (const kind of ["sig", "att", "sbom"] as const) {
-    if (types.includes(COSIGN_ARTIFACT_TYPE[kind])) return kind;
+    if (type === COSIGN_ARTIFACT_TYPE[kind]) return kind;
   }
   return "other";
+}
+
+/** A referrer's artifact type: its manifest's, else (an index referrer) the index's own. */
+export function artifactTypeOf(referrer: ReferrerManifest): string | undefined {
+  return referrer.manifest !== undefined
+    ? referrerArtifactType(referrer.manifest)
+    : referrer.descriptor.artifactType;
 }
 
 function treeLayers(manifest: OciManifest | undefined): TreeLayer[] {
@@ -199,7 +200,15 @@ export async function readReferrerManifests(
           });
           return undefined;
         }
-        return { descriptor: { ...descriptor, mediaType: got.descriptor.mediaType } };
+        // The index's own artifact type, not the listing's (gotcha 19).
+        const { artifactType: _listed, ...rest } = descriptor;
+        return {
+          descriptor: {
+            ...rest,
+            mediaType: got.descriptor.mediaType,
+            ...(index.artifactType !== undefined ? { artifactType: index.artifactType } : {}),
+          },
+        };
       }
       const manifest = parseManifest(got.bytes, { maxLayers: client.limits.maxLayers, what });
       if (manifest.subject?.digest !== image.digest) {
@@ -224,12 +233,13 @@ export async function readReferrerManifests(
 
 /**
  * List what is stored for an image: its legacy attachment tags (manifests only) and its
- * referrers with their kinds and artifact types. A tag costs one HEAD.
+ * referrers with their kinds and artifact types (unless `referrers: false`, cosign's tree
+ * without `--experimental-oci11` and `--registry-referrers-mode=oci-1-1`). A tag costs one HEAD.
  */
 export async function listSupplyChain(
   client: RegistryClient,
   reference: ImageReference,
-  options: TargetOptions = {},
+  options: TargetOptions & { readonly referrers?: boolean } = {},
 ): Promise<SupplyChainTree> {
   const top = await client.resolve(reference);
   const image: DigestReference = { ...asRepository(reference), digest: top.digest };
@@ -251,7 +261,9 @@ export async function listSupplyChain(
         layers: treeLayers(manifest),
       };
     }),
-    readReferrerManifests(client, image, options),
+    options.referrers === false
+      ? { referrers: [], skipped: [], source: "not-read" as const }
+      : readReferrerManifests(client, image, options),
   ]);
   const repo = options.targetRepository ?? image;
   return {
@@ -260,8 +272,7 @@ export async function listSupplyChain(
     mediaType: top.mediaType,
     attachments: attachments.filter((a): a is TreeAttachment => a !== undefined),
     referrers: referrers.referrers.map((r): TreeReferrer => {
-      const artifactType = r.manifest?.artifactType ?? r.descriptor.artifactType ??
-        r.manifest?.config.mediaType;
+      const artifactType = artifactTypeOf(r);
       const predicateType = r.manifest?.annotations?.[ANNOTATION.BUNDLE_PREDICATE_TYPE];
       return {
         kind: classifyReferrer(r),

@@ -286,12 +286,17 @@ export function encodeTrustedRoot(root: Omit<TrustedRoot, "mediaType">): Record<
       validFor: encodeValidity(entry.validFor),
     },
     logId: { keyId: toBase64(entry.logId) },
+    ...(entry.checkpointKeyId
+      ? { checkpointKeyId: { keyId: toBase64(entry.checkpointKeyId) } }
+      : {}),
+    ...(entry.operator ? { operator: entry.operator } : {}),
   });
   const authority = (entry: TrustedAuthority) => ({
     subject: entry.subject,
     uri: entry.uri,
     certChain: { certificates: entry.certificates.map((der) => ({ rawBytes: toBase64(der) })) },
     validFor: encodeValidity(entry.validFor),
+    ...(entry.operator ? { operator: entry.operator } : {}),
   });
   return {
     mediaType: TRUSTED_ROOT_MEDIA_TYPES[0],

@@ -5,4 +5,8 @@
  * @module
  */
 
-export { parse as yamlParse, stringify as yamlStringify, YAMLError } from "npm:yaml@2.9.1";
+export {
+  parseAllDocuments as yamlParseAllDocuments,
+  stringify as yamlStringify,
+  YAMLError,
+} from "npm:yaml@2.9.1";

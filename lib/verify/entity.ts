@@ -85,6 +85,22 @@ export interface VerificationPolicy {
   readonly keyHash?: HashName;
   /** Keyless: at least one must match the certificate. */
   readonly identities?: readonly IdentityMatcher[];
+  /**
+   * A CA of your own instead of the trusted root's certificate authorities (cosign's non-Fulcio
+   * PKI flags `--ca-roots`/`--ca-intermediates`, `--certificate-chain`): signing certificates
+   * must chain to one of `roots` (the only anchors), through `intermediates` or those the
+   * signature carries, be valid at every verified signing time and carry EKU codeSigning.
+   */
+  readonly certificateAuthority?: {
+    readonly roots: readonly Certificate[];
+    readonly intermediates: readonly Certificate[];
+  };
+  /**
+   * The signing certificate given out of band (cosign `verify --certificate`): the signature
+   * must verify with its key, and a certificate the signature carries must be this one. Its
+   * chain, validity and identity are checked as a carried certificate's would be.
+   */
+  readonly certificate?: Certificate;
   /** Keyless: GitHub workflow values that must equal the certificate's (only those given). */
   readonly githubWorkflow?: Partial<GithubWorkflow>;
   /** Distinct transparency logs that must vouch; 0 skips the log (`--insecure-ignore-tlog`). */

@@ -179,9 +179,10 @@ async function verifyCandidates(
   image: DigestReference,
   options: VerifyImageOptions,
   checkClaims: (candidate: Candidate) => void,
-): Promise<{ verified: VerifiedImageSignature[]; rejected: string[] }> {
+): Promise<{ verified: VerifiedImageSignature[]; rejected: string[]; causes: unknown[] }> {
   const verified: VerifiedImageSignature[] = [];
   const rejected: string[] = [];
+  const causes: unknown[] = [];
   await Promise.all(candidates.map(async (candidate) => {
     try {
       if (candidate.problem || !candidate.entity) throw candidate.problem;
@@ -210,28 +211,39 @@ async function verifyCandidates(
       });
     } catch (error) {
       rejected.push(`${candidate.label}: ${errorMessage(error)}`);
+      causes.push(error);
       if (!isCosignError(error)) throw error;
     }
   }));
-  return { verified, rejected };
+  return { verified, rejected, causes };
 }
 
+/**
+ * The failure when no candidate verified. A keyless policy facing only key-made signatures says
+ * so, whatever their format (a legacy layer without a certificate annotation, or a bundle with a
+ * public key hint), and the CLI exits 12 for both, as cosign 2.5 does for the legacy case ("no
+ * matching signatures: no certificate found on signature").
+ */
 function noMatch(
   name: string,
   candidates: Candidate[],
-  rejected: string[],
+  { rejected, causes }: { rejected: string[]; causes: unknown[] },
   policy: VerificationPolicy,
-  what: string,
+  what: "signatures" | "attestations",
 ): CosignError {
-  const keyless = !policy.key;
-  const noCertificate = keyless && candidates.length > 0 &&
-    candidates.every((c) => c.format === "legacy" && c.entity?.material.kind === "publicKey");
+  // A --certificate given out of band stands in for the signatures' own.
+  const keyless = !policy.key && !policy.certificate;
+  const readable = candidates.filter((c) => c.entity !== undefined);
+  const noCertificate = keyless && readable.length > 0 &&
+    readable.every((c) => c.entity!.material.kind === "publicKey");
   const shown = rejected.slice(0, 3).join("; ");
+  // The cause keeps each candidate's error, so callers can tell why (an identity mismatch).
   return new CosignError(
     noCertificate ? "VERIFY_NO_CERTIFICATE" : "VERIFY_NO_MATCHING_SIGNATURE",
     noCertificate
       ? `Cannot verify "${name}": its ${what} carry no certificate (verify with --key)`
       : `Cannot verify "${name}": none of ${candidates.length} ${what} verified: ${shown}`,
+    { cause: new AggregateError(causes, `${causes.length} ${what} rejected`) },
   );
 }
 
@@ -250,14 +262,14 @@ export async function verifyImageSignatures(
   if (candidates.length === 0) {
     throw new CosignError("VERIFY_NO_SIGNATURES", `No signatures found for "${name}"`);
   }
-  const { verified, rejected } = await verifyCandidates(
+  const { verified, rejected, causes } = await verifyCandidates(
     candidates,
     image,
     options,
     (candidate) => checkSignatureClaims(candidate, image, options),
   );
   if (verified.length === 0) {
-    throw noMatch(name, candidates, rejected, options.policy, "signatures");
+    throw noMatch(name, candidates, { rejected, causes }, options.policy, "signatures");
   }
   return { reference, digest: image.digest, signatures: verified, rejected };
 }
@@ -301,12 +313,17 @@ export async function verifyImageAttestations(
       }`,
     );
   }
-  const { verified, rejected } = await verifyCandidates(candidates, image, options, (candidate) => {
-    const statement = parseStatement(candidate.envelope!.payload);
-    checkStatementClaims(statement, image, options.annotations ?? {});
-  });
+  const { verified, rejected, causes } = await verifyCandidates(
+    candidates,
+    image,
+    options,
+    (candidate) => {
+      const statement = parseStatement(candidate.envelope!.payload);
+      checkStatementClaims(statement, image, options.annotations ?? {});
+    },
+  );
   if (verified.length === 0) {
-    throw noMatch(name, candidates, rejected, options.policy, "attestations");
+    throw noMatch(name, candidates, { rejected, causes }, options.policy, "attestations");
   }
   return { reference, digest: image.digest, signatures: verified, rejected };
 }

@@ -1,6 +1,7 @@
 /**
- * What there is to verify for an image (cosign-spec.md sections 1.4, 1.8): its Sigstore bundle
- * referrers and its legacy `.sig`/`.att` layers, read concurrently, each turned into a
+ * What there is to verify for an image (cosign-spec.md sections 1.4, 1.7, 1.8): its Sigstore
+ * bundle referrers, its legacy `.sig`/`.att` layers, and when asked its legacy signature
+ * referrers (mode B), read concurrently, each turned into a
  * `SignedEntity` for the one pipeline, or kept with the problem that stops it from being checked
  * (malformed annotations, a bundle that is not a DSSE envelope). Verifying the candidates and
  * their image claims is `lib/verify/image.ts`.
@@ -17,6 +18,7 @@ import { legacyBundleToTlogEntry, parseRfc3161Annotation } from "../bundle/legac
 import type { RegistryClient } from "../oci/client.ts";
 import type { RepositoryRef } from "../oci/reference.ts";
 import { readBundleReferrers } from "../storage/referrers.ts";
+import { readLegacyReferrers } from "../storage/legacy_referrers.ts";
 import {
   ANNOTATION,
   type DigestReference,
@@ -84,12 +86,16 @@ export function legacyLayerEntity(
   return envelope ? { entity, envelope } : { entity };
 }
 
-function legacyEntity(layer: LegacyLayer, kind: "sig" | "att"): Candidate {
-  const label = `legacy ${kind === "sig" ? "signature" : "attestation"} layer ${
-    layer.descriptor.digest.slice(0, 19)
-  }`;
+function legacyEntity(
+  layer: LegacyLayer,
+  kind: "sig" | "att",
+  format: "legacy" | "legacy-referrer" = "legacy",
+): Candidate {
+  const label = `legacy ${kind === "sig" ? "signature" : "attestation"} ${
+    format === "legacy" ? "" : "referrer "
+  }layer ${layer.descriptor.digest.slice(0, 19)}`;
   const base = {
-    format: "legacy" as const,
+    format,
     label,
     payload: layer.payload,
     layerAnnotations: layer.annotations,
@@ -146,12 +152,17 @@ export async function collectCandidates(
 ): Promise<Candidate[]> {
   const formats = options.formats ?? ["bundle", "legacy"];
   const target = options.targetRepository ? { targetRepository: options.targetRepository } : {};
-  const [bundles, legacy] = await Promise.all([
+  const [bundles, legacy, referrers] = await Promise.all([
     formats.includes("bundle") ? readBundleReferrers(client, image, target) : undefined,
     formats.includes("legacy") ? readLegacyAttachments(client, image, kind, target) : undefined,
+    // Mode B holds signatures only (cosign writes no attestation there).
+    kind === "sig" && formats.includes("legacy-referrer")
+      ? readLegacyReferrers(client, image, target)
+      : undefined,
   ]);
   return [
     ...(bundles?.bundles ?? []).map((b) => bundleCandidate(b.bundle, b.manifest.digest)),
     ...(legacy?.layers ?? []).map((layer) => legacyEntity(layer, kind)),
+    ...(referrers?.layers ?? []).map((layer) => legacyEntity(layer, kind, "legacy-referrer")),
   ];
 }

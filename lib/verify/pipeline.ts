@@ -12,7 +12,8 @@
  * 5. `verifySignatureBytes`: the signature over the artifact or the DSSE PAE;
  * 6. `verifyTimestamps`: RFC 3161 timestamps, counted per authority;
  * 7. `verifyTransparencyLog`: log entries bound to this signature, key and artifact;
- * 8. `verifyCertificate`: the chain at every verified time, its SCT and its identity;
+ * 8. `verifyCertificate`: the chain at every verified time (to the trusted root's CAs, or to the
+ *    policy's own `certificateAuthority`), its SCT and its identity;
  * 9. `verifySubject`: a DSSE statement names the artifact's digest.
  *
  * Nothing passes vacuously: an empty policy, an absent trusted time or an unmet threshold is a
@@ -48,7 +49,7 @@ import { type VerifiedTimestamp, verifyTimestamp } from "../timestamp/token.ts";
 import type { TrustedRoot } from "../trust/trusted_root.ts";
 import { type Certificate, parseCertificate } from "../x509/certificate.ts";
 import { certificateIdentity } from "../x509/identity.ts";
-import { verifyFulcioChain } from "../x509/chain.ts";
+import { verifyCertificateChain, verifyFulcioChain } from "../x509/chain.ts";
 
 /** Error codes raised by the pipeline itself (its steps raise their own too). */
 export type VerifyErrorCode =
@@ -56,6 +57,7 @@ export type VerifyErrorCode =
   | "VERIFY_TRUST_MISSING"
   | "VERIFY_NO_KEY"
   | "VERIFY_KEY_MISMATCH"
+  | "VERIFY_CERTIFICATE_MISMATCH"
   | "VERIFY_NO_TRUSTED_TIME"
   | "VERIFY_TIMESTAMP_THRESHOLD"
   | "VERIFY_TLOG_MISSING"
@@ -150,21 +152,40 @@ function requirePolicy(entity: SignedEntity, policy: VerificationPolicy): void {
       "No verification policy: give a key, or a certificate identity and OIDC issuer",
     );
   }
+  const certificate = !policy.key &&
+    (entity.material.kind === "certificate" || policy.certificate !== undefined);
+  const sctNeedsRoot = certificate && (policy.ctlogThreshold ?? 1) > 0;
   const needsRoot = (policy.tlogThreshold ?? 1) > 0 || (policy.timestampThreshold ?? 0) > 0 ||
-    entity.material.kind === "certificate" && !policy.key;
+    (certificate && (!policy.certificateAuthority || sctNeedsRoot));
   if (needsRoot && !policy.trustedRoot) {
     fail(
       "VERIFY_TRUST_MISSING",
-      "No trusted root: pass --trusted-root (the TUF client that fetches the public-good root is not built yet)",
+      policy.certificateAuthority && sctNeedsRoot
+        ? "No trusted root for the certificate's SCT: pass --trusted-root with the CT log, or --insecure-ignore-sct (certificates of a private CA rarely have one)"
+        : "No trusted root: give the policy a trusted root (the CLI reads --trusted-root, SIGSTORE_ROOT_FILE and the like, or fetches one through TUF)",
     );
   }
 }
 
-/** The verifying key: the given key, or the certificate's (which must then be the same key). */
+/**
+ * The verifying key: the given key, or the certificate's (given out of band, or the one the
+ * signature carries), which must then be the same key.
+ */
 function signerOf(entity: SignedEntity, policy: VerificationPolicy): Signer {
   let leaf: Certificate | undefined;
-  if (entity.material.kind === "certificate") {
-    leaf = parseCertificate(entity.material.certificate);
+  const carried = entity.material.kind === "certificate"
+    ? parseCertificate(entity.material.certificate)
+    : undefined;
+  if (policy.certificate && !policy.key) {
+    if (carried && !equalBytes(carried.raw, policy.certificate.raw)) {
+      fail(
+        "VERIFY_CERTIFICATE_MISMATCH",
+        "The signature carries another certificate than the given --certificate",
+      );
+    }
+    leaf = policy.certificate;
+  } else if (carried) {
+    leaf = carried;
   } else if (!policy.key) {
     fail(
       "VERIFY_NO_KEY",
@@ -177,7 +198,7 @@ function signerOf(entity: SignedEntity, policy: VerificationPolicy): Signer {
   }
   const materialDer = entity.material.kind === "certificate"
     ? entity.material.certificate
-    : policy.key?.spki;
+    : leaf?.raw ?? policy.key?.spki;
   return {
     key,
     hash: policy.keyHash ?? key.defaultHash,
@@ -347,7 +368,7 @@ async function verifyCertificate(
 ): Promise<VerificationResult["certificate"]> {
   const leaf = signer.leaf;
   if (!leaf || policy.key) return undefined;
-  const root = policy.trustedRoot!;
+  const root = policy.trustedRoot;
   if (verifiedTimes.length === 0) {
     if ((policy.tlogThreshold ?? 1) > 0 || (policy.timestampThreshold ?? 0) > 0) {
       fail(
@@ -360,18 +381,29 @@ async function verifyCertificate(
   const intermediates = entity.material.kind === "certificate"
     ? (entity.material.chain ?? []).map((der) => parseCertificate(der))
     : [];
-  const { chain } = await verifyFulcioChain(leaf, root, verifiedTimes.map((t) => t.time), {
-    intermediates,
-  });
+  const times = verifiedTimes.map((t) => t.time);
+  const authority = policy.certificateAuthority;
+  // A private CA replaces the trusted root's CAs: its roots are the only anchors, and what the
+  // signature carries may only supply intermediates (SECURITY.md rule 7).
+  const chain = authority
+    ? await verifyCertificateChain(leaf, {
+      roots: authority.roots,
+      intermediates: [...authority.intermediates, ...intermediates],
+      times,
+      requireCodeSigning: true,
+    })
+    : (await verifyFulcioChain(leaf, root!, times, { intermediates })).chain;
   checks.push(
-    "The code-signing certificate was verified using trusted certificate authority certificates",
+    authority
+      ? "The code-signing certificate was verified against the given CA roots"
+      : "The code-signing certificate was verified using trusted certificate authority certificates",
   );
   const ctlogThreshold = policy.ctlogThreshold ?? 1;
   if (ctlogThreshold > 0) {
     if (!leaf.sctList || embeddedScts(leaf).length === 0) {
       fail("VERIFY_SCT_MISSING", "The signing certificate has no embedded SCT");
     }
-    await verifyEmbeddedScts(leaf, chain[1] ?? leaf, root.ctlogs, { threshold: ctlogThreshold });
+    await verifyEmbeddedScts(leaf, chain[1] ?? leaf, root!.ctlogs, { threshold: ctlogThreshold });
     checks.push("The certificate's SCT was verified against a trusted CT log");
   }
   const identity = certificateIdentity(leaf);

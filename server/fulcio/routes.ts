@@ -1,12 +1,16 @@
 /**
  * The embedded Fulcio's HTTP layer: the v2 API cosign v3 and sigstore-go call (cosign-spec.md
- * section 7.1). State lives in `CertificateAuthority`; token checks in `token_identity.ts`.
+ * section 7.1), and beside it the legacy v1 API cosign 2.x calls (Fulcio `pkg/api/client.go` and
+ * `legacy_server.go`, which maps v1 onto v2: same CA, same token and proof checks). State lives in
+ * `CertificateAuthority`; token checks in `token_identity.ts`.
  *
  * | route | what |
  * | --- | --- |
  * | `POST /api/v2/signingCert` | token + key + proof of possession (or a PKCS#10 CSR) -> chain with an embedded SCT |
  * | `GET /api/v2/trustBundle` | `{"chains":[{"certificates":[intermediate, root]}]}` |
  * | `GET /api/v2/configuration` | the trusted issuers, audience `sigstore` |
+ * | `POST /api/v1/signingCert` | `{"publicKey":{"content","algorithm"},"signedEmailAddress"}` (base64 bytes) + Bearer token -> 201, the PEM chain as `application/pem-certificate-chain`, SCT embedded (empty `SCT` header) |
+ * | `GET /api/v1/rootCert` | the PEM chain (intermediate, root) as `application/pem-certificate-chain` |
  *
  * The token comes from `credentials.oidcIdentityToken` or the `Authorization: Bearer` header
  * (sigstore-go sends only the header); when both are sent they must be the same token. Proof of
@@ -42,6 +46,8 @@ export type FulcioServerErrorCode =
 
 /** Largest `signingCert` request body. */
 export const MAX_SIGNING_REQUEST_BYTES = 64 * 1024;
+/** The media type of v1 answers (Fulcio `legacy_server.go` `PEMCertificateChain`). */
+export const PEM_CERTIFICATE_CHAIN = "application/pem-certificate-chain";
 /** Largest public key PEM. */
 const MAX_KEY_PEM = 16 * 1024;
 
@@ -116,15 +122,52 @@ async function requestedKey(body: Record<string, unknown>, challenge: string): P
     key = PublicKey.fromPem(content);
     proof = fromBase64(asString(request.proofOfPossession, "publicKeyRequest.proofOfPossession"));
   } catch (cause) {
-    if (isCosignError(cause, "KEY_UNSUPPORTED")) {
-      throw refuse("FULCIO_KEY_UNSUPPORTED", errorMessage(cause), cause);
-    }
-    throw refuse(
-      "FULCIO_REQUEST_MALFORMED",
-      `Invalid publicKeyRequest: ${errorMessage(cause)}`,
-      cause,
-    );
+    throw malformedKey("publicKeyRequest", cause);
   }
+  return await provenKey(key, proof, challenge);
+}
+
+/**
+ * The key of a v1 request (Fulcio `pkg/api` `CertificateRequest`): `publicKey.content` is base64
+ * of the key bytes, a `PUBLIC KEY` PEM (cosign 2.x) or a DER SubjectPublicKeyInfo (older
+ * clients), both accepted as Fulcio's `ParsePublicKey` does; `signedEmailAddress` is base64 of
+ * the proof of possession over the token's challenge, as in v2. `algorithm` is ignored, as the
+ * legacy server's mapping leaves it unspecified for anything it does not know.
+ */
+async function requestedKeyV1(
+  body: Record<string, unknown>,
+  challenge: string,
+): Promise<PublicKey> {
+  let key: PublicKey;
+  let proof: Uint8Array;
+  try {
+    const publicKey = asRecord(body.publicKey, "publicKey");
+    asOptionalString(publicKey.algorithm, "publicKey.algorithm");
+    const content = asString(publicKey.content, "publicKey.content");
+    if (content.length > MAX_KEY_PEM) throw new SyntaxError("public key is too large");
+    const bytes = fromBase64(content);
+    // A DER SubjectPublicKeyInfo starts with a SEQUENCE tag; anything else is read as PEM.
+    key = bytes[0] === 0x30 ? PublicKey.fromSpki(bytes) : PublicKey.fromPem(fromUtf8(bytes));
+    proof = fromBase64(asString(body.signedEmailAddress, "signedEmailAddress"));
+  } catch (cause) {
+    throw malformedKey("request", cause);
+  }
+  return await provenKey(key, proof, challenge);
+}
+
+function malformedKey(what: string, cause: unknown): CosignError {
+  if (isCosignError(cause, "KEY_UNSUPPORTED")) {
+    return refuse("FULCIO_KEY_UNSUPPORTED", errorMessage(cause), cause);
+  }
+  return refuse("FULCIO_REQUEST_MALFORMED", `Invalid ${what}: ${errorMessage(cause)}`, cause);
+}
+
+/** Fulcio's key policy, then the proof of possession over `challenge`. */
+async function provenKey(
+  key: PublicKey,
+  proof: Uint8Array,
+  challenge: string,
+): Promise<PublicKey> {
   checkKey(key);
   // Section 7.1: the key's default hash over the UTF-8 challenge; pure Ed25519 for Ed25519 keys
   // (an Ed25519ph signature does not verify, as in Fulcio).
@@ -164,7 +207,23 @@ function tokenOf(body: Record<string, unknown>, authorization: string | undefine
   return token;
 }
 
-/** The Fulcio routes: `/api/v2/signingCert`, `/api/v2/trustBundle`, `/api/v2/configuration`. */
+/** A request's JSON object body, bounded. */
+async function jsonBody(request: Request): Promise<Record<string, unknown>> {
+  const bytes = await readRequestBody(request, MAX_SIGNING_REQUEST_BYTES);
+  if (!bytes) throw refuse("FULCIO_REQUEST_MALFORMED", "The request body is too large");
+  try {
+    const json: unknown = JSON.parse(fromUtf8(bytes));
+    if (!isRecord(json)) throw new SyntaxError("expected a JSON object");
+    return json;
+  } catch (cause) {
+    throw refuse("FULCIO_REQUEST_MALFORMED", `Invalid request body: ${errorMessage(cause)}`, cause);
+  }
+}
+
+/**
+ * The Fulcio routes: `/api/v2/signingCert`, `/api/v2/trustBundle`, `/api/v2/configuration`, and
+ * the legacy `/api/v1/signingCert` and `/api/v1/rootCert`.
+ */
 export function fulcioRoutes(ca: CertificateAuthority, options: FulcioRoutesOptions): Hono {
   const now = options.now ?? (() => new Date());
   const app = new Hono();
@@ -181,24 +240,15 @@ export function fulcioRoutes(ca: CertificateAuthority, options: FulcioRoutesOpti
     options.onError?.(error);
     return grpcError(c, 500, "internal error");
   });
-  app.post("/api/v2/signingCert", async (c) => {
-    const bytes = await readRequestBody(c.req.raw, MAX_SIGNING_REQUEST_BYTES);
-    if (!bytes) throw refuse("FULCIO_REQUEST_MALFORMED", "The request body is too large");
-    let body: Record<string, unknown>;
-    try {
-      const json: unknown = JSON.parse(fromUtf8(bytes));
-      if (!isRecord(json)) throw new SyntaxError("expected a JSON object");
-      body = json;
-    } catch (cause) {
-      throw refuse(
-        "FULCIO_REQUEST_MALFORMED",
-        `Invalid request body: ${errorMessage(cause)}`,
-        cause,
-      );
-    }
+  /** Token, then key and proof, then a chain issued at the time the token was checked. */
+  async function issueFor(
+    c: Context,
+    readKey: (body: Record<string, unknown>, challenge: string) => Promise<PublicKey>,
+    token: (body: Record<string, unknown>) => string,
+  ) {
+    const body = await jsonBody(c.req.raw);
     const time = now();
-    const token = tokenOf(body, c.req.header("authorization"));
-    const principal = await verifyFulcioToken(token, options.issuers, {
+    const principal = await verifyFulcioToken(token(body), options.issuers, {
       now: time,
       ...(options.clockSkewSeconds !== undefined
         ? { clockSkewSeconds: options.clockSkewSeconds }
@@ -207,14 +257,39 @@ export function fulcioRoutes(ca: CertificateAuthority, options: FulcioRoutesOpti
         ? { githubServerUrl: options.githubServerUrl }
         : {}),
     });
-    const key = await requestedKey(body, principal.challenge);
-    const chain = await ca.issue(principal, key, { now: time });
+    const key = await readKey(body, principal.challenge);
+    return await ca.issue(principal, key, { now: time });
+  }
+  app.post("/api/v2/signingCert", async (c) => {
+    const chain = await issueFor(
+      c,
+      requestedKey,
+      (body) => tokenOf(body, c.req.header("authorization")),
+    );
     return c.json({
       signedCertificateEmbeddedSct: {
         chain: { certificates: chain.map((cert) => encodePem("CERTIFICATE", cert.raw)) },
       },
     });
   });
+  // The legacy API: the token only in the Bearer header (grpc-gateway metadata), 201 Created
+  // with the chain as concatenated PEM. The SCT is embedded, so the detached `SCT` header is
+  // empty, which cosign 2.x reads as "use the embedded one".
+  app.post("/api/v1/signingCert", async (c) => {
+    const chain = await issueFor(
+      c,
+      requestedKeyV1,
+      () => tokenOf({}, c.req.header("authorization")),
+    );
+    return c.body(chain.map((cert) => encodePem("CERTIFICATE", cert.raw)).join(""), 201, {
+      "content-type": PEM_CERTIFICATE_CHAIN,
+      sct: "",
+    });
+  });
+  app.get(
+    "/api/v1/rootCert",
+    (c) => c.body(ca.chainPem().join(""), 200, { "content-type": PEM_CERTIFICATE_CHAIN }),
+  );
   app.get("/api/v2/trustBundle", (c) => c.json({ chains: [{ certificates: ca.chainPem() }] }));
   app.get("/api/v2/configuration", (c) =>
     c.json({

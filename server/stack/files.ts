@@ -1,7 +1,7 @@
 /**
  * The files the embedded stack writes for other processes: the ready file (`--ready-file`, every
- * URL and a one-hour identity token) and the `trusted_root.json` and `signing_config.json` that
- * name the stack's services. Every file is written atomically (a 0600 temporary file in the same
+ * URL and a one-hour identity token), the `trusted_root.json` and `signing_config.json` that
+ * name the stack's services, and the first root of its TUF repository (`1.root.json`). Every file is written atomically (a 0600 temporary file in the same
  * directory, fsync, rename), so a reader never sees half a file.
  *
  * @module
@@ -32,12 +32,18 @@ export interface ReadyInfo {
   readonly signingConfig?: string;
   /** Path of the signing config listing the Rekor v2 log first (`signing_config_rekor_v2.json`). */
   readonly signingConfigRekorV2?: string;
+  /** The stack's TUF repository (`dcosign initialize --mirror`). */
+  readonly tufMirror?: string;
+  /** Path of its first TUF root, `1.root.json` (`dcosign initialize --root`). */
+  readonly tufRoot?: string;
   /** An identity token valid for one hour. */
   readonly idToken?: string;
   /** The identity (subject) of `idToken`. */
   readonly identity?: string;
   /** The issuer of `idToken`. */
   readonly issuer?: string;
+  /** The serving process, for scripts that stop it with SIGTERM (`kill "$pid"`). */
+  readonly pid?: number;
 }
 
 /**
@@ -59,6 +65,19 @@ export async function writeReadyFile(path: string, info: ReadyInfo): Promise<voi
   await writeFileAtomically(path, `${JSON.stringify(info, null, 2)}\n`);
 }
 
+/** The stack's trusted root and signing configs as the files (and TUF targets) hold them. */
+export function trustFileTexts(
+  trust: StackTrust,
+): { trustedRoot: string; signingConfig: string; signingConfigRekorV2: string } {
+  return {
+    trustedRoot: `${JSON.stringify(encodeTrustedRoot(trust.trustedRoot), null, 2)}\n`,
+    signingConfig: `${JSON.stringify(encodeSigningConfig(trust.signingConfig), null, 2)}\n`,
+    signingConfigRekorV2: `${
+      JSON.stringify(encodeSigningConfig(trust.signingConfigRekorV2), null, 2)
+    }\n`,
+  };
+}
+
 /** Write the stack's trusted root and signing configs (indented JSON) atomically to `paths`. */
 export async function writeTrustFiles(
   paths: {
@@ -68,18 +87,10 @@ export async function writeTrustFiles(
   },
   trust: StackTrust,
 ): Promise<void> {
-  await writeFileAtomically(
-    paths.trustedRoot,
-    `${JSON.stringify(encodeTrustedRoot(trust.trustedRoot), null, 2)}\n`,
-  );
-  await writeFileAtomically(
-    paths.signingConfig,
-    `${JSON.stringify(encodeSigningConfig(trust.signingConfig), null, 2)}\n`,
-  );
+  const texts = trustFileTexts(trust);
+  await writeFileAtomically(paths.trustedRoot, texts.trustedRoot);
+  await writeFileAtomically(paths.signingConfig, texts.signingConfig);
   if (paths.signingConfigRekorV2 !== undefined) {
-    await writeFileAtomically(
-      paths.signingConfigRekorV2,
-      `${JSON.stringify(encodeSigningConfig(trust.signingConfigRekorV2), null, 2)}\n`,
-    );
+    await writeFileAtomically(paths.signingConfigRekorV2, texts.signingConfigRekorV2);
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The stateful services of the embedded stack (registry, transparency log, CA, OIDC issuer, TSA),
+ * The stateful services of the embedded stack (registry, transparency log, CA, OIDC issuer, TSA,
+ * and the TUF repository that publishes their trust material),
  * opened under one data directory or in memory, and named at the URL they are served at
  * (`bindStack`: the trusted root and signing config pointing at them). Service keys are created
  * once and kept under `<dataDir>/keys/`, so a restart keeps every key. The HTTP composition is
@@ -19,6 +20,7 @@ import { TransparencyLog } from "../rekor/transparency_log.ts";
 import { RekorV2Log } from "../rekor_v2/log.ts";
 import { REKOR_V2_PREFIX } from "../rekor_v2/routes.ts";
 import { TimestampAuthority } from "../tsa/timestamp_authority.ts";
+import { TufRepository } from "../tuf/repository.ts";
 
 /** Options of `openStackServices`. */
 export interface StackServicesOptions {
@@ -49,6 +51,10 @@ export interface StackServices extends AsyncDisposable {
   readonly oidc: OidcIssuer;
   /** The RFC 3161 timestamp authority. */
   readonly tsa: TimestampAuthority;
+  /** The TUF repository publishing the stack's trusted root and signing config. */
+  readonly tuf: TufRepository;
+  /** The state directory, when not in memory. */
+  readonly dataDir?: string;
   /** Close every service. Idempotent. */
   close(): Promise<void>;
 }
@@ -73,9 +79,39 @@ async function loadOrCreate<T extends { toJSON(): unknown }>(
   }
   if (text !== undefined) return await restore(JSON.parse(text));
   const created = await create();
-  await Deno.mkdir(join(dataDir, "keys"), { recursive: true, mode: 0o700 });
-  await writeFileAtomically(path, `${JSON.stringify(created.toJSON())}\n`);
+  await saveKeys(dataDir, name, created);
   return created;
+}
+
+/** Save a service's keys to `<dataDir>/keys/<name>.json` (0600, atomically). */
+async function saveKeys(dataDir: string, name: string, service: { toJSON(): unknown }) {
+  await Deno.mkdir(join(dataDir, "keys"), { recursive: true, mode: 0o700 });
+  await writeFileAtomically(
+    join(dataDir, "keys", `${name}.json`),
+    `${JSON.stringify(service.toJSON())}\n`,
+  );
+}
+
+/**
+ * Rotate the TSA's signing key and persist it: timestamps from now on come from a new chain,
+ * and the trusted root `bindStack` names lists the old chain as valid until now.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bindStack, openStackServices, rotateTimestampAuthority } from "@dcosign/dcosign/server";
+ *
+ * await using services = await openStackServices();
+ * const before = services.tsa.chain[0]!.raw;
+ * await rotateTimestampAuthority(services);
+ * const { timestampAuthorities } = bindStack(services, "https://sigstore.example").trustedRoot;
+ * assert.equal(timestampAuthorities.length, 2); // the new chain, and the old one until now
+ * assert.deepEqual(timestampAuthorities[1]!.certificates[0], before);
+ * ```
+ */
+export async function rotateTimestampAuthority(services: StackServices): Promise<void> {
+  await services.tsa.rotate();
+  if (services.dataDir !== undefined) await saveKeys(services.dataDir, "tsa", services.tsa);
 }
 
 /**
@@ -137,12 +173,26 @@ export async function openStackServices(
       () => TimestampAuthority.create(),
       (json) => TimestampAuthority.fromJSON(json),
     );
+    const tuf = await TufRepository.create(
+      dataDir === undefined ? {} : { dataDir: join(dataDir, "tuf") },
+    );
     let closing: Promise<void> | undefined;
     const close = () =>
       closing ??= (async () => {
         for (const service of opened.reverse()) await service.close();
       })();
-    return { registry, log, rekorV2, ca, oidc, tsa, close, [Symbol.asyncDispose]: close };
+    return {
+      registry,
+      log,
+      rekorV2,
+      ca,
+      oidc,
+      tsa,
+      tuf,
+      ...(dataDir === undefined ? {} : { dataDir }),
+      close,
+      [Symbol.asyncDispose]: close,
+    };
   } catch (error) {
     for (const service of opened.reverse()) await service.close();
     throw error;
@@ -190,7 +240,7 @@ export function bindStack(services: StackServices, baseUrl: string): StackTrust 
     ],
     certificateAuthorities: [services.ca.trustedAuthority(base)],
     ctlogs: [services.ca.ctLog(base)],
-    timestampAuthorities: [services.tsa.trustedAuthority(base)],
+    timestampAuthorities: services.tsa.trustedAuthorities(base),
   };
   const start = services.ca.trustedAuthority(base).validFor.start;
   const service = (url: string, majorApiVersion = 1) => ({

@@ -2,7 +2,8 @@
  * The stack composed and served: one Hono app with every service on its own path prefix
  * (`createStackApp`), listening on one port (`startStack`), until a signal stops it
  * (`serveStack`, what `dcosign serve` runs). Once listening it knows its URL, so it names itself:
- * the trust files and the ready file (`files.ts`) are written then.
+ * the trust files and the ready file (`files.ts`) are written then, and its TUF repository
+ * (`/tuf/`) publishes the trusted root and signing config, re-signed before they expire.
  *
  * @module
  */
@@ -16,15 +17,20 @@ import { type BasicCredentials, registryRoutes } from "../registry/routes.ts";
 import { rekorRoutes } from "../rekor/routes.ts";
 import { REKOR_V2_PREFIX, rekorV2Routes } from "../rekor_v2/routes.ts";
 import { removeIfPresent } from "../_files.ts";
-import { type ReadyInfo, writeReadyFile, writeTrustFiles } from "./files.ts";
+import { writeFileAtomically } from "../_files.ts";
+import { type ReadyInfo, trustFileTexts, writeReadyFile, writeTrustFiles } from "./files.ts";
 import {
   bindStack,
   openStackServices,
+  rotateTimestampAuthority,
   type StackServices,
   type StackServicesOptions,
   type StackTrust,
 } from "./services.ts";
 import { tsaRoutes } from "../tsa/routes.ts";
+import type { TufRepository } from "../tuf/repository.ts";
+import { tufRoutes } from "../tuf/routes.ts";
+import { SIGNING_CONFIG_TARGET, TRUSTED_ROOT_TARGET } from "../../lib/trust/tuf/client.ts";
 
 /** Options of `createStackApp`. */
 export interface StackAppOptions {
@@ -58,6 +64,11 @@ export interface StackOptions extends StackServicesOptions, StackAppOptions {
   readonly readyFile?: string;
   /** Aborting closes the stack. */
   readonly signal?: AbortSignal;
+  /**
+   * How often the TUF repository re-signs what is due (default one hour; the timestamp lives a
+   * day and is re-signed past half its life, also whenever a client asks for it).
+   */
+  readonly tufRefreshIntervalMs?: number;
 }
 
 /** A running stack. */
@@ -72,7 +83,7 @@ export interface Stack extends AsyncDisposable {
   readonly port: number;
   /** What the ready file says. */
   readonly ready: ReadyInfo;
-  /** The trusted root and signing config naming this stack's services. */
+  /** The trusted root and signing config naming this stack's services (current after a rotation). */
   readonly trust: StackTrust;
   /** The composed app, also usable in-process. */
   readonly app: StackApp;
@@ -82,6 +93,39 @@ export interface Stack extends AsyncDisposable {
   readonly finished: Promise<void>;
   /** Stop listening (in-flight requests finish), then close the services. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Rotate the stack's trusted root, as a Sigstore deployment rotates a key: the TSA signs with
+   * a new key and chain from now on (the old chain stays trusted for what it signed before),
+   * the TUF root rotates to new keys for every role, and TUF publishes the new
+   * `trusted_root.json` (the trust files are rewritten too). TUF clients pick it up at their
+   * next update; an offline cache keeps the old one until its metadata expires. Returns the
+   * new trust material.
+   */
+  rotateTrustedRoot(): Promise<StackTrust>;
+}
+
+/**
+ * Publish the trust material as the TUF targets `trusted_root.json` and
+ * `signing_config.v0.2.json`, unless the repository already serves exactly these bytes (a
+ * restart on the same URL publishes nothing new).
+ */
+async function publishTrust(repository: TufRepository, trust: StackTrust): Promise<void> {
+  const texts = trustFileTexts(trust);
+  const files: Record<string, Uint8Array> = {
+    [TRUSTED_ROOT_TARGET]: new TextEncoder().encode(texts.trustedRoot),
+    [SIGNING_CONFIG_TARGET]: new TextEncoder().encode(texts.signingConfig),
+  };
+  const published = repository.signedJson("targets").targets;
+  const listed = typeof published === "object" && published !== null
+    ? published as Record<string, { hashes?: { sha256?: unknown } }>
+    : {};
+  let same = Object.keys(listed).length === Object.keys(files).length;
+  for (const [name, bytes] of Object.entries(files)) {
+    const sha256 = new Uint8Array(await crypto.subtle.digest("SHA-256", Uint8Array.from(bytes)))
+      .toHex();
+    if (listed[name]?.hashes?.sha256 !== sha256) same = false;
+  }
+  if (!same) await repository.setTargets(files);
 }
 
 /**
@@ -136,6 +180,7 @@ export function createStackApp(services: StackServices, options: StackAppOptions
   app.route("/", fulcioRoutes(services.ca, { issuers: [services.oidc], ...onError }));
   app.route("/", oidcRoutes(services.oidc, onError));
   app.route("/", tsaRoutes(services.tsa));
+  app.route("/", tufRoutes(services.tuf, onError));
   return app;
 }
 
@@ -188,7 +233,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const host = connectHost(address.hostname);
   const registryHost = `${host}:${address.port}`;
   const url = `http://${registryHost}`;
-  const trust = bindStack(services, url);
+  let trust = bindStack(services, url);
   // The trust files go beside the state, or beside the ready file; nowhere without either.
   const filesDir = options.dataDir ??
     (options.readyFile !== undefined ? dirname(options.readyFile) : undefined);
@@ -206,17 +251,27 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         signingConfigRekorV2: join(filesDir, "signing_config_rekor_v2.json"),
       }
       : {}),
+    tufMirror: `${url}/tuf`,
+    ...(filesDir !== undefined ? { tufRoot: join(filesDir, "1.root.json") } : {}),
     idToken: await services.oidc.mintToken(),
     identity: identityName(services.oidc.defaultIdentity),
     issuer: url,
+    pid: Deno.pid,
   };
 
+  const onError = options.onError ??
+    ((error: unknown) => console.error("dcosign serve: internal error:", error));
+  // Re-sign TUF metadata before it expires even when no client asks for the timestamp.
+  const refresher = setInterval(() => {
+    services.tuf.refreshExpiring().catch(onError);
+  }, options.tufRefreshIntervalMs ?? 60 * 60 * 1000);
   let closing: Promise<void> | undefined;
   let markFinished = () => {};
   const finished = new Promise<void>((resolve) => markFinished = resolve);
   const close = () =>
     closing ??= (async () => {
       options.signal?.removeEventListener("abort", onAbort);
+      clearInterval(refresher);
       try {
         await server.shutdown();
       } finally {
@@ -228,13 +283,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const onAbort = () => void close();
   options.signal?.addEventListener("abort", onAbort, { once: true });
 
-  try {
+  const writeTrust = async () => {
     if (ready.trustedRoot !== undefined && ready.signingConfig !== undefined) {
       await writeTrustFiles({
         trustedRoot: ready.trustedRoot,
         signingConfig: ready.signingConfig,
         ...(ready.signingConfigRekorV2 ? { signingConfigRekorV2: ready.signingConfigRekorV2 } : {}),
       }, trust);
+    }
+    await publishTrust(services.tuf, trust);
+  };
+  try {
+    await writeTrust();
+    if (ready.tufRoot !== undefined) {
+      await writeFileAtomically(ready.tufRoot, new TextDecoder().decode(services.tuf.rootBytes(1)));
     }
     if (options.readyFile !== undefined) await writeReadyFile(options.readyFile, ready);
   } catch (error) {
@@ -247,11 +309,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     hostname: address.hostname,
     port: address.port,
     ready,
-    trust,
+    get trust() {
+      return trust;
+    },
     app,
     services,
     finished,
     close,
+    async rotateTrustedRoot() {
+      await rotateTimestampAuthority(services);
+      await services.tuf.rotateRoot({ rotate: ["root", "timestamp", "snapshot", "targets"] });
+      trust = bindStack(services, url);
+      await writeTrust();
+      return trust;
+    },
     [Symbol.asyncDispose]: close,
   };
 }

@@ -118,12 +118,35 @@ export interface TimestampAuthorityOptions {
   readonly url?: string;
 }
 
-/** The persisted form: the leaf key and the chain. */
+/** A chain the TSA signed with before a rotation, and when it did. */
+export interface RetiredTimestampChainJson {
+  /** Base64 DER certificates, leaf first, root last. */
+  readonly certificates: readonly string[];
+  /** When the chain was put to use (RFC 3339). */
+  readonly start: string;
+  /** When it was retired (RFC 3339). */
+  readonly end: string;
+}
+
+/** The persisted form: the leaf key and the chain, and the chains rotated out. */
 export interface TimestampAuthorityJson {
   /** Base64 PKCS#8 of the leaf key. */
   readonly key: string;
   /** Base64 DER certificates, leaf first, root last. */
   readonly certificates: readonly string[];
+  /** When the current chain was put to use, after a rotation (RFC 3339). */
+  readonly since?: string;
+  /** Chains retired by `rotate()`, oldest first. */
+  readonly retired?: readonly RetiredTimestampChainJson[];
+}
+
+/** Most retired chains kept (and read back). */
+const MAX_RETIRED_CHAINS = 16;
+
+interface RetiredChain {
+  readonly chain: readonly Certificate[];
+  readonly start: Date;
+  readonly end: Date;
 }
 
 /** Largest request body accepted. */
@@ -147,10 +170,12 @@ export const MAX_TSA_REQUEST_BYTES = 64 * 1024;
  * ```
  */
 export class TimestampAuthority {
-  /** Leaf first, root last. */
-  readonly chain: readonly Certificate[];
-  readonly #signer: Signer;
-  readonly #pkcs8: Bytes | undefined;
+  #chain: readonly Certificate[];
+  #signer: Signer;
+  #pkcs8: Bytes | undefined;
+  /** When the current chain was put to use, after a rotation. */
+  #since: Date | undefined;
+  #retired: RetiredChain[] = [];
   readonly #now: () => Date;
   readonly #url: string;
 
@@ -165,9 +190,14 @@ export class TimestampAuthority {
     }
     this.#signer = signer;
     this.#pkcs8 = pkcs8;
-    this.chain = chain;
+    this.#chain = chain;
     this.#now = options.now ?? (() => new Date());
     this.#url = options.url ?? "http://127.0.0.1";
+  }
+
+  /** The current chain: the timestamping leaf first, the root last. */
+  get chain(): readonly Certificate[] {
+    return this.#chain;
   }
 
   /** A new TSA: a self-signed P-384 root (discarded key) and a 10-year timestamping leaf. */
@@ -177,7 +207,33 @@ export class TimestampAuthority {
       : await CryptoKeySigner.generate();
     const imported = options.pkcs8 ? await CryptoKeySigner.fromPkcs8(options.pkcs8) : undefined;
     const signer = options.signer ?? imported ?? generated!;
-    const now = (options.now ?? (() => new Date()))();
+    const chain = await TimestampAuthority.#issueChain(
+      signer,
+      (options.now ?? (() => new Date()))(),
+    );
+    const pkcs8 = (imported ?? generated)?.pkcs8;
+    return new TimestampAuthority(signer, pkcs8, chain, options);
+  }
+
+  /**
+   * Rotate the signing key: a fresh key and chain (new root) sign from `now` on; the previous
+   * chain is kept as a retired authority valid until `now`, so `trustedAuthorities()` vouches for
+   * timestamps made before the rotation and the new chain alone for those after it.
+   */
+  async rotate(now: Date = this.#now()): Promise<void> {
+    const signer = await CryptoKeySigner.generate();
+    const chain = await TimestampAuthority.#issueChain(signer, now);
+    const start = this.#since ?? this.#chain[0]!.notBefore;
+    this.#retired = [...this.#retired, { chain: this.#chain, start, end: now }]
+      .slice(-MAX_RETIRED_CHAINS);
+    this.#signer = signer;
+    this.#pkcs8 = signer.pkcs8;
+    this.#chain = chain;
+    // Timestamps state whole seconds (`issue`): the new chain is trusted from this one on.
+    this.#since = new Date(Math.floor(now.getTime() / 1000) * 1000);
+  }
+
+  static async #issueChain(signer: Signer, now: Date): Promise<Certificate[]> {
     const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000 - 60_000);
     const notAfter = new Date(notBefore.getTime() + 10 * 365 * 24 * 3600 * 1000);
     const rootKey = await CryptoKeySigner.generate();
@@ -194,8 +250,7 @@ export class TimestampAuthority {
       extKeyUsage: [OID.EKU_TIME_STAMPING],
       criticalExtKeyUsage: true,
     });
-    const pkcs8 = (imported ?? generated)?.pkcs8;
-    return new TimestampAuthority(signer, pkcs8, [leaf, root], options);
+    return [leaf, root];
   }
 
   /** Restore a TSA from `toJSON()` output. */
@@ -205,23 +260,50 @@ export class TimestampAuthority {
   ): Promise<TimestampAuthority> {
     let pkcs8: Bytes;
     let chain: Certificate[];
+    let since: Date | undefined;
+    const retired: RetiredChain[] = [];
+    const certificates = (value: unknown): Certificate[] => {
+      if (!Array.isArray(value) || value.length < 1 || value.length > 8) {
+        throw new SyntaxError("expected 1 to 8 certificates");
+      }
+      return value.map((c) => parseCertificate(fromBase64(String(c))));
+    };
+    const time = (value: unknown): Date => {
+      const date = new Date(typeof value === "string" ? value : Number.NaN);
+      if (Number.isNaN(date.getTime())) throw new SyntaxError("expected an RFC 3339 time");
+      return date;
+    };
     try {
-      const record = json as Partial<TimestampAuthorityJson>;
+      const record = json as Partial<Record<keyof TimestampAuthorityJson, unknown>>;
       if (typeof record?.key !== "string" || !Array.isArray(record.certificates)) {
         throw new SyntaxError("expected {key, certificates}");
       }
-      if (record.certificates.length < 1 || record.certificates.length > 8) {
-        throw new SyntaxError("expected 1 to 8 certificates");
-      }
       pkcs8 = fromBase64(record.key);
-      chain = record.certificates.map((c) => parseCertificate(fromBase64(String(c))));
+      chain = certificates(record.certificates);
+      if (record.since !== undefined) since = time(record.since);
+      if (record.retired !== undefined) {
+        if (!Array.isArray(record.retired) || record.retired.length > MAX_RETIRED_CHAINS) {
+          throw new SyntaxError(`expected at most ${MAX_RETIRED_CHAINS} retired chains`);
+        }
+        for (const item of record.retired as unknown[]) {
+          const entry = (item ?? {}) as Record<string, unknown>;
+          retired.push({
+            chain: certificates(entry.certificates),
+            start: time(entry.start),
+            end: time(entry.end),
+          });
+        }
+      }
     } catch (cause) {
       throw new CosignError("SERVER_TSA_STATE", `Invalid TSA state: ${errorMessage(cause)}`, {
         cause,
       });
     }
     const signer = await CryptoKeySigner.fromPkcs8(pkcs8);
-    return new TimestampAuthority(signer, pkcs8, chain, options);
+    const tsa = new TimestampAuthority(signer, pkcs8, chain, options);
+    tsa.#since = since;
+    tsa.#retired = retired;
+    return tsa;
   }
 
   /** The key (PKCS#8) and chain, for `fromJSON`; only when the TSA holds its own key. */
@@ -231,18 +313,55 @@ export class TimestampAuthority {
     }
     return {
       key: toBase64(this.#pkcs8),
-      certificates: this.chain.map((cert) => toBase64(cert.raw)),
+      certificates: this.#chain.map((cert) => toBase64(cert.raw)),
+      ...(this.#since ? { since: this.#since.toISOString() } : {}),
+      ...(this.#retired.length > 0
+        ? {
+          retired: this.#retired.map((r) => ({
+            certificates: r.chain.map((cert) => toBase64(cert.raw)),
+            start: r.start.toISOString(),
+            end: r.end.toISOString(),
+          })),
+        }
+        : {}),
     };
   }
 
   /** The chain as PEM, leaf first (`GET /api/v1/timestamp/certchain`). */
   certificateChainPem(): string {
-    return this.chain.map((cert) => encodePem("CERTIFICATE", cert.raw)).join("");
+    return this.#chain.map((cert) => encodePem("CERTIFICATE", cert.raw)).join("");
   }
 
-  /** The trusted-root entry for this TSA (leaf first, root last, valid from the leaf's start). */
+  /**
+   * The trusted-root entries for this TSA: the current chain, then each retired one, valid
+   * until its rotation.
+   */
+  trustedAuthorities(baseUrl: string = this.#url): TrustedAuthority[] {
+    return [
+      this.trustedAuthority(baseUrl),
+      ...this.#retired.toReversed().map((r) => ({
+        ...TimestampAuthority.#authority(r.chain, baseUrl),
+        validFor: { start: r.start, end: r.end },
+      })),
+    ];
+  }
+
+  /**
+   * The trusted-root entry for the current chain (leaf first, root last, valid from the leaf's
+   * start, or from the last rotation).
+   */
   trustedAuthority(baseUrl: string = this.#url): TrustedAuthority {
-    const root = this.chain[this.chain.length - 1]!;
+    return {
+      ...TimestampAuthority.#authority(this.#chain, baseUrl),
+      validFor: { start: this.#since ?? this.#chain[0]!.notBefore },
+    };
+  }
+
+  static #authority(
+    chain: readonly Certificate[],
+    baseUrl: string,
+  ): Omit<TrustedAuthority, "validFor"> {
+    const root = chain[chain.length - 1]!;
     const attribute = (oid: string) => root.subject.rdns.flat().find((a) => a.oid === oid)?.value;
     const organization = attribute(NAME_ATTRIBUTE_OID.O);
     const commonName = attribute(NAME_ATTRIBUTE_OID.CN);
@@ -252,8 +371,7 @@ export class TimestampAuthority {
         ...(commonName !== undefined ? { commonName } : {}),
       },
       uri: `${baseUrl.replace(/\/$/, "")}/api/v1/timestamp`,
-      certificates: this.chain.map((cert) => cert.raw),
-      validFor: { start: this.chain[0]!.notBefore },
+      certificates: chain.map((cert) => cert.raw),
     };
   }
 
@@ -273,7 +391,7 @@ export class TimestampAuthority {
         `Unsupported timestamp policy "${request.policy}"`,
       );
     }
-    const leaf = this.chain[0]!;
+    const leaf = this.#chain[0]!;
     const tstInfo = derSequence(
       derInteger(1),
       derOid(OID.SIGSTORE_TSA_POLICY),
@@ -318,7 +436,7 @@ export class TimestampAuthority {
       derOctetString(signature),
     );
     const certificates = request.certReq
-      ? [derContext(0, true, ...this.chain.slice(0, -1).map((cert) => cert.raw))]
+      ? [derContext(0, true, ...this.#chain.slice(0, -1).map((cert) => cert.raw))]
       : [];
     const signedData = derSequence(
       derInteger(3),

@@ -167,7 +167,21 @@ function parseState(value: unknown): State {
   };
 }
 
-/** The embedded TUF repository (see the module doc). */
+/**
+ * The embedded TUF repository (see the module doc).
+ *
+ * @example Publish a target, rotate the root, and read what a client would fetch
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TufRepository } from "@dcosign/dcosign/server";
+ *
+ * const repo = await TufRepository.create();
+ * await repo.setTargets({ "trusted_root.json": new TextEncoder().encode("{}") });
+ * assert.equal(await repo.rotateRoot(), 2);
+ * assert.ok(repo.file("2.root.json")); // signed by the old root keys and the new ones
+ * assert.ok(repo.file("timestamp.json"));
+ * ```
+ */
 export class TufRepository {
   readonly #dataDir: string | undefined;
   readonly #now: () => Date;

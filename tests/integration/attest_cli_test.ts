@@ -407,5 +407,8 @@ Deno.test("verify-attestation has no --policy (CUE/Rego are not supported): it i
     image.reference,
   ]);
   assert.equal(result.code, 1);
-  assert.match(result.stderr, /Unknown flag: --policy/);
+  assert.match(
+    result.stderr,
+    /Flag --policy of "cosign verify-attestation" is not supported by dcosign/,
+  );
 });

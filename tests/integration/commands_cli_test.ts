@@ -176,6 +176,24 @@ Deno.test("save then load into a fresh repository then verify: legacy and bundle
   const local = await env.run([...KEY_VERIFY, "--local-image", "saved"]);
   assert.equal(local.code, 0, local.stderr);
   assert.equal(JSON.parse(local.stdout).length, 2);
+  // Its output names the directory, as cosign's does, never an internal name.
+  assert.match(local.stderr, /^Verification for saved --$/m);
+  assert.doesNotMatch(local.stderr, /local\/image-/);
+  const wrongPolicy = await env.run([
+    "verify",
+    "--certificate-identity",
+    "signer@dcosign.test",
+    "--certificate-oidc-issuer",
+    env.url,
+    "--trusted-root",
+    env.trustedRoot,
+    "--insecure-ignore-tlog",
+    "--local-image",
+    "saved",
+  ]);
+  assert.equal(wrongPolicy.code, 12, wrongPolicy.stderr);
+  assert.match(wrongPolicy.stderr, /Cannot verify "saved@sha256:[0-9a-f]{64}"/);
+  assert.doesNotMatch(wrongPolicy.stderr, /local\/image-/);
 
   const target = `${env.registry}/restored/app:v9`;
   assert.equal((await env.run([...KEY_VERIFY, target])).code, 11);

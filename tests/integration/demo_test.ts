@@ -12,4 +12,7 @@ Deno.test("deno task demo runs every step as shown and exits 0", async () => {
   assert.equal(code, 0, `${out}\n${new TextDecoder().decode(stderr)}`);
   assert.match(out, /Every step behaved as shown/);
   assert.doesNotMatch(out, /✘/);
+  // The identity token is shown by name, never whole (not even in an echoed command line).
+  assert.match(out, /--identity-token \$TOKEN/);
+  assert.doesNotMatch(out, /eyJ[\w-]+\.[\w-]+\.[\w-]+/);
 });

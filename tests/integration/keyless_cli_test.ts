@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { tempDir } from "../_support.ts";
 import { fromBase64 } from "../../lib/util/bytes.ts";
 import { createLeafCertificate, fulcioExtension } from "../../server/fulcio/certificate_builder.ts";
 import { generateKeyPair, PrivateKey } from "../../lib/keys/private_key.ts";
@@ -290,12 +291,24 @@ Deno.test("a leaf whose key is not the signing key is refused", async () => {
   assert.match(result.stderr, /does not verify with the signing certificate's key/);
 });
 
-Deno.test("keyless sign without a trusted root or services says what to pass", async () => {
+Deno.test("keyless sign without services or a trusted root takes them from TUF, and says so in one line when it cannot", async () => {
   await using env = await openImageEnv("in-process");
+  await using tufRoot = await tempDir("dcosign-tuf-empty-");
   const image = await env.push("keyless/missing");
-  const noServices = await env.run(["sign", "--yes", image.reference]);
+  const tuf = { TUF_ROOT: tufRoot.path };
+  // No --signing-config and no URL flag: the signing config comes from TUF (here unreachable:
+  // the public-good mirror's paths are not served by the test's fetch).
+  const noServices = await env.run(["sign", "--yes", image.reference], tuf);
   assert.equal(noServices.code, 1);
-  assert.match(noServices.stderr, /--signing-config/);
+  assert.match(
+    noServices.stderr,
+    /^Error: Cannot fetch the TUF timestamp metadata "https:\/\/tuf-repo-cdn\.sigstore\.dev\/timestamp\.json".*\[TRUST_TUF_FETCH\]\n$/,
+  );
+  // --use-signing-config=false and no URL flag: nothing names a Fulcio.
+  const noFulcio = await env.run(["sign", "--yes", "--use-signing-config=false", image.reference]);
+  assert.equal(noFulcio.code, 1);
+  assert.match(noFulcio.stderr, /Keyless signing needs a Fulcio, and no --fulcio-url is given/);
+  // A signing config but no --trusted-root: the trusted root comes from TUF, unreachable too.
   const noRoot = await env.run([
     "sign",
     "--yes",
@@ -304,7 +317,62 @@ Deno.test("keyless sign without a trusted root or services says what to pass", a
     "--identity-token",
     await env.idToken(),
     image.reference,
-  ]);
+  ], tuf);
   assert.equal(noRoot.code, 1);
-  assert.match(noRoot.stderr, /--trusted-root/);
+  assert.match(
+    noRoot.stderr,
+    /^Error: Cannot fetch the TUF timestamp metadata .*\[TRUST_TUF_FETCH\]\n$/,
+  );
+});
+
+Deno.test("a keyless verify of a key-only image exits 12 whether its signature is a bundle or a legacy .sig (cosign 2.5 exits 12)", async () => {
+  await using env = await openImageEnv("in-process");
+  const codes: Record<string, number> = {};
+  for (const format of ["bundle", "legacy"] as const) {
+    const image = await env.push(`keyonly/${format}`);
+    const signed = await env.run([
+      "sign",
+      "--key",
+      "cosign.key",
+      "--tlog-upload=false",
+      `--new-bundle-format=${format === "bundle"}`,
+      image.reference,
+    ]);
+    assert.equal(signed.code, 0, signed.stderr);
+    const verified = await env.run([
+      ...verifyArgs(env, right(env), ["--insecure-ignore-tlog"]),
+      image.reference,
+    ]);
+    codes[format] = verified.code;
+    assert.match(verified.stderr, /carry no certificate \(verify with --key\)/, format);
+  }
+  assert.deepEqual(codes, { bundle: 12, legacy: 12 });
+});
+
+Deno.test("verify -o text prints cosign v3's line for a bundle, and the certificate lines (stderr) and payload for a legacy layer", async () => {
+  await using env = await openImageEnv("in-process");
+  for (const format of ["bundle", "legacy"] as const) {
+    const image = await env.push(`text/${format}`);
+    const signed = await signKeyless(env, image.reference, {
+      format,
+      extra: ["-a", "env=prod"],
+    });
+    assert.equal(signed.code, 0, signed.stderr);
+    const text = await env.run([...verifyArgs(env, right(env), ["-o", "text"]), image.reference]);
+    assert.equal(text.code, 0, text.stderr);
+    if (format === "bundle") {
+      // cosign v3 transformOutput: the statement recast, no certificate lines.
+      assert.equal(
+        text.stdout,
+        `{"critical":{"identity":{"docker-reference":"${image.reference}"},"image":{"docker-manifest-digest":"${image.digest}"},"type":"https://sigstore.dev/cosign/sign/v1"},"optional":{"env":"prod"}}\n`,
+      );
+      assert.doesNotMatch(text.stderr, /Certificate subject/);
+    } else {
+      const [payload, ...rest] = text.stdout.trim().split("\n");
+      assert.deepEqual(rest, []);
+      assert.equal(JSON.parse(payload!).critical.image["docker-manifest-digest"], image.digest);
+      assert.match(text.stderr, /^Certificate subject: signer@dcosign.test$/m);
+      assert.match(text.stderr, new RegExp(`^Certificate issuer URL: ${env.url}$`, "m"));
+    }
+  }
 });

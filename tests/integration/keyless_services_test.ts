@@ -17,6 +17,8 @@ import {
 } from "../../lib/trust/trusted_root.ts";
 import { certificateIdentity } from "../../lib/x509/identity.ts";
 import { verifyFulcioChain } from "../../lib/x509/chain.ts";
+import { parseCertificate } from "../../lib/x509/certificate.ts";
+import { decodePemBlocks } from "../../lib/util/pem.ts";
 import { Hono } from "../../server/_deps.ts";
 import { CertificateAuthority, fulcioRoutes } from "../../server/fulcio/routes.ts";
 import { OidcIssuer, oidcRoutes } from "../../server/oidc/routes.ts";
@@ -242,4 +244,92 @@ Deno.test("sockets: a login nobody completes times out and closes its listener",
   );
   assert.ok(callbackPort > 0);
   await assert.rejects(fetch(`http://127.0.0.1:${callbackPort}/auth/callback`), TypeError);
+});
+
+// ---- the legacy v1 API (Fulcio pkg/api/client.go), as cosign 2.x calls it ---------------------
+
+/** `POST /api/v1/signingCert` as Fulcio's Go client sends it: JSON []byte fields are base64. */
+async function signingCertV1(
+  app: Hono,
+  token: string | undefined,
+  content: Uint8Array,
+  proof: Uint8Array,
+): Promise<Response> {
+  return await app.request("/api/v1/signingCert", {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: JSON.stringify({
+      publicKey: { algorithm: "ecdsa", content: content.toBase64() },
+      signedEmailAddress: proof.toBase64(),
+    }),
+  });
+}
+
+for (const form of ["PEM", "DER"] as const) {
+  Deno.test(`in-process: v1 signingCert certifies a ${form} key with a proof over the email, 201 with the PEM chain and the SCT embedded`, async () => {
+    const base = "http://dcosign.test";
+    const { issuer, ca, app } = await createServices(base);
+    const token = await issuer.mintToken();
+    const key = await generateKeyPair();
+    const content = form === "PEM"
+      ? new TextEncoder().encode(key.publicKey.toPem())
+      : key.publicKey.spki;
+    const response = await signingCertV1(
+      app,
+      token,
+      content,
+      await createProofOfPossession(key, token),
+    );
+    assert.equal(response.status, 201);
+    assert.equal(response.headers.get("content-type"), "application/pem-certificate-chain");
+    const blocks = decodePemBlocks(await response.text());
+    assert.deepEqual(blocks.map((b) => b.type), ["CERTIFICATE", "CERTIFICATE", "CERTIFICATE"]);
+    const [leaf, ...intermediates] = blocks.map((b) => parseCertificate(b.bytes));
+    const root = trustedRoot(ca, base);
+    const { chain } = await verifyFulcioChain(leaf!, root, [new Date()], { intermediates });
+    assert.equal((await verifyEmbeddedScts(leaf!, chain[1]!, root.ctlogs)).length, 1);
+    assert.ok(leaf!.publicKey.equals(key.publicKey));
+    assert.equal(certificateIdentity(leaf!).san, "dev@dcosign.test");
+  });
+}
+
+Deno.test("in-process: v1 signingCert applies v2's checks: a proof by another key is 400, no token 401", async () => {
+  const { issuer, app } = await createServices("http://dcosign.test");
+  const token = await issuer.mintToken();
+  const key = await generateKeyPair();
+  const other = await generateKeyPair();
+  const wrongProof = await signingCertV1(
+    app,
+    token,
+    key.publicKey.spki,
+    await createProofOfPossession(other, token),
+  );
+  assert.equal(wrongProof.status, 400);
+  assert.match((await wrongProof.json()).message, /proof of possession/);
+  const noToken = await signingCertV1(
+    app,
+    undefined,
+    key.publicKey.spki,
+    await createProofOfPossession(key, token),
+  );
+  assert.equal(noToken.status, 401);
+  await noToken.body?.cancel();
+  const garbage = await signingCertV1(app, token, new Uint8Array([1, 2, 3]), new Uint8Array(8));
+  assert.equal(garbage.status, 400);
+  await garbage.body?.cancel();
+});
+
+Deno.test("in-process: v1 rootCert answers the intermediate and the root as a PEM chain", async () => {
+  const { ca, app } = await createServices("http://dcosign.test");
+  const response = await app.request("/api/v1/rootCert");
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get("content-type"), "application/pem-certificate-chain");
+  const blocks = decodePemBlocks(await response.text());
+  assert.deepEqual(
+    blocks.map((b) => b.bytes.toBase64()),
+    [ca.intermediate.raw.toBase64(), ca.root.raw.toBase64()],
+  );
 });

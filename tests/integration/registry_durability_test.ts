@@ -66,7 +66,7 @@ async function pushImage(base: string, repo: string, tag: string) {
   return { layer, manifest };
 }
 
-Deno.test("startStack() writes the ready file (every service, trust files, a token) after listening and removes it on close", async () => {
+Deno.test("startStack() writes the ready file (every service, trust files, the TUF mirror and root, a token) after listening and removes it on close", async () => {
   await using dir = await tempDir();
   const readyFile = join(dir.path, "ready.json");
   await Deno.writeTextFile(readyFile, '{"registry":"stale:1"}');
@@ -86,9 +86,12 @@ Deno.test("startStack() writes the ready file (every service, trust files, a tok
         trustedRoot: join(dir.path, "trusted_root.json"),
         signingConfig: join(dir.path, "signing_config.json"),
         signingConfigRekorV2: join(dir.path, "signing_config_rekor_v2.json"),
+        tufMirror: `${url}/tuf`,
+        tufRoot: join(dir.path, "1.root.json"),
         identity: "signer@dcosign.test",
         issuer: url,
         idToken: undefined,
+        pid: Deno.pid, // the serving process, for `kill "$pid"`
       },
     );
     const claims = JSON.parse(
@@ -112,7 +115,13 @@ Deno.test("startStack() writes the ready file (every service, trust files, a tok
     await res.body?.cancel();
     assert.deepEqual(
       [...Deno.readDirSync(dir.path)].map((e) => e.name).sort(),
-      ["ready.json", "signing_config.json", "signing_config_rekor_v2.json", "trusted_root.json"],
+      [
+        "1.root.json",
+        "ready.json",
+        "signing_config.json",
+        "signing_config_rekor_v2.json",
+        "trusted_root.json",
+      ],
       "no temp file left beside the ready file",
     );
   } finally {

@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { fromBase64, toBase64 } from "../../lib/util/bytes.ts";
+import { dcosign } from "../_cli.ts";
 import { openImageEnv } from "./_image_env.ts";
 
 const NO_TLOG_SIGN = ["--tlog-upload=false"];
@@ -227,13 +228,15 @@ Deno.test("COSIGN_REPOSITORY stores and finds signatures in another repository",
   assert.equal(there.code, 0, there.stderr);
 });
 
-Deno.test("triangulate prints the signature tag, and its digest with --type digest", async () => {
+Deno.test("triangulate prints the signature tag; --type digest the image by digest, as cosign, even unsigned and without reading the .sig tag", async () => {
   await using env = await openImageEnv("in-process");
   const image = await env.push("demo/tri");
   const tag = await env.run(["triangulate", image.reference]);
   assert.equal(tag.stdout.trim(), `${env.registry}/demo/tri:sha256-${image.digest.slice(7)}.sig`);
-  const none = await env.run(["triangulate", "--type", "digest", image.reference]);
-  assert.equal(none.code, 1);
+  assert.equal(tag.stderr, "");
+  const unsigned = await env.run(["triangulate", "--type", "digest", image.reference]);
+  assert.equal(unsigned.code, 0, unsigned.stderr);
+  assert.equal(unsigned.stdout, `${env.registry}/demo/tri@${image.digest}\n`);
   const signed = await env.run([
     "sign",
     "--key",
@@ -243,6 +246,45 @@ Deno.test("triangulate prints the signature tag, and its digest with --type dige
     image.reference,
   ]);
   assert.equal(signed.code, 0);
-  const digest = await env.run(["triangulate", "--type", "digest", image.reference]);
-  assert.match(digest.stdout.trim(), new RegExp(`^${env.registry}/demo/tri@sha256:[0-9a-f]{64}$`));
+  // The image's digest, not the .sig manifest's; the .sig tag is never requested.
+  const requests: string[] = [];
+  const watched = await dcosign(["triangulate", "--type", "digest", image.reference], {
+    cwd: env.dir,
+    fetch: (input, init) => {
+      requests.push(new Request(input, init).url);
+      return env.fetch(input, init);
+    },
+  });
+  assert.equal(watched.stdout, `${env.registry}/demo/tri@${image.digest}\n`);
+  assert.ok(!requests.some((url) => url.includes(".sig")), requests.join("\n"));
+  const relocated = await env.run(
+    ["triangulate", "--type", "digest", image.reference],
+    { COSIGN_REPOSITORY: `${env.registry}/sigs/tri` },
+  );
+  assert.equal(relocated.stdout, `${env.registry}/sigs/tri@${image.digest}\n`);
+});
+
+Deno.test("triangulate of a v3-signed image says where its bundle referrers are; --type referrer lists them", async () => {
+  await using env = await openImageEnv("in-process");
+  const image = await env.push("demo/tri3");
+  const signed = await env.run(["sign", "--key", "cosign.key", ...NO_TLOG_SIGN, image.reference]);
+  assert.equal(signed.code, 0, signed.stderr);
+  const listed = await env.run(["triangulate", "--type", "referrer", image.reference]);
+  assert.equal(listed.code, 0, listed.stderr);
+  const [referrer, ...more] = listed.stdout.trim().split("\n");
+  assert.deepEqual(more, []);
+  assert.match(referrer!, new RegExp(`^${env.registry}/demo/tri3@sha256:[0-9a-f]{64}$`));
+  assert.notEqual(referrer, `${env.registry}/demo/tri3@${image.digest}`);
+  const plain = await env.run(["triangulate", image.reference]);
+  assert.equal(plain.code, 0, plain.stderr);
+  // stdout keeps cosign's line; stderr says the tag is not there and where the bundles are.
+  assert.equal(
+    plain.stdout.trim(),
+    `${env.registry}/demo/tri3:sha256-${image.digest.slice(7)}.sig`,
+  );
+  assert.match(plain.stderr, /No tag .*\.sig": the image's signatures are Sigstore bundles/);
+  assert.ok(plain.stderr.includes(`  ${referrer}`), plain.stderr);
+  // No attestation: nothing more to say for --type attestation.
+  const attestations = await env.run(["triangulate", "--type", "attestation", image.reference]);
+  assert.equal(attestations.stderr, "");
 });

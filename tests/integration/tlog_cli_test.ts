@@ -96,17 +96,22 @@ Deno.test("verify refuses a log-less signature unless --insecure-ignore-tlog, wi
   assert.match(ignored.stderr, /WARNING: Skipping transparency log verification/);
 });
 
-Deno.test("verify without a trusted root says what is missing", async () => {
+Deno.test("verify without a trusted root goes to TUF: offline with an empty cache it fails in one line naming the fix", async () => {
   await using env = await openImageEnv("in-process");
+  await using tufRoot = await tempDir("dcosign-tuf-empty-");
   const image = await env.push("tlog/noroot");
   assert.equal(
     (await env.run(["sign", "--key", "cosign.key", "--rekor-url", env.url, image.reference])).code,
     0,
   );
-  const result = await env.run(["verify", "--key", "cosign.pub", image.reference]);
+  const result = await env.run(["verify", "--key", "cosign.pub", "--offline", image.reference], {
+    TUF_ROOT: tufRoot.path,
+  });
   assert.equal(result.code, 1);
-  assert.match(result.stderr, /No trusted root: pass --trusted-root/);
-  assert.equal(result.stderr.trim().split("\n").length, 1);
+  assert.match(
+    result.stderr,
+    /^Error: Offline, and the TUF cache for "https:\/\/tuf-repo-cdn\.sigstore\.dev" cannot serve: no verified timestamp metadata is cached; run `dcosign initialize` while online \[TRUST_TUF_OFFLINE\]\n$/,
+  );
 });
 
 Deno.test("a SET copied from another signature's entry is refused (SECURITY.md row 1)", async () => {

@@ -117,3 +117,27 @@ Deno.test("TimestampAuthority survives toJSON()/fromJSON() with the same key and
     (e) => isCosignError(e, "SERVER_TSA_STATE"),
   );
 });
+
+Deno.test("TimestampAuthority.rotate() signs with a new chain from now on; the old chain stays trusted until the rotation, across a restore", async () => {
+  const tsa = await TimestampAuthority.create();
+  const before = await tsa.issue(encodeTimestampRequest(SIGNATURE).request);
+  const oldLeaf = tsa.chain[0]!.raw;
+  await tsa.rotate();
+  assert.notDeepEqual(tsa.chain[0]!.raw, oldLeaf);
+  const after = await tsa.issue(encodeTimestampRequest(SIGNATURE).request);
+  const restored = await TimestampAuthority.fromJSON(JSON.parse(JSON.stringify(tsa.toJSON())));
+  for (const authority of [tsa, restored]) {
+    const authorities = authority.trustedAuthorities();
+    assert.equal(authorities.length, 2);
+    assert.deepEqual(authorities[1]!.certificates[0], oldLeaf);
+    assert.ok(authorities[1]!.validFor.end !== undefined);
+    for (const token of [before, after]) {
+      await verifyTimestamp(token, SIGNATURE, { timestampAuthorities: authorities });
+    }
+    // The current chain alone does not vouch for what the old key signed.
+    await assert.rejects(
+      verifyTimestamp(before, SIGNATURE, { timestampAuthorities: [authority.trustedAuthority()] }),
+      (e) => isCosignError(e, "TSA_UNTRUSTED"),
+    );
+  }
+});

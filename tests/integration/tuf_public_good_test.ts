@@ -1,7 +1,8 @@
 /**
- * The TUF client against the real Sigstore public-good repository, byte for byte
- * (../shared/interop/tuf/sigstore-public-good, root-signing commit 60cf2ce8, 2026-08-21),
- * served from 127.0.0.1 with the clock injected.
+ * The TUF client and `dcosign initialize` against the real Sigstore public-good repository, byte
+ * for byte (../shared/interop/tuf/sigstore-public-good, root-signing commit 60cf2ce8,
+ * 2026-08-21), served from 127.0.0.1 with the clock injected (the library's `now`, the CLI
+ * context's clock, and the `DCOSIGN_NOW` hook for a real process).
  */
 
 import assert from "node:assert/strict";
@@ -11,6 +12,7 @@ import { TufClient } from "../../lib/trust/tuf/client.ts";
 import { PUBLIC_GOOD_ROOT_VERSION, publicGoodRootBytes } from "../../lib/trust/tuf/public_good.ts";
 import { exists, interopPath, requireComponents, type Requirement, tempDir } from "../_support.ts";
 import { serveStaticMirror } from "./_tuf_static.ts";
+import { dcosign, dcosignProcess } from "../_cli.ts";
 
 const REPO = "tuf/sigstore-public-good";
 const VALID_AT = new Date("2026-08-25T00:00:00Z");
@@ -146,5 +148,70 @@ if (requireComponents("TUF client on the Sigstore public-good repository", CORPU
       return true;
     });
     assert.equal(mirror.requests.length, before);
+  });
+}
+
+if (requireComponents("dcosign initialize on the Sigstore public-good repository", CORPUS)) {
+  const dir = interopPath(REPO);
+
+  Deno.test("dcosign initialize --mirror --root 1.root.json walks the real repository to root v15 and caches the trusted root; later commands read it offline", async () => {
+    await using mirror = serveStaticMirror(dir);
+    await using tufRoot = await tempDir("dcosign-tuf-pg-");
+    const env = { TUF_ROOT: tufRoot.path };
+    const now = () => VALID_AT;
+    const result = await dcosign(
+      ["initialize", "--mirror", mirror.url, "--root", `${dir}/1.root.json`],
+      { env, now },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `^Initialized TUF for "${mirror.url}": root version 15, timestamp version 762, targets version 14\\n` +
+          `Cached in ${tufRoot.path}/dcosign/http%3A%2F%2F127\\.0\\.0\\.1%3A\\d+: trusted_root\\.json, signing_config\\.v0\\.2\\.json\\n$`,
+      ),
+    );
+    assert.ok(
+      mirror.requests.includes("/15.root.json") && mirror.requests.includes("/16.root.json"),
+    );
+    // The remembered mirror and cached root serve a later run with no request and no flag.
+    const before = mirror.requests.length;
+    const client = new TufClient({ cacheDir: tufRoot.path, now, offline: true });
+    assert.equal(await client.mirror(), mirror.url);
+    assert.equal(sha256(await client.trustedRootBytes()), TRUSTED_ROOT_SHA256);
+    assert.equal(mirror.requests.length, before);
+  });
+
+  Deno.test("dcosign initialize at today's date refuses the same mirror as expired, in one line naming the role, its expiry and the fix", async () => {
+    await using mirror = serveStaticMirror(dir);
+    await using tufRoot = await tempDir("dcosign-tuf-pg-");
+    const result = await dcosign(
+      ["initialize", "--mirror", mirror.url, "--root", `${dir}/1.root.json`],
+      { env: { TUF_ROOT: tufRoot.path } },
+    );
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /^Error: TUF root metadata version 15 expired at "2026-11-20T13:58:18Z" \(now "[^"]+"\); run `dcosign initialize` to refresh the TUF metadata \[TRUST_TUF_EXPIRED\]\n$/,
+    );
+  });
+
+  Deno.test("dcosign initialize as a process with DCOSIGN_NOW (the clock test hook) and a wrong --root-checksum, then the right one", async () => {
+    await using mirror = serveStaticMirror(dir);
+    await using tufRoot = await tempDir("dcosign-tuf-pg-");
+    const env = { TUF_ROOT: tufRoot.path, DCOSIGN_NOW: VALID_AT.toISOString() };
+    const args = ["initialize", "--mirror", mirror.url, "--root", `${dir}/1.root.json`];
+    const wrong = await dcosignProcess([...args, "--root-checksum", "00".repeat(32)], { env });
+    assert.equal(wrong.code, 1);
+    assert.match(
+      wrong.stderr,
+      /The TUF root has sha256 "[0-9a-f]{64}", not the expected "0{64}" \[TRUST_TUF_HASH_MISMATCH\]/,
+    );
+    assert.equal(mirror.requests.length, 0, "a refused root fetches nothing");
+    const checksum = sha256(Deno.readFileSync(`${dir}/1.root.json`));
+    const right = await dcosignProcess([...args, "--root-checksum", checksum], { env });
+    assert.equal(right.code, 0, right.stderr);
+    assert.match(right.stderr, /^WARNING: DCOSIGN_NOW is set/);
+    assert.match(right.stderr, /root version 15, timestamp version 762/);
   });
 }

@@ -1,8 +1,9 @@
 /**
  * Debian's real `docker-registry` (distribution 2.8) for tests: a temp config that listens on
  * 127.0.0.1 only, stores under a temp directory and allows deletes (DESIGN.md "Testing"; the
- * packaged config listens everywhere and enables auth, so it is never used). Ready when
- * `GET /v2/` answers, stopped and cleaned on dispose.
+ * packaged config listens everywhere and enables auth, so it is never used), optionally over
+ * TLS with client certificates required. Ready when `GET /v2/` answers (with TLS: when it
+ * accepts connections), stopped and cleaned on dispose.
  *
  * @example
  * ```ts
@@ -19,7 +20,7 @@ import { join } from "node:path";
 export interface DockerRegistry extends AsyncDisposable {
   /** `127.0.0.1:PORT`. */
   readonly host: string;
-  /** `http://127.0.0.1:PORT`. */
+  /** `http://127.0.0.1:PORT` (`https://` with `tls`). */
   readonly url: string;
   /** Its storage root. */
   readonly storage: string;
@@ -27,10 +28,21 @@ export interface DockerRegistry extends AsyncDisposable {
   log(): string;
 }
 
+/** TLS for the registry (distribution's `http.tls`). */
+export interface DockerRegistryTls {
+  /** The PEM certificate and key files it serves (`http.tls.certificate`, `http.tls.key`). */
+  readonly certificate: string;
+  readonly key: string;
+  /** CA files whose client certificates it requires (`http.tls.clientcas`: mutual TLS). */
+  readonly clientCas?: readonly string[];
+}
+
 /** Options of `startDockerRegistry`. */
 export interface DockerRegistryOptions {
   /** Give up waiting for `GET /v2/` after this many milliseconds (default 15000). */
   readonly readyTimeoutMs?: number;
+  /** Serve TLS (distribution's `http.tls`), optionally requiring client certificates. */
+  readonly tls?: DockerRegistryTls;
 }
 
 const LOG_LIMIT = 64 * 1024;
@@ -61,6 +73,16 @@ export async function startDockerRegistry(
       "    enabled: true",
       "http:",
       `  addr: ${host}`,
+      ...(options.tls
+        ? [
+          "  tls:",
+          `    certificate: ${options.tls.certificate}`,
+          `    key: ${options.tls.key}`,
+          ...(options.tls.clientCas?.length
+            ? ["    clientcas:", ...options.tls.clientCas.map((ca) => `      - ${ca}`)]
+            : []),
+        ]
+        : []),
       "",
     ].join("\n"),
   );
@@ -96,9 +118,16 @@ export async function startDockerRegistry(
   const deadline = Date.now() + (options.readyTimeoutMs ?? 15_000);
   let exited = false;
   child.status.then(() => exited = true);
+  const scheme = options.tls ? "https" : "http";
   for (;;) {
     try {
-      const res = await fetch(`http://${host}/v2/`);
+      if (options.tls) {
+        // Ready when it accepts connections: the probe holds no certificate to check or present.
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        conn.close();
+        break;
+      }
+      const res = await fetch(`${scheme}://${host}/v2/`);
       await res.body?.cancel();
       if (res.status === 200) break;
     } catch {
@@ -112,7 +141,7 @@ export async function startDockerRegistry(
   }
   return {
     host,
-    url: `http://${host}`,
+    url: `${scheme}://${host}`,
     storage,
     log: () => output,
     [Symbol.asyncDispose]: stop,

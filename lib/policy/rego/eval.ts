@@ -30,15 +30,9 @@ import type {
 } from "./ast.ts";
 import type { Builtin, BuiltinContext, BuiltinTable } from "./builtins/registry.ts";
 import type { DataNode, RuleDef } from "./compile.ts";
+import { Ctx, lookup, lookupBase, mockKey, setPath, UNDEF } from "./eval_context.ts";
 import { BuiltinError, limitError, RegoError } from "./errors.ts";
-import {
-  EMPTY_OBJECT,
-  equalValues,
-  formatValue,
-  RegoObject,
-  RegoSet,
-  type Value,
-} from "./value.ts";
+import { equalValues, formatValue, RegoObject, RegoSet, type Value } from "./value.ts";
 
 /** Evaluation budgets. */
 export interface EvalLimits {
@@ -72,81 +66,6 @@ type Frame = (Value | undefined)[];
 type K = () => boolean;
 /** A continuation receiving a value. */
 type VK = (v: Value) => boolean;
-
-/** A `with data.x as v` replacement. */
-interface Override {
-  readonly path: readonly string[];
-  readonly value: Value;
-}
-
-/** A `with f as g` replacement: a value, or another function. */
-type Mock = { readonly value: Value } | { readonly target: CallTarget };
-
-const UNDEF = Symbol("undefined");
-
-/** The evaluation context: what `with` can change, and the rule cache valid under it. */
-class Ctx {
-  readonly input: Value | undefined;
-  readonly overrides: readonly Override[];
-  readonly mocks: ReadonlyMap<string, Mock>;
-  readonly cache = new Map<DataNode, Value | typeof UNDEF>();
-
-  constructor(
-    input: Value | undefined,
-    overrides: readonly Override[],
-    mocks: ReadonlyMap<string, Mock>,
-  ) {
-    this.input = input;
-    this.overrides = overrides;
-    this.mocks = mocks;
-  }
-
-  overrideAt(path: readonly string[]): Override | undefined {
-    for (let i = this.overrides.length - 1; i >= 0; i--) {
-      const o = this.overrides[i] as Override;
-      if (o.path.length === path.length && o.path.every((p, j) => p === path[j])) return o;
-    }
-    return undefined;
-  }
-
-  /** Overrides strictly below `path`. */
-  overridesBelow(path: readonly string[]): Override[] {
-    return this.overrides.filter((o) =>
-      o.path.length > path.length && path.every((p, j) => p === o.path[j])
-    );
-  }
-}
-
-function mockKey(t: CallTarget): string {
-  return t.kind === "builtin" ? t.name : "data." + t.path.join(".");
-}
-
-/** `value` with `path` set to `v`, creating objects on the way (for `with input.a.b as v`). */
-export function setPath(value: Value | undefined, path: readonly string[], v: Value): Value {
-  if (path.length === 0) return v;
-  const [head, ...rest] = path as [string, ...string[]];
-  const base = value instanceof RegoObject ? value : EMPTY_OBJECT;
-  const out = new RegoObject(base.entries());
-  out.set(head, setPath(base.get(head), rest, v));
-  return out;
-}
-
-function lookupBase(v: Value | undefined, key: Value): Value | undefined {
-  if (v instanceof RegoObject && typeof key === "number" && Number.isInteger(key)) {
-    return v.get(key) ?? v.get(String(key));
-  }
-  return lookup(v, key);
-}
-
-function lookup(v: Value | undefined, key: Value): Value | undefined {
-  if (v === undefined || v === null || typeof v !== "object") return undefined;
-  if (v instanceof RegoObject) return v.get(key);
-  if (v instanceof RegoSet) return v.has(key) ? key : undefined;
-  if (typeof key === "number" && Number.isInteger(key) && key >= 0 && key < v.length) {
-    return v[key];
-  }
-  return undefined;
-}
 
 /** The evaluator of one query against a compiled policy. */
 export class Evaluator {

@@ -37,6 +37,7 @@ export {
   type RegoResult,
   type RegoResultSet,
   type RegoValueResult,
+  stringifyResultSet,
 } from "./policy.ts";
 export {
   type PolicyErrorCode,

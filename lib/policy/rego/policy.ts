@@ -18,7 +18,14 @@ import { type CompiledQuery, compileModules, type DataNode } from "./compile.ts"
 import { limitError, RegoError, type SourceLocation } from "./errors.ts";
 import { DEFAULT_LIMITS, type EvalLimits, Evaluator } from "./eval.ts";
 import { parseModule, parseQuery, type RegoSyntax } from "./parser.ts";
-import { fromJson, type JsonValue, RegoObject, toJson, type Value } from "./value.ts";
+import {
+  fromJson,
+  type JsonValue,
+  RegoObject,
+  stringifyJson,
+  toJson,
+  type Value,
+} from "./value.ts";
 
 /** A module to compile: a file name (used in error locations) and its source. */
 export interface RegoModule {
@@ -372,6 +379,41 @@ export function compileRego(
     });
     return new RegoPolicy(compiled.root, syntax, (body) => compiled.compileQuery(body));
   });
+}
+
+/**
+ * A result set as `opa eval --format json` prints it: `{"result": [...]}` (or `{}` when the
+ * query is undefined), two-space indented, integers beyond 2^53 written exactly.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { evaluateRego, stringifyResultSet } from "./mod.ts";
+ *
+ * const rs = evaluateRego(["package t\n\ns := {2, 1}\n"], "data.t.s");
+ * assert.equal(
+ *   stringifyResultSet(rs, { indent: "" }),
+ *   '{"result":[{"expressions":[{"value":[1,2],"text":"data.t.s","location":{"row":1,"col":1}}]}]}',
+ * );
+ * ```
+ */
+export function stringifyResultSet(
+  rs: RegoResultSet,
+  options: { readonly indent?: string } = {},
+): string {
+  if (rs.length === 0) return "{}";
+  const result: JsonValue = rs.map((r) => {
+    const out: { [key: string]: JsonValue } = {
+      expressions: r.expressions.map((e) => ({
+        value: e.value,
+        text: e.text,
+        location: { ...e.location },
+      })),
+    };
+    if (r.bindings !== undefined) out.bindings = r.bindings;
+    return out;
+  });
+  return stringifyJson({ result }, { indent: options.indent ?? "  ", escapeHtml: false });
 }
 
 /**

@@ -37,6 +37,7 @@ import {
 } from "../../oci/manifest.ts";
 import { parseDigest } from "../../oci/reference.ts";
 import { manifestContent } from "../copy.ts";
+import { referrerArtifactType } from "../referrers.ts";
 import {
   checkBytes,
   invalid,
@@ -375,13 +376,12 @@ async function scanReferrers(
     } catch (error) {
       throw invalid(dir, errorMessage(error), error);
     }
+    const artifactType = referrerArtifactType(manifest);
     const descriptor: OciDescriptor = {
       mediaType: manifest.mediaType ?? MEDIA_TYPE.OCI_MANIFEST,
       digest,
       size: bytes.length,
-      ...(manifest.artifactType ?? manifest.config.mediaType
-        ? { artifactType: manifest.artifactType ?? manifest.config.mediaType }
-        : {}),
+      ...(artifactType !== undefined ? { artifactType } : {}),
     };
     await walker.manifest(descriptor);
     found.push(descriptor);

@@ -8,9 +8,10 @@
  * The TUF client under it is dcosign's own (`updater.ts`), not tuf-js: it needs an injected
  * clock, a cache that serves verified metadata with no network, and bounded reads with a
  * deadline on every request. The bytes are returned as verified, unparsed: turning them into
- * the trusted-root model happens elsewhere. The client runs one update per instance (later calls reuse it) and
- * follows the cache policy of `updater.ts`: no request at all while the cache is fresh
- * (`cacheValidity`, default one day) or when `offline`.
+ * the trusted-root model happens elsewhere. The client runs one update per instance (later calls
+ * reuse it) and follows the cache policy of `updater.ts`: no request at all while the cache is
+ * fresh (`cacheValidity`, default one day) or when `offline`, and the unexpired cache (with one
+ * warning) when the mirror cannot be reached.
  *
  * @module
  */
@@ -27,12 +28,8 @@ import {
 import { tufError } from "./errors.ts";
 import { parseTufMetadata } from "./metadata.ts";
 import { PUBLIC_GOOD_MIRROR, publicGoodRootBytes } from "./public_good.ts";
-import {
-  type TrustedTufMetadata,
-  type TufLimits,
-  TufUpdater,
-  type TufUpdaterOptions,
-} from "./updater.ts";
+import type { TrustedTufMetadata, TufLimits } from "./state.ts";
+import { TufUpdater, type TufUpdaterOptions } from "./updater.ts";
 import { verifyThreshold } from "./verify.ts";
 
 /** The target holding the Sigstore trusted root. */
@@ -67,7 +64,10 @@ export interface TufClientOptions {
   readonly cacheValidity?: number;
   /** Never use the network: serve the cache or fail with `TRUST_TUF_OFFLINE`. */
   readonly offline?: boolean;
-  /** Told once when the cache cannot be written and falls back to memory. */
+  /**
+   * Told once when the cache cannot be written and falls back to memory, and once when the
+   * mirror cannot be reached and unexpired cached metadata is served instead.
+   */
   readonly warn?: (message: string) => void;
   /** Download bounds. */
   readonly limits?: Partial<TufLimits>;
@@ -97,8 +97,34 @@ function normalizeMirror(mirror: string): string {
   return mirror.replace(/\/+$/, "");
 }
 
+/**
+ * Why the default TUF root cannot be used, if it cannot: one under `$HOME` is only used when
+ * `$HOME` is an existing directory (a home directory is never created; `TUF_ROOT` is).
+ */
+async function defaultRootProblem(env: EnvLookup | undefined): Promise<string | undefined> {
+  const lookup = env ?? ((name: string) => {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined;
+    }
+  });
+  if (lookup("TUF_ROOT")) return undefined;
+  const home = lookup("HOME") ?? lookup("USERPROFILE");
+  if (!home) return "neither TUF_ROOT nor HOME is set";
+  try {
+    if ((await Deno.stat(home)).isDirectory) return undefined;
+  } catch {
+    // missing or unreadable: as not a directory
+  }
+  return `HOME "${home}" is not a directory`;
+}
+
 async function setUp(options: TufClientOptions, overrides: Partial<TufUpdaterOptions> = {}) {
-  const tufRoot = options.cacheDir === null
+  const problem = options.cacheDir === undefined
+    ? await defaultRootProblem(options.env)
+    : undefined;
+  const tufRoot = options.cacheDir === null || problem !== undefined
     ? undefined
     : options.cacheDir ?? defaultTufRoot(options.env);
   const mirror = normalizeMirror(
@@ -111,7 +137,7 @@ async function setUp(options: TufClientOptions, overrides: Partial<TufUpdaterOpt
     ...(options.warn ? { warn: options.warn } : {}),
   });
   if (tufRoot === undefined && options.cacheDir !== null) {
-    cache.noteNoDirectory("neither TUF_ROOT nor HOME is set");
+    cache.noteNoDirectory(problem ?? "neither TUF_ROOT nor HOME is set");
   }
   const updater = new TufUpdater({
     mirror,
@@ -124,6 +150,7 @@ async function setUp(options: TufClientOptions, overrides: Partial<TufUpdaterOpt
     ...(options.cacheValidity !== undefined ? { cacheValidity: options.cacheValidity } : {}),
     ...(options.offline !== undefined ? { offline: options.offline } : {}),
     ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+    ...(options.warn ? { warn: options.warn } : {}),
     ...overrides,
   });
   return { mirror, tufRoot, cache, updater };
@@ -132,12 +159,20 @@ async function setUp(options: TufClientOptions, overrides: Partial<TufUpdaterOpt
 /**
  * A TUF client for one repository (see the module doc).
  *
- * @example Read the trusted root through TUF, with no network once the cache is fresh
- * ```ts ignore
- * import { TufClient } from "./client.ts";
+ * @example Read the trusted root through TUF from the embedded stack's repository
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseTrustedRoot, TufClient } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
  *
- * const client = new TufClient({ warn: (message) => console.error(message) });
- * const trustedRoot = await client.trustedRootBytes(); // verified bytes of trusted_root.json
+ * await using stack = await startStack(); // its TUF repository is served under /tuf/
+ * const client = new TufClient({
+ *   mirror: stack.ready.tufMirror!,
+ *   rootBytes: stack.services.tuf.rootBytes(1), // the root to trust, as `initialize --root`
+ *   cacheDir: null, // in memory; by default $TUF_ROOT or ~/.sigstore/root
+ * });
+ * const trustedRoot = parseTrustedRoot(await client.trustedRootBytes()); // verified bytes
+ * assert.equal(trustedRoot.tlogs[0]?.baseUrl, stack.url);
  * ```
  */
 export class TufClient {
@@ -237,12 +272,26 @@ export interface TufInitializeResult {
  * `rootChecksum`, then by its own threshold), remember the mirror as the default, run a full
  * online update and pre-fetch `trusted_root.json` and `signing_config.v0.2.json`.
  *
- * @example
- * ```ts ignore
- * import { initializeTuf } from "./client.ts";
+ * @example Initialize a cache from the embedded stack; later clients need no mirror or root
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initializeTuf, TufClient } from "@dcosign/dcosign";
+ * import { startStack } from "@dcosign/dcosign/server";
  *
- * const root = await Deno.readFile("root.json");
- * await initializeTuf({ mirror: "https://tuf.example.com", root, rootChecksum: "6494e21e..." });
+ * const cacheDir = await Deno.makeTempDir();
+ * {
+ *   await using stack = await startStack();
+ *   const result = await initializeTuf({
+ *     mirror: stack.ready.tufMirror!,
+ *     root: stack.services.tuf.rootBytes(1),
+ *     cacheDir,
+ *   });
+ *   assert.deepEqual(result.targets, ["trusted_root.json", "signing_config.v0.2.json"]);
+ *   const later = new TufClient({ cacheDir, offline: true }); // the remembered mirror, cached
+ *   assert.equal(await later.mirror(), stack.ready.tufMirror);
+ *   assert.ok(await later.signingConfigBytes());
+ * }
+ * await Deno.remove(cacheDir, { recursive: true });
  * ```
  */
 export async function initializeTuf(

@@ -6,6 +6,7 @@ import { isCosignError } from "../../../lib/errors.ts";
 import {
   createProofOfPossession,
   FulcioClient,
+  issuedCertificateTime,
   parseSigningCertificateResponse,
   verifyIssuedCertificate,
 } from "../../../lib/keyless/fulcio.ts";
@@ -23,6 +24,7 @@ import {
 } from "../../../server/fulcio/routes.ts";
 import { OidcIssuer } from "../../../server/oidc/routes.ts";
 import { createCertificationRequest } from "../../../server/fulcio/_pkcs10.ts";
+import { keylessIdentity } from "../../../lib/sign/witnesses.ts";
 
 const ISSUER = "http://127.0.0.1:7777";
 const EMAIL = "alice@example.com";
@@ -601,3 +603,66 @@ Deno.test("verifyIssuedCertificate() refuses a chain from another CA and a leaf 
     (e) => code(e, "FULCIO_KEY_MISMATCH"),
   );
 });
+
+// ---- checking a certificate just issued: at its notBefore, with the CA's clock a little off --
+
+Deno.test("issuedCertificateTime() answers notBefore inside the request window widened by the skew, else FULCIO_CLOCK_SKEW", () => {
+  const requested = new Date("2025-03-08T18:18:20.600Z");
+  const received = new Date("2025-03-08T18:18:21.200Z");
+  const at = (iso: string) =>
+    issuedCertificateTime({ notBefore: new Date(iso) }, requested, received);
+  // Issued in the next second, truncated to it: inside the window.
+  assert.equal(at("2025-03-08T18:18:21Z").toISOString(), "2025-03-08T18:18:21.000Z");
+  // The second the request started in (X.509 times truncate).
+  assert.equal(at("2025-03-08T18:18:20Z").toISOString(), "2025-03-08T18:18:20.000Z");
+  assert.equal(at("2025-03-08T18:18:50Z").toISOString(), "2025-03-08T18:18:50.000Z");
+  assert.equal(at("2025-03-08T18:17:50Z").toISOString(), "2025-03-08T18:17:50.000Z");
+  assert.throws(
+    () => at("2025-03-08T18:28:21Z"),
+    (e) => code(e, "FULCIO_CLOCK_SKEW") && /600 s ahead of the local clock/.test(String(e)),
+  );
+  assert.throws(
+    () => at("2025-03-08T18:08:20Z"),
+    (e) => code(e, "FULCIO_CLOCK_SKEW") && /601 s behind the local clock/.test(String(e)),
+  );
+  assert.throws(
+    () => issuedCertificateTime({ notBefore: received }, requested, received, -1),
+    RangeError,
+  );
+});
+
+/** A Fulcio and OIDC issuer whose clock is `skewMs` off the test's, reached in-process. */
+async function skewedStack(skewMs: number) {
+  const clock = () => new Date(Date.now() + skewMs);
+  const oidc = await OidcIssuer.create({ issuerUrl: ISSUER, identities: [EMAIL], now: clock });
+  const ca = await CertificateAuthority.create({ now: clock });
+  const app = fulcioRoutes(ca, { issuers: [oidc], now: clock });
+  const fetch: typeof globalThis.fetch = (input, init) => Promise.resolve(app.request(input, init));
+  const trustedRoot = {
+    mediaType: "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+    tlogs: [],
+    timestampAuthorities: [],
+    ...root(ca),
+  };
+  return { token: await oidc.mintToken(), trustedRoot, fetch };
+}
+
+for (const skewMs of [3_000, -3_000]) {
+  Deno.test(`keylessIdentity() accepts a certificate from a CA whose clock is ${skewMs / 1000} s off`, async () => {
+    const { token, trustedRoot, fetch } = await skewedStack(skewMs);
+    const { certificate } = await keylessIdentity({ token, fulcioUrl: ISSUER, trustedRoot, fetch });
+    assert.equal(certificate.identity.san, EMAIL);
+  });
+}
+
+for (const skewMs of [600_000, -600_000]) {
+  Deno.test(`keylessIdentity() refuses, naming the skew, a certificate from a CA whose clock is ${skewMs / 60_000} min off`, async () => {
+    const { token, trustedRoot, fetch } = await skewedStack(skewMs);
+    await assert.rejects(
+      () => keylessIdentity({ token, fulcioUrl: ISSUER, trustedRoot, fetch }),
+      (e) =>
+        code(e, "FULCIO_CLOCK_SKEW") &&
+        new RegExp(`${skewMs > 0 ? "ahead of" : "behind"} the local clock`).test(String(e)),
+    );
+  });
+}

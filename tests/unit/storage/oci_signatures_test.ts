@@ -75,7 +75,7 @@ Deno.test("attachmentTag() builds sha256-<hex>.sig/.att/.sbom, never the bare fa
   );
 });
 
-Deno.test("triangulate() answers the tag, relocated by a target repository, or its digest", async () => {
+Deno.test("triangulate() answers the tag, relocated by a target repository, or the image by digest", async () => {
   const { fake, registry, image } = setup();
   const ref = parseImageReference(`${fake.host}/${REPO}:v1`);
   const hex = image.digest.slice(7);
@@ -87,11 +87,20 @@ Deno.test("triangulate() answers the tag, relocated by a target repository, or i
     }),
     `ghcr.io/o/sigs:sha256-${hex}.att`,
   );
-  await appendLegacyAttachment(registry, image, "sig", signatureLayer("p", "s"));
-  const sig = fake.manifest(REPO, `sha256-${hex}.sig`)!;
+  // cosign's --type digest: the image's own digest, signed or not, the .sig tag never read.
+  const before = fake.requests.length;
   assert.equal(
     await triangulate(registry, ref, { format: "digest" }),
-    `registry.test/org/app@${sha256Digest(sig.bytes)}`,
+    `registry.test/org/app@${image.digest}`,
+  );
+  assert.equal(fake.requests.length - before, 1); // the HEAD of the tag
+  await appendLegacyAttachment(registry, image, "sig", signatureLayer("p", "s"));
+  assert.equal(
+    await triangulate(registry, image, {
+      format: "digest",
+      targetRepository: { registry: "ghcr.io", repository: "o/sigs" },
+    }),
+    `ghcr.io/o/sigs@${image.digest}`,
   );
 });
 

@@ -351,7 +351,7 @@ Deno.test("a timestamp signed by a key outside the timestamp role fails with TRU
   await assertRefused(state, "TRUST_TUF_THRESHOLD", /timestamp metadata \(version 9\) has 0 valid/);
 });
 
-Deno.test("a server that never answers or drips forever fails with TRUST_TUF_FETCH after the request deadline", async () => {
+Deno.test("a server that never answers or drips forever fails with TRUST_TUF_FETCH after the request deadline, or, with an unexpired cache, serves it with one warning", async () => {
   for (
     const [what, answer] of [
       ["no headers", () => new Promise<Response>(() => {})],
@@ -363,19 +363,40 @@ Deno.test("a server that never answers or drips forever fails with TRUST_TUF_FET
   ) {
     const state = await synced();
     state.fx.intercept.set("/tuf/timestamp.json", answer);
-    const started = performance.now();
-    const client = state.fx.client({
-      cacheDir: state.cache.path,
-      cacheValidity: 0,
-      limits: { requestTimeoutMs: 150 },
-    });
-    await assert.rejects(client.refresh(), (e) => {
+    const limits = { requestTimeoutMs: 150 };
+    // No cache to fall back on: the deadline is the failure.
+    let started = performance.now();
+    await assert.rejects(state.fx.client({ cacheValidity: 0, limits }).refresh(), (e) => {
       assert.ok(isCosignError(e, "TRUST_TUF_FETCH"), what);
       assert.match(e.message, /no answer within 150 ms/);
       return true;
     });
     assert.ok(performance.now() - started < 2000, what);
+    // The cache holds unexpired metadata past its validity: served, with one warning.
+    started = performance.now();
+    const warnings: string[] = [];
+    const client = state.fx.client({
+      cacheDir: state.cache.path,
+      cacheValidity: 0,
+      limits,
+      warn: (message) => warnings.push(message),
+    });
+    const trusted = await client.refresh();
+    assert.equal(trusted.source, "cache");
+    assert.deepEqual(await client.trustedRootBytes(), TRUSTED_ROOT);
+    assert.equal(warnings.length, 1, what);
+    assert.match(
+      warnings[0]!,
+      /^Cannot refresh the TUF metadata from "http:\/\/tuf\.test\/tuf" \(.*no answer within 150 ms\): using the cached metadata \(timestamp version 2, expires "2030-01-02T00:00:00Z"\)$/,
+    );
+    assert.ok(performance.now() - started < 2000, what);
     assert.deepEqual(await listFiles(state.cache.path), state.before);
+    // Once the cached timestamp expired, an unreachable mirror is a failure again.
+    state.fx.setNow(new Date(T0.getTime() + 2 * DAY));
+    await assert.rejects(
+      state.fx.client({ cacheDir: state.cache.path, cacheValidity: 0, limits }).refresh(),
+      (e) => isCosignError(e, "TRUST_TUF_FETCH"),
+    );
     await state.cache[Symbol.asyncDispose]();
   }
 });

@@ -188,25 +188,6 @@ Deno.test("an unwritable cache directory falls back to memory with exactly one w
   }
 });
 
-Deno.test({
-  name: "a read-only (0500) cache directory falls back to memory with one warning",
-  // Root ignores mode bits, so the directory would stay writable: the ENOTDIR case above covers root.
-  ignore: Deno.uid() === 0,
-  async fn() {
-    const fx = await tufFixture();
-    await using dir = await tempDir();
-    await Deno.chmod(dir.path, 0o500);
-    try {
-      const warnings: string[] = [];
-      const client = fx.client({ cacheDir: dir.path, warn: (m) => warnings.push(m) });
-      assert.deepEqual(await client.trustedRootBytes(), TRUSTED_ROOT);
-      assert.equal(warnings.length, 1);
-    } finally {
-      await Deno.chmod(dir.path, 0o700);
-    }
-  },
-});
-
 Deno.test("the client writes only under <TUF root>/dcosign/ and leaves a cosign cache beside it untouched", async () => {
   const fx = await tufFixture();
   await using dir = await tempDir();

@@ -7,9 +7,9 @@
  * @module
  */
 
-import { children, parseDer, readBitString, readInteger, readTlv, TAG } from "../../../_der.ts";
-import { decodePemBlocks } from "../../../_pem.ts";
-import { type Certificate, parseCertificate } from "../../../x509.ts";
+import { children, parseDer, readBitString, readInteger, readTlv, TAG } from "../../../util/der.ts";
+import { decodePemBlocks } from "../../../util/pem.ts";
+import { type Certificate, parseCertificate } from "../../../x509/certificate.ts";
 import { limitError } from "../errors.ts";
 import { normalizeNumber, RegoObject, type Value } from "../value.ts";
 import { type Builtin, builtin, builtinError, str } from "./registry.ts";
