@@ -23,12 +23,7 @@
 import { CosignError, errorMessage } from "../errors.ts";
 import type { CueLimits, CuePolicy } from "./cue.ts";
 import { compileRego, type EvalLimits, RegoError, type RegoPolicy } from "./rego/mod.ts";
-import {
-  documentText,
-  documentValue,
-  MAX_DOCUMENT_BYTES,
-  type PolicyInput,
-} from "./documents.ts";
+import { documentText, documentValue, MAX_DOCUMENT_BYTES, type PolicyInput } from "./documents.ts";
 
 /** The query cosign v3.0.5 `ValidateJSONWithModuleInput` evaluates. */
 export const POLICY_CONTROLLER_QUERY = "isCompliant = data.sigstore.isCompliant";

@@ -62,7 +62,10 @@ const HOSTILE: readonly Hostile[] = [
 
 async function attestedImage(env: ImageEnv): Promise<string> {
   const image = await env.push("hostile/app");
-  await Deno.writeTextFile(`${env.dir}/predicate.json`, '{"builder": {"id": "x"}, "buildType": "y"}');
+  await Deno.writeTextFile(
+    `${env.dir}/predicate.json`,
+    '{"builder": {"id": "x"}, "buildType": "y"}',
+  );
   const attested = await env.run([
     "attest",
     "--key",
