@@ -14,6 +14,9 @@
  *   `parseSigningConfig` and `selectSigningService`; `TufClient` and `initializeTuf` read the
  *   trusted root and signing config through TUF (default the public-good repository).
  * - Registries: `RegistryClient`, `parseImageReference`, `formatImageReference`.
+ * - Policies: `checkAttestationPolicy` (cosign's `verify-attestation --policy`: Rego and CUE over
+ *   in-toto statements), `compilePolicyControllerPolicy` / `evaluatePolicyControllerPolicy`
+ *   (policy-controller's), `evaluateRego` (the Rego engine).
  *
  * Failures are `CosignError`s with a typed `code` (`isCosignError(error, code)`); bad arguments
  * are `TypeError` or `RangeError`. The examples run in the test suite (`deno test --doc`), most
@@ -354,3 +357,38 @@ export {
   type WorkloadErrorCode,
   type WorkloadImage,
 } from "./lib/admission/workload.ts";
+
+// Policies: Rego and CUE over attestations (cosign --policy, policy-controller), the Rego engine.
+export {
+  AttestationPolicies,
+  checkAttestationPolicy,
+  type CheckAttestationPolicyOptions,
+  compileAttestationPolicies,
+  type CompileAttestationPoliciesOptions,
+  type PolicyDecision,
+  type PolicyInput,
+  policyLanguageOf,
+  type PolicySource,
+  type StatementDecision,
+} from "./lib/policy/attestation.ts";
+export {
+  compilePolicyControllerPolicy,
+  evaluatePolicyControllerPolicy,
+  type PolicyControllerOptions,
+  type PolicyControllerProgram,
+  type PolicyControllerVerdict,
+} from "./lib/policy/policy_controller.ts";
+export { type CueLimits, stopCueWorker } from "./lib/policy/cue.ts";
+export {
+  type CompileRegoOptions,
+  type EvalLimits,
+  type EvaluateOptions,
+  evaluateRego,
+  type JsonValue,
+  type RegoExpressionValue,
+  type RegoModule,
+  type RegoResult,
+  type RegoResultSet,
+  type RegoSyntax,
+  type SourceLocation,
+} from "./lib/policy/rego/mod.ts";

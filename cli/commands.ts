@@ -1,8 +1,8 @@
 /**
  * cosign's command-line surface as plain data: every command, its help and flags
  * (cosign-spec.md section 10), assembled from the command families' tables (`keys/`, `image/`,
- * `attest/`, `blob/`, `registry/`, `trust/`, `serve/`, `admission/`, `tools/`). Implementations
- * load on demand, so `--help` and completion read only the tables.
+ * `attest/`, `blob/`, `registry/`, `policy/`, `trust/`, `serve/`, `admission/`, `tools/`).
+ * Implementations load on demand, so `--help` and completion read only the tables.
  *
  * @module
  */
@@ -13,6 +13,7 @@ import { ATTESTATION_COMMANDS } from "./attest/spec.ts";
 import { BLOB_COMMANDS } from "./blob/spec.ts";
 import { IMAGE_COMMANDS } from "./image/spec.ts";
 import { KEY_COMMANDS } from "./keys/spec.ts";
+import { POLICY_COMMANDS } from "./policy/spec.ts";
 import { REGISTRY_COMMANDS } from "./registry/spec.ts";
 import { SERVE_COMMANDS } from "./serve/spec.ts";
 import { TOOL_COMMANDS } from "./tools/spec.ts";
@@ -25,6 +26,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...ATTESTATION_COMMANDS,
   ...BLOB_COMMANDS,
   ...REGISTRY_COMMANDS,
+  ...POLICY_COMMANDS,
   ...TRUST_COMMANDS,
   ...SERVE_COMMANDS,
   ...ADMISSION_COMMANDS,

@@ -139,7 +139,6 @@ export const COSIGN_ONLY_FLAGS: Readonly<Record<string, readonly string[]>> = {
     "k8s-keychain",
     "local-image",
     "output",
-    "policy",
     "private-infrastructure",
     "sct",
     "sk",
@@ -176,7 +175,6 @@ export const COSIGN_ONLY_NOTES: Readonly<Record<string, string>> = {
   "kms": "KMS keys are not supported; keys are files, env://VAR or https:// URLs",
   "k8s-keychain":
     "credentials come from --registry-username/--registry-password or the docker config",
-  "policy": "CUE and Rego policies are not supported",
   "attachment-tag-prefix": "deprecated in cosign",
   "timestamp-client-cacert": "TLS options for the timestamp authority are not supported",
   "timestamp-client-cert": "TLS options for the timestamp authority are not supported",

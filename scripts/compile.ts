@@ -34,6 +34,12 @@ const PERMISSIONS = [
   "--allow-sys",
 ];
 
+/**
+ * Modules the binary loads that no import names: the CUE worker thread (started with
+ * `new Worker(new URL(...))` when a `.cue` policy is given), and with it the CUE wasm package.
+ */
+const INCLUDES = ["--include", "lib/policy/_cue_worker.ts"];
+
 function fail(message: string): never {
   console.error(`Error: ${message}`);
   Deno.exit(1);
@@ -93,7 +99,16 @@ try {
     );
     const output = `${out}/dcosign-${target}${target.includes("windows") ? ".exe" : ""}`;
     const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["compile", ...PERMISSIONS, "--target", target, "--output", output, entry],
+      args: [
+        "compile",
+        ...PERMISSIONS,
+        ...INCLUDES,
+        "--target",
+        target,
+        "--output",
+        output,
+        entry,
+      ],
       cwd: root,
       stdout: "null",
       stderr: "piped",

@@ -13,6 +13,7 @@ import {
   CERTIFICATE_FLAG,
   experimentalOci11Flag,
   LOG_FLAGS,
+  POLICY_FLAG,
   PRIVATE_CA_FLAGS,
   REGISTRY_FLAGS,
   SIGNER_FLAGS,
@@ -97,7 +98,9 @@ export const ATTESTATION_COMMANDS: readonly CommandSpec[] = [
       ".att tags) of one predicate type (--type, default custom) with a key, or keyless against\n" +
       "a certificate identity and OIDC issuer. No attestation of that type is a failure that\n" +
       "lists the types found. Each verified DSSE envelope is printed as JSON on its own line.\n" +
-      "CUE/Rego policies (cosign --policy) are not supported.",
+      "With --policy, every attestation of that type must also pass each Rego policy (query\n" +
+      "data.signature.allow over the in-toto statement, Rego v0, as cosign) and CUE policy\n" +
+      "(the statement unified with it); policies compile before anything is fetched.",
     args: { min: 1 },
     examples: [
       "dcosign verify-attestation --key cosign.pub --type slsaprovenance \\\n" +
@@ -105,9 +108,12 @@ export const ATTESTATION_COMMANDS: readonly CommandSpec[] = [
       "dcosign verify-attestation --certificate-identity me@example.com \\\n" +
       "    --certificate-oidc-issuer https://issuer --trusted-root trusted_root.json \\\n" +
       "    --type https://spdx.dev/Document reg/app:1",
+      "dcosign verify-attestation --key cosign.pub --type slsaprovenance \\\n" +
+      "    --policy builder.rego --policy provenance.cue reg/app:1",
     ],
     flags: [
       TYPE_FLAG,
+      POLICY_FLAG,
       ...SIGNER_POLICY_FLAGS,
       CERTIFICATE_FLAG,
       CERTIFICATE_CHAIN_FLAG,

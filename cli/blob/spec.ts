@@ -11,6 +11,7 @@ import type { CommandSpec } from "../spec.ts";
 import {
   CERTIFICATE_CHAIN_FLAG,
   LOG_FLAGS,
+  POLICY_FLAG,
   PRIVATE_CA_FLAGS,
   SIGNER_FLAGS,
   SIGNER_POLICY_FLAGS,
@@ -255,7 +256,9 @@ export const BLOB_COMMANDS: readonly CommandSpec[] = [
     description: "Verify a blob attestation: a Sigstore bundle (--bundle), a legacy blob bundle\n" +
       "file, or a DSSE envelope (--signature). The statement must have the predicate type of\n" +
       "--type (default custom), and with --check-claims (the default) a subject with the\n" +
-      'blob\'s digest: give FILE, or --digest and --digestAlg. Prints "Verified OK" on stderr.',
+      "blob's digest: give FILE, or --digest and --digestAlg. With --policy, the statement\n" +
+      "must also pass each Rego and CUE policy (as verify-attestation; cosign has no --policy\n" +
+      'here). Prints "Verified OK" on stderr.',
     args: { min: 0, max: 1 },
     examples: [
       "dcosign verify-blob-attestation --key cosign.pub --type slsaprovenance \\\n" +
@@ -270,6 +273,7 @@ export const BLOB_COMMANDS: readonly CommandSpec[] = [
         description: "Legacy: the DSSE envelope file",
       },
       TYPE_FLAG,
+      POLICY_FLAG,
       {
         name: "check-claims",
         type: "boolean",

@@ -24,6 +24,7 @@ import type { CommandInput, CommandRun } from "../spec.ts";
 import { resolvePath } from "../context.ts";
 import { parseSize } from "../options/registry.ts";
 import { buildPolicy, onlineLog } from "../options/verify.ts";
+import { loadPolicyCheck } from "../options/policy.ts";
 import { progress, readBounded, readOptional, readStdinBlob, usage } from "./_inputs.ts";
 
 /** `--signature` as cosign reads it: a file, else the flag's text itself. */
@@ -125,10 +126,12 @@ export const verifyBlobAttestation: CommandRun = async (input) => {
       "Checking the claims needs the blob (FILE), or --digest and --digestAlg (or --check-claims=false)",
     );
   }
+  // --policy compiles first: a policy that does not parse fails before anything is read.
+  const policyCheck = await loadPolicyCheck(input, predicateTypeFor(typeFlag));
   const signature = await signatureInput(input);
   const policy = await buildPolicy(input);
   const maxAttachment = ctx.env("COSIGN_MAX_ATTACHMENT_SIZE");
-  const { result } = await verifyBlobAttestationLib(signature, blob, policy, {
+  const verified = await verifyBlobAttestationLib(signature, blob, policy, {
     ...verifyingOptions(input, ref),
     type: typeFlag,
     checkClaims,
@@ -136,5 +139,9 @@ export const verifyBlobAttestation: CommandRun = async (input) => {
     // cosign checks the attested blob's size against COSIGN_MAX_ATTACHMENT_SIZE
     ...(maxAttachment !== undefined ? { maxBlobBytes: parseSize(maxAttachment) } : {}),
   });
-  reportChecks(input, result.checks);
+  const checks = [...verified.result.checks];
+  if (policyCheck) {
+    checks.push(await policyCheck.enforce(ref ?? "the attestation", [verified.envelope.payload]));
+  }
+  reportChecks(input, checks);
 };

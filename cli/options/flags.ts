@@ -334,3 +334,12 @@ export const OUTPUT_FLAG: FlagSpec = {
   default: "text",
   description: "Output format",
 };
+
+/** `--policy FILE` of the attestation verifiers (`cli/options/policy.ts` reads it). */
+export const POLICY_FLAG: FlagSpec = {
+  name: "policy",
+  type: "list",
+  value: "FILE",
+  description:
+    "A Rego (.rego: data.signature.allow, Rego v0) or CUE (.cue) policy every attestation of --type must pass (repeatable)",
+};

@@ -393,22 +393,3 @@ Deno.test("attest --no-upload prints the signed envelope and stores nothing", as
   assert.equal(none.code, 1);
   assert.match(none.stderr, /No attestations found/);
 });
-
-Deno.test("verify-attestation has no --policy (CUE/Rego are not supported): it is refused, not ignored", async () => {
-  await using env = await openImageEnv("in-process");
-  const image = await env.push("attest/policy");
-  const result = await env.run([
-    "verify-attestation",
-    "--key",
-    "cosign.pub",
-    "--insecure-ignore-tlog",
-    "--policy",
-    "policy.cue",
-    image.reference,
-  ]);
-  assert.equal(result.code, 1);
-  assert.match(
-    result.stderr,
-    /Flag --policy of "cosign verify-attestation" is not supported by dcosign/,
-  );
-});

@@ -93,10 +93,10 @@ Deno.test("a cosign command or flag dcosign lacks is named as not supported by d
   assert.match(command.stderr, /Command "cosign bundle" is not supported by dcosign/);
   const nested = await dcosign(["piv-tool", "reset"]);
   assert.match(nested.stderr, /"cosign piv-tool" is not supported by dcosign \(hardware keys/);
-  const flag = await dcosign(["verify-attestation", "--policy", "p.cue", "reg/app:1"]);
+  const flag = await dcosign(["verify-attestation", "--sk", "reg/app:1"]);
   assert.match(
     flag.stderr,
-    /Flag --policy of "cosign verify-attestation" is not supported by dcosign \(CUE and Rego/,
+    /Flag --sk of "cosign verify-attestation" is not supported by dcosign \(hardware keys/,
   );
   assert.doesNotMatch(flag.stderr, /Unknown/);
 });
