@@ -77,10 +77,19 @@ export type RegoCompiler = (
   options: { readonly syntax: "v0" | "v1" },
 ) => CompiledRego;
 
+/** Evaluates a CUE program on one document, as policy-controller does (the verdict or why not). */
+export type CueEvaluator = (
+  name: string,
+  source: string,
+  input: unknown,
+) => Promise<ProgramVerdict>;
+
 /** The evaluators an engine has. */
 export interface PolicyEngineOptions {
   /** Compiles Rego (absent: Rego programs fail by name). */
   readonly rego?: RegoCompiler;
+  /** Evaluates CUE (absent: CUE programs fail by name). */
+  readonly cue?: CueEvaluator;
 }
 
 /**
@@ -165,6 +174,8 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
   return {
     compile(name, language, source) {
       if (language === "rego" && options.rego) return regoProgram(name, source, options.rego);
+      const cue = options.cue;
+      if (language === "cue" && cue) return { evaluate: (input) => cue(name, source, input) };
       return unsupported(name, language);
     },
   };
@@ -179,8 +190,27 @@ function unsupported(name: string, language: PolicyLanguage): PolicyProgram {
 }
 
 /**
+ * CUE as policy-controller evaluates it (`lib/policy/policy_controller.ts`), loaded on the first
+ * CUE policy only: the CUE runtime is 26 MB of wasm.
+ */
+const evaluateCue: CueEvaluator = async (name, source, input) => {
+  const document = isRecord(input) ? input : JSON.stringify(input);
+  try {
+    const { evaluatePolicyControllerPolicy } = await import("../policy/policy_controller.ts");
+    const verdict = await evaluatePolicyControllerPolicy(name, "cue", source, document);
+    return verdict.pass ? { pass: true } : { pass: false, error: verdict.error };
+  } catch (error) {
+    // A budget spent or the evaluator failing is a failure to prove compliance: fail closed.
+    return {
+      pass: false,
+      error: `failed evaluating cue policy for ${name}: ${errorMessage(error)}`,
+    };
+  }
+};
+
+/**
  * The engine of this build: Rego through `lib/policy/rego` (policy-controller's query, v0
- * syntax); a language it cannot evaluate fails by name, never admits.
+ * syntax) and CUE through `lib/policy/cue.ts`, each as policy-controller evaluates them.
  *
  * @example
  * ```ts
@@ -197,5 +227,5 @@ function unsupported(name: string, language: PolicyLanguage): PolicyProgram {
  * ```
  */
 export function defaultPolicyEngine(): PolicyEngine {
-  return createPolicyEngine({ rego: compileRego });
+  return createPolicyEngine({ rego: compileRego, cue: evaluateCue });
 }

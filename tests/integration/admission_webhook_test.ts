@@ -187,10 +187,12 @@ Deno.test("attestations: present and verified admits, missing is denied with the
   assert.match(message(denied.body), /no matching attestations/);
 });
 
-Deno.test("a CUE attestation policy is denied by name: CUE is not supported yet, never passed", async () => {
+Deno.test("a CUE attestation policy: its verdict decides, with policy-controller's message when it fails", async () => {
   await using env = await openAdmissionEnv();
-  const image = await env.push("demo/attested");
-  await attestCustom(env, image, "foobar e2e test");
+  const good = await env.push("demo/good");
+  const bad = await env.push("demo/bad");
+  await attestCustom(env, good, "foobar e2e test");
+  await attestCustom(env, bad, "barfoo e2e test");
   const cue = `      policy:
         type: cue
         data: |
@@ -200,12 +202,12 @@ Deno.test("a CUE attestation policy is denied by name: CUE is not supported yet,
   const webhook = await env.serve(
     env.controller(await env.policies(attestationPolicy("cue-policy", cue))),
   );
-  const { body } = await webhook.post("/validations", admissionReview(pod([image.digest])));
-  assert.equal(body.response.allowed, false);
-  assert.match(
-    message(body),
-    /failed evaluating cue policy for custom-match-predicate: CUE policies are not supported yet/,
-  );
+  const admitted = await webhook.post("/validations", admissionReview(pod([good.digest])));
+  assert.equal(admitted.body.response.allowed, true, message(admitted.body));
+  const denied = await webhook.post("/validations", admissionReview(pod([bad.digest])));
+  assert.equal(denied.body.response.allowed, false);
+  assert.match(message(denied.body), /failed evaluating cue policy for custom-match-predicate: /);
+  assert.match(message(denied.body), /conflicting values/);
 });
 
 Deno.test("a Rego attestation policy: its verdict decides, with policy-controller's message when it fails", async () => {

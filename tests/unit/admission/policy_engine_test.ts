@@ -16,15 +16,13 @@ import {
   type RegoSolution,
 } from "../../../lib/admission/policy_engine.ts";
 
-Deno.test("the default engine evaluates Rego with policy-controller's query and fails CUE by name", async () => {
+Deno.test("the default engine evaluates Rego and CUE as policy-controller does", async () => {
   const engine = defaultPolicyEngine();
-  const cue = await engine.compile("sbom", "cue", "predicateType: string").evaluate({
-    predicateType: "x",
-  });
-  assert.deepEqual(cue, {
-    pass: false,
-    error: "failed evaluating cue policy for sbom: CUE policies are not supported yet",
-  });
+  const cue = engine.compile("sbom", "cue", 'predicateType: "x"');
+  assert.deepEqual(await cue.evaluate({ predicateType: "x" }), { pass: true });
+  const wrongType = await cue.evaluate({ predicateType: "y" });
+  assert.equal(wrongType.pass, false);
+  assert.match(wrongType.error ?? "", /conflicting values/);
   const rego = engine.compile(
     "sbom",
     "rego",
@@ -34,12 +32,18 @@ Deno.test("the default engine evaluates Rego with policy-controller's query and 
   const refused = await rego.evaluate({ predicateType: "y" });
   assert.equal(refused.pass, false);
   assert.match(refused.error ?? "", /^failed evaluating rego policy for type sbom: /);
-  // The engine without evaluators fails Rego by name, never admits.
-  const bare = await createPolicyEngine().compile("sbom", "rego", "package sigstore").evaluate({});
-  assert.deepEqual(bare, {
+  // The engine without evaluators fails both by name, never admits.
+  const bare = createPolicyEngine();
+  assert.deepEqual(await bare.compile("sbom", "rego", "package sigstore").evaluate({}), {
     pass: false,
     error: "failed evaluating rego policy for type sbom: Rego policies are not supported yet",
   });
+  assert.deepEqual(await bare.compile("sbom", "cue", 'predicateType: "x"').evaluate({}), {
+    pass: false,
+    error: "failed evaluating cue policy for sbom: CUE policies are not supported yet",
+  });
+  const { stopCueWorker } = await import("../../../lib/policy/cue.ts");
+  await stopCueWorker();
 });
 
 Deno.test("a Rego compiler gets cosign's module and query; result sets are read as cosign reads them", async () => {
