@@ -334,6 +334,7 @@ export {
 export {
   type CompiledRego,
   createPolicyEngine,
+  type CueEvaluator,
   defaultPolicyEngine,
   type PolicyEngine,
   type PolicyEngineErrorCode,
