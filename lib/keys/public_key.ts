@@ -2,8 +2,9 @@
  * Public keys and signature verification (cosign-spec.md section 4.3).
  *
  * A `PublicKey` wraps a DER SubjectPublicKeyInfo and caches its WebCrypto keys (import is the
- * expensive part of a verify). ECDSA signatures are ASN.1 DER on the wire; WebCrypto wants raw
- * `r||s`, so `verifySignature` converts, and also accepts raw signatures as sigstore does.
+ * expensive part of a verify). ECDSA signatures are ASN.1 DER on the wire, and only DER (the one
+ * encoding: lib/util/der.ts `ecdsaDerToRaw`); WebCrypto wants raw `r||s`, so `verifySignature`
+ * converts.
  * Digest-only inputs (`verifyPrehashed`) use pure-JS curves, since WebCrypto cannot verify a
  * precomputed digest.
  *
@@ -23,8 +24,8 @@ import {
 import {
   at,
   children,
-  derInteger,
-  derSequence,
+  ecdsaDerToRaw,
+  ecdsaRawToDer,
   parseDer,
   readBitString,
   readInteger,
@@ -367,36 +368,18 @@ function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
 // ECDSA signature encodings (cosign-spec.md section 12, gotcha 11)
 
 /**
- * An ECDSA signature as raw `r||s` of `size`-byte halves: from DER `SEQUENCE{r,s}`, or passed
- * through when it already is raw. Returns undefined when it is neither.
+ * An ECDSA signature as raw `r||s` of `size`-byte halves, from strict DER `SEQUENCE{r,s}`
+ * (`ecdsaDerToRaw`); undefined for anything else, a raw `r||s` or a BER form included.
  */
 export function ecdsaSignatureToRaw(signature: Uint8Array, size: number): Bytes | undefined {
-  if (signature[0] === 0x30) {
-    try {
-      const [r, s, extra] = children(parseDer(signature), TAG.SEQUENCE);
-      if (r && s && !extra) {
-        const rBytes = readUnsignedIntegerBytes(r);
-        const sBytes = readUnsignedIntegerBytes(s);
-        if (rBytes.length <= size && sBytes.length <= size) {
-          const raw = new Uint8Array(2 * size);
-          raw.set(rBytes, size - rBytes.length);
-          raw.set(sBytes, 2 * size - sBytes.length);
-          return raw;
-        }
-      }
-    } catch {
-      // not DER: fall through to the raw form
-    }
+  try {
+    return ecdsaDerToRaw(signature, size);
+  } catch {
+    return undefined;
   }
-  return signature.length === 2 * size ? Uint8Array.from(signature) as Bytes : undefined;
 }
 
-/** A raw `r||s` ECDSA signature as ASN.1 DER, the form cosign writes. */
-export function ecdsaRawToDer(raw: Uint8Array): Bytes {
-  if (raw.length === 0 || raw.length % 2) throw new RangeError("Invalid raw ECDSA signature");
-  const half = raw.length / 2;
-  return derSequence(derInteger(raw.subarray(0, half)), derInteger(raw.subarray(half)));
-}
+export { ecdsaRawToDer };
 
 // ---------------------------------------------------------------------------------------------
 // Signing
