@@ -43,6 +43,7 @@ export type KeyKind = "ecdsa-p256" | "ecdsa-p384" | "ecdsa-p521" | "rsa" | "ed25
 export type KeyErrorCode =
   | "KEY_MALFORMED"
   | "KEY_UNSUPPORTED"
+  | "KEY_WEAK"
   | "KEY_WRONG_PASSWORD"
   | "KEY_MISMATCH";
 
@@ -100,7 +101,11 @@ export class PublicKey {
     this.#curve = curve;
   }
 
-  /** Parse a DER SubjectPublicKeyInfo; unsupported algorithms raise `KEY_UNSUPPORTED`. */
+  /**
+   * Parse a DER SubjectPublicKeyInfo: the one place every key enters (`--key`, certificates,
+   * trusted roots, imported private keys). Unsupported algorithms raise `KEY_UNSUPPORTED`, weak
+   * RSA keys `KEY_WEAK`, an EC point off its curve (or at infinity) `KEY_MALFORMED`.
+   */
   static fromSpki(spki: Uint8Array): PublicKey {
     const copy = Uint8Array.from(spki) as Bytes;
     let parts;
@@ -118,6 +123,10 @@ export class PublicKey {
         if (rawKey.length !== 1 + 2 * curve.size || rawKey[0] !== 4) {
           throw new SyntaxError("EC public key is not an uncompressed point");
         }
+        // SEC 1 section 3.2.2.1: on the curve, coordinates below p, not the point at infinity.
+        if (!curve.noble.utils.isValidPublicKey(rawKey, false)) {
+          throw new SyntaxError(`EC public key is not a point of ${curve.curve}`);
+        }
         return new PublicKey(curve.kind, copy, rawKey, 0, curve);
       }
       if (oid === OID.ED25519) {
@@ -126,8 +135,9 @@ export class PublicKey {
       }
       if (oid === OID.RSA) {
         const rsa = children(parseDer(rawKey), TAG.SEQUENCE);
+        if (rsa.length !== 2) throw new SyntaxError("RSAPublicKey needs 2 fields");
         const modulus = readUnsignedIntegerBytes(at(rsa, 0, "modulus"));
-        readInteger(at(rsa, 1, "exponent"));
+        checkRsaStrength(bitLength(modulus), readInteger(at(rsa, 1, "exponent")));
         return new PublicKey("rsa", copy, rawKey, bitLength(modulus));
       }
       throw new CosignError("KEY_UNSUPPORTED", `Unsupported public key algorithm "${oid}"`);
@@ -201,6 +211,35 @@ export class PublicKey {
     // verifyPrehashed needs the curve implementation; reading it through this module-private
     // accessor keeps the third-party curve type out of the public class.
     nobleCurveOf = (key) => key.#curve?.noble;
+  }
+}
+
+/** Smallest RSA modulus accepted anywhere a key enters (NIST SP 800-131A; cosign's floor). */
+export const RSA_MIN_BITS = 2048;
+/** Largest RSA modulus accepted: bounds the cost of one verification (SECURITY.md rule 4). */
+export const RSA_MAX_BITS = 8192;
+/** The one RSA public exponent accepted (Go's crypto/rsa and Sigstore's algorithm registry). */
+export const RSA_EXPONENT = 65537n;
+
+/**
+ * Refuse a weak RSA key with `KEY_WEAK`: a modulus under `RSA_MIN_BITS` (or over
+ * `RSA_MAX_BITS`), or an exponent other than 65537 (an exponent of 1 makes every message its
+ * own signature).
+ */
+function checkRsaStrength(bits: number, exponent: bigint): void {
+  if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) {
+    throw new CosignError(
+      "KEY_WEAK",
+      `Refusing a ${bits}-bit RSA key: the modulus must have ${RSA_MIN_BITS} to ${RSA_MAX_BITS} bits`,
+    );
+  }
+  if (exponent !== RSA_EXPONENT) {
+    throw new CosignError(
+      "KEY_WEAK",
+      `Refusing an RSA key with public exponent ${
+        exponent.toString().slice(0, 20)
+      }: only ${RSA_EXPONENT} is accepted`,
+    );
   }
 }
 
