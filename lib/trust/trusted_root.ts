@@ -220,11 +220,22 @@ function checkKeyDetails(keyDetails: string, key: PublicKey, path: string): void
     expected.kind !== key.kind ||
     (expected.rsaBits !== undefined && expected.rsaBits !== key.rsaBits)
   ) {
-    throw new SyntaxError(
-      `${path}: "${keyDetails}" does not describe the key, a ${
-        key.kind === "rsa" ? `${key.rsaBits}-bit RSA` : key.kind
-      } key`,
-    );
+    throw new SyntaxError(`${path}: "${keyDetails}" does not describe its key (${keyName(key)})`);
+  }
+}
+
+function keyName(key: PublicKey): string {
+  switch (key.kind) {
+    case "ecdsa-p256":
+      return "ECDSA P-256";
+    case "ecdsa-p384":
+      return "ECDSA P-384";
+    case "ecdsa-p521":
+      return "ECDSA P-521";
+    case "ed25519":
+      return "Ed25519";
+    case "rsa":
+      return `RSA ${key.rsaBits} bits`;
   }
 }
 
