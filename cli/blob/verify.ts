@@ -27,16 +27,19 @@ import { buildPolicy, onlineLog } from "../options/verify.ts";
 import { loadPolicyCheck } from "../options/policy.ts";
 import { progress, readBounded, readOptional, readStdinBlob, usage } from "./_inputs.ts";
 
-/** `--signature` as cosign reads it: a file, else the flag's text itself. */
+/**
+ * `--signature` as cosign reads it: a path that exists (a file, a FIFO, a device), read with
+ * the same bound as any input, else the flag's text itself.
+ */
 async function readSignatureFlag(input: CommandInput): Promise<Uint8Array | undefined> {
   const value = input.flags.string("signature");
   if (value === undefined) return undefined;
   const path = resolvePath(input.ctx, value);
   let exists = false;
   try {
-    exists = (await Deno.stat(path)).isFile;
+    exists = !(await Deno.stat(path)).isDirectory;
   } catch {
-    exists = false;
+    // not a path: the signature itself
   }
   return exists ? await readBounded(input, value, "--signature", MAX_ENVELOPE_BYTES) : utf8(value);
 }

@@ -2,8 +2,9 @@
  * Public keys and signature verification (cosign-spec.md section 4.3).
  *
  * A `PublicKey` wraps a DER SubjectPublicKeyInfo and caches its WebCrypto keys (import is the
- * expensive part of a verify). ECDSA signatures are ASN.1 DER on the wire; WebCrypto wants raw
- * `r||s`, so `verifySignature` converts, and also accepts raw signatures as sigstore does.
+ * expensive part of a verify). ECDSA signatures are ASN.1 DER on the wire, and only DER (the one
+ * encoding: lib/util/der.ts `ecdsaDerToRaw`); WebCrypto wants raw `r||s`, so `verifySignature`
+ * converts.
  * Digest-only inputs (`verifyPrehashed`) use pure-JS curves, since WebCrypto cannot verify a
  * precomputed digest.
  *
@@ -23,8 +24,8 @@ import {
 import {
   at,
   children,
-  derInteger,
-  derSequence,
+  ecdsaDerToRaw,
+  ecdsaRawToDer,
   parseDer,
   readBitString,
   readInteger,
@@ -42,6 +43,7 @@ export type KeyKind = "ecdsa-p256" | "ecdsa-p384" | "ecdsa-p521" | "rsa" | "ed25
 export type KeyErrorCode =
   | "KEY_MALFORMED"
   | "KEY_UNSUPPORTED"
+  | "KEY_WEAK"
   | "KEY_WRONG_PASSWORD"
   | "KEY_MISMATCH";
 
@@ -99,7 +101,11 @@ export class PublicKey {
     this.#curve = curve;
   }
 
-  /** Parse a DER SubjectPublicKeyInfo; unsupported algorithms raise `KEY_UNSUPPORTED`. */
+  /**
+   * Parse a DER SubjectPublicKeyInfo: the one place every key enters (`--key`, certificates,
+   * trusted roots, imported private keys). Unsupported algorithms raise `KEY_UNSUPPORTED`, weak
+   * RSA keys `KEY_WEAK`, an EC point off its curve (or at infinity) `KEY_MALFORMED`.
+   */
   static fromSpki(spki: Uint8Array): PublicKey {
     const copy = Uint8Array.from(spki) as Bytes;
     let parts;
@@ -117,6 +123,10 @@ export class PublicKey {
         if (rawKey.length !== 1 + 2 * curve.size || rawKey[0] !== 4) {
           throw new SyntaxError("EC public key is not an uncompressed point");
         }
+        // SEC 1 section 3.2.2.1: on the curve, coordinates below p, not the point at infinity.
+        if (!curve.noble.utils.isValidPublicKey(rawKey, false)) {
+          throw new SyntaxError(`EC public key is not a point of ${curve.curve}`);
+        }
         return new PublicKey(curve.kind, copy, rawKey, 0, curve);
       }
       if (oid === OID.ED25519) {
@@ -125,8 +135,9 @@ export class PublicKey {
       }
       if (oid === OID.RSA) {
         const rsa = children(parseDer(rawKey), TAG.SEQUENCE);
+        if (rsa.length !== 2) throw new SyntaxError("RSAPublicKey needs 2 fields");
         const modulus = readUnsignedIntegerBytes(at(rsa, 0, "modulus"));
-        readInteger(at(rsa, 1, "exponent"));
+        checkRsaStrength(bitLength(modulus), readInteger(at(rsa, 1, "exponent")));
         return new PublicKey("rsa", copy, rawKey, bitLength(modulus));
       }
       throw new CosignError("KEY_UNSUPPORTED", `Unsupported public key algorithm "${oid}"`);
@@ -200,6 +211,35 @@ export class PublicKey {
     // verifyPrehashed needs the curve implementation; reading it through this module-private
     // accessor keeps the third-party curve type out of the public class.
     nobleCurveOf = (key) => key.#curve?.noble;
+  }
+}
+
+/** Smallest RSA modulus accepted anywhere a key enters (NIST SP 800-131A; cosign's floor). */
+export const RSA_MIN_BITS = 2048;
+/** Largest RSA modulus accepted: bounds the cost of one verification (SECURITY.md rule 4). */
+export const RSA_MAX_BITS = 8192;
+/** The one RSA public exponent accepted (Go's crypto/rsa and Sigstore's algorithm registry). */
+export const RSA_EXPONENT = 65537n;
+
+/**
+ * Refuse a weak RSA key with `KEY_WEAK`: a modulus under `RSA_MIN_BITS` (or over
+ * `RSA_MAX_BITS`), or an exponent other than 65537 (an exponent of 1 makes every message its
+ * own signature).
+ */
+function checkRsaStrength(bits: number, exponent: bigint): void {
+  if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) {
+    throw new CosignError(
+      "KEY_WEAK",
+      `Refusing a ${bits}-bit RSA key: the modulus must have ${RSA_MIN_BITS} to ${RSA_MAX_BITS} bits`,
+    );
+  }
+  if (exponent !== RSA_EXPONENT) {
+    throw new CosignError(
+      "KEY_WEAK",
+      `Refusing an RSA key with public exponent ${
+        exponent.toString().slice(0, 20)
+      }: only ${RSA_EXPONENT} is accepted`,
+    );
   }
 }
 
@@ -367,36 +407,18 @@ function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
 // ECDSA signature encodings (cosign-spec.md section 12, gotcha 11)
 
 /**
- * An ECDSA signature as raw `r||s` of `size`-byte halves: from DER `SEQUENCE{r,s}`, or passed
- * through when it already is raw. Returns undefined when it is neither.
+ * An ECDSA signature as raw `r||s` of `size`-byte halves, from strict DER `SEQUENCE{r,s}`
+ * (`ecdsaDerToRaw`); undefined for anything else, a raw `r||s` or a BER form included.
  */
 export function ecdsaSignatureToRaw(signature: Uint8Array, size: number): Bytes | undefined {
-  if (signature[0] === 0x30) {
-    try {
-      const [r, s, extra] = children(parseDer(signature), TAG.SEQUENCE);
-      if (r && s && !extra) {
-        const rBytes = readUnsignedIntegerBytes(r);
-        const sBytes = readUnsignedIntegerBytes(s);
-        if (rBytes.length <= size && sBytes.length <= size) {
-          const raw = new Uint8Array(2 * size);
-          raw.set(rBytes, size - rBytes.length);
-          raw.set(sBytes, 2 * size - sBytes.length);
-          return raw;
-        }
-      }
-    } catch {
-      // not DER: fall through to the raw form
-    }
+  try {
+    return ecdsaDerToRaw(signature, size);
+  } catch {
+    return undefined;
   }
-  return signature.length === 2 * size ? Uint8Array.from(signature) as Bytes : undefined;
 }
 
-/** A raw `r||s` ECDSA signature as ASN.1 DER, the form cosign writes. */
-export function ecdsaRawToDer(raw: Uint8Array): Bytes {
-  if (raw.length === 0 || raw.length % 2) throw new RangeError("Invalid raw ECDSA signature");
-  const half = raw.length / 2;
-  return derSequence(derInteger(raw.subarray(0, half)), derInteger(raw.subarray(half)));
-}
+export { ecdsaRawToDer };
 
 // ---------------------------------------------------------------------------------------------
 // Signing

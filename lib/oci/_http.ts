@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { type Bytes, fromUtf8, type HashName, preview } from "../util/bytes.ts";
 import { isRecord, parseJson } from "../util/json.ts";
-import { CosignError, type ErrorCode } from "../errors.ts";
+import { CosignError, type ErrorCode, errorMessage } from "../errors.ts";
 
 /** A bounded body and its digest (`alg:hex`) when a hash was asked for. */
 export interface BoundedBody {
@@ -42,8 +42,10 @@ export async function discardBody(response: Response): Promise<void> {
 
 /**
  * Read a body of at most `limit` bytes, hashing it on the way when `hash` is given. Refuses with
- * `OCI_TOO_LARGE` when `Content-Length` or the bytes read pass the limit, and with
- * `OCI_SIZE_MISMATCH` when the body is longer or shorter than its `Content-Length`.
+ * `OCI_TOO_LARGE` when `Content-Length` or the bytes read pass the limit (an endless body stops
+ * there), with `OCI_SIZE_MISMATCH` when the body is longer or shorter than its
+ * `Content-Length`, and with `OCI_NETWORK_ERROR` when the stream breaks off: a digest is only
+ * ever of a whole body.
  */
 export async function readBounded(
   response: Response,
@@ -67,7 +69,18 @@ export async function readBounded(
     const reader = response.body.getReader();
     try {
       for (;;) {
-        const { done, value } = await reader.read();
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (cause) {
+          // A body that breaks off is an error, never the digest of what arrived before.
+          throw new CosignError(
+            "OCI_NETWORK_ERROR",
+            `Cannot read ${what}: the body broke off after ${total} bytes: ${errorMessage(cause)}`,
+            { cause },
+          );
+        }
+        const { done, value } = chunk;
         if (done) break;
         total += value.length;
         if (total > budget) {

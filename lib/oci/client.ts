@@ -49,6 +49,7 @@ import {
   headManifestWith,
   type PushedManifest,
   putManifestWith,
+  resolveManifestWith,
 } from "./manifests.ts";
 import {
   headBlobWith,
@@ -82,7 +83,8 @@ export type OciErrorCode =
   | "OCI_REDIRECT_REFUSED"
   | "OCI_NETWORK_ERROR"
   | "OCI_REGISTRY_ERROR"
-  | "OCI_MANIFEST_INVALID";
+  | "OCI_MANIFEST_INVALID"
+  | "OCI_MANIFEST_UNSUPPORTED";
 
 /** Hard limits on what a registry can make us read (SECURITY.md rows 4-6, 36). */
 export interface RegistryLimits {
@@ -205,16 +207,12 @@ export class RegistryClient {
     return ref.digest ?? (await this.resolve(ref)).digest;
   }
 
-  /** The descriptor (mediaType, digest, size) of `ref`, or `OCI_MANIFEST_UNKNOWN`. */
+  /**
+   * The descriptor (mediaType, digest, size) of `ref`, or `OCI_MANIFEST_UNKNOWN`. A tag is
+   * resolved from the manifest bytes (one GET, hashed here), never from a HEAD's claim.
+   */
   async resolve(ref: ImageReference): Promise<OciDescriptor> {
-    const descriptor = await this.headManifest(ref);
-    if (descriptor === undefined) {
-      throw new CosignError(
-        "OCI_MANIFEST_UNKNOWN",
-        `Cannot resolve "${formatImageReference(ref)}": manifest unknown`,
-      );
-    }
-    return descriptor;
+    return await resolveManifestWith(this.#transport, this.limits, ref);
   }
 
   /**

@@ -15,6 +15,7 @@
 import { fromBase64, fromUtf8, preview } from "../util/bytes.ts";
 import { asOptionalString, asRecord, isRecord, type JsonRecord, parseJson } from "../util/json.ts";
 import { CosignError, errorMessage } from "../errors.ts";
+import { readFileAtMost } from "../util/read_bounded.ts";
 import {
   DOCKER_HUB_API_HOST,
   DOCKER_HUB_CONFIG_KEY,
@@ -338,11 +339,24 @@ export function createCredentialResolver(
   };
 }
 
+/** Most bytes of a docker config file read (real ones are a few KiB). */
+export const MAX_DOCKER_CONFIG_BYTES = 4 << 20;
+
+/** The config file's text, bounded whatever the path is (a FIFO, `/dev/zero`), or undefined. */
 async function readTextFileIfExists(path: string): Promise<string | undefined> {
+  let bytes: Uint8Array | undefined;
   try {
-    return await Deno.readTextFile(path);
+    bytes = await readFileAtMost(path, MAX_DOCKER_CONFIG_BYTES);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
+    throw invalidConfig(path, errorMessage(error), error);
+  }
+  if (bytes === undefined) {
+    throw invalidConfig(path, `larger than the limit of ${MAX_DOCKER_CONFIG_BYTES} bytes`);
+  }
+  try {
+    return fromUtf8(bytes);
+  } catch (error) {
     throw invalidConfig(path, errorMessage(error), error);
   }
 }

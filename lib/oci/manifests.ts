@@ -2,7 +2,12 @@
  * Manifest requests of the registry client (OCI distribution spec v1.1 "Pulling manifests",
  * "Pushing manifests", "Deleting manifests"): HEAD with a GET fallback, GET read against the
  * manifest byte budget and hashed, PUT and DELETE. A digest reference must come back with that
- * digest (SECURITY.md row 38). `lib/oci/client.ts` exposes them as `RegistryClient` methods.
+ * digest (SECURITY.md row 38). A tag resolves to the digest of the bytes the registry serves
+ * (`resolveManifestWith`: a GET hashed here), never to what a HEAD claims, so a registry whose
+ * HEAD names a signed image while its GET serves another cannot move `sign` or `verify` onto
+ * the wrong digest. A body that passes the byte budget or its Content-Length, ends before it,
+ * or is not a JSON object is an error, never the digest of what was read; a Docker schema 1
+ * manifest is refused by name. `lib/oci/client.ts` exposes them as `RegistryClient` methods.
  *
  * @module
  */
@@ -39,7 +44,9 @@ export interface PushedManifest extends OciDescriptor {
 /**
  * HEAD a manifest: its descriptor, or `undefined` on 404. Falls back to a GET when the answer
  * lacks `Docker-Content-Digest`, `Content-Type` or `Content-Length`. A digest reference must
- * come back with that digest (SECURITY.md row 38).
+ * come back with that digest (SECURITY.md row 38); for a tag the digest is the registry's
+ * claim, good for "is it there" and "has it changed", never for acting on (use
+ * `resolveManifestWith`).
  */
 export async function headManifestWith(
   transport: RegistryTransport,
@@ -77,6 +84,12 @@ export async function headManifestWith(
     }
   }
   if (ref.digest !== undefined && digest !== ref.digest) throw digestMismatch(name, digest);
+  if (SCHEMA1_MEDIA_TYPES.has(mediaType)) {
+    throw new CosignError(
+      "OCI_MANIFEST_UNSUPPORTED",
+      `Refusing manifest "${name}": Docker schema 1 manifests are not supported`,
+    );
+  }
   if (size > limits.maxManifestBytes) {
     throw new CosignError(
       "OCI_TOO_LARGE",
@@ -84,6 +97,27 @@ export async function headManifestWith(
     );
   }
   return { mediaType, digest, size };
+}
+
+/**
+ * The descriptor a reference resolves to: for a digest, a HEAD (its answer must carry that
+ * digest); for a tag, a GET whose bytes are hashed here, since a tag's HEAD is only the
+ * registry's claim (`OCI_MANIFEST_UNKNOWN` when absent).
+ */
+export async function resolveManifestWith(
+  transport: RegistryTransport,
+  limits: ManifestLimits,
+  ref: ImageReference,
+): Promise<OciDescriptor> {
+  if (ref.digest === undefined) return (await getManifestWith(transport, limits, ref)).descriptor;
+  const descriptor = await headManifestWith(transport, limits, ref);
+  if (descriptor === undefined) {
+    throw new CosignError(
+      "OCI_MANIFEST_UNKNOWN",
+      `Cannot resolve "${formatImageReference(ref)}": manifest unknown`,
+    );
+  }
+  return descriptor;
 }
 
 /**
@@ -117,14 +151,53 @@ export async function getManifestWith(
     algorithm,
   );
   if (ref.digest !== undefined && digest !== ref.digest) throw digestMismatch(name, digest!);
-  const mediaType = embeddedMediaType(bytes) ?? mediaTypeOf(response.headers.get("content-type"));
+  const body = manifestBody(bytes, name);
+  const mediaType =
+    (typeof body.mediaType === "string" && body.mediaType !== "" ? body.mediaType : undefined) ??
+      mediaTypeOf(response.headers.get("content-type"));
   if (mediaType === undefined) {
     throw new CosignError(
       "OCI_MANIFEST_INVALID",
       `Invalid manifest "${name}": no media type in the body or Content-Type`,
     );
   }
+  if (body.schemaVersion === 1 || SCHEMA1_MEDIA_TYPES.has(mediaType)) {
+    throw new CosignError(
+      "OCI_MANIFEST_UNSUPPORTED",
+      `Refusing manifest "${name}": Docker schema 1 manifests are not supported (push the image again with schema 2 or OCI)`,
+    );
+  }
   return { descriptor: { mediaType, digest: digest!, size: bytes.length }, bytes };
+}
+
+/**
+ * Docker image manifest schema 1 (distribution's deprecated format, signed JWS over a
+ * re-serialization): never requested, refused when served anyway.
+ */
+const SCHEMA1_MEDIA_TYPES = new Set([
+  "application/vnd.docker.distribution.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.v1+prettyjws",
+]);
+
+/**
+ * The manifest body as a JSON object. Anything else (a truncated body among them) is
+ * `OCI_MANIFEST_INVALID`: its digest names nothing a registry could serve again.
+ */
+function manifestBody(bytes: Bytes, name: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = parseJson(bytes, "manifest");
+  } catch (cause) {
+    throw new CosignError(
+      "OCI_MANIFEST_INVALID",
+      `Invalid manifest "${name}": ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+  if (!isRecord(parsed)) {
+    throw new CosignError("OCI_MANIFEST_INVALID", `Invalid manifest "${name}": not a JSON object`);
+  }
+  return parsed;
 }
 
 /** PUT a manifest by tag or digest; returns its descriptor. */
@@ -190,16 +263,4 @@ export function digestMismatch(name: string, actual: string): CosignError {
     "OCI_DIGEST_MISMATCH",
     `Refusing "${name}": the registry returned content with digest "${actual}"`,
   );
-}
-
-/** The `mediaType` field of a manifest body, when it has one. */
-function embeddedMediaType(bytes: Bytes): string | undefined {
-  try {
-    const parsed = parseJson(bytes, "manifest");
-    return isRecord(parsed) && typeof parsed.mediaType === "string" && parsed.mediaType !== ""
-      ? parsed.mediaType
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -16,6 +16,7 @@ import {
   asStrictRecord,
   parseJson,
 } from "../util/json.ts";
+import { CosignError } from "../errors.ts";
 import { checkOciDigest, checkSize, malformed, OCI_DIGEST } from "./_checks.ts";
 
 /** Error codes raised by payload and statement handling. */
@@ -43,8 +44,8 @@ export interface SimpleSigningPayload {
   readonly dockerReference: string;
   /** `critical.image.docker-manifest-digest`: the only claim verifiers check. */
   readonly digest: string;
-  /** `critical.type`; returned as found (cosign's verify path does not check it). */
-  readonly type: string;
+  /** `critical.type`: always `SIMPLE_SIGNING_TYPE` (anything else is refused). */
+  readonly type: typeof SIMPLE_SIGNING_TYPE;
   /** `optional`: `null`, or the `-a key=value` annotations (values may be any JSON). */
   readonly optional: Readonly<Record<string, unknown>> | null;
 }
@@ -90,7 +91,12 @@ export function encodeSimpleSigningPayload(input: SimpleSigningInput): Bytes {
   return utf8(encodeGoJson(value));
 }
 
-/** Decode a SimpleSigning payload; malformed or oversized input raises `PAYLOAD_*`. */
+/**
+ * Decode a SimpleSigning payload; malformed or oversized input raises `PAYLOAD_*`. A
+ * `critical.type` other than `SIMPLE_SIGNING_TYPE` (missing included) is `PAYLOAD_UNKNOWN_TYPE`:
+ * sigstore/sigstore's `SimpleContainerImage` and containers/image refuse it too, so a payload
+ * of another type is not a cosign signature, whatever it names.
+ */
 export function decodeSimpleSigningPayload(
   bytes: Uint8Array,
   options: { maxBytes?: number } = {},
@@ -110,18 +116,27 @@ export function decodeSimpleSigningPayload(
     if (!OCI_DIGEST.test(digest)) {
       throw new SyntaxError("critical.image.docker-manifest-digest: not an OCI digest");
     }
-    // Go decodes a missing identity or type as ""; keep that leniency, but never a wrong type
+    // Go decodes a missing identity as ""; keep that leniency, but never a wrong type
     const identity = critical.identity === undefined || critical.identity === null
       ? {}
       : asStrictRecord(critical.identity, "critical.identity", ["docker-reference"]);
     const dockerReference =
       asOptionalString(identity["docker-reference"], "critical.identity.docker-reference") ?? "";
-    const type = asOptionalString(critical.type, "critical.type") ?? "";
+    const type = asOptionalString(critical.type, "critical.type");
     const optional = root.optional === undefined || root.optional === null
       ? null
       : asRecord(root.optional, "optional");
+    if (type !== SIMPLE_SIGNING_TYPE) {
+      throw new CosignError(
+        "PAYLOAD_UNKNOWN_TYPE",
+        `Invalid SimpleSigning payload: critical.type is ${
+          type === undefined ? "missing" : `"${type.slice(0, 100)}"`
+        }, expected "${SIMPLE_SIGNING_TYPE}"`,
+      );
+    }
     return { dockerReference, digest, type, optional };
   } catch (error) {
+    if (error instanceof CosignError) throw error;
     throw malformed(`Invalid SimpleSigning payload: ${(error as Error).message}`, error);
   }
 }

@@ -11,7 +11,10 @@
  * - An SBOM replaces the `.sbom` tag: one layer of the SBOM's media type.
  *
  * Nothing is stored that could never verify for this image: a payload or statement naming another
- * digest is refused up front, naming both digests (cosign stores it and lets verify fail later).
+ * digest is refused up front, naming both digests (cosign stores it and lets verify fail later),
+ * as is anything malformed: a signature that is not base64, a certificate or chain that does not
+ * parse, a payload that is not SimpleSigning, an envelope that is not DSSE over in-toto. Every
+ * check runs before the first upload.
  *
  * @module
  */
@@ -47,6 +50,7 @@ import {
 } from "../payload/simple_signing.ts";
 import { findSubject, IN_TOTO_PAYLOAD_TYPE, parseStatement } from "../payload/statement.ts";
 import type { TlogEntry } from "../tlog/entry.ts";
+import { parseCertificate } from "../x509/certificate.ts";
 
 import { writeLegacyReferrer } from "./legacy_referrers.ts";
 /** Error codes raised here (besides the client's). */
@@ -109,6 +113,11 @@ function imageName(image: DigestReference): string {
   return formatImageReference(withDigest(image, image.digest));
 }
 
+/**
+ * A certificate (or chain) annotation, checked before anything is uploaded: PEM CERTIFICATE
+ * blocks only, and each block an X.509 certificate that parses (an empty block or base64
+ * garbage would be stored, then fail every verification).
+ */
 function checkPem(text: string, what: string): string {
   let blocks;
   try {
@@ -119,6 +128,13 @@ function checkPem(text: string, what: string): string {
   if (blocks.length === 0 || blocks.some((b) => b.type !== "CERTIFICATE")) {
     throw invalidInput(what, "expected PEM CERTIFICATE blocks");
   }
+  blocks.forEach((block, i) => {
+    try {
+      parseCertificate(block.bytes);
+    } catch (error) {
+      throw invalidInput(what, `PEM block ${i + 1}: ${errorMessage(error)}`, error);
+    }
+  });
   return text.endsWith("\n") ? text : `${text}\n`;
 }
 

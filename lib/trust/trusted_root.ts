@@ -164,6 +164,7 @@ function parseLog(value: unknown, path: string): TrustedLog {
   const key = PublicKey.fromSpki(
     keyDetails.startsWith("PKCS1_RSA") ? rsaPublicKeyToSpki(rawBytes) : rawBytes,
   );
+  checkKeyDetails(keyDetails, key, `${path}.publicKey.keyDetails`);
   const logId = asBase64(asRecord(record.logId, `${path}.logId`).keyId, `${path}.logId.keyId`);
   if (logId.length !== 32) throw new SyntaxError(`${path}.logId.keyId: expected 32 bytes`);
   const checkpointKeyId = record.checkpointKeyId == null ? undefined : asBase64(
@@ -180,6 +181,62 @@ function parseLog(value: unknown, path: string): TrustedLog {
     ...(checkpointKeyId ? { checkpointKeyId } : {}),
     ...(operator ? { operator } : {}),
   };
+}
+
+/**
+ * What each `PublicKeyDetails` name (protobuf-specs sigstore_common.proto) says the key is: its
+ * type, and for the RSA names that carry one, its modulus size.
+ */
+const KEY_DETAILS: Readonly<Record<string, { kind: PublicKey["kind"]; rsaBits?: number }>> = {
+  PKIX_ECDSA_P256_SHA_256: { kind: "ecdsa-p256" },
+  PKIX_ECDSA_P256_HMAC_SHA_256: { kind: "ecdsa-p256" },
+  PKIX_ECDSA_P384_SHA_384: { kind: "ecdsa-p384" },
+  PKIX_ECDSA_P384_SHA_256: { kind: "ecdsa-p384" },
+  PKIX_ECDSA_P521_SHA_512: { kind: "ecdsa-p521" },
+  PKIX_ECDSA_P521_SHA_256: { kind: "ecdsa-p521" },
+  PKIX_ED25519: { kind: "ed25519" },
+  PKIX_ED25519_PH: { kind: "ed25519" },
+  PKCS1_RSA_PKCS1V5: { kind: "rsa" },
+  PKIX_RSA_PKCS1V5: { kind: "rsa" },
+  PKIX_RSA_PKCS1V15_2048_SHA256: { kind: "rsa", rsaBits: 2048 },
+  PKIX_RSA_PKCS1V15_3072_SHA256: { kind: "rsa", rsaBits: 3072 },
+  PKIX_RSA_PKCS1V15_4096_SHA256: { kind: "rsa", rsaBits: 4096 },
+};
+
+/**
+ * A log key's `keyDetails` must describe the key it labels (algorithms come from trust, and the
+ * label is part of it): a P-256 key labelled Ed25519, or a P-384 key labelled P-256, is a
+ * malformed root rather than a key used as whatever its bytes happen to be. An absent (or
+ * `PUBLIC_KEY_DETAILS_UNSPECIFIED`) label claims nothing; a label we do not know (RSA-PSS,
+ * ML-DSA, LMS) names a scheme this verifier cannot check, so it is refused too.
+ */
+function checkKeyDetails(keyDetails: string, key: PublicKey, path: string): void {
+  if (keyDetails === "" || keyDetails === "PUBLIC_KEY_DETAILS_UNSPECIFIED") return;
+  const expected = KEY_DETAILS[keyDetails];
+  if (expected === undefined) {
+    throw new SyntaxError(`${path}: unsupported key type "${keyDetails.slice(0, 64)}"`);
+  }
+  if (
+    expected.kind !== key.kind ||
+    (expected.rsaBits !== undefined && expected.rsaBits !== key.rsaBits)
+  ) {
+    throw new SyntaxError(`${path}: "${keyDetails}" does not describe its key (${keyName(key)})`);
+  }
+}
+
+function keyName(key: PublicKey): string {
+  switch (key.kind) {
+    case "ecdsa-p256":
+      return "ECDSA P-256";
+    case "ecdsa-p384":
+      return "ECDSA P-384";
+    case "ecdsa-p521":
+      return "ECDSA P-521";
+    case "ed25519":
+      return "Ed25519";
+    case "rsa":
+      return `RSA ${key.rsaBits} bits`;
+  }
 }
 
 function rsaPublicKeyToSpki(rsaPublicKey: Uint8Array): Bytes {

@@ -4,7 +4,10 @@
  * The reader never copies: nodes are views into the input. Every length is checked against the
  * bytes present before use, child counts and OID arcs are bounded (SECURITY.md rule 4), and any
  * malformed input throws `SyntaxError`. Only low tag numbers (< 31) and definite lengths exist in
- * the structures we read.
+ * the structures we read. It reads DER, not BER (X.690 sections 10.1 and 8.3.2): a length in
+ * long form that fits the short form or has a leading zero octet, and an INTEGER with a
+ * redundant leading octet, are refused, as Go's cryptobyte and encoding/asn1 refuse them, so one
+ * value has one encoding (a malleable signature encoding defeats Rekor's duplicate detection).
  *
  * @module
  */
@@ -68,8 +71,10 @@ export function readTlv(bytes: Uint8Array, offset: number): { node: DerNode; nex
     if (count === 0) throw new SyntaxError("Indefinite DER length is not allowed");
     if (count > 4) throw new SyntaxError("DER length too large");
     if (cursor + count > bytes.length) throw new SyntaxError("Truncated DER length");
+    if (bytes[cursor] === 0) throw new SyntaxError("Non-minimal DER length (leading zero)");
     length = 0;
     for (let i = 0; i < count; i++) length = length * 256 + bytes[cursor + i]!;
+    if (length < 0x80) throw new SyntaxError("Non-minimal DER length (long form for a short one)");
     cursor += count;
   }
   const end = cursor + length;
@@ -119,11 +124,23 @@ export function at(nodes: DerNode[], index: number, what: string): DerNode {
   return node;
 }
 
-/** INTEGER as a bigint (two's complement). */
-export function readInteger(node: DerNode): bigint {
+/** The contents of an INTEGER in its one DER form (X.690 section 8.3.2: no redundant octet). */
+function integerContents(node: DerNode): Bytes {
   expectTag(node, TAG.INTEGER, "INTEGER");
   const bytes = node.value;
   if (bytes.length === 0) throw new SyntaxError("Empty DER INTEGER");
+  if (
+    bytes.length > 1 &&
+    ((bytes[0] === 0 && !(bytes[1]! & 0x80)) || (bytes[0] === 0xff && bytes[1]! & 0x80))
+  ) {
+    throw new SyntaxError("Non-minimal DER INTEGER (redundant leading octet)");
+  }
+  return bytes;
+}
+
+/** INTEGER as a bigint (two's complement). */
+export function readInteger(node: DerNode): bigint {
+  const bytes = integerContents(node);
   let value = 0n;
   for (const byte of bytes) value = (value << 8n) | BigInt(byte);
   if (bytes[0]! & 0x80) value -= 1n << BigInt(bytes.length * 8);
@@ -139,14 +156,37 @@ export function readSmallInteger(node: DerNode): number {
   return Number(value);
 }
 
-/** The unsigned magnitude bytes of a non-negative INTEGER (leading zero removed). */
+/** The unsigned magnitude bytes of a non-negative INTEGER (its sign octet removed). */
 export function readUnsignedIntegerBytes(node: DerNode): Bytes {
-  expectTag(node, TAG.INTEGER, "INTEGER");
-  const bytes = node.value;
-  if (bytes.length === 0 || bytes[0]! & 0x80) throw new SyntaxError("Expected a positive INTEGER");
-  let start = 0;
-  while (start < bytes.length - 1 && bytes[start] === 0) start++;
-  return bytes.subarray(start);
+  const bytes = integerContents(node);
+  if (bytes[0]! & 0x80) throw new SyntaxError("Expected a positive INTEGER");
+  return bytes.length > 1 && bytes[0] === 0 ? bytes.subarray(1) : bytes;
+}
+
+/**
+ * An ECDSA-Sig-Value (SEC 1 section C.5, `SEQUENCE { r INTEGER, s INTEGER }`) in strict DER, as
+ * the fixed-width `r||s` WebCrypto and the curve code verify, for a field of `size` bytes. BER
+ * lengths, redundant leading zeros in r or s, trailing bytes and a raw `r||s` are refused with
+ * a `SyntaxError`: Go's `ecdsa.VerifyASN1` accepts DER only, and a second encoding of one
+ * signature is a second "different" signature to Rekor's duplicate detection.
+ */
+export function ecdsaDerToRaw(signature: Uint8Array, size: number): Bytes {
+  const parts = children(parseDer(signature, TAG.SEQUENCE));
+  if (parts.length !== 2) throw new SyntaxError("ECDSA signature: expected SEQUENCE { r, s }");
+  const out = new Uint8Array(2 * size);
+  for (let i = 0; i < 2; i++) {
+    const value = readUnsignedIntegerBytes(parts[i]!);
+    if (value.length > size) throw new SyntaxError("ECDSA signature: integer wider than the curve");
+    out.set(value, (i + 1) * size - value.length);
+  }
+  return out;
+}
+
+/** A raw `r||s` ECDSA signature (WebCrypto's form) as DER `SEQUENCE { r, s }`, cosign's form. */
+export function ecdsaRawToDer(raw: Uint8Array): Bytes {
+  if (raw.length === 0 || raw.length % 2) throw new RangeError("Invalid raw ECDSA signature");
+  const half = raw.length / 2;
+  return derSequence(derInteger(raw.subarray(0, half)), derInteger(raw.subarray(half)));
 }
 
 /** OBJECT IDENTIFIER in dotted form. */

@@ -1,21 +1,30 @@
 /**
- * Reading untrusted JSON: parse through `unknown`, then narrow with guards that name the path of
- * the offending field. Every failure is a `SyntaxError` (callers wrap it in their area's code);
- * nothing here crashes on hostile input, and arrays are bounded before they are walked.
+ * Reading untrusted JSON: parse through `unknown` with the strict reader (strict_json.ts: a
+ * duplicate key is an error, never "the last one wins"), then narrow with guards that name the
+ * path of the offending field. Every failure is a `SyntaxError` (callers wrap it in their area's
+ * code); nothing here crashes on hostile input, and arrays are bounded before they are walked.
  *
  * @module
  */
 
 import { type Bytes, fromBase64, fromUtf8 } from "./bytes.ts";
+import { parseStrictJson, type StrictJsonOptions } from "./strict_json.ts";
 
 /** A JSON object. */
 export type JsonRecord = Record<string, unknown>;
 
-/** Parse JSON text or UTF-8 bytes; `what` names the document in the error. */
-export function parseJson(input: string | Uint8Array, what: string): unknown {
-  const text = typeof input === "string" ? input : fromUtf8(input);
+/**
+ * Parse JSON text or UTF-8 bytes strictly (`parseStrictJson`: duplicate keys, lone surrogates
+ * and runaway nesting refused); `what` names the document in the error.
+ */
+export function parseJson(
+  input: string | Uint8Array,
+  what: string,
+  options: StrictJsonOptions = {},
+): unknown {
   try {
-    return JSON.parse(text);
+    const text = typeof input === "string" ? input : fromUtf8(input);
+    return parseStrictJson(text, options);
   } catch (cause) {
     throw new SyntaxError(`Invalid JSON in ${what}: ${(cause as Error).message}`, { cause });
   }

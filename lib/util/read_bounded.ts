@@ -2,7 +2,9 @@
  * Reading a body with a byte budget (SECURITY.md rule 4): the declared `Content-Length` is
  * checked first, then the stream is read against the same budget and cancelled the moment it
  * passes it, so nothing oversized is ever buffered. Every client and server body reader of the
- * project that is not digest-checked goes through this one function.
+ * project that is not digest-checked goes through this one function, and the library's own
+ * file reads (the docker config) through `readFileAtMost`, which applies the same budget to a
+ * FIFO or a device such as `/dev/zero` as to a regular file.
  *
  * @module
  */
@@ -43,4 +45,18 @@ export async function readAtMost(message: BodySource, limit: number): Promise<By
   } finally {
     reader.releaseLock();
   }
+}
+
+/**
+ * All of the file at `path` if it holds at most `limit` bytes, else `undefined`. A regular
+ * file's size is checked before reading; anything else (a FIFO, a device, a file growing while
+ * read) is read against the budget and given up the moment it passes it. A directory is a
+ * `TypeError`; file system errors (`Deno.errors.NotFound`, ...) propagate.
+ */
+export async function readFileAtMost(path: string, limit: number): Promise<Bytes | undefined> {
+  using file = await Deno.open(path, { read: true });
+  const info = await file.stat();
+  if (info.isDirectory) throw new TypeError("it is a directory");
+  if (info.isFile && info.size > limit) return undefined;
+  return await readAtMost({ body: file.readable, headers: new Headers() }, limit);
 }

@@ -95,8 +95,11 @@ function messageNeeds(
       ? parseCertificate(entity.material.certificate).publicKey
       : undefined);
   const hint = entity.content.kind === "message" ? entity.content.messageDigest : undefined;
+  const signerHash = policy.keyHash ?? key?.defaultHash ?? "sha256";
+  // The key decides the hash (the pipeline's bindArtifact refuses a hint naming another one);
+  // an Ed25519 signature covers the bytes, hashed only to compare with the hint.
   return {
-    algorithm: hint?.algorithm ?? policy.keyHash ?? key?.defaultHash ?? "sha256",
+    algorithm: key?.kind === "ed25519" ? hint?.algorithm ?? signerHash : signerHash,
     bytes: key?.kind === "ed25519",
   };
 }

@@ -16,6 +16,8 @@ import { type Envelope, parseEnvelope } from "../payload/dsse.ts";
 import { CosignError, errorMessage } from "../errors.ts";
 import { legacyBundleToTlogEntry, parseRfc3161Annotation } from "../bundle/legacy.ts";
 import type { RegistryClient } from "../oci/client.ts";
+import { MEDIA_TYPE } from "../oci/manifest.ts";
+import { IN_TOTO_PAYLOAD_TYPE } from "../payload/statement.ts";
 import type { RepositoryRef } from "../oci/reference.ts";
 import { readBundleReferrers } from "../storage/referrers.ts";
 import { readLegacyReferrers } from "../storage/legacy_referrers.ts";
@@ -30,7 +32,7 @@ import type { SignedEntity } from "./entity.ts";
 import { bundleToEntity } from "./bundle.ts";
 
 /** Error codes raised here (as the candidate's problem, or by `legacyLayerEntity`). */
-export type ImageCandidateErrorCode = "VERIFY_MALFORMED_LAYER";
+export type ImageCandidateErrorCode = "VERIFY_MALFORMED_LAYER" | "VERIFY_NOT_AN_ATTESTATION";
 
 /** A candidate before verification. */
 export interface Candidate {
@@ -61,6 +63,16 @@ export function legacyLayerEntity(
     throw new CosignError("VERIFY_MALFORMED_LAYER", "the layer has no signature annotation");
   }
   const envelope = kind === "att" ? parseEnvelope(payload) : undefined;
+  // The blob path refuses another payload type too (verifyBlobAttestation): a legacy `.att`
+  // layer is an in-toto statement in DSSE, or it is not an attestation.
+  if (envelope !== undefined && envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+    throw new CosignError(
+      "VERIFY_NOT_AN_ATTESTATION",
+      `the envelope's payload type is "${
+        envelope.payloadType.slice(0, 100)
+      }", not "${IN_TOTO_PAYLOAD_TYPE}"`,
+    );
+  }
   const pemCertificates = (text: string | undefined) =>
     text ? decodePemBlocks(text).filter((b) => b.type === "CERTIFICATE") : [];
   const certificates = pemCertificates(annotations[ANNOTATION.CERTIFICATE]);
@@ -86,6 +98,15 @@ export function legacyLayerEntity(
   return envelope ? { entity, envelope } : { entity };
 }
 
+/**
+ * The layer media type of each legacy kind (cosign-spec.md sections 1.3, 2): a layer of another
+ * type is not a signature (or attestation), whatever its annotations say.
+ */
+const LEGACY_LAYER_MEDIA_TYPE = {
+  sig: MEDIA_TYPE.SIMPLE_SIGNING,
+  att: MEDIA_TYPE.DSSE_ENVELOPE,
+} as const;
+
 function legacyEntity(
   layer: LegacyLayer,
   kind: "sig" | "att",
@@ -101,6 +122,15 @@ function legacyEntity(
     layerAnnotations: layer.annotations,
   };
   try {
+    const expected = LEGACY_LAYER_MEDIA_TYPE[kind];
+    if (layer.descriptor.mediaType !== expected) {
+      throw new CosignError(
+        "VERIFY_MALFORMED_LAYER",
+        `the layer's media type is "${
+          layer.descriptor.mediaType.slice(0, 100)
+        }", not "${expected}"`,
+      );
+    }
     return { ...base, ...legacyLayerEntity(layer.annotations, layer.payload, kind) };
   } catch (error) {
     return { ...base, problem: asProblem(error) };

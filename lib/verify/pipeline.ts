@@ -226,7 +226,11 @@ function artifactDigest(artifact: Artifact, algorithm: HashName): Bytes | undefi
 
 /**
  * The signature bytes, and for a message signature the artifact digest it covers, checked
- * against the bundle's `messageDigest` hint (which is never trusted on its own).
+ * against the bundle's `messageDigest` hint (which is never trusted on its own). The hash is
+ * the signer's (the key's, or `--signature-digest-algorithm`), never the bundle's: a bundle
+ * naming another hash than the key signs with is refused, or it could make a P-256 signature
+ * over a SHA-512 digest verify. Only Ed25519, whose signature does not depend on it, takes the
+ * hint's algorithm for the comparison.
  */
 function bindArtifact(
   content: SignatureContent,
@@ -235,8 +239,16 @@ function bindArtifact(
 ): Binding {
   const signature = signatureOf(content);
   if (content.kind !== "message") return { signature };
-  const algorithm = content.messageDigest?.algorithm ??
-    (artifact?.kind === "digest" ? artifact.algorithm : signer.hash);
+  const hint = content.messageDigest;
+  const algorithm = signer.key.kind !== "ed25519"
+    ? signer.hash
+    : hint?.algorithm ?? (artifact?.kind === "digest" ? artifact.algorithm : signer.hash);
+  if (hint && hint.algorithm !== algorithm) {
+    fail(
+      "VERIFY_MESSAGE_DIGEST_MISMATCH",
+      `The bundle's message digest is ${hint.algorithm}, but the key signs ${algorithm} digests`,
+    );
+  }
   const computed = artifact ? artifactDigest(artifact, algorithm) : undefined;
   if (artifact && !computed) {
     fail(
@@ -246,7 +258,6 @@ function bindArtifact(
       } but the signature covers a ${algorithm} digest`,
     );
   }
-  const hint = content.messageDigest;
   if (hint && computed && !equalBytes(hint.digest, computed)) {
     fail(
       "VERIFY_MESSAGE_DIGEST_MISMATCH",

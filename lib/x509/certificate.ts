@@ -132,7 +132,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
     if (isCosignError(error, "X509_MALFORMED") || isCosignError(error, "X509_UNSUPPORTED")) {
       throw error;
     }
-    if (isCosignError(error, "KEY_UNSUPPORTED")) {
+    if (isCosignError(error, "KEY_UNSUPPORTED") || isCosignError(error, "KEY_WEAK")) {
       throw new CosignError("X509_UNSUPPORTED", `Unsupported certificate: ${error.message}`, {
         cause: error,
       });

@@ -16,7 +16,7 @@ import { type Bytes, concat, equalBytes, sha256, toHex } from "../util/bytes.ts"
 import { CosignError, errorMessage } from "../errors.ts";
 import { isWithin, type TrustedAuthority, type TrustedRoot } from "../trust/trusted_root.ts";
 import { type Certificate, parseCertificate } from "./certificate.ts";
-import { OID } from "./oids.ts";
+import { FULCIO_ARC, OID } from "./oids.ts";
 import { verifyAlgorithmSignature } from "./algorithms.ts";
 
 /** Error codes raised by chain verification. */
@@ -28,6 +28,8 @@ export type X509ChainErrorCode =
   | "X509_PATH_LENGTH"
   | "X509_KEY_USAGE"
   | "X509_EXT_KEY_USAGE"
+  | "X509_LEAF_IS_CA"
+  | "X509_ISSUER_MISMATCH"
   | "X509_CRITICAL_EXTENSION"
   | "X509_UNSUPPORTED_ALGORITHM"
   | "X509_TOO_MANY_CERTIFICATES"
@@ -83,7 +85,10 @@ export interface ChainOptions {
   readonly time?: Date;
   /** Every time every certificate must be valid at (SECURITY.md row 8). */
   readonly times?: readonly Date[];
-  /** Require EKU codeSigning on the leaf (Fulcio leaves). */
+  /**
+   * Require the Fulcio leaf profile: EKU codeSigning, the digitalSignature key usage, not a CA,
+   * and agreeing OIDC issuer extensions.
+   */
   readonly requireCodeSigning?: boolean;
   /** Require EKU timeStamping, alone and critical, on the leaf (RFC 3161 section 2.3). */
   readonly requireTimeStamping?: boolean;
@@ -142,9 +147,43 @@ function allowsUsage(cert: Certificate, usage: string | undefined): boolean {
   return cert.extKeyUsage.includes(usage) || cert.extKeyUsage.includes(OID.EKU_ANY);
 }
 
+/**
+ * The Fulcio leaf profile (cosign-spec.md section 7.2; Fulcio issues nothing else): not a CA,
+ * the digitalSignature key usage, the codeSigning EKU, and the OIDC issuer of the deprecated
+ * extension .1 equal to that of .8 when both are present (two issuers in one certificate would
+ * let the legacy and the current readers see different identities).
+ */
+function checkCodeSigningLeaf(leaf: Certificate): CosignError | undefined {
+  const name = describe(leaf);
+  if (leaf.basicConstraints?.cA) {
+    return fail("X509_LEAF_IS_CA", `Signing certificate "${name}" is a CA certificate (CA:TRUE)`);
+  }
+  if (!leaf.keyUsage?.includes("digitalSignature")) {
+    return fail(
+      "X509_KEY_USAGE",
+      `Signing certificate "${name}" lacks the digitalSignature key usage`,
+    );
+  }
+  if (!leaf.extKeyUsage?.includes(OID.EKU_CODE_SIGNING)) {
+    return fail("X509_EXT_KEY_USAGE", `Certificate "${name}" is not for code signing`);
+  }
+  const v1 = leaf.fulcio[`${FULCIO_ARC}1`];
+  const v2 = leaf.fulcio[`${FULCIO_ARC}8`];
+  if (v1 !== undefined && v2 !== undefined && v1 !== v2) {
+    return fail(
+      "X509_ISSUER_MISMATCH",
+      `Signing certificate "${name}" names two OIDC issuers: "${
+        v1.slice(0, 200)
+      }" (${FULCIO_ARC}1) and "${v2.slice(0, 200)}" (${FULCIO_ARC}8)`,
+    );
+  }
+  return undefined;
+}
+
 function checkLeafUsage(leaf: Certificate, options: ChainOptions): CosignError | undefined {
-  if (options.requireCodeSigning && !leaf.extKeyUsage?.includes(OID.EKU_CODE_SIGNING)) {
-    return fail("X509_EXT_KEY_USAGE", `Certificate "${describe(leaf)}" is not for code signing`);
+  if (options.requireCodeSigning) {
+    const problem = checkCodeSigningLeaf(leaf);
+    if (problem) return problem;
   }
   if (options.requireTimeStamping) {
     const ext = leaf.extensions.find((e) => e.oid === OID.EXT_KEY_USAGE);

@@ -9,6 +9,7 @@
  */
 
 import { encodeTufCanonicalJson } from "../../lib/trust/tuf/canonical_json.ts";
+import { ecdsaRawToDer } from "../../lib/util/der.ts";
 
 /** The key types the repository can generate. */
 export type TufSigningKeyType = "ed25519" | "ecdsa-p256";
@@ -29,30 +30,8 @@ function sha256Hex(data: Uint8Array): Promise<string> {
   );
 }
 
-function derInteger(value: Uint8Array): Uint8Array {
-  let start = 0;
-  while (start < value.length - 1 && value[start] === 0) start++;
-  const body = value.subarray(start);
-  const pad = body[0]! & 0x80 ? 1 : 0;
-  const out = new Uint8Array(2 + pad + body.length);
-  out[0] = 0x02;
-  out[1] = pad + body.length;
-  out.set(body, 2 + pad);
-  return out;
-}
-
-/** ECDSA `r||s` (WebCrypto) as a DER ECDSA-Sig-Value (SEC 1 section C.5). */
-export function ecdsaRawToDer(raw: Uint8Array): Uint8Array<ArrayBuffer> {
-  const half = raw.length / 2;
-  const r = derInteger(raw.subarray(0, half));
-  const s = derInteger(raw.subarray(half));
-  const out = new Uint8Array(2 + r.length + s.length);
-  out[0] = 0x30;
-  out[1] = r.length + s.length;
-  out.set(r, 2);
-  out.set(s, 2 + r.length);
-  return out;
-}
+/** ECDSA `r||s` (WebCrypto) as a DER ECDSA-Sig-Value: the library's one encoder. */
+export { ecdsaRawToDer };
 
 function pem(spki: Uint8Array): string {
   const lines = spki.toBase64().match(/.{1,64}/g) ?? [];

@@ -47,7 +47,8 @@ Deno.test("--verbose logs HTTP exchanges with credentials redacted, and the caus
     `${stack.registryHost}/verbose/app:v1`,
   ], { cwd: dir.path });
   assert.equal(verbose.code, 10, verbose.stderr);
-  assert.match(verbose.stderr, /> HEAD http:\/\/127\.0\.0\.1:\d+\/v2\/verbose\/app\/manifests\/v1/);
+  // A tag resolves with a GET of its manifest, hashed locally (never a HEAD's claim).
+  assert.match(verbose.stderr, /> GET http:\/\/127\.0\.0\.1:\d+\/v2\/verbose\/app\/manifests\/v1/);
   assert.match(verbose.stderr, /authorization: REDACTED/i);
   assert.doesNotMatch(verbose.stderr, /s3cret-passw0rd/);
   assert.doesNotMatch(verbose.stderr, new RegExp(btoa(`${auth.username}:${auth.password}`)));

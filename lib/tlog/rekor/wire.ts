@@ -14,6 +14,7 @@ import {
   asRecord,
   asString,
   type JsonRecord,
+  parseJson,
 } from "../../util/json.ts";
 import { CosignError, errorMessage, isCosignError } from "../../errors.ts";
 import { hashLeaf, MAX_PROOF_HASHES } from "../merkle.ts";
@@ -83,24 +84,14 @@ export interface RekorConsistencyProof {
 // ---------------------------------------------------------------------------------------------
 // Exact JSON: integers beyond 2^53 become bigints when read and are written digit for digit.
 
-type SourceReviver = (key: string, value: unknown, context: { source?: string }) => unknown;
-const parseWithSource = JSON.parse as (text: string, reviver: SourceReviver) => unknown;
 const rawJson = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
 
-/** Parse JSON text keeping integers exact: unsafe integers come back as bigints. */
+/**
+ * Parse JSON text strictly (duplicate keys refused, lib/util/strict_json.ts) keeping integers
+ * exact: unsafe integers come back as bigints.
+ */
 export function parseExactJson(text: string, what: string): unknown {
-  try {
-    return parseWithSource(
-      text,
-      (_key, value, context) =>
-        typeof value === "number" && !Number.isSafeInteger(value) && context.source !== undefined &&
-          /^-?\d+$/.test(context.source)
-          ? BigInt(context.source)
-          : value,
-    );
-  } catch (cause) {
-    throw new SyntaxError(`Invalid JSON in ${what}: ${errorMessage(cause)}`, { cause });
-  }
+  return parseJson(text, what, { numbers: "exact" });
 }
 
 /** JSON text with bigints written as exact integers (for int64 fields). */

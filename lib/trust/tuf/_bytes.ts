@@ -1,6 +1,7 @@
 /**
  * The few byte conversions the TUF client needs, kept private to this folder so the client
- * imports nothing of the library but `lib/errors.ts`: the bytes type, UTF-8, strict hex, and
+ * imports nothing of the library but `lib/errors.ts` and two readers every security-relevant
+ * input shares (lib/util/strict_json.ts, lib/util/der.ts): the bytes type, UTF-8, strict hex, and
  * the SHA-2 digests TUF metadata names (`sha256`, `sha384`, `sha512`).
  *
  * @module

@@ -19,7 +19,7 @@
  */
 
 import { fromUtf8, isHex, toBytes } from "./_bytes.ts";
-import { parseStrictJson } from "./_json_parse.ts";
+import { parseStrictJson } from "../../util/strict_json.ts";
 import { encodeTufCanonicalJson } from "./canonical_json.ts";
 import { tufError } from "./errors.ts";
 
@@ -50,6 +50,12 @@ export const TUF_COUNT_LIMITS = {
 } as const;
 
 /** Longest string accepted for a key ID, a scheme, a role or target name. */
+/**
+ * TUF metadata is read as canonical JSON carries it: integers only, five or six levels deep.
+ * Duplicate keys are refused, as for every security-relevant document (strict_json.ts).
+ */
+const TUF_JSON = { numbers: "integer", maxDepth: 64 } as const;
+
 const MAX_NAME_CHARS = 1024;
 /** Longest public key string (a PEM RSA-4096 key is about 800 characters). */
 const MAX_PUBLIC_KEY_CHARS = 16 * 1024;
@@ -521,7 +527,7 @@ export function parseTufMetadata<R extends TufRoleName>(
   label = `${role}.json`,
 ): TufMetadata<TufSignedByRole[R]> {
   try {
-    const document = object(parseStrictJson(fromUtf8(bytes)), "(document)");
+    const document = object(parseStrictJson(fromUtf8(bytes), TUF_JSON), "(document)");
     const signedJson = object(document.signed, "signed");
     const signed = PARSERS[role](signedJson);
     return {

@@ -11,13 +11,14 @@
  * unsupported types simply do not count.
  *
  * Key types: `ecdsa-sha2-nistp256` and `ecdsa` with schemes `ecdsa-sha2-nistp256`/`-nistp384`
- * (public key as a hex SEC1 point or a PEM SPKI; signatures DER, converted to the raw `r||s`
- * WebCrypto takes), `ed25519` (hex), `rsa` with `rsassa-pss-sha256` or `rsa-pkcs1v15-sha256`
+ * (public key as a hex SEC1 point or a PEM SPKI; signatures strict DER, converted to the raw
+ * `r||s` WebCrypto takes by the library's one converter, lib/util/der.ts), `ed25519` (hex), `rsa` with `rsassa-pss-sha256` or `rsa-pkcs1v15-sha256`
  * (PEM). Imported keys are cached, so a chain of roots imports each key once.
  *
  * @module
  */
 
+import { ecdsaDerToRaw } from "../../util/der.ts";
 import { fromBase64, fromHex, isHex, toHex } from "./_bytes.ts";
 import { tufError } from "./errors.ts";
 import type { TufKey, TufMetadata, TufRoleKeys } from "./metadata.ts";
@@ -56,45 +57,13 @@ function pemSpki(text: string): Uint8Array<ArrayBuffer> | undefined {
   }
 }
 
-/** Minimal DER length at `at`: `[length, headerBytes]`, or undefined. */
-function derLength(der: Uint8Array, at: number): [number, number] | undefined {
-  const first = der[at];
-  if (first === undefined) return undefined;
-  if (first < 0x80) return [first, 1];
-  if (first !== 0x81) return undefined; // an ECDSA signature is always under 256 bytes
-  const length = der[at + 1];
-  if (length === undefined || length < 0x80) return undefined;
-  return [length, 2];
-}
-
-/**
- * An ECDSA-Sig-Value (SEC 1 section C.5, `SEQUENCE { r INTEGER, s INTEGER }`, strict DER) as the
- * fixed-width `r||s` WebCrypto verifies; undefined when the bytes are not such a value.
- */
-export function ecdsaDerToRaw(der: Uint8Array, size: number): Uint8Array<ArrayBuffer> | undefined {
-  if (der[0] !== 0x30) return undefined;
-  const outer = derLength(der, 1);
-  if (outer === undefined || 1 + outer[1] + outer[0] !== der.length) return undefined;
-  const out = new Uint8Array(2 * size);
-  let at = 1 + outer[1];
-  for (let part = 0; part < 2; part++) {
-    if (der[at] !== 0x02) return undefined;
-    const inner = derLength(der, at + 1);
-    if (inner === undefined) return undefined;
-    const [length, header] = inner;
-    const start = at + 1 + header;
-    const end = start + length;
-    if (length === 0 || end > der.length) return undefined;
-    const first = der[start]!;
-    if (first & 0x80) return undefined; // negative
-    if (first === 0 && length > 1 && !(der[start + 1]! & 0x80)) return undefined; // not minimal
-    let value = der.subarray(start, end);
-    while (value.length > 1 && value[0] === 0) value = value.subarray(1);
-    if (value.length > size) return undefined;
-    out.set(value, part * size + size - value.length);
-    at = end;
+/** The DER signature as raw `r||s`, or undefined when it is not strict DER (`ecdsaDerToRaw`). */
+function rawEcdsaSignature(der: Uint8Array, size: number): Uint8Array<ArrayBuffer> | undefined {
+  try {
+    return ecdsaDerToRaw(der, size);
+  } catch {
+    return undefined;
   }
-  return at === der.length ? out : undefined;
 }
 
 async function spkiIdentity(key: CryptoKey, algorithm: string): Promise<string> {
@@ -121,7 +90,7 @@ async function importEcdsa(key: TufKey): Promise<ImportedKey | undefined> {
   return {
     identity: await spkiIdentity(cryptoKey, `ecdsa-${curve.namedCurve}`),
     async verify(signature, data) {
-      const raw = ecdsaDerToRaw(signature, curve.size);
+      const raw = rawEcdsaSignature(signature, curve.size);
       if (raw === undefined) return false;
       return await crypto.subtle.verify({ name: "ECDSA", hash: curve.hash }, cryptoKey, raw, data);
     },

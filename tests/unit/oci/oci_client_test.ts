@@ -52,12 +52,12 @@ function setup(
 
 // ------------------------------------------------------------------------------ resolving
 
-Deno.test("resolveDigest() of a digest reference makes no request; a tag costs one HEAD", async () => {
+Deno.test("resolveDigest() of a digest reference makes no request; a tag costs one GET, hashed here", async () => {
   const { fake, registry, ref, byDigest, image } = setup();
   assert.equal(await registry.resolveDigest(byDigest), image.digest);
   assert.equal(fake.requests.length, 0);
   assert.equal(await registry.resolveDigest(ref), image.digest);
-  assert.deepEqual(fake.requests.map((r) => r.method), ["HEAD"]);
+  assert.deepEqual(fake.requests.map((r) => r.method), ["GET"]);
   const descriptor = await registry.resolve(ref);
   assert.deepEqual(descriptor, {
     mediaType: MEDIA_TYPE.OCI_MANIFEST,
@@ -66,14 +66,34 @@ Deno.test("resolveDigest() of a digest reference makes no request; a tag costs o
   });
 });
 
-Deno.test("resolve() falls back to GET only when HEAD lacks Docker-Content-Digest", async () => {
-  const { fake, registry, ref, image } = setup();
+Deno.test("headManifest() falls back to GET only when HEAD lacks Docker-Content-Digest", async () => {
+  const { fake, registry, ref, byDigest, image } = setup();
   fake.intercept = (req) =>
     req.method === "HEAD"
       ? new Response(null, { status: 200, headers: { "content-type": MEDIA_TYPE.OCI_MANIFEST } })
       : undefined;
-  assert.equal((await registry.resolve(ref)).digest, image.digest);
+  assert.equal((await registry.headManifest(ref))?.digest, image.digest);
   assert.deepEqual(fake.requests.map((r) => r.method), ["HEAD", "GET"]);
+  assert.equal((await registry.resolve(byDigest)).digest, image.digest);
+  assert.deepEqual(fake.requests.map((r) => r.method), ["HEAD", "GET", "HEAD", "GET"]);
+});
+
+Deno.test("resolve() of a tag takes the digest of the bytes served, not a HEAD's claim", async () => {
+  const { fake, registry, ref, image } = setup();
+  const claimed = `sha256:${"ab".repeat(32)}`;
+  fake.intercept = (req) =>
+    req.method === "HEAD"
+      ? new Response(null, {
+        status: 200,
+        headers: {
+          "content-type": MEDIA_TYPE.OCI_MANIFEST,
+          "content-length": String(image.bytes.length),
+          "docker-content-digest": claimed,
+        },
+      })
+      : undefined;
+  assert.equal((await registry.headManifest(ref))?.digest, claimed); // a claim, for existence
+  assert.equal((await registry.resolve(ref)).digest, image.digest); // what is served
 });
 
 Deno.test("resolve() of a digest reference refuses a HEAD naming another digest (SECURITY row 38)", async () => {

@@ -12,7 +12,7 @@ import {
 } from "../../../lib/payload/dsse.ts";
 import { isCosignError } from "../../../lib/errors.ts";
 import { OID } from "../../../lib/x509/oids.ts";
-import { PublicKey, verifySignature } from "../../../lib/keys/public_key.ts";
+import { ecdsaRawToDer, PublicKey, verifySignature } from "../../../lib/keys/public_key.ts";
 import { INTEROP, readInteropText, REPO_ROOT, requireComponents } from "../../_support.ts";
 
 const VECTOR = JSON.parse(
@@ -45,7 +45,7 @@ Deno.test("pae() counts bytes, not UTF-16 code units", () => {
   assert.equal(fromUtf8(pae("", new Uint8Array())), "DSSEv1 0  0 ");
 });
 
-Deno.test("parseEnvelope() reads the DSSE spec envelope, whose signature verifies over its PAE", async () => {
+Deno.test("parseEnvelope() reads the DSSE spec envelope, whose signature (DER-encoded) verifies over its PAE", async () => {
   const envelope = parseEnvelope(VECTOR.envelope);
   assert.equal(envelope.payloadType, VECTOR.payloadType);
   assert.equal(fromUtf8(envelope.payload), VECTOR.serializedBody);
@@ -53,9 +53,15 @@ Deno.test("parseEnvelope() reads the DSSE spec envelope, whose signature verifie
   assert.equal(envelope.signatures[0]!.keyid, undefined);
   const key = vectorKey();
   const signed = pae(envelope.payloadType, envelope.payload);
-  assert.equal(await verifySignature(key, signed, envelope.signatures[0]!.sig), true);
+  // The spec's example signs with python-ecdsa's raw r||s; ECDSA signatures are DER only
+  // (issue 12: one encoding per signature), so the raw form is refused and its DER form verifies.
+  const raw = envelope.signatures[0]!.sig;
+  assert.equal(raw.length, 64);
+  assert.equal(await verifySignature(key, signed, raw), false);
+  const der = ecdsaRawToDer(raw);
+  assert.equal(await verifySignature(key, signed, der), true);
   const tampered = pae(envelope.payloadType, utf8("hello world!"));
-  assert.equal(await verifySignature(key, tampered, envelope.signatures[0]!.sig), false);
+  assert.equal(await verifySignature(key, tampered, der), false);
 });
 
 Deno.test("parseEnvelope() keeps the exact input bytes, whitespace and key order included", () => {

@@ -6,7 +6,9 @@
 
 import assert from "node:assert/strict";
 import { canonicalJsonBytes } from "../../../lib/util/canonical_json.ts";
-import { parseStrictJson } from "../../../lib/trust/tuf/_json_parse.ts";
+import { parseStrictJson as parseJsonText } from "../../../lib/util/strict_json.ts";
+
+const parseStrictJson = (text: string) => parseJsonText(text, { numbers: "integer", maxDepth: 64 });
 import {
   canonicalizeTufJson,
   encodeTufCanonicalJson,
