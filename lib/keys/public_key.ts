@@ -105,8 +105,10 @@ export class PublicKey {
    * Parse a DER SubjectPublicKeyInfo: the one place every key enters (`--key`, certificates,
    * trusted roots, imported private keys). Unsupported algorithms raise `KEY_UNSUPPORTED`, weak
    * RSA keys `KEY_WEAK`, an EC point off its curve (or at infinity) `KEY_MALFORMED`.
+   * `inspectOnly` admits weak RSA keys for reading a certificate, never for verifying with it:
+   * only Rego's `crypto.x509.parse_certificates` asks for it.
    */
-  static fromSpki(spki: Uint8Array): PublicKey {
+  static fromSpki(spki: Uint8Array, options: { readonly inspectOnly?: boolean } = {}): PublicKey {
     const copy = Uint8Array.from(spki) as Bytes;
     let parts;
     try {
@@ -137,7 +139,9 @@ export class PublicKey {
         const rsa = children(parseDer(rawKey), TAG.SEQUENCE);
         if (rsa.length !== 2) throw new SyntaxError("RSAPublicKey needs 2 fields");
         const modulus = readUnsignedIntegerBytes(at(rsa, 0, "modulus"));
-        checkRsaStrength(bitLength(modulus), readInteger(at(rsa, 1, "exponent")));
+        if (!options.inspectOnly) {
+          checkRsaStrength(bitLength(modulus), readInteger(at(rsa, 1, "exponent")));
+        }
         return new PublicKey("rsa", copy, rawKey, bitLength(modulus));
       }
       throw new CosignError("KEY_UNSUPPORTED", `Unsupported public key algorithm "${oid}"`);

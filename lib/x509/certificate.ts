@@ -123,11 +123,14 @@ function malformed(message: string, cause?: unknown): CosignError {
 }
 
 /** Parse a DER certificate; malformed input raises `X509_MALFORMED`. */
-export function parseCertificate(der: Uint8Array): Certificate {
+export function parseCertificate(
+  der: Uint8Array,
+  options: { readonly inspectOnly?: boolean } = {},
+): Certificate {
   if (der.length > MAX_CERT_BYTES) throw malformed(`larger than ${MAX_CERT_BYTES} bytes`);
   const raw = Uint8Array.from(der) as Bytes;
   try {
-    return parseCertificateDer(raw);
+    return parseCertificateDer(raw, options);
   } catch (error) {
     if (isCosignError(error, "X509_MALFORMED") || isCosignError(error, "X509_UNSUPPORTED")) {
       throw error;
@@ -141,7 +144,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
   }
 }
 
-function parseCertificateDer(raw: Bytes): Certificate {
+function parseCertificateDer(raw: Bytes, options: { readonly inspectOnly?: boolean }): Certificate {
   const [tbsNode, algNode, sigNode, extra] = children(parseDer(raw), TAG.SEQUENCE);
   if (!tbsNode || !algNode || !sigNode || extra) throw new SyntaxError("expected 3 elements");
   expectTag(tbsNode, TAG.SEQUENCE, "tbsCertificate");
@@ -169,7 +172,7 @@ function parseCertificateDer(raw: Bytes): Certificate {
   const subject = parseName(at(fields, i++, "subject"));
   const spki = at(fields, i++, "subjectPublicKeyInfo");
   expectTag(spki, TAG.SEQUENCE, "subjectPublicKeyInfo");
-  const publicKey = PublicKey.fromSpki(spki.raw);
+  const publicKey = PublicKey.fromSpki(spki.raw, options);
   let extensions: Extension[] = [];
   for (; i < fields.length; i++) {
     const field = fields[i]!;

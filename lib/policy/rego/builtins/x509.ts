@@ -233,7 +233,8 @@ function parseAll(input: string): Certificate[] {
     ders = text.includes("-----BEGIN") ? fromPem(text) : splitDer(bytes);
   }
   if (ders.length > MAX_CERTS) throw new SyntaxError(`more than ${MAX_CERTS} certificates`);
-  return ders.map((d) => parseCertificate(d));
+  // Reading certificates is not trusting them: weak keys are shown, as Go's parser shows them.
+  return ders.map((d) => parseCertificate(d, { inspectOnly: true }));
 }
 
 /** The X.509 built-ins. */
