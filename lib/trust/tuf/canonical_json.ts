@@ -14,7 +14,7 @@
  * @module
  */
 
-import { utf8 } from "./_bytes.ts";
+import { utf8 } from "../../util/bytes.ts";
 
 /** Deepest nesting accepted. */
 export const MAX_CANONICAL_DEPTH = 64;
