@@ -48,8 +48,8 @@ function floorDiv(a: bigint, b: bigint): bigint {
   return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q;
 }
 
-/** Wall-clock fields of an instant at a UTC offset (seconds). */
-export interface Civil {
+/** A civil date and time, what Go's `time.Date` takes (fields may overflow). */
+export interface CivilFields {
   year: number;
   month: number;
   day: number;
@@ -57,6 +57,10 @@ export interface Civil {
   minute: number;
   second: number;
   nanos: number;
+}
+
+/** Wall-clock fields of an instant at a UTC offset (seconds). */
+export interface Civil extends CivilFields {
   /** 0 = Sunday. */
   weekday: number;
   /** Day of the year, 1-based. */
@@ -85,18 +89,7 @@ export function toCivil(ns: bigint, offset: number): Civil {
 }
 
 /** Nanoseconds of civil fields at an offset (fields may overflow, as Go's `time.Date`). */
-export function fromCivil(
-  c: {
-    year: number;
-    month: number;
-    day: number;
-    hour: number;
-    minute: number;
-    second: number;
-    nanos: number;
-  },
-  offset: number,
-): bigint {
+export function fromCivil(c: CivilFields, offset: number): bigint {
   // Normalize the month into the year first (Go: time.Date normalizes month, then day).
   const m0 = c.month - 1;
   const year = c.year + Math.floor(m0 / 12);
@@ -373,14 +366,7 @@ export function formatTime(ns: bigint, zone: Zone, layout: string): string {
 }
 
 /** The fields `time.Parse` fills, with Go's defaults (January 1 of year 1, midnight). */
-interface ParsedFields {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-  nanos: number;
+interface ParsedFields extends CivilFields {
   /** Day of the year, -1 when the layout has none. */
   yday: number;
 }
