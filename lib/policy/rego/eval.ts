@@ -148,13 +148,7 @@ export class Evaluator extends RuleEvaluator {
             : this.unifyValue(params[i] as Term, vals[i] as Value, f, ctx, () => bind(i + 1));
         bind(0);
       }
-      if (result === undefined && node.defaultRule !== undefined) {
-        const d = node.defaultRule;
-        this.evalTerm(d.value, new Array(d.nslots), ctx, (v) => {
-          result = v;
-          return true;
-        });
-      }
+      if (result === undefined) result = this.defaultValue(node, ctx);
     } finally {
       this.leave();
     }

@@ -197,13 +197,19 @@ export abstract class RuleEvaluator extends TermEvaluator {
         return constant;
       });
     }
-    if (result === undefined && node.defaultRule !== undefined) {
-      const d = node.defaultRule;
-      this.evalTerm(d.value, new Array(d.nslots), ctx, (v) => {
-        result = v;
-        return true;
-      });
-    }
+    // Not `??`: a rule whose value is null is defined.
+    return result === undefined ? this.defaultValue(node, ctx) : result;
+  }
+
+  /** The value of the node's default rule or function, if it has one (a constant). */
+  protected defaultValue(node: DataNode, ctx: Ctx): Value | undefined {
+    const d = node.defaultRule;
+    if (d === undefined) return undefined;
+    let result: Value | undefined;
+    this.evalTerm(d.value, new Array(d.nslots), ctx, (v) => {
+      result = v;
+      return true;
+    });
     return result;
   }
 

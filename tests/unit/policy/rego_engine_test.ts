@@ -318,6 +318,12 @@ Deno.test("results: sets become sorted arrays, non-string keys become JSON text"
   assert.ok(raw[0]?.expressions[0] instanceof RegoSet);
 });
 
+Deno.test("a rule or function whose value is null is defined: its default does not apply", () => {
+  const policy = "package p\ndefault a := 1\na := null if true\n" +
+    "default f(_) := 2\nf(x) := null if x > 0\nb := f(1)\nc := f(0)\n";
+  assert.deepEqual(ev(policy, "data.p"), [{ a: null, b: null, c: 2 }]);
+});
+
 // ---- hostile inputs ----
 
 Deno.test("hostile: a rule depending on itself is rego_recursion_error at compile time", () => {
