@@ -94,12 +94,15 @@ export const POLICY_COMMANDS: readonly CommandSpec[] = [
           "Run test cases in OPA's YAML format (the files of OPA's test/cases/testdata: cases\n" +
           "with modules, query, data, input or input_term, and want_result or want_error_code /\n" +
           "want_error) found in DIR and its subfolders (*.yaml, *.yml). Prints one line per\n" +
-          "case (ok or FAIL with the reason) and a summary; exits 1 when a case fails or a file\n" +
-          "cannot be read.",
+          "case (ok, FAIL or skip with the reason) and a summary; exits 1 when a case fails or\n" +
+          "a file cannot be read. --exceptions names a YAML file for a corpus that mixes\n" +
+          "syntaxes or holds known-bad cases: v0 (files, or folders ending in /, relative to\n" +
+          "DIR, written in Rego v0) and skip (FILE or FILE#NOTE to the reason it is skipped).",
         args: { min: 1, max: 1 },
         examples: [
           "dcosign policy test tests/policy-cases",
           "dcosign policy test --v0-compatible --quiet cases/",
+          "dcosign policy test --exceptions known.yaml opa/test/cases/testdata/v1",
         ],
         flags: [
           {
@@ -108,10 +111,16 @@ export const POLICY_COMMANDS: readonly CommandSpec[] = [
             description: "Parse the modules as Rego v0",
           },
           {
+            name: "exceptions",
+            type: "string",
+            value: "FILE",
+            description: "Files to parse as Rego v0 and cases to skip, with reasons (YAML)",
+          },
+          {
             name: "quiet",
             short: "q",
             type: "boolean",
-            description: "Print only failing cases and the summary",
+            description: "Print only failing and skipped cases and the summary",
           },
         ],
         load: async () => (await import("./test.ts")).policyTest,

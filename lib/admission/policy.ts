@@ -33,6 +33,7 @@ import {
   asWarning,
   disallowedFields,
   FieldErrors,
+  type FieldProblem,
   formatProblems,
   indexPath,
   invalidValue,
@@ -437,69 +438,68 @@ function parseSecretRef(raw: Record<string, unknown>, path: string, errors: Fiel
   return { name: name ?? "", ...(namespace !== undefined ? { namespace } : {}) };
 }
 
-function parseKeyRef(raw: unknown, path: string, errors: FieldErrors): KeyRef | undefined {
-  const fields = objectAt(raw, path, errors, ["data", "kms", "secretRef", "hashAlgorithm"]);
-  if (!fields) return undefined;
+/**
+ * The choice `key` and `keyless.ca-cert` share: exactly one of `data` (inline PEM, checked by
+ * `invalidData`), `kms` (a KMS URI) and `secretRef`.
+ */
+function parseKeySource(
+  fields: Fields,
+  path: string,
+  errors: FieldErrors,
+  invalidData: (data: string) => FieldProblem | undefined,
+): { data?: string; kms?: string; secretRef?: SecretRef } {
   const data = fields.string("data");
   const kms = fields.string("kms");
   const secret = fields.object("secretRef");
-  const hash = fields.string("hashAlgorithm");
   // knative names the three as lowercase paths (`...key.secretref`): keep its words.
   const oneOf = ["data", "kms", "secretref"].map((f) => joinPath(path, f));
-  if (data === undefined && kms === undefined && secret === undefined) {
-    errors.add(missingOneOf(...oneOf));
-  }
+  const given = [data, kms, secret].filter((v) => v !== undefined).length;
+  if (given === 0) errors.add(missingOneOf(...oneOf));
+  if (given > 1) errors.add(multipleOneOf(...oneOf));
+  const problem = data === undefined ? undefined : invalidData(data);
+  if (problem !== undefined) errors.add(problem);
+  if (kms !== undefined) validateKms(kms, fields.path("kms"), errors);
+  const secretRef = secret ? parseSecretRef(secret, fields.path("secretRef"), errors) : undefined;
+  return {
+    ...(data !== undefined ? { data } : {}),
+    ...(kms !== undefined ? { kms } : {}),
+    ...(secretRef ? { secretRef } : {}),
+  };
+}
+
+function parseKeyRef(raw: unknown, path: string, errors: FieldErrors): KeyRef | undefined {
+  const fields = objectAt(raw, path, errors, ["data", "kms", "secretRef", "hashAlgorithm"]);
+  if (!fields) return undefined;
+  const hash = fields.string("hashAlgorithm");
   let hashAlgorithm: KeyHashAlgorithm = "sha256";
   if (hash !== undefined) {
     const normalized = hash.trim().toLowerCase() as KeyHashAlgorithm;
     if (HASH_ALGORITHMS.includes(normalized)) hashAlgorithm = normalized;
     else errors.add(invalidValue(hash, fields.path("hashAlgorithm")));
   }
-  if (data !== undefined) {
-    if (kms !== undefined || secret !== undefined) errors.add(multipleOneOf(...oneOf));
+  const source = parseKeySource(fields, path, errors, (data) => {
     try {
       PublicKey.fromPem(data);
+      return undefined;
     } catch {
-      errors.add(invalidValue(data, fields.path("data")));
+      return invalidValue(data, fields.path("data"));
     }
-  } else if (kms !== undefined && secret !== undefined) {
-    errors.add(multipleOneOf(...oneOf));
-  }
-  if (kms !== undefined) validateKms(kms, fields.path("kms"), errors);
-  const secretRef = secret ? parseSecretRef(secret, fields.path("secretRef"), errors) : undefined;
-  return {
-    ...(data !== undefined ? { data } : {}),
-    ...(kms !== undefined ? { kms } : {}),
-    ...(secretRef ? { secretRef } : {}),
-    hashAlgorithm,
-  };
+  });
+  return { ...source, hashAlgorithm };
 }
 
 function parseCaCert(raw: unknown, path: string, errors: FieldErrors): CaCertRef | undefined {
   const fields = objectAt(raw, path, errors, ["data", "kms", "secretRef", "hashAlgorithm"]);
   if (!fields) return undefined;
-  const data = fields.string("data");
-  const kms = fields.string("kms");
-  const secret = fields.object("secretRef");
   fields.string("hashAlgorithm");
-  const oneOf = ["data", "kms", "secretref"].map((f) => joinPath(path, f));
-  const given = [data, kms, secret].filter((v) => v !== undefined).length;
-  if (given === 0) errors.add(missingOneOf(...oneOf));
-  if (given > 1) errors.add(multipleOneOf(...oneOf));
-  if (data !== undefined) {
+  return parseKeySource(fields, path, errors, (data) => {
     try {
-      if (parseCertificatesPem(data).length === 0) throw new SyntaxError("no certificate");
+      if (parseCertificatesPem(data).length > 0) return undefined;
     } catch {
-      errors.add(invalidValue(data, fields.path("data"), "expected PEM certificates"));
+      // reported below
     }
-  }
-  if (kms !== undefined) validateKms(kms, fields.path("kms"), errors);
-  const secretRef = secret ? parseSecretRef(secret, fields.path("secretRef"), errors) : undefined;
-  return {
-    ...(data !== undefined ? { data } : {}),
-    ...(kms !== undefined ? { kms } : {}),
-    ...(secretRef ? { secretRef } : {}),
-  };
+    return invalidValue(data, fields.path("data"), "expected PEM certificates");
+  });
 }
 
 function parseIdentity(raw: unknown, path: string, errors: FieldErrors): PolicyIdentity {

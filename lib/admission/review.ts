@@ -257,6 +257,39 @@ function isPolicyKind(request: AdmissionRequest): boolean {
     );
 }
 
+/**
+ * What a review asks both hooks to look at, decided once so that the validating and the mutating
+ * hook agree on it: a workload to check, a request to let through (`skip`), an object of a kind
+ * dcosign does not check (`unchecked`, with a warning), or an object that cannot be read as what
+ * it says it is (`invalid`, with the reason).
+ */
+type ReviewSubject =
+  | { readonly workload: Workload }
+  | { readonly skip: true }
+  | { readonly unchecked: string }
+  | { readonly invalid: string };
+
+function reviewSubject(request: AdmissionRequest): ReviewSubject {
+  if (skipReason(request)) return { skip: true };
+  const object = request.object;
+  if (!isRecord(object)) return { invalid: "the request has no object" };
+  const { apiVersion, kind } = object;
+  if (typeof apiVersion !== "string" || typeof kind !== "string") {
+    return { invalid: "the object has no apiVersion or kind" };
+  }
+  if (!isWorkloadKind(apiVersion, kind)) {
+    return { unchecked: `dcosign does not check ${kind} (${apiVersion}) objects` };
+  }
+  let workload: Workload;
+  try {
+    workload = readWorkload(object);
+  } catch (error) {
+    return { invalid: errorMessage(error) };
+  }
+  if (workload.deleting || scalingDown(request, workload)) return { skip: true };
+  return { workload };
+}
+
 /** Validate a ClusterImagePolicy being created or updated (the CRD's validating webhook). */
 function validatePolicyObject(request: AdmissionRequest): ReviewAnswer {
   try {
@@ -320,24 +353,11 @@ export async function answerValidation(
   });
   if (skipReason(request)) return allow("skipped");
   if (isPolicyKind(request)) return validatePolicyObject(request);
-  const object = request.object;
-  if (!isRecord(object)) {
-    return deny(uid, "validation failed: the request has no object");
-  }
-  const { apiVersion, kind } = object;
-  if (typeof apiVersion !== "string" || typeof kind !== "string") {
-    return deny(uid, "validation failed: the object has no apiVersion or kind");
-  }
-  if (!isWorkloadKind(apiVersion, kind)) {
-    return allow("skipped", [`dcosign does not check ${kind} (${apiVersion}) objects`]);
-  }
-  let workload: Workload;
-  try {
-    workload = readWorkload(object);
-  } catch (error) {
-    return deny(uid, `validation failed: ${errorMessage(error)}`);
-  }
-  if (workload.deleting || scalingDown(request, workload)) return allow("skipped");
+  const subject = reviewSubject(request);
+  if ("skip" in subject) return allow("skipped");
+  if ("invalid" in subject) return deny(uid, `validation failed: ${subject.invalid}`);
+  if ("unchecked" in subject) return allow("skipped", [subject.unchecked]);
+  const { workload } = subject;
   try {
     const decision = await controller.checkWorkload(workload);
     const errors = formatProblems(decision.problems.filter((p) => p.level === "error"));
@@ -419,17 +439,10 @@ export async function answerMutation(
     body: review({ uid, allowed: true }),
     outcome: "skipped",
   };
-  if (skipReason(request) || !isRecord(request.object)) return allow;
-  const { apiVersion, kind } = request.object;
-  if (typeof apiVersion !== "string" || typeof kind !== "string") return allow;
-  if (!isWorkloadKind(apiVersion, kind)) return allow;
-  let workload: Workload;
-  try {
-    workload = readWorkload(request.object);
-  } catch {
-    return allow; // the validating hook explains what is wrong with it
-  }
-  if (workload.deleting || scalingDown(request, workload)) return allow;
+  // What is not a readable workload is left alone: the validating hook explains it.
+  const subject = reviewSubject(request);
+  if (!("workload" in subject)) return allow;
+  const { workload } = subject;
   const resolved = await controller.resolveTags(workload.images.map((i) => i.image));
   const patch: PatchOperation[] = [];
   for (const item of workload.images) {

@@ -1,11 +1,19 @@
 /**
  * Test cases in OPA's YAML format (`test/cases/testdata/**` in open-policy-agent/opa), the format
- * `dcosign policy test` runs: a file is `cases: [...]`, each case a `note`, a `query`, `modules`
- * (Rego sources, named `test-<i>.rego` as OPA's runner names them), `data`, `input` (or
- * `input_term`, a Rego term evaluated to give the input), and the expectation: `want_result` (a
- * list of binding maps, one per result, compared as a multiset; sets as arrays, in order after
- * sorting when `sort_bindings` is set) or `want_error_code` / `want_error` (OPA's error code
- * name, a substring of the message); `strict_error` turns built-in errors into failures.
+ * `dcosign policy test` runs and the one runner of them (the conformance test runs OPA's corpus
+ * through it, and regorus's cases through an adapter over {@link evaluateOpaCase}).
+ *
+ * A file is `cases: [...]`, each case a `note`, a `query`, `modules` (Rego sources, named
+ * `test-<i>.rego` as OPA's runner names them), `data`, `input` (or `input_term`, a Rego term
+ * evaluated to give the input), and the expectation: `want_result` (a list of binding maps, one
+ * per result, compared as a multiset; sets as arrays, in order after sorting when `sort_bindings`
+ * is set) or `want_error_code` / `want_error` (OPA's error code name, a substring of the
+ * message); `strict_error` turns built-in errors into failures.
+ *
+ * OPA picks the syntax by folder (`testdata/v0`, `testdata/v1`) and has no way to skip a case;
+ * a corpus that mixes syntaxes or holds cases known to be wrong says so in an exceptions file
+ * ({@link parseOpaCaseExceptions}): the files written in Rego v0, and the cases skipped, each
+ * with its reason.
  *
  * @module
  */
@@ -19,6 +27,8 @@ import {
   RegoError,
   RegoObject,
   type RegoSyntax,
+  type RegoValueResult,
+  type SourceLocation,
   stringifyJson,
   toJson,
   type Value,
@@ -30,7 +40,9 @@ export interface OpaCase {
   readonly note: string;
   readonly query: string;
   readonly modules: readonly string[];
+  /** The base document: JSON-like, or Rego values (sets, objects with non-string keys). */
   readonly data?: unknown;
+  /** The input document, as `data`. */
   readonly input?: unknown;
   /** A Rego term whose value is the input. */
   readonly inputTerm?: string;
@@ -119,18 +131,65 @@ export function parseOpaCases(text: string, options: ParseOpaCasesOptions = {}):
   });
 }
 
-/** Options of {@link runOpaCase}. */
-export interface RunOpaCaseOptions {
+/** Options of {@link evaluateOpaCase}. */
+export interface EvaluateOpaCaseOptions {
   /** Syntax of the modules (default `"v1"`, as OPA's v1 cases). */
   readonly syntax?: RegoSyntax;
-  /** The clock `time.now_ns` reads (default: now). */
-  readonly now?: Date;
+  /** The clock `time.now_ns` reads: a Date or nanoseconds since the epoch (default: now). */
+  readonly now?: Date | bigint;
+  /** The file name of module `index` in error locations (default `test-<index>.rego`). */
+  readonly moduleName?: (index: number) => string;
+  /** Receives what `print()` writes (default: discarded). */
+  readonly print?: (message: string, location: SourceLocation) => void;
 }
 
-/** The outcome of one case: `reason` says why it failed. */
+/**
+ * Compile a case's modules and evaluate its query, without looking at the expectation: the
+ * results as Rego values, or the `RegoError` thrown. {@link runOpaCase} compares them with the
+ * case's expectation; other harnesses (regorus's) compare them their own way.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { evaluateOpaCase, parseOpaCases } from "./opa_cases.ts";
+ *
+ * const [c] = parseOpaCases('cases: [{note: t/sum, query: "x := sum([1, 2])"}]');
+ * assert.equal(evaluateOpaCase(c!)[0]?.bindings.get("x"), 3);
+ * ```
+ */
+export function evaluateOpaCase(
+  c: OpaCase,
+  options: EvaluateOpaCaseOptions = {},
+): RegoValueResult[] {
+  const name = options.moduleName ?? ((i: number) => `test-${i}.rego`);
+  const policy = compileRego(
+    c.modules.map((source, i) => ({ name: name(i), source })),
+    { syntax: options.syntax ?? "v1" },
+  );
+  let input = c.input;
+  if (c.inputTerm !== undefined) {
+    const [term] = policy.evaluateValues(`__input__ := ${c.inputTerm}`);
+    input = term?.bindings.get("__input__");
+  }
+  return policy.evaluateValues(c.query, {
+    data: c.data ?? {},
+    strict: c.strictError,
+    ...(input === undefined ? {} : { input }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.print === undefined ? {} : { print: options.print }),
+  });
+}
+
+/** Options of {@link runOpaCase}. */
+export interface RunOpaCaseOptions extends EvaluateOpaCaseOptions {
+  /** Do not run the case, for this reason (from an exceptions file): the outcome is a skip. */
+  readonly skip?: string;
+}
+
+/** The outcome of one case: `reason` says why it failed or was skipped. */
 export type OpaCaseOutcome =
-  | { readonly note: string; readonly pass: true }
-  | { readonly note: string; readonly pass: false; readonly reason: string };
+  | { readonly note: string; readonly status: "pass" }
+  | { readonly note: string; readonly status: "fail" | "skip"; readonly reason: string };
 
 function sortArrays(v: Value): Value {
   return Array.isArray(v) ? [...v].sort(compareValues) : v;
@@ -158,30 +217,17 @@ function show(values: Value[]): string {
  *     want_result: [{n: 2}]
  * `);
  * const outcome = runOpaCase(c!);
- * assert.equal(outcome.pass, false);
- * assert.match(!outcome.pass ? outcome.reason : "", /got \[\{"n":3\}\], want \[\{"n":2\}\]/);
+ * assert.equal(outcome.status, "fail");
+ * assert.match("reason" in outcome ? outcome.reason : "", /got \[\{"n":3\}\], want \[\{"n":2\}\]/);
  * ```
  */
 export function runOpaCase(c: OpaCase, options: RunOpaCaseOptions = {}): OpaCaseOutcome {
-  const fail = (reason: string): OpaCaseOutcome => ({ note: c.note, pass: false, reason });
+  if (options.skip !== undefined) return { note: c.note, status: "skip", reason: options.skip };
+  const fail = (reason: string): OpaCaseOutcome => ({ note: c.note, status: "fail", reason });
   const expectError = c.wantErrorCode !== undefined || c.wantError !== undefined;
   let results: Value[];
   try {
-    const policy = compileRego(
-      c.modules.map((source, i) => ({ name: `test-${i}.rego`, source })),
-      { syntax: options.syntax ?? "v1" },
-    );
-    let input = c.input;
-    if (c.inputTerm !== undefined) {
-      const [term] = policy.evaluateValues(`__input__ := ${c.inputTerm}`);
-      input = term?.bindings.get("__input__");
-    }
-    results = policy.evaluateValues(c.query, {
-      data: c.data ?? {},
-      strict: c.strictError,
-      ...(input === undefined ? {} : { input }),
-      ...(options.now ? { now: options.now } : {}),
-    }).map((r) =>
+    results = evaluateOpaCase(c, options).map((r) =>
       new RegoObject(
         [...r.bindings].map(([k, v]) => {
           const json = fromJson(toJson(v));
@@ -200,7 +246,7 @@ export function runOpaCase(c: OpaCase, options: RunOpaCaseOptions = {}): OpaCase
     if (c.wantError !== undefined && !error.message.includes(c.wantError)) {
       return fail(`error "${error.message}" does not contain "${c.wantError}"`);
     }
-    return { note: c.note, pass: true };
+    return { note: c.note, status: "pass" };
   }
   if (expectError) {
     return fail(`want error ${c.wantErrorCode ?? c.wantError}, got ${show(results)}`);
@@ -223,5 +269,5 @@ export function runOpaCase(c: OpaCase, options: RunOpaCaseOptions = {}): OpaCase
   if (got.length !== wanted.length || got.some((g, i) => !equalValues(g, wanted[i] as Value))) {
     return fail(`got ${show(results)}, want ${show(want)}`);
   }
-  return { note: c.note, pass: true };
+  return { note: c.note, status: "pass" };
 }

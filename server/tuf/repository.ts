@@ -29,6 +29,9 @@ import { TufSigningKey, type TufSigningKeyType } from "./keys.ts";
 /** Error codes raised here. */
 export type TufRepositoryErrorCode = "SERVER_TUF_STATE";
 
+/** The TUF specification version the metadata states. */
+const SPEC_VERSION = "1.0.31";
+
 const ROLES: readonly TufRoleName[] = ["root", "timestamp", "snapshot", "targets"];
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -487,7 +490,17 @@ export class TufRepository {
     return `targets/${name.slice(0, slash + 1)}${sha256}.${name.slice(slash + 1)}`;
   }
 
-  #next(role: TufRoleName, options: TufWriteOptions): { version: number; expires: string } {
+  /**
+   * The next version of `role`'s metadata: its version and expiry advanced (or as `options`
+   * say), `fields` signed under the common header (`_type`, `spec_version`, `version`,
+   * `expires`) with `keys`, kept as the role's current `signed`.
+   */
+  async #sign(
+    role: TufRoleName,
+    options: TufWriteOptions,
+    fields: Record<string, unknown>,
+    keys: readonly TufSigningKey[],
+  ): Promise<{ version: number; bytes: Uint8Array<ArrayBuffer> }> {
     const version = options.versions?.[role] ?? this.#state.versions[role] + 1;
     const expiresAt = options.expires?.[role]?.getTime() ??
       this.#now().getTime() + this.#state.expiry[role];
@@ -496,7 +509,21 @@ export class TufRepository {
       versions: { ...this.#state.versions, [role]: version },
       expiresAt: { ...this.#state.expiresAt, [role]: expiresAt },
     };
-    return { version, expires: tufTime(expiresAt) };
+    const signed = {
+      _type: role,
+      spec_version: SPEC_VERSION,
+      version,
+      expires: tufTime(expiresAt),
+      ...fields,
+    };
+    const bytes = await TufRepository.#envelope(signed, keys);
+    this.#signed.set(role, signed);
+    return { version, bytes };
+  }
+
+  /** Where a role's metadata is published: version-prefixed under consistent snapshots. */
+  #metadataPath(role: "targets" | "snapshot", version: number): string {
+    return this.#state.consistentSnapshot ? `${version}.${role}.json` : `${role}.json`;
   }
 
   async #writeRoot(
@@ -507,7 +534,6 @@ export class TufRepository {
       signWithNew?: boolean;
     },
   ): Promise<void> {
-    const { version, expires } = this.#next("root", options);
     const keys: Record<string, unknown> = {};
     const roles: Record<string, unknown> = {};
     for (const role of ROLES) {
@@ -517,71 +543,49 @@ export class TufRepository {
         threshold: this.#state.thresholds[role],
       };
     }
-    const signed = {
-      _type: "root",
-      spec_version: "1.0.31",
-      version,
-      expires,
-      consistent_snapshot: this.#state.consistentSnapshot,
-      keys,
-      roles,
-    };
     const signers = [
       ...(signing.signWithOld !== false ? signing.oldRootKeys ?? [] : []),
       ...(signing.signWithNew !== false ? this.#keys.root : []),
     ];
-    const bytes = await TufRepository.#envelope(signed, signers);
-    this.#signed.set("root", signed);
+    const { version, bytes } = await this.#sign("root", options, {
+      consistent_snapshot: this.#state.consistentSnapshot,
+      keys,
+      roles,
+    }, signers);
+    // Every root is kept by version (clients walk the chain), the latest also as root.json.
     await this.#put(`${version}.root.json`, bytes);
     await this.#put("root.json", bytes);
     await this.#saveState();
   }
 
   async #writeTargets(options: TufWriteOptions): Promise<void> {
-    const { version, expires } = this.#next("targets", options);
     const targets: Record<string, unknown> = {};
     for (const [name, entry] of Object.entries(this.#state.targets)) {
       targets[name] = { length: entry.length, hashes: { sha256: entry.sha256 } };
     }
-    const signed = { _type: "targets", spec_version: "1.0.31", version, expires, targets };
-    const bytes = await TufRepository.#envelope(signed, this.#keys.targets);
-    this.#signed.set("targets", signed);
-    await this.#put(
-      this.#state.consistentSnapshot ? `${version}.targets.json` : "targets.json",
-      bytes,
+    const { version, bytes } = await this.#sign(
+      "targets",
+      options,
+      { targets },
+      this.#keys.targets,
     );
+    await this.#put(this.#metadataPath("targets", version), bytes);
     await this.#writeSnapshot(options);
   }
 
   async #writeSnapshot(options: TufWriteOptions): Promise<void> {
-    const { version, expires } = this.#next("snapshot", options);
-    const signed = {
-      _type: "snapshot",
-      spec_version: "1.0.31",
-      version,
-      expires,
+    const { version, bytes } = await this.#sign("snapshot", options, {
       meta: { "targets.json": { version: this.#state.versions.targets } },
-    };
-    const bytes = await TufRepository.#envelope(signed, this.#keys.snapshot);
-    this.#signed.set("snapshot", signed);
-    await this.#put(
-      this.#state.consistentSnapshot ? `${version}.snapshot.json` : "snapshot.json",
-      bytes,
-    );
+    }, this.#keys.snapshot);
+    await this.#put(this.#metadataPath("snapshot", version), bytes);
     await this.#writeTimestamp(options);
   }
 
   async #writeTimestamp(options: TufWriteOptions): Promise<void> {
-    const { version, expires } = this.#next("timestamp", options);
-    const snapshotFile = this.#state.consistentSnapshot
-      ? `${this.#state.versions.snapshot}.snapshot.json`
-      : "snapshot.json";
-    const snapshot = this.#files.get(snapshotFile)!;
-    const signed = {
-      _type: "timestamp",
-      spec_version: "1.0.31",
-      version,
-      expires,
+    const snapshot = this.#files.get(
+      this.#metadataPath("snapshot", this.#state.versions.snapshot),
+    )!;
+    const { bytes } = await this.#sign("timestamp", options, {
       meta: {
         "snapshot.json": {
           version: this.#state.versions.snapshot,
@@ -589,9 +593,7 @@ export class TufRepository {
           hashes: { sha256: await sha256Hex(snapshot) },
         },
       },
-    };
-    const bytes = await TufRepository.#envelope(signed, this.#keys.timestamp);
-    this.#signed.set("timestamp", signed);
+    }, this.#keys.timestamp);
     await this.#put("timestamp.json", bytes);
     await this.#saveState();
   }

@@ -1,12 +1,12 @@
 /**
  * The evaluation context (what `with` changes: input, replaced `data` paths, replaced
- * functions) with the rule cache that is valid under it, and the value selections the
- * evaluator uses (`lookup`, `setPath`).
+ * functions) with the rule cache that is valid under it, the context a `with` builds
+ * ({@link withContext}), and the value selections the evaluator uses (`lookup`, `setPath`).
  *
  * @module
  */
 
-import type { CallTarget } from "./ast.ts";
+import type { CallTarget, With } from "./ast.ts";
 import type { DataNode } from "./compile.ts";
 import { EMPTY_OBJECT, RegoObject, RegoSet, type Value } from "./value.ts";
 
@@ -87,4 +87,52 @@ export function lookup(v: Value | undefined, key: Value): Value | undefined {
     return v[key];
   }
   return undefined;
+}
+
+/**
+ * The context under an expression's `with` modifiers, given each one's value: `input` paths are
+ * replaced, `data` paths overridden (a replacement under an existing one is folded into it, one
+ * above existing ones replaces them), functions replaced by a value or another function. A
+ * modifier with no resolved target changes nothing.
+ */
+export function withContext(ctx: Ctx, withs: readonly With[], values: readonly Value[]): Ctx {
+  let input = ctx.input;
+  let overrides = [...ctx.overrides];
+  const mocks = new Map(ctx.mocks);
+  withs.forEach((w, j) => {
+    const v = values[j] as Value;
+    const r = w.resolved;
+    if (r === undefined) return;
+    switch (r.kind) {
+      case "input":
+        input = setPath(input, r.path, v);
+        break;
+      case "data": {
+        // A replacement under an existing one is folded into it.
+        const outer = overrides.findLast((o) =>
+          o.path.length < r.path.length && o.path.every((p, j2) => p === r.path[j2])
+        );
+        if (outer !== undefined) {
+          overrides = overrides.filter((o) => o !== outer);
+          overrides.push({
+            path: outer.path,
+            value: setPath(outer.value, r.path.slice(outer.path.length), v),
+          });
+        } else {
+          overrides = overrides.filter((o) =>
+            !(o.path.length >= r.path.length && r.path.every((p, j2) => p === o.path[j2]))
+          );
+          overrides.push({ path: r.path, value: v });
+        }
+        break;
+      }
+      case "function":
+        mocks.set(
+          mockKey(r.target),
+          w.replacement === undefined ? { value: v } : { target: w.replacement },
+        );
+        break;
+    }
+  });
+  return new Ctx(input, overrides, mocks);
 }

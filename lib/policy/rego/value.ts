@@ -265,23 +265,18 @@ export function keyOf(v: Value): unknown {
   return "\0" + canonical(v);
 }
 
-/** The Rego type name of a value. */
-export function typeName(v: Value): TypeName {
-  if (v === null) return "null";
-  switch (typeof v) {
-    case "boolean":
-      return "boolean";
-    case "number":
-    case "bigint":
-      return "number";
-    case "string":
-      return "string";
-  }
-  if (v instanceof RegoSet) return "set";
-  if (v instanceof RegoObject) return "object";
-  return "array";
-}
+/** The type names in OPA's order of types (`ast.Compare`), indexed by {@link typeRank}. */
+const TYPE_NAMES: readonly TypeName[] = [
+  "null",
+  "boolean",
+  "number",
+  "string",
+  "array",
+  "object",
+  "set",
+];
 
+/** A value's place in OPA's order of types: null < boolean < number < string < array < object < set. */
 function typeRank(v: Value): number {
   if (v === null) return 0;
   switch (typeof v) {
@@ -296,6 +291,11 @@ function typeRank(v: Value): number {
   if (v instanceof RegoSet) return 6;
   if (v instanceof RegoObject) return 5;
   return 4;
+}
+
+/** The Rego type name of a value. */
+export function typeName(v: Value): TypeName {
+  return TYPE_NAMES[typeRank(v)] as TypeName;
 }
 
 /** Compare two numbers. */
@@ -332,6 +332,16 @@ export function compareStrings(a: string, b: string): number {
   return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
 }
 
+/** Two sequences of values compared element by element, then by length. */
+function compareSequences(x: readonly Value[], y: readonly Value[]): number {
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    const c = compareValues(x[i] as Value, y[i] as Value);
+    if (c !== 0) return c;
+  }
+  return x.length < y.length ? -1 : x.length > y.length ? 1 : 0;
+}
+
 /** OPA's total order over values. */
 export function compareValues(a: Value, b: Value): number {
   if (a === b) return 0;
@@ -342,21 +352,13 @@ export function compareValues(a: Value, b: Value): number {
     case 0:
       return 0;
     case 1:
-      return a === b ? 0 : a === false ? -1 : 1;
+      return a === false ? -1 : 1;
     case 2:
       return compareNumbers(a as RegoNumber, b as RegoNumber);
     case 3:
       return compareStrings(a as string, b as string);
-    case 4: {
-      const x = a as readonly Value[];
-      const y = b as readonly Value[];
-      const n = Math.min(x.length, y.length);
-      for (let i = 0; i < n; i++) {
-        const c = compareValues(x[i] as Value, y[i] as Value);
-        if (c !== 0) return c;
-      }
-      return x.length < y.length ? -1 : x.length > y.length ? 1 : 0;
-    }
+    case 4:
+      return compareSequences(a as readonly Value[], b as readonly Value[]);
     case 5: {
       const x = (a as RegoObject).sorted();
       const y = (b as RegoObject).sorted();
@@ -364,23 +366,14 @@ export function compareValues(a: Value, b: Value): number {
       for (let i = 0; i < n; i++) {
         const [ka, va] = x[i] as [Value, Value];
         const [kb, vb] = y[i] as [Value, Value];
-        const c = compareValues(ka, kb);
-        if (c !== 0) return c;
-        const d = compareValues(va, vb);
-        if (d !== 0) return d;
-      }
-      return x.length < y.length ? -1 : x.length > y.length ? 1 : 0;
-    }
-    default: {
-      const x = (a as RegoSet).sorted();
-      const y = (b as RegoSet).sorted();
-      const n = Math.min(x.length, y.length);
-      for (let i = 0; i < n; i++) {
-        const c = compareValues(x[i] as Value, y[i] as Value);
+        const c = compareValues(ka, kb) || compareValues(va, vb);
         if (c !== 0) return c;
       }
       return x.length < y.length ? -1 : x.length > y.length ? 1 : 0;
     }
+    default:
+      // Sets compare as their sorted elements.
+      return compareSequences((a as RegoSet).sorted(), (b as RegoSet).sorted());
   }
 }
 
@@ -481,22 +474,26 @@ export interface StringifyOptions {
   readonly escapeHtml?: boolean;
 }
 
+/** The text of a scalar, the same in JSON and in Rego source. */
+function formatScalar(v: null | boolean | RegoNumber | string, escapeHtml: boolean): string {
+  if (v === null) return "null";
+  switch (typeof v) {
+    case "boolean":
+      return v ? "true" : "false";
+    case "string":
+      return quoteJsonString(v, escapeHtml);
+    default:
+      return formatNumber(v);
+  }
+}
+
 /** JSON text of a JSON value, exact for bigints, with Go's `encoding/json` string escaping. */
 export function stringifyJson(v: JsonValue, options: StringifyOptions = {}): string {
   const indent = options.indent ?? "";
   const prefix = options.prefix ?? "";
   const html = options.escapeHtml ?? true;
   const go = (x: JsonValue, level: number): string => {
-    if (x === null) return "null";
-    switch (typeof x) {
-      case "boolean":
-        return x ? "true" : "false";
-      case "number":
-      case "bigint":
-        return formatNumber(x);
-      case "string":
-        return quoteJsonString(x, html);
-    }
+    if (x === null || typeof x !== "object") return formatScalar(x, html);
     const nl = indent === "" ? "" : "\n" + prefix + indent.repeat(level + 1);
     const end = indent === "" ? "" : "\n" + prefix + indent.repeat(level);
     if (Array.isArray(x)) {
@@ -547,16 +544,7 @@ export function quoteJsonString(s: string, escapeHtml = true): string {
  * composite values: `[1, "a"]`, `{"a": 1}`, `{1, 2}`, `set()`.
  */
 export function formatValue(v: Value): string {
-  if (v === null) return "null";
-  switch (typeof v) {
-    case "boolean":
-      return v ? "true" : "false";
-    case "number":
-    case "bigint":
-      return formatNumber(v);
-    case "string":
-      return quoteJsonString(v, false);
-  }
+  if (v === null || typeof v !== "object") return formatScalar(v, false);
   if (v instanceof RegoSet) {
     if (v.size === 0) return "set()";
     return "{" + v.sorted().map(formatValue).join(", ") + "}";

@@ -152,30 +152,29 @@ function readSignatureList<T>(
 
 type BodyReader = (spec: JsonRecord) => Omit<EntryBody, "kind" | "apiVersion">;
 
+/**
+ * What `hashedrekord` and `rekord` both carry at the same paths: `spec.data.hash`, and one
+ * signature `spec.signature.content` by the PEM key or certificate `spec.signature.publicKey`.
+ */
+const readSignedDigest: BodyReader = (spec) => {
+  const signature = asRecord(spec.signature, "spec.signature");
+  const key = asRecord(signature.publicKey, "spec.signature.publicKey");
+  return {
+    digest: readHexDigest(asRecord(spec.data, "spec.data").hash, "spec.data.hash"),
+    signatures: [{
+      signature: nonEmptyBase64(signature.content, "spec.signature.content"),
+      ...readPemVerifier(key.content, "spec.signature.publicKey.content"),
+    }],
+  };
+};
+
 const READERS: Record<string, BodyReader> = {
-  "hashedrekord/0.0.1": (spec) => {
-    const signature = asRecord(spec.signature, "spec.signature");
-    const key = asRecord(signature.publicKey, "spec.signature.publicKey");
-    return {
-      digest: readHexDigest(asRecord(spec.data, "spec.data").hash, "spec.data.hash"),
-      signatures: [{
-        signature: nonEmptyBase64(signature.content, "spec.signature.content"),
-        ...readPemVerifier(key.content, "spec.signature.publicKey.content"),
-      }],
-    };
-  },
+  "hashedrekord/0.0.1": readSignedDigest,
   "rekord/0.0.1": (spec) => {
     const signature = asRecord(spec.signature, "spec.signature");
     const format = asString(signature.format, "spec.signature.format");
     if (format !== "x509") throw new SyntaxError(`spec.signature.format: "${format}" unsupported`);
-    const key = asRecord(signature.publicKey, "spec.signature.publicKey");
-    return {
-      digest: readHexDigest(asRecord(spec.data, "spec.data").hash, "spec.data.hash"),
-      signatures: [{
-        signature: nonEmptyBase64(signature.content, "spec.signature.content"),
-        ...readPemVerifier(key.content, "spec.signature.publicKey.content"),
-      }],
-    };
+    return readSignedDigest(spec);
   },
   "dsse/0.0.1": (spec) => ({
     envelopeHash: readHexDigest(spec.envelopeHash, "spec.envelopeHash"),

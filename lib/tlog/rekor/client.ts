@@ -11,8 +11,13 @@
  * @module
  */
 
-import { readAtMost } from "../../util/read_bounded.ts";
-import { asArray, asRecord, asString, isRecord } from "../../util/json.ts";
+import {
+  errorAnswerDetail,
+  fetchFromRekor,
+  readRekorAnswer,
+  rekorBaseUrl,
+} from "../_rekor_http.ts";
+import { asArray, asRecord, asString } from "../../util/json.ts";
 import { decodePem } from "../../util/pem.ts";
 import { CosignError, errorMessage } from "../../errors.ts";
 import { MAX_PROOF_HASHES } from "../merkle.ts";
@@ -93,10 +98,7 @@ export type RekorRetrieveQuery =
 const SEARCH_HASH = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}|sha1:[0-9a-f]{40})$/;
 
 async function readBounded(response: Response, max: number): Promise<string> {
-  const bytes = await readAtMost(response, max);
-  if (bytes === undefined) {
-    throw new CosignError("REKOR_RESPONSE_TOO_LARGE", `Rekor response exceeds ${max} bytes`);
-  }
+  const bytes = await readRekorAnswer(response, max, "Rekor response");
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch (cause) {
@@ -151,16 +153,7 @@ export class RekorClient {
 
   /** A client for `options.baseUrl`; throws `TypeError` for a URL that is not http(s). */
   constructor(options: RekorClientOptions) {
-    let url: URL;
-    try {
-      url = new URL(options.baseUrl);
-    } catch (cause) {
-      throw new TypeError(`Invalid Rekor URL "${options.baseUrl}"`, { cause });
-    }
-    if (url.protocol !== "https:" && url.protocol !== "http:") {
-      throw new TypeError(`Invalid Rekor URL "${options.baseUrl}": not http(s)`);
-    }
-    this.#base = url.href.replace(/\/+$/, "");
+    this.#base = rekorBaseUrl(options.baseUrl, "Rekor");
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#max = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
   }
@@ -170,26 +163,14 @@ export class RekorClient {
     path: string,
     body?: unknown,
   ): Promise<{ status: number; json: unknown; location: string | null }> {
-    let response: Response;
-    try {
-      response = await this.#fetch(`${this.#base}${path}`, {
-        method,
-        redirect: "error",
-        headers: {
-          accept: "application/json",
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        ...(body === undefined ? {} : { body: encodeExactJson(body) }),
-      });
-    } catch (cause) {
-      throw new CosignError(
-        "REKOR_HTTP_ERROR",
-        `Cannot reach Rekor at "${this.#base}": ${errorMessage(cause)}`,
-        {
-          cause,
-        },
-      );
-    }
+    const response = await fetchFromRekor(this.#fetch, `${this.#base}${path}`, {
+      method,
+      headers: {
+        accept: "application/json",
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: encodeExactJson(body) }),
+    }, { log: "Rekor", base: this.#base });
     const text = await readBounded(response, this.#max);
     let json: unknown;
     try {
@@ -199,12 +180,11 @@ export class RekorClient {
     }
     const ok = response.ok || (response.status === 409 && method === "POST");
     if (!ok) {
-      const message = isRecord(json) && typeof json.message === "string"
-        ? `: ${json.message.slice(0, 200)}`
-        : "";
       throw new CosignError(
         response.status === 404 ? "REKOR_NOT_FOUND" : "REKOR_HTTP_ERROR",
-        `Rekor ${method} ${path.split("?")[0]} answered ${response.status}${message}`,
+        `Rekor ${method} ${path.split("?")[0]} answered ${response.status}${
+          errorAnswerDetail(json)
+        }`,
       );
     }
     return { status: response.status, json, location: response.headers.get("location") };

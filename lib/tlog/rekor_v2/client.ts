@@ -15,7 +15,12 @@
 
 import { type Bytes, equalBytes, toHex } from "../../util/bytes.ts";
 import { parseJson } from "../../util/json.ts";
-import { readAtMost } from "../../util/read_bounded.ts";
+import {
+  errorAnswerDetail,
+  fetchFromRekor,
+  readRekorAnswer,
+  rekorBaseUrl,
+} from "../_rekor_http.ts";
 import { CosignError, errorMessage } from "../../errors.ts";
 import { parseTlogEntry } from "../../bundle/model.ts";
 import { type Checkpoint, MAX_CHECKPOINT_BYTES, verifyCheckpoint } from "../checkpoint.ts";
@@ -116,43 +121,23 @@ export class RekorV2Client {
 
   /** A client for `options.baseUrl`; throws `TypeError` for a URL that is not http(s). */
   constructor(options: RekorV2ClientOptions) {
-    let url: URL;
-    try {
-      url = new URL(options.baseUrl);
-    } catch (cause) {
-      throw new TypeError(`Invalid Rekor v2 URL "${options.baseUrl}"`, { cause });
-    }
-    if (url.protocol !== "https:" && url.protocol !== "http:") {
-      throw new TypeError(`Invalid Rekor v2 URL "${options.baseUrl}": not http(s)`);
-    }
+    const base = rekorBaseUrl(options.baseUrl, "Rekor v2");
     if (options.log.logId.length !== 32) throw new TypeError("A log ID is 32 bytes");
-    this.#base = url.href.replace(/\/+$/, "");
+    this.#base = base;
     this.#log = options.log;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#max = options.maxResponseBytes ?? MAX_V2_RESPONSE_BYTES;
   }
 
-  async #send(path: string, init: RequestInit): Promise<Response> {
-    try {
-      return await this.#fetch(`${this.#base}/${path}`, { ...init, redirect: "error" });
-    } catch (cause) {
-      throw new CosignError(
-        "REKOR_HTTP_ERROR",
-        `Cannot reach Rekor v2 at "${this.#base}": ${errorMessage(cause)}`,
-        { cause },
-      );
-    }
+  #send(path: string, init: RequestInit): Promise<Response> {
+    return fetchFromRekor(this.#fetch, `${this.#base}/${path}`, init, {
+      log: "Rekor v2",
+      base: this.#base,
+    });
   }
 
-  async #read(response: Response, max: number, what: string): Promise<Bytes> {
-    const bytes = await readAtMost(response, max);
-    if (bytes === undefined) {
-      throw new CosignError(
-        "REKOR_RESPONSE_TOO_LARGE",
-        `Rekor v2 ${what} exceeds ${max} bytes`,
-      );
-    }
-    return bytes;
+  #read(response: Response, max: number, what: string): Promise<Bytes> {
+    return readRekorAnswer(response, max, `Rekor v2 ${what}`);
   }
 
   async #get(path: string, max: number, what: string): Promise<Bytes> {
@@ -193,10 +178,7 @@ export class RekorV2Client {
     if (response.status !== 201 && response.status !== 200) {
       let detail = "";
       try {
-        const json = parseJson(bytes, "error");
-        if (typeof json === "object" && json !== null && "message" in json) {
-          detail = `: ${String(json.message).slice(0, 200)}`;
-        }
+        detail = errorAnswerDetail(parseJson(bytes, "error"));
       } catch {
         // not JSON: the status says enough
       }

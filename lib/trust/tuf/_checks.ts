@@ -7,9 +7,12 @@
  * @module
  */
 
-import { digest, TUF_HASHES, type TufHashName } from "./_bytes.ts";
+import { digest, type HashName } from "../../util/bytes.ts";
 import { TUF_FIX, tufError } from "./errors.ts";
 import type { TufMetadata, TufMetaFile, TufRoleName } from "./metadata.ts";
+
+/** The hash algorithms a TUF `hashes` object may name that this client can check. */
+const TUF_HASHES = ["sha256", "sha384", "sha512"] as const satisfies readonly HashName[];
 
 /** `ms` as an ISO time for messages (a non-finite value as is). */
 export function iso(ms: number): string {
@@ -31,7 +34,7 @@ export function expiredError(role: TufRoleName, metadata: TufMetadata, now: numb
 }
 
 /** The hash names of `hashes` this client can compute, in preference order. */
-export function supportedHashes(hashes: Readonly<Record<string, string>>): TufHashName[] {
+export function supportedHashes(hashes: Readonly<Record<string, string>>): HashName[] {
   return TUF_HASHES.filter((name) => Object.hasOwn(hashes, name));
 }
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type Bytes, concat } from "./_bytes.ts";
+import type { Bytes } from "../../util/bytes.ts";
 import { tufError } from "./errors.ts";
 
 /** How one file is to be fetched. */
@@ -126,7 +126,15 @@ export async function download(
     } finally {
       reader.releaseLock();
     }
-    return checkLength(concat(chunks), request);
+    // Copied into one buffer of the size counted (not `concat(...chunks)`: a hostile server's
+    // million one-byte chunks would overflow a spread's argument list).
+    const body: Bytes = new Uint8Array(size);
+    let offset = 0;
+    for (const chunk of chunks) {
+      body.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return checkLength(body, request);
   } finally {
     clearTimeout(timer);
     controller.abort();

@@ -22,7 +22,7 @@
  * @module
  */
 
-import { sha256Hex, toBytes } from "./_bytes.ts";
+import { sha256, toBytes, toHex, utf8 } from "../../util/bytes.ts";
 
 /** The subdirectory of the TUF root this client owns. */
 export const DCOSIGN_CACHE_SUBDIR = "dcosign";
@@ -82,7 +82,7 @@ export function escapeCacheName(name: string): string {
       ? c
       : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   }
-  return out.length > MAX_SEGMENT ? `~${sha256Hex(new TextEncoder().encode(name))}` : out;
+  return out.length > MAX_SEGMENT ? `~${toHex(sha256(utf8(name)))}` : out;
 }
 
 /** The cache directory of one mirror under a TUF root. */

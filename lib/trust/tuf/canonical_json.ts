@@ -7,14 +7,16 @@
  * The rules: object keys sorted by Unicode code point, no whitespace, strings between double
  * quotes with only `\` and `"` escaped (every other character, newlines included, is written as
  * is), integers in decimal, `true`/`false`/`null`. Floating-point numbers have no canonical
- * form and are refused. This is NOT RFC 8785 (`lib/canonical_json.ts`): RFC 8785 escapes
+ * form and are refused. This is NOT RFC 8785 (`lib/util/canonical_json.ts`): RFC 8785 escapes
  * control characters (`\n` inside a PEM key becomes two characters), OLPC writes them raw, so
- * the same Sigstore root gives different bytes and only these verify.
+ * the same Sigstore root gives different bytes and only these verify. The walk over values is
+ * the one both forms share (`writeCanonicalJson`); what differs is `OLPC` below.
  *
  * @module
  */
 
-import { utf8 } from "./_bytes.ts";
+import { utf8 } from "../../util/bytes.ts";
+import { type CanonicalJsonForm, writeCanonicalJson } from "../../util/canonical_json.ts";
 
 /** Deepest nesting accepted. */
 export const MAX_CANONICAL_DEPTH = 64;
@@ -33,9 +35,7 @@ export const MAX_CANONICAL_DEPTH = 64;
  * ```
  */
 export function canonicalizeTufJson(value: unknown): string {
-  const parts: string[] = [];
-  write(value, parts, 0);
-  return parts.join("");
+  return writeCanonicalJson(value, OLPC);
 }
 
 /** The UTF-8 bytes of `canonicalizeTufJson(value)`: what a TUF signature covers. */
@@ -62,61 +62,17 @@ function sortedKeys(keys: string[]): string[] {
   return astral ? keys.sort(compareCodePoints) : keys.sort();
 }
 
-function writeString(text: string, parts: string[]): void {
-  if (!text.isWellFormed()) throw new TypeError("JSON string is not well-formed Unicode");
-  parts.push(`"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`);
-}
-
-function write(value: unknown, parts: string[], depth: number): void {
-  switch (typeof value) {
-    case "string":
-      writeString(value, parts);
-      return;
-    case "number":
-      if (!Number.isSafeInteger(value)) {
-        throw new TypeError(`Canonical JSON carries integers only, not ${value}`);
-      }
-      parts.push(String(value));
-      return;
-    case "boolean":
-      parts.push(value ? "true" : "false");
-      return;
-    case "object":
-      break;
-    default:
-      throw new TypeError(`Cannot canonicalize a value of type ${typeof value}`);
-  }
-  if (value === null) {
-    parts.push("null");
-    return;
-  }
-  if (depth >= MAX_CANONICAL_DEPTH) {
-    throw new RangeError(`JSON nesting deeper than ${MAX_CANONICAL_DEPTH}`);
-  }
-  if (Array.isArray(value)) {
-    parts.push("[");
-    value.forEach((item, i) => {
-      if (i > 0) parts.push(",");
-      write(item, parts, depth + 1);
-    });
-    parts.push("]");
-    return;
-  }
-  const prototype = Object.getPrototypeOf(value);
-  if (prototype !== Object.prototype && prototype !== null) {
-    throw new TypeError("Cannot canonicalize a class instance");
-  }
-  const record = value as Record<string, unknown>;
-  parts.push("{");
-  let first = true;
-  for (const key of sortedKeys(Object.keys(record))) {
-    const item = record[key];
-    if (item === undefined) continue;
-    if (!first) parts.push(",");
-    first = false;
-    writeString(key, parts);
-    parts.push(":");
-    write(item, parts, depth + 1);
-  }
-  parts.push("}");
-}
+/** OLPC's choices: only `\\` and `"` escaped, integers only, code-point key order. */
+const OLPC: CanonicalJsonForm = {
+  maxDepth: MAX_CANONICAL_DEPTH,
+  quote: (text) => `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`,
+  number(value) {
+    if (!Number.isSafeInteger(value)) {
+      throw new TypeError(`Canonical JSON carries integers only, not ${value}`);
+    }
+    return String(value);
+  },
+  sortKeys: sortedKeys,
+  // An optional field left undefined is absent, as JSON.stringify has it.
+  skipUndefined: true,
+};

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { sha256Hex } from "./_bytes.ts";
+import { sha256, toHex } from "../../util/bytes.ts";
 import {
   defaultTufRoot,
   type EnvLookup,
@@ -299,7 +299,7 @@ export async function initializeTuf(
 ): Promise<TufInitializeResult> {
   if (options.rootChecksum !== undefined) {
     if (options.root === undefined) throw new TypeError("rootChecksum needs root");
-    const actual = sha256Hex(options.root);
+    const actual = toHex(sha256(options.root));
     if (actual !== options.rootChecksum.toLowerCase()) {
       throw tufError(
         "TRUST_TUF_HASH_MISMATCH",

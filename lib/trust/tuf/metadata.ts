@@ -18,7 +18,7 @@
  * @module
  */
 
-import { fromUtf8, isHex, toBytes } from "./_bytes.ts";
+import { fromUtf8, toBytes } from "../../util/bytes.ts";
 import { parseStrictJson } from "../../util/strict_json.ts";
 import { encodeTufCanonicalJson } from "./canonical_json.ts";
 import { tufError } from "./errors.ts";
@@ -213,6 +213,20 @@ class FormError extends Error {
   constructor(message: string, readonly tooLarge = false) {
     super(message);
   }
+}
+
+/** True for a non-empty string of an even number of hex digits (either case), as TUF writes hashes, keys and signatures. */
+export function isHex(text: string): boolean {
+  return text.length > 0 && text.length % 2 === 0 && /^[0-9a-fA-F]+$/.test(text);
+}
+
+/**
+ * The document's text, strict UTF-8. A byte order mark is kept, so that the JSON reader refuses
+ * it (RFC 8259 section 8.1: not JSON) rather than the decoder dropping it unseen.
+ */
+function metadataText(bytes: Uint8Array): string {
+  const text = fromUtf8(bytes);
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? `\uFEFF${text}` : text;
 }
 
 function isObject(value: unknown): value is Json {
@@ -527,7 +541,7 @@ export function parseTufMetadata<R extends TufRoleName>(
   label = `${role}.json`,
 ): TufMetadata<TufSignedByRole[R]> {
   try {
-    const document = object(parseStrictJson(fromUtf8(bytes), TUF_JSON), "(document)");
+    const document = object(parseStrictJson(metadataText(bytes), TUF_JSON), "(document)");
     const signedJson = object(document.signed, "signed");
     const signed = PARSERS[role](signedJson);
     return {

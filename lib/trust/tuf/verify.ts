@@ -19,9 +19,9 @@
  */
 
 import { ecdsaDerToRaw } from "../../util/der.ts";
-import { fromBase64, fromHex, isHex, toHex } from "./_bytes.ts";
+import { fromBase64, fromHex, toHex } from "../../util/bytes.ts";
 import { tufError } from "./errors.ts";
-import type { TufKey, TufMetadata, TufRoleKeys } from "./metadata.ts";
+import { isHex, type TufKey, type TufMetadata, type TufRoleKeys } from "./metadata.ts";
 
 /** A public key ready to verify, with an identity shared by every listing of the same key. */
 interface ImportedKey {

@@ -1,33 +1,29 @@
 /**
- * Runners for the OPA and regorus conformance cases in `../shared/interop/policy/` (formats in
- * that folder's README.md): load a YAML file, run each case against the Rego engine, and say
- * whether it passed, failed (and why) or was skipped (and why).
- *
- * OPA cases: `want_result` is a list of binding maps (sets as arrays, compared after sorting
- * with `sort_bindings`), errors are matched on `want_error_code` (OPA's code name) and
- * `want_error` (a substring of the message). Results are compared as a multiset.
- *
- * regorus cases: the harness of `src/tests/interpreter/mod.rs` — a single result yields its
- * bindings object, or its expression values; several results yield one bindings object or one
- * array of expression values each; `many!`, `set!`, `object!` encodings; `strict` defaults to
- * true. regorus's error texts are its own wording, so an `error` case passes when evaluation
- * fails; whether the text also matches is counted separately.
+ * The regorus adapter over the library's case runner (`lib/policy/opa_cases.ts`): regorus's
+ * interpreter cases in `../shared/interop/policy/regorus-cases/` (format in that folder's
+ * README.md) are turned into OPA cases and evaluated by `evaluateOpaCase`; what stays here is
+ * regorus's own harness (`src/tests/interpreter/mod.rs`): modules named `rego_<i>`, `strict`
+ * defaulting to true, the `many!`, `set!`, `object!` and `#undefined` encodings, and its result
+ * shape — a single result yields its bindings object, or its expression values; several results
+ * yield one bindings object or one array of expression values each, compared in order.
+ * regorus's error texts are its own wording, so an `error` case passes when evaluation fails;
+ * whether the text also matches is counted separately.
  *
  * @module
  */
 
+import { evaluateOpaCase, type OpaCase } from "../../../lib/policy/opa_cases.ts";
 import {
-  compileRego,
   equalValues,
   fromJson,
   RegoError,
   RegoObject,
   RegoSet,
   type RegoSyntax,
+  stringifyJson,
   toJson,
   type Value,
 } from "../../../lib/policy/rego/mod.ts";
-import { compareValues, stringifyJson } from "../../../lib/policy/rego/value.ts";
 import { parseYaml } from "../../../lib/util/yaml.ts";
 
 /** What happened to one case. */
@@ -48,13 +44,13 @@ function isRecord(x: unknown): x is Record<string, unknown> {
   return x !== null && typeof x === "object" && !Array.isArray(x);
 }
 
-/** Read a case file: `{cases: [...]}`. */
-export function readCases(path: string, keepKeys = false): Record<string, unknown>[] {
+/** Read a regorus case file: `{cases: [...]}`. */
+export function readRegorusCases(path: string): Record<string, unknown>[] {
   // regorus cases may use non-string keys (`null: 1`): keep them with mapAsMap.
   const doc = parseYaml(Deno.readTextFileSync(path), {
     intAsBigInt: true,
     maxBytes: 1 << 22,
-    mapAsMap: keepKeys,
+    mapAsMap: true,
   });
   const record = (x: unknown): unknown =>
     x instanceof Map ? Object.fromEntries([...x].map(([k, v]) => [String(k), v])) : x;
@@ -75,85 +71,8 @@ function show(v: unknown): string {
   }
 }
 
-function modulesOf(c: Record<string, unknown>, prefix: string): { name: string; source: string }[] {
-  const mods = Array.isArray(c.modules) ? c.modules : [];
-  return mods.map((m, i) => ({
-    name: `${prefix}${i}${prefix === "test-" ? ".rego" : ""}`,
-    source: String(m),
-  }));
-}
-
-function sortDeep(v: Value): Value {
-  return Array.isArray(v) ? [...v].sort(compareValues) : v;
-}
-
-/** Run one OPA case. */
-export function runOpaCase(
-  file: string,
-  c: Record<string, unknown>,
-  syntax: RegoSyntax,
-  skips: SkipList,
-): CaseOutcome {
-  const note = String(c.note ?? "");
-  const skip = skips.get(`${file}#${note}`) ?? skips.get(file);
-  if (skip !== undefined) return { file, note, status: "skip", reason: skip };
-  const fail = (reason: string): CaseOutcome => ({ file, note, status: "fail", reason });
-  const wantCode = typeof c.want_error_code === "string" ? c.want_error_code : undefined;
-  const wantError = typeof c.want_error === "string" ? c.want_error : undefined;
-  const expectError = wantCode !== undefined || wantError !== undefined;
-  let results: Map<string, Value>[];
-  try {
-    const policy = compileRego(modulesOf(c, "test-"), { syntax });
-    let input: unknown = c.input;
-    if (typeof c.input_term === "string") {
-      const rs = policy.evaluateValues(`__input__ := ${c.input_term}`);
-      input = rs[0]?.bindings.get("__input__");
-    }
-    const options = {
-      data: c.data ?? {},
-      strict: c.strict_error === true,
-      now: 1_700_000_000_000_000_000n,
-      ...(input === undefined ? {} : { input }),
-    };
-    results = policy.evaluateValues(String(c.query), options).map((r) => new Map(r.bindings));
-  } catch (e) {
-    if (!expectError) return fail(`unexpected error: ${describe(e)}`);
-    if (!(e instanceof RegoError)) return fail(`not a RegoError: ${describe(e)}`);
-    if (wantCode !== undefined && e.regoCode !== wantCode) {
-      return fail(`error code ${e.regoCode}, want ${wantCode} (${e.message})`);
-    }
-    if (wantError !== undefined && !e.message.includes(wantError)) {
-      return fail(`error ${JSON.stringify(e.message)} lacks ${JSON.stringify(wantError)}`);
-    }
-    return { file, note, status: "pass" };
-  }
-  if (expectError) {
-    return fail(
-      `expected error ${wantCode ?? ""} ${wantError ?? ""}, got ${results.length} result(s)`,
-    );
-  }
-  if (!Array.isArray(c.want_result)) return fail("case has neither want_result nor an error");
-  const sortBindings = c.sort_bindings === true;
-  const norm = (m: Map<string, Value>): Value =>
-    new RegoObject([...m].map(([k, v]) => [k, sortBindings ? sortDeep(v) : v] as [Value, Value]));
-  const got = results.map((m) => norm(new Map([...m].map(([k, v]) => [k, fromJson(toJson(v))]))));
-  let want: Value[];
-  try {
-    want = c.want_result.map((w) => {
-      const obj = fromJson(w);
-      if (!(obj instanceof RegoObject)) throw new TypeError("want_result entries must be maps");
-      return norm(new Map(obj.sorted().map(([k, v]) => [String(k), v])));
-    });
-  } catch (e) {
-    return fail(`bad want_result: ${describe(e)}`);
-  }
-  got.sort(compareValues);
-  want.sort(compareValues);
-  if (got.length !== want.length || got.some((g, i) => !equalValues(g, want[i] as Value))) {
-    return fail(`got ${show(got.map(toJson))}, want ${show(want.map(toJson))}`);
-  }
-  return { file, note, status: "pass" };
-}
+/** The clock of every case (regorus's harness fixes one too). */
+export const CASE_NOW = 1_700_000_000_000_000_000n;
 
 /** regorus's `process_value`: `set!`, `object!` and `#undefined` encodings. */
 function processValue(v: unknown): Value | undefined {
@@ -224,16 +143,25 @@ export function runRegorusCase(
   const prints: string[] = [];
   const results: Value[] = [];
   try {
-    const policy = compileRego(modulesOf(c, "rego_"), { syntax });
+    const modules = Array.isArray(c.modules) ? c.modules.map(String) : [];
+    const data = processValue(c.data ?? {}) ?? {};
     const inputs = c.input === undefined ? [undefined] : manyOf(c.input) ?? [c.input];
     for (const raw of inputs) {
       const input = raw === undefined ? undefined : processValue(raw);
-      const rs = policy.evaluateValues(String(c.query), {
-        data: processValue(c.data ?? {}) ?? {},
-        strict,
-        now: 1_700_000_000_000_000_000n,
-        print: (m, loc) => prints.push(`${loc.file}:${loc.row}: ${m}`),
+      const opaCase: OpaCase = {
+        note,
+        query: String(c.query),
+        modules,
+        data,
         ...(input === undefined ? {} : { input }),
+        sortBindings: false,
+        strictError: strict,
+      };
+      const rs = evaluateOpaCase(opaCase, {
+        syntax,
+        now: CASE_NOW,
+        moduleName: (i) => `rego_${i}`,
+        print: (m, loc) => prints.push(`${loc.file}:${loc.row}: ${m}`),
       });
       const asValue = (r: (typeof rs)[number]): Value[] =>
         r.bindings.size > 0 ? [new RegoObject([...r.bindings])] : r.expressions;

@@ -2,13 +2,15 @@
  * `dcosign policy eval` and `dcosign policy test`, in-process: OPA's output shapes (`json` with
  * the result set or `{}`, `values`, `bindings`, `raw`), exit codes (0 when evaluated, `--fail`,
  * `--fail-defined`), input and data from JSON and YAML files, data merged (conflicts refused),
- * errors as one line; a folder of OPA YAML cases reported case by case, failing on any failure,
- * and OPA's own v1 cases from the corpus run through it.
+ * errors as one line; a folder of OPA YAML cases reported case by case, failing on any failure;
+ * an exceptions file giving files in Rego v0 and skipped cases with their reasons; and OPA's own
+ * v1 cases from the corpus run through it, agreeing with the conformance test when given that
+ * test's exceptions file.
  */
 
 import assert from "node:assert/strict";
 import { dcosign } from "../../_cli.ts";
-import { exists, interopPath, requireComponents, tempDir } from "../../_support.ts";
+import { exists, interopPath, REPO_ROOT, requireComponents, tempDir } from "../../_support.ts";
 
 const POLICY = `package example
 
@@ -191,6 +193,54 @@ Deno.test("policy test reports a file that does not parse as a failure", async (
   assert.match(result.stdout, /^FAIL \.\/none\.yaml: Not an OPA case file/m);
 });
 
+const V0_CASE = `cases:
+- note: legacy/allow
+  modules:
+  - |
+    package legacy
+
+    allow { input.ok }
+  query: data.legacy.allow = x
+  input: {ok: true}
+  want_result:
+  - x: true
+`;
+
+Deno.test("policy test --exceptions runs listed files as Rego v0 and skips listed cases with their reason", async () => {
+  await using dir = await withFiles({
+    "cases/old/legacy.yaml": V0_CASE,
+    "cases/new/pass.yaml": PASSING,
+    "cases/new/fail.yaml": FAILING,
+    "known.yaml": `v0: [old/]
+skip:
+  "new/fail.yaml#demo/wrong": the expectation is wrong
+  "new/gone.yaml": a file that no longer exists
+`,
+  });
+  const run = (argv: string[]) => dcosign(["policy", "test", ...argv], { cwd: dir.path });
+  const plain = await run(["--quiet", "cases"]);
+  assert.equal(plain.code, 1);
+  assert.match(plain.stdout, /^FAIL cases\/old\/legacy\.yaml legacy\/allow: .*rego_parse_error/m);
+
+  const known = await run(["--quiet", "--exceptions", "known.yaml", "cases"]);
+  assert.equal(known.code, 0, known.stderr);
+  assert.equal(
+    known.stdout,
+    "skip cases/new/fail.yaml demo/wrong: the expectation is wrong\n" +
+      "3 files, 4 cases: 3 passed, 0 failed, 1 skipped\n",
+  );
+  // An entry that matched nothing is said, so that a stale file does not hide a change.
+  assert.match(known.stderr, /Exception skip "new\/gone\.yaml" matched no case/);
+
+  await Deno.writeTextFile(`${dir.path}/bad.yaml`, 'skip: {"new/fail.yaml": ""}\n');
+  const bad = await run(["--exceptions", "bad.yaml", "cases"]);
+  assert.equal(bad.code, 1);
+  assert.match(
+    bad.stderr,
+    /Cannot read the exceptions file "bad\.yaml": "skip": "new\/fail\.yaml" has no reason/,
+  );
+});
+
 const OPA_CASES = interopPath("policy/opa-cases/v1");
 
 if (
@@ -209,5 +259,25 @@ if (
     assert.equal(result.stdout.split("\n").filter((l) => l.startsWith("FAIL ")).length, failed);
     assert.ok(passed > 400, summary);
     assert.equal(result.code, failed === 0 ? 0 : 1);
+  });
+
+  Deno.test("policy test with the conformance test's exceptions file passes every case it does not skip", async () => {
+    const exceptions = `${REPO_ROOT}tests/testdata/policy/opa_cases_v1_exceptions.yaml`;
+    const result = await dcosign([
+      "policy",
+      "test",
+      "--quiet",
+      "--exceptions",
+      exceptions,
+      OPA_CASES,
+    ]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const lines = result.stdout.trimEnd().split("\n");
+    const skips = lines.filter((l) => l.startsWith("skip "));
+    // The same numbers as rego_conformance_test.ts's opa/* rows: 533 passed, 4 skipped.
+    assert.equal(lines.at(-1), "319 files, 537 cases: 533 passed, 0 failed, 4 skipped");
+    assert.equal(skips.length, 4);
+    assert.ok(skips.every((l) => /^skip \S+\.yaml .+: \S.*/.test(l)), skips.join("\n"));
+    assert.equal(result.stderr, "");
   });
 }

@@ -3,44 +3,42 @@
  * and microsoft/regorus's interpreter cases (`regorus-cases/**`), read from
  * `../shared/interop/policy/` at test time (formats: that folder's README.md).
  *
+ * Both run through the library's case runner (`lib/policy/opa_cases.ts`, the one behind
+ * `dcosign policy test`): OPA's cases as they are, with the exceptions file
+ * `tests/testdata/policy/opa_cases_v1_exceptions.yaml` (the files written in Rego v0, the cases
+ * skipped and why) that `dcosign policy test --exceptions` reads too; regorus's through the
+ * adapter in `_rego_cases.ts`.
+ *
  * One test per category asserts its pass rate against the floor recorded in `FLOORS` (so that
  * a regression fails); the last test prints the table (category, passed, failed, skipped) and
- * asserts the overall target: at least 95% of the cases that are not skipped. Skips are
- * listed in `SKIPS` with their reason; nothing is skipped silently. `REGO_CASES_VERBOSE=1`
- * prints every failure.
+ * asserts the overall target: at least 95% of the cases that are not skipped, and that every
+ * exception matched a case. Skips are listed in the exceptions file or in `REGORUS_SKIPS` with
+ * their reason; nothing is skipped silently. `REGO_CASES_VERBOSE=1` prints every failure.
  */
 
 import assert from "node:assert/strict";
 import { exists, interopPath, requireComponents } from "../../_support.ts";
-import { type CaseOutcome, readCases, runOpaCase, runRegorusCase } from "./_rego_cases.ts";
+import { parseOpaCaseExceptions } from "../../../lib/policy/opa_case_exceptions.ts";
+import { parseOpaCases, runOpaCase } from "../../../lib/policy/opa_cases.ts";
+import { CASE_NOW, type CaseOutcome, readRegorusCases, runRegorusCase } from "./_rego_cases.ts";
 
 const ROOT = interopPath("policy");
 const VERBOSE = Deno.env.get("REGO_CASES_VERBOSE") === "1";
 
-/** Files the corpus README marks as written in v0 syntax (run in v0 mode). */
-function opaSyntax(rel: string): "v0" | "v1" {
-  if (rel.startsWith("all/") || rel.startsWith("any/")) return "v0";
-  const m = /regexmatch\/test-regexmatch-(\d+)\.yaml$/.exec(rel);
-  if (m !== null && Number(m[1]) >= 855 && Number(m[1]) <= 860) return "v0";
-  return "v1";
-}
+/** OPA's corpus: which files are Rego v0, which cases are skipped and why. */
+const OPA_EXCEPTIONS = parseOpaCaseExceptions(
+  Deno.readTextFileSync(
+    new URL("../../testdata/policy/opa_cases_v1_exceptions.yaml", import.meta.url),
+  ),
+);
 
-/** Cases not run, each with the reason (keys: file, or `file#note`). */
+/** regorus cases not run, each with the reason (keys: file, or `file#note`). */
 const REGORUS_SPECIFIC = "regorus-specific behaviour (OPA differs)";
 
-const SKIPS = new Map<string, string>([
+const REGORUS_SKIPS = new Map<string, string>([
   [
     "regorus/builtins/comparison/tests.yaml#order",
     `${REGORUS_SPECIFIC}: regorus orders sets before objects; OPA's ast.Compare puts objects (7) before sets (8)`,
-  ],
-  ["opa/time/test-time-0947.yaml#time/time caching", "needs OPA's test-only built-in test.sleep"],
-  [
-    "opa/jsonbuiltins/test-jsonbuiltins-0928.yaml#jsonbuiltins/yaml unmarshal error",
-    "expects the Go YAML library's error text",
-  ],
-  [
-    "opa/strings/test-strings-0921.yaml#strings/sprintf: float too big",
-    "OPA prints a number beyond float64 (2e308) by its literal text; numbers here are values",
   ],
   // regorus cases where regorus and OPA disagree; each reason says what OPA does instead.
   [
@@ -175,10 +173,6 @@ const SKIPS = new Map<string, string>([
     "regorus/binding/bindings.yaml#some-in-array-length-mismatch-error",
     `${REGORUS_SPECIFIC}: a runtime error where OPA's some ... in is simply undefined`,
   ],
-  [
-    "opa/regexmatch/test-regexmatch-0858.yaml",
-    "corpus README: expectation is wrong (array indices as strings)",
-  ],
 ]);
 
 /** Files the YAML 1.2 reader refuses (serde_yaml, regorus's reader, is more lenient). */
@@ -285,9 +279,15 @@ function walk(dir: string): string[] {
   return out;
 }
 
+interface CaseFile {
+  readonly path: string;
+  /** The path under the corpus root (`opa-cases/v1`, `regorus-cases`). */
+  readonly rel: string;
+}
+
 interface Category {
   readonly name: string;
-  readonly files: { readonly path: string; readonly rel: string }[];
+  readonly files: CaseFile[];
   readonly kind: "opa" | "regorus";
 }
 
@@ -317,6 +317,33 @@ function categories(): Category[] {
   return [...cats.values()];
 }
 
+/** An OPA file through the library runner, with the exceptions file's syntax and skips. */
+function runOpaFile(f: CaseFile, key: string): CaseOutcome[] {
+  let cases;
+  try {
+    cases = parseOpaCases(Deno.readTextFileSync(f.path));
+  } catch (e) {
+    return [{ file: key, note: "(file)", status: "fail", reason: `unreadable: ${e}` }];
+  }
+  const syntax = OPA_EXCEPTIONS.syntaxOf(f.rel, "v1");
+  return cases.map((c) => {
+    const skip = OPA_EXCEPTIONS.skipOf(f.rel, c.note);
+    return { file: key, ...runOpaCase(c, { syntax, now: CASE_NOW, ...(skip ? { skip } : {}) }) };
+  });
+}
+
+/** A regorus file through the adapter: every file is v0 but `binding/bindings.yaml`. */
+function runRegorusFile(f: CaseFile, key: string): CaseOutcome[] {
+  let cases;
+  try {
+    cases = readRegorusCases(f.path);
+  } catch (e) {
+    return [{ file: key, note: "(file)", status: "fail", reason: `unreadable: ${e}` }];
+  }
+  const syntax = f.rel.endsWith("binding/bindings.yaml") ? "v1" : "v0";
+  return cases.map((c) => runRegorusCase(key, c, syntax, REGORUS_SKIPS));
+}
+
 const results = new Map<string, CaseOutcome[]>();
 
 if (
@@ -335,17 +362,7 @@ if (
           outcomes.push({ file: key, note: "(file)", status: "skip", reason: fileSkip });
           continue;
         }
-        let cases: Record<string, unknown>[];
-        try {
-          cases = readCases(f.path, cat.kind === "regorus");
-        } catch (e) {
-          outcomes.push({ file: key, note: "(file)", status: "fail", reason: `unreadable: ${e}` });
-          continue;
-        }
-        for (const c of cases) {
-          const o = cat.kind === "opa"
-            ? runOpaCase(key, c, opaSyntax(f.rel), SKIPS)
-            : runRegorusCase(key, c, f.rel.endsWith("binding/bindings.yaml") ? "v1" : "v0", SKIPS);
+        for (const o of cat.kind === "opa" ? runOpaFile(f, key) : runRegorusFile(f, key)) {
           outcomes.push(o);
           if (VERBOSE && o.status === "fail") {
             console.log(`FAIL ${key} :: ${o.note}\n     ${o.reason}`);
@@ -409,5 +426,9 @@ if (
     const rate = pass + fail === 0 ? 0 : pass / (pass + fail);
     console.log(`pass rate (skips excluded): ${(rate * 100).toFixed(2)}%`);
     assert.ok(rate >= 0.95, `overall pass rate ${(rate * 100).toFixed(2)}% is below 95%`);
+    if (results.size === categories().length) {
+      // A stale exception (a renamed case, a fixed file) must not linger unnoticed.
+      assert.deepEqual(OPA_EXCEPTIONS.unused(), { v0: [], skip: [] });
+    }
   });
 }

@@ -323,6 +323,12 @@ Deno.test("results: sets become sorted arrays, non-string keys become JSON text"
   assert.ok(raw[0]?.expressions[0] instanceof RegoSet);
 });
 
+Deno.test("a rule or function whose value is null is defined: its default does not apply", () => {
+  const policy = "package p\ndefault a := 1\na := null if true\n" +
+    "default f(_) := 2\nf(x) := null if x > 0\nb := f(1)\nc := f(0)\n";
+  assert.deepEqual(ev(policy, "data.p"), [{ a: null, b: null, c: 2 }]);
+});
+
 // ---- hostile inputs ----
 
 Deno.test("hostile: a rule depending on itself is rego_recursion_error at compile time", () => {
@@ -337,6 +343,39 @@ Deno.test("hostile: a rule depending on itself is rego_recursion_error at compil
     "POLICY_COMPILE_ERROR",
     "rego_recursion_error",
   );
+});
+
+Deno.test("a function calling itself is rego_recursion_error, as OPA says, not an undefined function", () => {
+  // The function's own body is compiled before the function is indexed: its arity is recorded
+  // first, so the call resolves and the recursion check (not the call check) rejects it.
+  const cases: [string[], RegExp][] = [
+    [
+      ["package p\nf(x) := y if { y := f(x) }\nz := f(1)\n"],
+      /module-0\.rego:2: rego_recursion_error: rule data\.p\.f is recursive: data\.p\.f -> data\.p\.f$/,
+    ],
+    [
+      ["package p\nz := f(1)\nf(x) := y if { y := [v | v := f(x)][0] }\n"],
+      /module-0\.rego:3: .*rule data\.p\.f is recursive: data\.p\.f -> data\.p\.f$/,
+    ],
+    [
+      ["package p\nf(x) := y if { y := data.q.g(x) }\n", "package q\ng(x) := data.p.f(x)\n"],
+      /rule data\.p\.f is recursive: data\.p\.f -> data\.q\.g -> data\.p\.f$/,
+    ],
+  ];
+  for (const [modules, message] of cases) {
+    for (const syntax of ["v1", "v0"] as const) {
+      // v0 modules read the same rules with `import rego.v1`.
+      const sources = syntax === "v1"
+        ? modules
+        : modules.map((m) => m.replace(/^(package \S+\n)/, "$1import rego.v1\n"));
+      assertRegoError(
+        () => evaluateRego(sources, "data.p.z", { syntax }),
+        "POLICY_COMPILE_ERROR",
+        "rego_recursion_error",
+        syntax === "v1" ? message : /rule data\.p\.f is recursive/,
+      );
+    }
+  }
 });
 
 Deno.test("hostile: a deep chain of rules stops at the depth limit, or at the stack", () => {

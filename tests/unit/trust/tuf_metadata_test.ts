@@ -74,6 +74,8 @@ Deno.test("parseTufMetadata() refuses malformed metadata with TRUST_TUF_METADATA
   const cases: [string, Uint8Array][] = [
     ["not JSON", new TextEncoder().encode("{")],
     ["not UTF-8", new Uint8Array([0x7b, 0xff, 0x7d])],
+    // A byte order mark is not JSON (RFC 8259 section 8.1), though a UTF-8 decoder drops it.
+    ["a byte order mark", new Uint8Array([0xef, 0xbb, 0xbf, ...envelope(rootSigned())])],
     [
       "a duplicate key",
       new TextEncoder().encode(

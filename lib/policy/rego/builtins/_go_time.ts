@@ -48,8 +48,8 @@ function floorDiv(a: bigint, b: bigint): bigint {
   return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q;
 }
 
-/** Wall-clock fields of an instant at a UTC offset (seconds). */
-export interface Civil {
+/** A civil date and time, what Go's `time.Date` takes (fields may overflow). */
+export interface CivilFields {
   year: number;
   month: number;
   day: number;
@@ -57,6 +57,10 @@ export interface Civil {
   minute: number;
   second: number;
   nanos: number;
+}
+
+/** Wall-clock fields of an instant at a UTC offset (seconds). */
+export interface Civil extends CivilFields {
   /** 0 = Sunday. */
   weekday: number;
   /** Day of the year, 1-based. */
@@ -85,18 +89,7 @@ export function toCivil(ns: bigint, offset: number): Civil {
 }
 
 /** Nanoseconds of civil fields at an offset (fields may overflow, as Go's `time.Date`). */
-export function fromCivil(
-  c: {
-    year: number;
-    month: number;
-    day: number;
-    hour: number;
-    minute: number;
-    second: number;
-    nanos: number;
-  },
-  offset: number,
-): bigint {
+export function fromCivil(c: CivilFields, offset: number): bigint {
   // Normalize the month into the year first (Go: time.Date normalizes month, then day).
   const m0 = c.month - 1;
   const year = c.year + Math.floor(m0 / 12);
@@ -315,122 +308,96 @@ function chunks(layout: string): Chunk[] {
   return out;
 }
 
+const p2 = (n: number) => String(n).padStart(2, "0");
+const hour12 = (hour: number) => hour % 12 === 0 ? 12 : hour % 12;
+
+/** How `Time.Format` writes each standard chunk, from the civil fields, offset and zone name. */
+const FORMAT: Readonly<Record<string, (c: Civil, offset: number, abbrev: string) => string>> = {
+  January: (c) => MONTHS[c.month - 1] as string,
+  Jan: (c) => (MONTHS[c.month - 1] as string).slice(0, 3),
+  Monday: (c) => DAYS[c.weekday] as string,
+  Mon: (c) => (DAYS[c.weekday] as string).slice(0, 3),
+  MST: (_c, _offset, abbrev) => abbrev,
+  "2006": (c) => (c.year < 0 ? "-" : "") + String(Math.abs(c.year)).padStart(4, "0"),
+  "06": (c) => p2(((c.year % 100) + 100) % 100),
+  "01": (c) => p2(c.month),
+  "1": (c) => String(c.month),
+  "02": (c) => p2(c.day),
+  "_2": (c) => String(c.day).padStart(2, " "),
+  "2": (c) => String(c.day),
+  "002": (c) => String(c.yday).padStart(3, "0"),
+  "__2": (c) => String(c.yday).padStart(3, " "),
+  "15": (c) => p2(c.hour),
+  "03": (c) => p2(hour12(c.hour)),
+  "3": (c) => String(hour12(c.hour)),
+  "04": (c) => p2(c.minute),
+  "4": (c) => String(c.minute),
+  "05": (c) => p2(c.second),
+  "5": (c) => String(c.second),
+  PM: (c) => c.hour >= 12 ? "PM" : "AM",
+  pm: (c) => c.hour >= 12 ? "pm" : "am",
+  "Z07:00": (_c, offset) => formatOffset(offset, true, false, "Z"),
+  "-07:00": (_c, offset) => formatOffset(offset, true, false, ""),
+  Z0700: (_c, offset) => formatOffset(offset, false, false, "Z"),
+  "-0700": (_c, offset) => formatOffset(offset, false, false, ""),
+  Z07: (_c, offset) => formatOffset(offset, false, false, "Z").slice(0, offset === 0 ? 1 : 3),
+  "-07": (_c, offset) => formatOffset(offset, false, false, "").slice(0, 3),
+  "Z07:00:00": (_c, offset) => formatOffset(offset, true, true, "Z"),
+  "-07:00:00": (_c, offset) => formatOffset(offset, true, true, ""),
+};
+
 /** Format `ns` in `zone` with a Go layout. */
 export function formatTime(ns: bigint, zone: Zone, layout: string): string {
   const { offset, abbrev } = zone.at(ns);
   const c = toCivil(ns, offset);
   let out = "";
-  const p2 = (n: number) => String(n).padStart(2, "0");
   for (const ch of chunks(resolveLayout(layout))) {
     if (ch.kind === "lit") {
       out += ch.text;
-      continue;
-    }
-    if (ch.kind === "frac") {
+    } else if (ch.kind === "frac") {
       let digits = String(c.nanos).padStart(9, "0").slice(0, ch.digits);
       if (ch.trim) digits = digits.replace(/0+$/, "");
       if (digits !== "") out += ch.sep + digits;
-      continue;
-    }
-    switch (ch.std) {
-      case "January":
-        out += MONTHS[c.month - 1];
-        break;
-      case "Jan":
-        out += (MONTHS[c.month - 1] as string).slice(0, 3);
-        break;
-      case "Monday":
-        out += DAYS[c.weekday];
-        break;
-      case "Mon":
-        out += (DAYS[c.weekday] as string).slice(0, 3);
-        break;
-      case "MST":
-        out += abbrev;
-        break;
-      case "2006":
-        out += c.year < 0
-          ? "-" + String(-c.year).padStart(4, "0")
-          : String(c.year).padStart(4, "0");
-        break;
-      case "06":
-        out += p2(((c.year % 100) + 100) % 100);
-        break;
-      case "01":
-        out += p2(c.month);
-        break;
-      case "1":
-        out += String(c.month);
-        break;
-      case "02":
-        out += p2(c.day);
-        break;
-      case "_2":
-        out += String(c.day).padStart(2, " ");
-        break;
-      case "2":
-        out += String(c.day);
-        break;
-      case "002":
-        out += String(c.yday).padStart(3, "0");
-        break;
-      case "__2":
-        out += String(c.yday).padStart(3, " ");
-        break;
-      case "15":
-        out += p2(c.hour);
-        break;
-      case "03":
-        out += p2(c.hour % 12 === 0 ? 12 : c.hour % 12);
-        break;
-      case "3":
-        out += String(c.hour % 12 === 0 ? 12 : c.hour % 12);
-        break;
-      case "04":
-        out += p2(c.minute);
-        break;
-      case "4":
-        out += String(c.minute);
-        break;
-      case "05":
-        out += p2(c.second);
-        break;
-      case "5":
-        out += String(c.second);
-        break;
-      case "PM":
-        out += c.hour >= 12 ? "PM" : "AM";
-        break;
-      case "pm":
-        out += c.hour >= 12 ? "pm" : "am";
-        break;
-      case "Z07:00":
-        out += formatOffset(offset, true, false, "Z");
-        break;
-      case "-07:00":
-        out += formatOffset(offset, true, false, "");
-        break;
-      case "Z0700":
-        out += formatOffset(offset, false, false, "Z");
-        break;
-      case "-0700":
-        out += formatOffset(offset, false, false, "");
-        break;
-      case "Z07":
-        out += formatOffset(offset, false, false, "Z").slice(0, offset === 0 ? 1 : 3);
-        break;
-      case "-07":
-        out += formatOffset(offset, false, false, "").slice(0, 3);
-        break;
-      case "Z07:00:00":
-        out += formatOffset(offset, true, true, "Z");
-        break;
-      case "-07:00:00":
-        out += formatOffset(offset, true, true, "");
-        break;
+    } else {
+      out += FORMAT[ch.std]?.(c, offset, abbrev) ?? "";
     }
   }
   return out;
+}
+
+/** The fields `time.Parse` fills, with Go's defaults (January 1 of year 1, midnight). */
+interface ParsedFields extends CivilFields {
+  /** Day of the year, -1 when the layout has none. */
+  yday: number;
+}
+
+/**
+ * The standard chunks `time.Parse` reads as plain decimal numbers: the field, the fewest and
+ * most digits, and the spaces a padded form (`_2`, `__2`) may start with.
+ */
+const PARSE_NUMBERS: Readonly<
+  Record<string, readonly [keyof ParsedFields, number, number, RegExp?]>
+> = {
+  "2006": ["year", 4, 4],
+  "01": ["month", 2, 2],
+  "1": ["month", 1, 2],
+  "02": ["day", 2, 2],
+  "_2": ["day", 1, 2, /^ /],
+  "2": ["day", 1, 2],
+  "002": ["yday", 3, 3],
+  "__2": ["yday", 1, 3, /^ {1,2}/],
+  "15": ["hour", 1, 2],
+  "03": ["hour", 2, 2],
+  "3": ["hour", 1, 2],
+  "04": ["minute", 2, 2],
+  "4": ["minute", 1, 2],
+  "05": ["second", 2, 2],
+  "5": ["second", 1, 2],
+};
+
+/** Nanoseconds of the digits after a decimal separator (beyond nine are dropped). */
+function fractionNanos(digits: string): number {
+  return Number(digits.slice(0, 9).padEnd(9, "0"));
 }
 
 /** Parse `value` with a Go layout (`time.Parse`): nanoseconds since the epoch. */
@@ -443,22 +410,25 @@ export function parseTime(layout: string, value: string): bigint {
       }: cannot parse ${what}`,
     );
   };
-  let year = 1;
-  let month = 1;
-  let day = 1;
-  let hour = 0;
-  let minute = 0;
-  let second = 0;
-  let nanos = 0;
+  const f: ParsedFields = {
+    year: 1,
+    month: 1,
+    day: 1,
+    hour: 0,
+    minute: 0,
+    second: 0,
+    nanos: 0,
+    yday: -1,
+  };
   let pm: boolean | undefined;
   let offset = 0;
-  let yday = -1;
   let v = value;
+  /** Fail on the text left, read as `what`. */
+  const failAt = (what: string): never => fail(`${JSON.stringify(v)} as ${JSON.stringify(what)}`);
   const num = (min: number, max: number, what: string): number => {
-    const m = new RegExp(`^\\d{${min},${max}}`).exec(v);
-    if (m === null) fail(`${JSON.stringify(v)} as ${JSON.stringify(what)}`);
-    v = v.slice((m as RegExpExecArray)[0].length);
-    return Number((m as RegExpExecArray)[0]);
+    const m = new RegExp(`^\\d{${min},${max}}`).exec(v) ?? failAt(what);
+    v = v.slice(m[0].length);
+    return Number(m[0]);
   };
   const word = (names: string[], len: number | undefined, what: string): number => {
     for (let i = 0; i < names.length; i++) {
@@ -468,13 +438,13 @@ export function parseTime(layout: string, value: string): bigint {
         return i;
       }
     }
-    return fail(`${JSON.stringify(v)} as ${JSON.stringify(what)}`);
+    return failAt(what);
   };
   const list = chunks(fullLayout);
   for (let ci = 0; ci < list.length; ci++) {
     const ch = list[ci] as Chunk;
     if (ch.kind === "lit") {
-      if (!v.startsWith(ch.text)) fail(`${JSON.stringify(v)} as ${JSON.stringify(ch.text)}`);
+      if (!v.startsWith(ch.text)) failAt(ch.text);
       v = v.slice(ch.text.length);
       continue;
     }
@@ -482,33 +452,38 @@ export function parseTime(layout: string, value: string): bigint {
       if (ch.trim) {
         if (v[0] !== "." && v[0] !== ",") continue;
       } else if (v[0] !== ch.sep) {
-        fail(`${JSON.stringify(v)} as ${JSON.stringify(ch.sep + "0".repeat(ch.digits))}`);
+        failAt(ch.sep + "0".repeat(ch.digits));
       }
-      const m = ch.trim ? /^[.,](\d+)/.exec(v) : new RegExp(`^[.,](\\d{${ch.digits}})`).exec(v);
-      if (m === null) fail(`${JSON.stringify(v)} as fraction`);
-      const digits = (m as RegExpExecArray)[1] as string;
-      nanos = Number(digits.slice(0, 9).padEnd(9, "0"));
-      v = v.slice((m as RegExpExecArray)[0].length);
+      const m = (ch.trim ? /^[.,](\d+)/ : new RegExp(`^[.,](\\d{${ch.digits}})`)).exec(v) ??
+        fail(`${JSON.stringify(v)} as fraction`);
+      f.nanos = fractionNanos(m[1] as string);
+      v = v.slice(m[0].length);
+      continue;
+    }
+    const numeric = PARSE_NUMBERS[ch.std];
+    if (numeric !== undefined) {
+      const [field, min, max, padding] = numeric;
+      if (padding !== undefined) v = v.replace(padding, "");
+      f[field] = num(min, max, ch.std);
+      // Go accepts a fraction after the seconds even when the layout has none.
+      if (field === "second" && list[ci + 1]?.kind !== "frac" && /^[.,]\d/.test(v)) {
+        const m = /^[.,](\d+)/.exec(v) as RegExpExecArray;
+        f.nanos = fractionNanos(m[1] as string);
+        v = v.slice(m[0].length);
+      }
       continue;
     }
     switch (ch.std) {
-      case "2006": {
-        const m = /^\d{4}/.exec(v);
-        if (m === null) fail(`${JSON.stringify(v)} as "2006"`);
-        year = Number((m as RegExpExecArray)[0]);
-        v = v.slice(4);
-        break;
-      }
       case "06": {
         const yy = num(2, 2, "06");
-        year = yy >= 69 ? 1900 + yy : 2000 + yy;
+        f.year = yy >= 69 ? 1900 + yy : 2000 + yy;
         break;
       }
       case "January":
-        month = word(MONTHS, undefined, "January") + 1;
+        f.month = word(MONTHS, undefined, "January") + 1;
         break;
       case "Jan":
-        month = word(MONTHS, 3, "Jan") + 1;
+        f.month = word(MONTHS, 3, "Jan") + 1;
         break;
       case "Monday":
         word(DAYS, undefined, "Monday");
@@ -516,68 +491,17 @@ export function parseTime(layout: string, value: string): bigint {
       case "Mon":
         word(DAYS, 3, "Mon");
         break;
-      case "01":
-        month = num(2, 2, "01");
-        break;
-      case "1":
-        month = num(1, 2, "1");
-        break;
-      case "02":
-        day = num(2, 2, "02");
-        break;
-      case "_2":
-        if (v[0] === " ") v = v.slice(1);
-        day = num(1, 2, "_2");
-        break;
-      case "2":
-        day = num(1, 2, "2");
-        break;
-      case "002":
-        yday = num(3, 3, "002");
-        break;
-      case "__2":
-        v = v.replace(/^ {1,2}/, "");
-        yday = num(1, 3, "__2");
-        break;
-      case "15":
-        hour = num(1, 2, "15");
-        break;
-      case "03":
-        hour = num(2, 2, "03");
-        break;
-      case "3":
-        hour = num(1, 2, "3");
-        break;
-      case "04":
-        minute = num(2, 2, "04");
-        break;
-      case "4":
-        minute = num(1, 2, "4");
-        break;
-      case "05":
-      case "5": {
-        second = ch.std === "05" ? num(2, 2, "05") : num(1, 2, "5");
-        // Go accepts a fraction after the seconds even when the layout has none.
-        const next = list[ci + 1];
-        if (next?.kind !== "frac" && /^[.,]\d/.test(v)) {
-          const m = /^[.,](\d+)/.exec(v) as RegExpExecArray;
-          nanos = Number((m[1] as string).slice(0, 9).padEnd(9, "0"));
-          v = v.slice(m[0].length);
-        }
-        break;
-      }
       case "PM":
       case "pm": {
         const t = v.slice(0, 2).toUpperCase();
-        if (t !== "AM" && t !== "PM") fail(`${JSON.stringify(v)} as "PM"`);
+        if (t !== "AM" && t !== "PM") failAt("PM");
         pm = t === "PM";
         v = v.slice(2);
         break;
       }
       case "MST": {
-        const m = /^[A-Z]{3,5}/.exec(v);
-        if (m === null) fail(`${JSON.stringify(v)} as "MST"`);
-        v = v.slice((m as RegExpExecArray)[0].length);
+        const m = /^[A-Z]{3,5}/.exec(v) ?? failAt("MST");
+        v = v.slice(m[0].length);
         offset = 0;
         break;
       }
@@ -596,44 +520,32 @@ export function parseTime(layout: string, value: string): bigint {
           : colon
           ? (withSec ? /^([+-])(\d{2}):(\d{2}):(\d{2})/ : /^([+-])(\d{2}):(\d{2})/)
           : /^([+-])(\d{2})(\d{2})/;
-        const m = re.exec(v);
-        if (m === null) fail(`${JSON.stringify(v)} as ${JSON.stringify(ch.std)}`);
-        const mm = m as RegExpExecArray;
-        const secs = Number(mm[2]) * 3600 + Number(mm[3] ?? "0") * 60 + Number(mm[4] ?? "0");
-        offset = mm[1] === "-" ? -secs : secs;
-        v = v.slice(mm[0].length);
+        const m = re.exec(v) ?? failAt(ch.std);
+        const secs = Number(m[2]) * 3600 + Number(m[3] ?? "0") * 60 + Number(m[4] ?? "0");
+        offset = m[1] === "-" ? -secs : secs;
+        v = v.slice(m[0].length);
       }
     }
   }
-  if (v !== "") {
-    throw new GoTimeError(
-      `parsing time ${JSON.stringify(value)}: extra text: ${JSON.stringify(v)}`,
-    );
-  }
+  const invalid = (what: string): never => {
+    throw new GoTimeError(`parsing time ${JSON.stringify(value)}: ${what}`);
+  };
+  if (v !== "") invalid(`extra text: ${JSON.stringify(v)}`);
   if (pm !== undefined) {
-    if (hour > 12) {
-      throw new GoTimeError(`parsing time ${JSON.stringify(value)}: hour out of range`);
-    }
-    if (pm && hour < 12) hour += 12;
-    if (!pm && hour === 12) hour = 0;
+    if (f.hour > 12) invalid("hour out of range");
+    if (pm && f.hour < 12) f.hour += 12;
+    if (!pm && f.hour === 12) f.hour = 0;
   }
-  if (yday >= 0) {
-    const d = daysFromCivil(year, 1, 1) + yday - 1;
-    const c = civilFromDays(d);
-    month = c.month;
-    day = c.day;
+  if (f.yday >= 0) {
+    const c = civilFromDays(daysFromCivil(f.year, 1, 1) + f.yday - 1);
+    f.month = c.month;
+    f.day = c.day;
   }
-  if (month < 1 || month > 12) {
-    throw new GoTimeError(`parsing time ${JSON.stringify(value)}: month out of range`);
-  }
-  const dim = civilFromDays(daysFromCivil(year, month + 1, 1) - 1).day;
-  if (day < 1 || day > dim) {
-    throw new GoTimeError(`parsing time ${JSON.stringify(value)}: day out of range`);
-  }
-  if (hour > 23 || minute > 59 || second > 59) {
-    throw new GoTimeError(`parsing time ${JSON.stringify(value)}: time out of range`);
-  }
-  return fromCivil({ year, month, day, hour, minute, second, nanos }, offset);
+  if (f.month < 1 || f.month > 12) invalid("month out of range");
+  const dim = civilFromDays(daysFromCivil(f.year, f.month + 1, 1) - 1).day;
+  if (f.day < 1 || f.day > dim) invalid("day out of range");
+  if (f.hour > 23 || f.minute > 59 || f.second > 59) invalid("time out of range");
+  return fromCivil(f, offset);
 }
 
 /** Go's `time.ParseDuration`, exactly, in nanoseconds. */
