@@ -41,6 +41,15 @@ export function toBytes(bytes: Uint8Array): Bytes {
 
 /** Concatenate byte arrays. */
 export function concat(...parts: Uint8Array[]): Bytes {
+  return concatAll(parts);
+}
+
+/**
+ * The bytes of `parts` one after another, for a list of any length: chunks read from a stream
+ * are counted by whoever sends them, and spreading a few hundred thousand of them into
+ * `concat(...chunks)` would overflow the call stack (a `RangeError` no caller expects).
+ */
+export function concatAll(parts: readonly Uint8Array[]): Bytes {
   let length = 0;
   for (const part of parts) length += part.length;
   const out = new Uint8Array(length);

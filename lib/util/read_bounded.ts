@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Bytes, concat } from "./bytes.ts";
+import { type Bytes, concatAll } from "./bytes.ts";
 
 /** A request or response: a body and its headers. */
 export interface BodySource {
@@ -34,7 +34,7 @@ export async function readAtMost(message: BodySource, limit: number): Promise<By
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) return concat(...chunks);
+      if (done) return concatAll(chunks);
       size += value.length;
       if (size > limit) {
         await reader.cancel().catch(() => {});

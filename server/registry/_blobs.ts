@@ -8,7 +8,7 @@
  */
 
 import { join } from "node:path";
-import { type Bytes, concat, type HashName } from "../../lib/util/bytes.ts";
+import { type Bytes, concatAll, type HashName } from "../../lib/util/bytes.ts";
 import { digestOf, type ParsedDigest } from "./_manifest.ts";
 
 /** Scratch space of one upload session. */
@@ -185,11 +185,11 @@ class MemorySink implements UploadSink {
   }
 
   digest(algorithm: HashName): Promise<string> {
-    return Promise.resolve(digestOf(algorithm, concat(...this.#chunks)));
+    return Promise.resolve(digestOf(algorithm, concatAll(this.#chunks)));
   }
 
   take(): Bytes {
-    const bytes = concat(...this.#chunks);
+    const bytes = concatAll(this.#chunks);
     this.#chunks = [];
     return bytes;
   }

@@ -7,7 +7,7 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import { type Bytes, concat, fromBase64, fromUtf8 } from "../../lib/util/bytes.ts";
+import { type Bytes, concatAll, fromBase64, fromUtf8 } from "../../lib/util/bytes.ts";
 import type { Context } from "../_deps.ts";
 import { answeringErrors, type RouteWrapper } from "../_routes.ts";
 import { OCI_ERRORS, RegistryError } from "./errors.ts";
@@ -150,7 +150,7 @@ export async function readBounded(request: Request, max: number): Promise<Bytes>
   } finally {
     reader.releaseLock();
   }
-  return concat(...chunks);
+  return concatAll(chunks);
 }
 
 /** The Content-Length header as a number; malformed is `SERVER_SIZE_INVALID`. */
