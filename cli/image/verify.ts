@@ -164,7 +164,7 @@ export async function imageVerifyOptions(
 ): Promise<VerifyImageOptions> {
   const { flags } = input;
   const target = local ? undefined : targetRepository(input);
-  const log = onlineLog(input);
+  const log = await onlineLog(input);
   return {
     client,
     policy: await buildPolicy(input),

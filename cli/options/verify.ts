@@ -8,10 +8,10 @@
 
 import type { HashName } from "../../lib/util/bytes.ts";
 import { CosignError } from "../../lib/errors.ts";
-import { RekorClient } from "../../lib/tlog/rekor/client.ts";
+import type { RekorClient } from "../../lib/tlog/rekor/client.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
 import type { VerificationPolicy } from "../../lib/verify/entity.ts";
-import { type IdentityMatcher } from "../../lib/verify/entity.ts";
+import type { IdentityMatcher } from "../../lib/verify/entity.ts";
 import { wholeValueRegExp } from "../../lib/verify/identity_policy.ts";
 import type { CommandInput } from "../spec.ts";
 
@@ -21,13 +21,17 @@ import { loadPublicKey } from "../keys/key_refs.ts";
 /** Most bytes of a trusted root file we read. */
 const MAX_TRUSTED_ROOT_BYTES = 4 << 20;
 
-/** The log to check entries against online, when `--rekor-url` asks for one. */
-export function onlineLog(input: CommandInput): RekorClient | undefined {
+/**
+ * The log to check entries against online, when `--rekor-url` asks for one (the client code
+ * loads only then: an offline verification never parses it).
+ */
+export async function onlineLog(input: CommandInput): Promise<RekorClient | undefined> {
   const url = input.flags.string("rekor-url");
   if (url === undefined) return undefined;
   if (input.flags.boolean("offline")) {
     throw new CosignError("CLI_USAGE", "--offline cannot be combined with --rekor-url");
   }
+  const { RekorClient } = await import("../../lib/tlog/rekor/client.ts");
   return new RekorClient({ baseUrl: url, fetch: input.ctx.fetch });
 }
 

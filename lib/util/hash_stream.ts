@@ -11,8 +11,8 @@
  * @module
  */
 
-import { createHash, type Hash } from "node:crypto";
-import { type Bytes, type HashName, toBytes } from "./bytes.ts";
+import type { Bytes, HashName } from "./bytes.ts";
+import { createSha2, type Sha2Hasher } from "./sha2.ts";
 import { CosignError } from "../errors.ts";
 
 /** Error codes raised here. */
@@ -44,6 +44,12 @@ export interface HashOptions {
    * before anything is kept): for Ed25519, which signs the message itself.
    */
   readonly keepBytes?: number;
+  /**
+   * Also return the bytes when the input turns out to have at most this many, and drop them
+   * (no error) when it has more: verifiers that can use WebCrypto on a small message and fall
+   * back to the digest for a large one.
+   */
+  readonly keepSmallBytes?: number;
 }
 
 /** A hashed blob. */
@@ -72,21 +78,27 @@ function tooLarge(what: string, size: number, limit: number): CosignError {
 
 /** The running state of one hashing pass. */
 class Hasher {
-  readonly #hashes: [HashName, Hash][];
+  readonly #hashes: [HashName, Sha2Hasher][];
   readonly #options: HashOptions;
   readonly #what: string;
   readonly #total: number | undefined;
-  readonly #kept: Uint8Array[] = [];
+  #kept: Uint8Array[] | undefined;
+  readonly #keepUpTo: number | undefined;
   #size = 0;
 
   constructor(what: string, options: HashOptions, total?: number) {
     const algorithms = options.algorithms ?? ["sha256"];
     if (algorithms.length === 0) throw new RangeError("Name at least one hash algorithm");
-    this.#hashes = [...new Set(algorithms)].map((name) => [name, createHash(name)]);
+    // A small file of known size needs no node:crypto (lib/util/sha2.ts).
+    this.#hashes = [...new Set(algorithms)].map((name) => [name, createSha2(name, total)]);
     this.#options = options;
     this.#what = what;
     this.#total = total;
+    this.#keepUpTo = options.keepBytes ?? options.keepSmallBytes;
     if (total !== undefined) this.#checkSize(total);
+    if (this.#keepUpTo !== undefined && !(total !== undefined && total > this.#keepUpTo)) {
+      this.#kept = [];
+    }
   }
 
   #checkSize(size: number): void {
@@ -101,7 +113,10 @@ class Hasher {
     this.#size += chunk.length;
     this.#checkSize(this.#size);
     for (const [, hash] of this.#hashes) hash.update(chunk);
-    if (this.#options.keepBytes !== undefined) this.#kept.push(copy ? chunk.slice() : chunk);
+    if (this.#kept) {
+      if (this.#size > this.#keepUpTo!) this.#kept = undefined; // larger than asked: drop
+      else this.#kept.push(copy ? chunk.slice() : chunk);
+    }
     this.#options.onProgress?.({
       hashed: this.#size,
       ...(this.#total === undefined ? {} : { total: this.#total }),
@@ -110,8 +125,8 @@ class Hasher {
 
   finish(): HashedBlob {
     const digests: Partial<Record<HashName, Bytes>> = {};
-    for (const [name, hash] of this.#hashes) digests[name] = toBytes(hash.digest());
-    if (this.#options.keepBytes === undefined) return { size: this.#size, digests };
+    for (const [name, hash] of this.#hashes) digests[name] = hash.digest();
+    if (!this.#kept) return { size: this.#size, digests };
     const bytes = new Uint8Array(this.#size);
     let offset = 0;
     for (const chunk of this.#kept) {
