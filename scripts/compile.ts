@@ -93,7 +93,18 @@ try {
     );
     const output = `${out}/dcosign-${target}${target.includes("windows") ? ".exe" : ""}`;
     const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["compile", ...PERMISSIONS, "--target", target, "--output", output, entry],
+      // The embedded log's worker is loaded by URL at run time: include it in the binary.
+      args: [
+        "compile",
+        ...PERMISSIONS,
+        "--include",
+        "server/rekor/_prepare_worker.ts",
+        "--target",
+        target,
+        "--output",
+        output,
+        entry,
+      ],
       cwd: root,
       stdout: "null",
       stderr: "piped",
