@@ -54,6 +54,12 @@ export interface VerifyImageOptions {
   /** Which storage formats to read (default both). */
   readonly formats?: readonly StorageFormat[];
   /**
+   * Signatures: with both formats, also read and verify the legacy `.sig` layers when a bundle
+   * referrer already verified (default false: a verified bundle ends the search, which saves
+   * the `.sig` lookup). Attestations always read every format.
+   */
+  readonly allSignatures?: boolean;
+  /**
    * Check log entries online against this log: fetch inclusion proofs for SET-only entries,
    * and find the entries of legacy signatures stored without one. Absent: fully offline.
    */
@@ -246,16 +252,29 @@ export async function verifyImageSignatures(
 ): Promise<ImageVerification> {
   const image = await resolveImage(options.client, reference);
   const name = `${formatImageReference({ ...reference, digest: image.digest })}`;
-  const candidates = await collectCandidates(options.client, image, "sig", options);
+  const check = (candidate: Candidate) => checkSignatureClaims(candidate, image, options);
+  const formats = options.formats ?? ["bundle", "legacy"];
+  const candidates: Candidate[] = [];
+  const verified: VerifiedImageSignature[] = [];
+  const rejected: string[] = [];
+  // Bundles first; the legacy `.sig` tag is read only when no bundle verified (or all asked).
+  const passes: StorageFormat[][] = options.allSignatures || formats.length < 2
+    ? [[...formats]]
+    : [["bundle"], formats.filter((f) => f !== "bundle")];
+  for (const pass of passes) {
+    if (verified.length > 0) break;
+    const found = await collectCandidates(options.client, image, "sig", {
+      ...options,
+      formats: pass,
+    });
+    candidates.push(...found);
+    const outcome = await verifyCandidates(found, image, options, check);
+    verified.push(...outcome.verified);
+    rejected.push(...outcome.rejected);
+  }
   if (candidates.length === 0) {
     throw new CosignError("VERIFY_NO_SIGNATURES", `No signatures found for "${name}"`);
   }
-  const { verified, rejected } = await verifyCandidates(
-    candidates,
-    image,
-    options,
-    (candidate) => checkSignatureClaims(candidate, image, options),
-  );
   if (verified.length === 0) {
     throw noMatch(name, candidates, rejected, options.policy, "signatures");
   }
