@@ -1,10 +1,12 @@
 /**
- * Streaming hashes of blobs (DESIGN.md "Blobs stream"): a file is read into one reused 1 MiB
- * buffer and fed to `node:crypto` hashes, so memory stays flat whatever the file size.
+ * Streaming hashes of blobs (DESIGN.md "Blobs stream"): a file is read into two reused 1 MiB
+ * buffers and fed to `node:crypto` hashes (pure JS for a small file, lib/util/sha2.ts), so memory
+ * stays flat whatever the file size.
  *
  * Why not `FsFile.readable`: its 64 KiB chunks cost one allocation and one hash call each, and
- * measured at 40% of `openssl dgst -sha256` on a 256 MiB file; the read loop over a 1 MiB buffer
- * runs at openssl's speed (bench/blob_bench.ts). A caller that needs the bytes themselves (an
+ * measured at 40% of `openssl dgst -sha256` on a 256 MiB file; a read loop over a 1 MiB buffer
+ * ran at ~85-100%, and two buffers, the next read while the current one is hashed, at ~120% of
+ * openssl's time (bench/blob_bench.ts; openssl's figure includes its process start). A caller that needs the bytes themselves (an
  * Ed25519 message, which cannot be signed or verified from a digest) asks for them with
  * `keepBytes`, bounded before anything is kept (SECURITY.md rule 4).
  *
@@ -138,8 +140,8 @@ class Hasher {
 }
 
 /**
- * Hash a file without loading it: one reused `HASH_CHUNK_BYTES` buffer, every requested hash
- * updated from it. File system errors (`Deno.errors.NotFound`...) propagate as they are.
+ * Hash a file without loading it: two reused `HASH_CHUNK_BYTES` buffers (one read while the
+ * other is hashed), every requested hash updated from each chunk. File system errors (`Deno.errors.NotFound`...) propagate as they are.
  *
  * @example
  * ```ts
@@ -151,13 +153,34 @@ export async function hashFile(path: string | URL, options: HashOptions = {}): P
   const info = await file.stat();
   const total = info.isFile ? info.size : undefined;
   const hasher = new Hasher(`"${String(path)}"`, options, total);
-  const buffer = new Uint8Array(HASH_CHUNK_BYTES);
+  // Two buffers: the next chunk is read (off this thread) while the current one is hashed.
+  let current = new Uint8Array(HASH_CHUNK_BYTES);
+  let next = new Uint8Array(HASH_CHUNK_BYTES);
+  let reading = fillFrom(file, current);
   for (;;) {
-    const n = await file.read(buffer);
-    if (n === null) break;
-    hasher.update(buffer.subarray(0, n), true);
+    const n = await reading;
+    if (n === 0) break;
+    reading = fillFrom(file, next);
+    try {
+      hasher.update(current.subarray(0, n), true);
+    } catch (error) {
+      await reading.catch(() => {}); // let the read in flight finish before the file closes
+      throw error;
+    }
+    [current, next] = [next, current];
   }
   return hasher.finish();
+}
+
+/** Read into `buffer` until it is full or the file ends; the number of bytes read. */
+async function fillFrom(file: Deno.FsFile, buffer: Uint8Array): Promise<number> {
+  let filled = 0;
+  while (filled < buffer.length) {
+    const n = await file.read(buffer.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  return filled;
 }
 
 /** Hash a byte stream (standard input, a response body) chunk by chunk as it arrives. */
