@@ -41,6 +41,10 @@ export type VerifyImageErrorCode =
   | "VERIFY_NO_ATTESTATIONS"
   | "VERIFY_NO_MATCHING_ATTESTATION";
 
+/** Per client, the storage format that last verified on each registry (bounded). */
+const lastVerified = new WeakMap<RegistryClient, Map<string, StorageFormat>>();
+const MAX_REMEMBERED_REGISTRIES = 256;
+
 /** Options of image verification. */
 export interface VerifyImageOptions {
   readonly client: RegistryClient;
@@ -54,9 +58,9 @@ export interface VerifyImageOptions {
   /** Which storage formats to read (default both). */
   readonly formats?: readonly StorageFormat[];
   /**
-   * Signatures: with both formats, also read and verify the legacy `.sig` layers when a bundle
-   * referrer already verified (default false: a verified bundle ends the search, which saves
-   * the `.sig` lookup). Attestations always read every format.
+   * Signatures: with both formats, read and verify both (default false: the first format that
+   * verifies ends the search, which saves the other's lookup; bundles go first unless legacy
+   * signatures verified last on this registry with this client). Attestations read every format.
    */
   readonly allSignatures?: boolean;
   /**
@@ -257,10 +261,16 @@ export async function verifyImageSignatures(
   const candidates: Candidate[] = [];
   const verified: VerifiedImageSignature[] = [];
   const rejected: string[] = [];
-  // Bundles first; the legacy `.sig` tag is read only when no bundle verified (or all asked).
+  // One format at a time, and none after one verified (unless all are asked for): first the
+  // format that last verified on this registry (bundles when none did yet), since images of
+  // one registry are mostly signed one way.
+  const registry = options.targetRepository?.registry ?? image.registry;
+  const seen = lastVerified.get(options.client) ?? new Map<string, StorageFormat>();
+  lastVerified.set(options.client, seen);
+  const first = seen.get(registry) ?? "bundle";
   const passes: StorageFormat[][] = options.allSignatures || formats.length < 2
     ? [[...formats]]
-    : [["bundle"], formats.filter((f) => f !== "bundle")];
+    : [[first], formats.filter((f) => f !== first)];
   for (const pass of passes) {
     if (verified.length > 0) break;
     const found = await collectCandidates(options.client, image, "sig", {
@@ -271,6 +281,11 @@ export async function verifyImageSignatures(
     const outcome = await verifyCandidates(found, image, options, check);
     verified.push(...outcome.verified);
     rejected.push(...outcome.rejected);
+  }
+  if (verified[0]) {
+    seen.delete(registry);
+    seen.set(registry, verified[0].format);
+    if (seen.size > MAX_REMEMBERED_REGISTRIES) seen.delete(seen.keys().next().value!);
   }
   if (candidates.length === 0) {
     throw new CosignError("VERIFY_NO_SIGNATURES", `No signatures found for "${name}"`);

@@ -6,9 +6,10 @@
  * - on Debian's docker-registry (distribution 2.8, no referrers API): a bundle referrer by
  *   digest costs 3 requests once the registry's missing API is known (fallback tag, referrer
  *   manifest, bundle blob), and the very first verify 1 more (the referrers API's 404); a legacy
- *   `.sig` signature costs 2 with the legacy format (`.sig` manifest, layer) and 3 with the
- *   default formats (the fallback tag comes first and is empty); a tag adds its HEAD; the `.sig`
- *   tag is never read after a bundle verified;
+ *   `.sig` signature costs 2 (`.sig` manifest, layer) with the legacy format, and with the
+ *   default formats once a legacy signature verified on that registry (the format that verified
+ *   last goes first; else the empty fallback tag comes first: 3); a tag adds its HEAD; the
+ *   `.sig` tag is never read after a bundle verified;
  * - on the embedded registry (with the referrers API): a bundle referrer costs 3 (referrers
  *   list, manifest, blob).
  */
@@ -82,7 +83,7 @@ async function signedImages(
 if (
   requireComponents("request counts on Debian's docker-registry", executable("docker-registry"))
 ) {
-  Deno.test("[docker-registry] requests per verify: bundle 3, legacy 2 (3 with default formats), a tag +1, no .sig after a bundle", async () => {
+  Deno.test("[docker-registry] requests per verify: bundle 3, legacy 2, a tag +1, no .sig after a bundle", async () => {
     await using registry = await startDockerRegistry();
     await using proxy = countingProxy(registry.url);
     await using dir = await tempDir();
@@ -135,12 +136,27 @@ if (
     const legacyTag = await verify(`${legacy1.repository}:v1`, ["legacy"]);
     assert.equal(legacyTag.requests.length, 3, legacyTag.requests.join("\n"));
 
+    // Default formats, once a legacy signature verified on this registry: `.sig` first, 2.
     const legacyDefault = await verify(`${legacy2.repository}@${legacy2.digest}`);
     assert.equal(legacyDefault.result.signatures[0]?.format, "legacy");
-    assert.equal(legacyDefault.requests.length, 3, legacyDefault.requests.join("\n"));
+    assert.equal(legacyDefault.requests.length, 2, legacyDefault.requests.join("\n"));
+    assert.match(legacyDefault.requests[0]!, /\/manifests\/sha256-[0-9a-f]{64}\.sig$/);
+
+    // A bundle image then costs the `.sig` miss once, and bundles go first again after it.
+    const switched = await verify(`${bundle1.repository}@${bundle1.digest}`);
+    assert.equal(switched.result.signatures[0]?.format, "bundle");
+    assert.equal(switched.requests.length, 4, switched.requests.join("\n"));
+    const back = await verify(`${bundle2.repository}@${bundle2.digest}`);
+    assert.equal(back.requests.length, 3, back.requests.join("\n"));
+    assert.ok(!back.requests.some((r) => r.includes(".sig")));
+
+    // Bundles first with default formats, on an image that only has a legacy signature: 3.
+    const legacyAfterBundle = await verify(`${legacy1.repository}@${legacy1.digest}`);
+    assert.equal(legacyAfterBundle.result.signatures[0]?.format, "legacy");
+    assert.equal(legacyAfterBundle.requests.length, 3, legacyAfterBundle.requests.join("\n"));
     assert.equal(
-      legacyDefault.requests[0],
-      `GET /v2/${legacy2.repository}/manifests/${fallbackTag(legacy2.digest)}`,
+      legacyAfterBundle.requests[0],
+      `GET /v2/${legacy1.repository}/manifests/${fallbackTag(legacy1.digest)}`,
     );
 
     // Asked for every signature, the .sig tag is read after the bundle too.
