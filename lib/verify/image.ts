@@ -43,6 +43,8 @@ export type VerifyImageErrorCode =
 
 /** Per client, the storage format that last verified on each registry (bounded). */
 const lastVerified = new WeakMap<RegistryClient, Map<string, StorageFormat>>();
+/** Per client, the verification in flight that will tell a new registry's format. */
+const formatProbes = new WeakMap<RegistryClient, Map<string, Promise<void>>>();
 const MAX_REMEMBERED_REGISTRIES = 256;
 
 /** Options of image verification. */
@@ -256,17 +258,46 @@ export async function verifyImageSignatures(
 ): Promise<ImageVerification> {
   const image = await resolveImage(options.client, reference);
   const name = `${formatImageReference({ ...reference, digest: image.digest })}`;
-  const check = (candidate: Candidate) => checkSignatureClaims(candidate, image, options);
   const formats = options.formats ?? ["bundle", "legacy"];
-  const candidates: Candidate[] = [];
-  const verified: VerifiedImageSignature[] = [];
-  const rejected: string[] = [];
   // One format at a time, and none after one verified (unless all are asked for): first the
   // format that last verified on this registry (bundles when none did yet), since images of
   // one registry are mostly signed one way.
   const registry = options.targetRepository?.registry ?? image.registry;
   const seen = lastVerified.get(options.client) ?? new Map<string, StorageFormat>();
   lastVerified.set(options.client, seen);
+  const probes = formatProbes.get(options.client) ?? new Map<string, Promise<void>>();
+  formatProbes.set(options.client, probes);
+  // Concurrent verifications of a registry not seen yet wait for the first one to learn.
+  let learned: (() => void) | undefined;
+  if (!seen.has(registry) && !options.allSignatures && formats.length > 1) {
+    const probe = probes.get(registry);
+    if (probe) await probe;
+    else probes.set(registry, new Promise((resolve) => learned = resolve));
+  }
+  try {
+    return await verifyInPasses(reference, options, image, name, registry, seen, formats);
+  } finally {
+    if (learned) {
+      probes.delete(registry);
+      learned();
+    }
+  }
+}
+
+/** The passes of `verifyImageSignatures`, one storage format at a time. */
+async function verifyInPasses(
+  reference: ImageReference,
+  options: VerifyImageOptions,
+  image: DigestReference,
+  name: string,
+  registry: string,
+  seen: Map<string, StorageFormat>,
+  formats: readonly StorageFormat[],
+): Promise<ImageVerification> {
+  const check = (candidate: Candidate) => checkSignatureClaims(candidate, image, options);
+  const candidates: Candidate[] = [];
+  const verified: VerifiedImageSignature[] = [];
+  const rejected: string[] = [];
   const first = seen.get(registry) ?? "bundle";
   const passes: StorageFormat[][] = options.allSignatures || formats.length < 2
     ? [[...formats]]
