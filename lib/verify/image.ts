@@ -28,7 +28,7 @@ import {
 import { decodeSimpleSigningPayload } from "../payload/simple_signing.ts";
 import type { RekorClient } from "../tlog/rekor/client.ts";
 import type { StorageFormat } from "../sign/image.ts";
-import { type VerificationPolicy, type VerificationResult } from "./entity.ts";
+import type { VerificationPolicy, VerificationResult } from "./entity.ts";
 import { verifySignedEntity } from "./pipeline.ts";
 
 /** Error codes raised here; 10-13 are cosign's exit codes for the first four. */

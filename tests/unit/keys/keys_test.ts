@@ -128,7 +128,10 @@ Deno.test("PrivateKey.signPrehashed() ECDSA and RSA signatures verify over the m
     const key = await keyOf(kind);
     for (const hash of ["sha256", "sha384", "sha512"] as HashName[]) {
       const signature = key.signPrehashed(digest(hash, DATA), hash);
-      assert.ok(await verifyPrehashed(key.publicKey, digest(hash, DATA), signature, hash), kind + hash);
+      assert.ok(
+        await verifyPrehashed(key.publicKey, digest(hash, DATA), signature, hash),
+        kind + hash,
+      );
       assert.ok(await verifySignature(key.publicKey, DATA, signature, { hash }), kind + hash);
       assert.equal(await verifySignature(key.publicKey, utf8("x"), signature, { hash }), false);
     }
