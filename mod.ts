@@ -250,6 +250,11 @@ export {
 export type { FetchedManifest, PushedManifest } from "./lib/oci/manifests.ts";
 export type { OciDescriptor, OciPlatform } from "./lib/oci/manifest.ts";
 export type { ReferrersList } from "./lib/oci/listings.ts";
+export {
+  defaultCacheDir,
+  ReferrersSupport,
+  type ReferrersSupportOptions,
+} from "./lib/oci/referrers_support.ts";
 export type {
   BlobTarget,
   StreamUploadOptions,

@@ -9,7 +9,7 @@
  */
 
 import { scrypt as nodeScrypt, scryptSync } from "node:crypto";
-// Benchmarks are not lib/: the alternative under test is pinned here, at the version lib/_deps.ts
+// Benchmarks are not lib/: the alternative under test is pinned here, at the version lib/_deps/
 // would use (@noble/hashes is already locked as a dependency of @noble/curves).
 import {
   scrypt as nobleScrypt,

@@ -38,7 +38,12 @@ const PERMISSIONS = [
  * Modules the binary loads that no import names: the CUE worker thread (started with
  * `new Worker(new URL(...))` when a `.cue` policy is given), and with it the CUE wasm package.
  */
-const INCLUDES = ["--include", "lib/policy/_cue_worker.ts"];
+const INCLUDES = [
+  "--include",
+  "lib/policy/_cue_worker.ts",
+  "--include",
+  "server/rekor/_prepare_worker.ts",
+];
 
 function fail(message: string): never {
   console.error(`Error: ${message}`);
@@ -99,6 +104,8 @@ try {
     );
     const output = `${out}/dcosign-${target}${target.includes("windows") ? ".exe" : ""}`;
     const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      // Workers are loaded by URL at run time (the CUE runtime, the embedded log's proposal
+      // checks): include them in the binary.
       args: [
         "compile",
         ...PERMISSIONS,

@@ -22,7 +22,6 @@ import {
 } from "../../lib/verify/blob.ts";
 import type { CommandInput, CommandRun } from "../spec.ts";
 import { resolvePath } from "../context.ts";
-import { parseSize } from "../options/registry.ts";
 import { buildPolicy, onlineLog } from "../options/verify.ts";
 import { loadPolicyCheck } from "../options/policy.ts";
 import { progress, readBounded, readOptional, readStdinBlob, usage } from "./_inputs.ts";
@@ -77,8 +76,8 @@ async function verifySource(input: CommandInput, ref: string): Promise<BlobInput
   return { kind: "file", path };
 }
 
-function verifyingOptions(input: CommandInput, ref: string | undefined) {
-  const log = onlineLog(input);
+async function verifyingOptions(input: CommandInput, ref: string | undefined) {
+  const log = await onlineLog(input);
   const onProgress = ref === undefined ? undefined : progress(input, ref);
   return {
     ...(log ? { log } : {}),
@@ -98,7 +97,12 @@ export const verifyBlob: CommandRun = async (input) => {
   const signature = await signatureInput(input);
   const policy = await buildPolicy(input);
   const blob = await verifySource(input, ref);
-  const { result } = await verifyBlobLib(signature, blob, policy, verifyingOptions(input, ref));
+  const { result } = await verifyBlobLib(
+    signature,
+    blob,
+    policy,
+    await verifyingOptions(input, ref),
+  );
   reportChecks(input, result.checks);
 };
 
@@ -134,13 +138,17 @@ export const verifyBlobAttestation: CommandRun = async (input) => {
   const signature = await signatureInput(input);
   const policy = await buildPolicy(input);
   const maxAttachment = ctx.env("COSIGN_MAX_ATTACHMENT_SIZE");
+  // The registry options module (and the registry client behind it) loads only when needed.
+  const maxBlobBytes = maxAttachment === undefined
+    ? undefined
+    : (await import("../options/registry.ts")).parseSize(maxAttachment);
   const verified = await verifyBlobAttestationLib(signature, blob, policy, {
-    ...verifyingOptions(input, ref),
+    ...(await verifyingOptions(input, ref)),
     type: typeFlag,
     checkClaims,
     ...(digestAlg && ref !== undefined ? { digestAlgorithm: digestAlg } : {}),
     // cosign checks the attested blob's size against COSIGN_MAX_ATTACHMENT_SIZE
-    ...(maxAttachment !== undefined ? { maxBlobBytes: parseSize(maxAttachment) } : {}),
+    ...(maxBlobBytes !== undefined ? { maxBlobBytes } : {}),
   });
   const checks = [...verified.result.checks];
   if (policyCheck) {

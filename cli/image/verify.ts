@@ -237,7 +237,7 @@ export async function imageVerifyOptions(
 ): Promise<VerifyImageOptions> {
   const { flags } = input;
   const target = local ? undefined : targetRepository(input);
-  const log = onlineLog(input);
+  const log = await onlineLog(input);
   const policy = await buildPolicy(input);
   // --certificate: the signing certificate given out of band (cosign's non-Fulcio PKI flags).
   const certificates = await readCertificatesFlag(input, "certificate");

@@ -11,6 +11,7 @@ import { createCredentialResolver } from "../../lib/oci/docker_config.ts";
 import { CosignError } from "../../lib/errors.ts";
 import { RegistryClient, type RegistryClientOptions } from "../../lib/oci/client.ts";
 import { parseRepository, type RepositoryRef } from "../../lib/oci/reference.ts";
+import { defaultCacheDir, ReferrersSupport } from "../../lib/oci/referrers_support.ts";
 import type { CommandInput } from "../spec.ts";
 import { checkTlsFlags, hasTlsFlags, registryTlsFetch } from "./registry_tls.ts";
 
@@ -62,8 +63,16 @@ export function createRegistryClient(
     preferHttps: tls,
     signal: input.signal,
     userAgent: "dcosign",
+    // Whether each registry has the referrers API, remembered across runs (user cache dir).
+    referrersSupport: referrersSupportFor(input),
     ...rest,
   });
+}
+
+/** The referrers API memory of the CLI: under the user cache directory, memory only without. */
+function referrersSupportFor({ ctx }: CommandInput): ReferrersSupport {
+  const dir = defaultCacheDir(ctx.env);
+  return new ReferrersSupport(dir === undefined ? {} : { dir });
 }
 
 /** `COSIGN_REPOSITORY`: where signatures are stored instead of the image's repository. */

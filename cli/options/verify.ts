@@ -13,7 +13,7 @@ import {
   parseCertificate,
   parseCertificatesPem,
 } from "../../lib/x509/certificate.ts";
-import { RekorClient } from "../../lib/tlog/rekor/client.ts";
+import type { RekorClient } from "../../lib/tlog/rekor/client.ts";
 import type { VerificationPolicy } from "../../lib/verify/entity.ts";
 import type { IdentityMatcher } from "../../lib/verify/entity.ts";
 import { wholeValueRegExp } from "../../lib/verify/identity_policy.ts";
@@ -94,13 +94,17 @@ export async function loadCertificateAuthority(
   return undefined;
 }
 
-/** The log to check entries against online, when `--rekor-url` asks for one. */
-export function onlineLog(input: CommandInput): RekorClient | undefined {
+/**
+ * The log to check entries against online, when `--rekor-url` asks for one (the client code
+ * loads only then: an offline verification never parses it).
+ */
+export async function onlineLog(input: CommandInput): Promise<RekorClient | undefined> {
   const url = input.flags.string("rekor-url");
   if (url === undefined) return undefined;
   if (input.flags.boolean("offline")) {
     throw new CosignError("CLI_USAGE", "--offline cannot be combined with --rekor-url");
   }
+  const { RekorClient } = await import("../../lib/tlog/rekor/client.ts");
   return new RekorClient({ baseUrl: url, fetch: input.ctx.fetch });
 }
 

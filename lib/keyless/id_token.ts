@@ -12,7 +12,7 @@
  */
 
 import { fromBase64, fromUtf8, preview } from "../util/bytes.ts";
-import { createLocalJWKSet, joseErrors, type JSONWebKeySet, jwtVerify } from "../_deps.ts";
+import { createLocalJWKSet, joseErrors, type JSONWebKeySet, jwtVerify } from "../_deps/jose.ts";
 import { asArray, asRecord, isRecord, parseJson } from "../util/json.ts";
 import { CosignError, errorMessage } from "../errors.ts";
 

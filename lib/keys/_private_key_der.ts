@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ed25519, p256, p384, p521 } from "../_deps.ts";
+import { ed25519, p256, p384, p521 } from "../_deps/curves.ts";
 import { type Bytes, equalBytes, toBytes } from "../util/bytes.ts";
 import {
   at,

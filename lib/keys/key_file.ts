@@ -30,7 +30,7 @@
 
 import { Buffer } from "node:buffer";
 import { scrypt, scryptSync } from "node:crypto";
-import { xsalsa20poly1305 } from "../_deps.ts";
+import { xsalsa20poly1305 } from "../_deps/ciphers.ts";
 import { type Bytes, fromBase64, toBase64, toBytes, utf8 } from "../util/bytes.ts";
 import { children, parseDer, TAG } from "../util/der.ts";
 import { asNonEmptyString, asRecord, asSafeInteger, parseJson } from "../util/json.ts";

@@ -18,7 +18,7 @@
 
 import { Buffer } from "node:buffer";
 import { constants, createPrivateKey, type KeyObject, privateEncrypt } from "node:crypto";
-import { ed25519ph } from "../_deps.ts";
+import { ed25519ph } from "../_deps/curves.ts";
 import { type Bytes, concat, digestLength, type HashName, toBytes } from "../util/bytes.ts";
 import {
   type Curve,

@@ -6,13 +6,14 @@
  * encoding: lib/util/der.ts `ecdsaDerToRaw`); WebCrypto wants raw `r||s`, so `verifySignature`
  * converts.
  * Digest-only inputs (`verifyPrehashed`) use pure-JS curves, since WebCrypto cannot verify a
- * precomputed digest.
+ * precomputed digest; those load on first use (`import()`), so a verification that has the
+ * message bytes never parses them.
  *
  * @module
  */
 
+import { isOnCurve } from "./_ec_point.ts";
 import { OID } from "../x509/oids.ts";
-import { ed25519, ed25519ph, p256, p384, p521 } from "../_deps.ts";
 import {
   type Bytes,
   concat,
@@ -48,9 +49,9 @@ export type KeyErrorCode =
   | "KEY_MISMATCH";
 
 const CURVES = {
-  [OID.P256]: { kind: "ecdsa-p256", curve: "P-256", size: 32, hash: "sha256", noble: p256 },
-  [OID.P384]: { kind: "ecdsa-p384", curve: "P-384", size: 48, hash: "sha384", noble: p384 },
-  [OID.P521]: { kind: "ecdsa-p521", curve: "P-521", size: 66, hash: "sha512", noble: p521 },
+  [OID.P256]: { kind: "ecdsa-p256", curve: "P-256", size: 32, hash: "sha256", noble: "p256" },
+  [OID.P384]: { kind: "ecdsa-p384", curve: "P-384", size: 48, hash: "sha384", noble: "p384" },
+  [OID.P521]: { kind: "ecdsa-p521", curve: "P-521", size: 66, hash: "sha512", noble: "p521" },
 } as const;
 
 type Curve = (typeof CURVES)[keyof typeof CURVES];
@@ -61,7 +62,12 @@ const WEBCRYPTO_HASH: Record<HashName, string> = {
   sha512: "SHA-512",
 };
 
-/** The curve implementation of a key, for prehashed ECDSA; set by `PublicKey`'s static block. */
+/** The pure-JS curves, loaded on first use. */
+function nobleCurves(): Promise<typeof import("../_deps/curves.ts")> {
+  return import("../_deps/curves.ts");
+}
+
+/** The curve name of a key, for prehashed ECDSA; set by `PublicKey`'s static block. */
 let nobleCurveOf: (key: PublicKey) => Curve["noble"] | undefined;
 
 /**
@@ -126,7 +132,7 @@ export class PublicKey {
           throw new SyntaxError("EC public key is not an uncompressed point");
         }
         // SEC 1 section 3.2.2.1: on the curve, coordinates below p, not the point at infinity.
-        if (!curve.noble.utils.isValidPublicKey(rawKey, false)) {
+        if (!isOnCurve(curve.curve, rawKey, curve.size)) {
           throw new SyntaxError(`EC public key is not a point of ${curve.curve}`);
         }
         return new PublicKey(curve.kind, copy, rawKey, 0, curve);
@@ -315,15 +321,16 @@ export async function verifySignature(
  * curves; RSA PKCS#1 v1.5 is checked by modular exponentiation; Ed25519 only in its prehashed
  * form (Ed25519ph, where the digest is SHA-512 of the message).
  */
-export function verifyPrehashed(
+export async function verifyPrehashed(
   key: PublicKey,
   digest: Uint8Array,
   signature: Uint8Array,
   hash: HashName,
-): boolean {
+): Promise<boolean> {
   if (digest.length !== digestLength(hash)) return false;
+  const name = nobleCurveOf(key);
+  const curve = name ? (await nobleCurves())[name] : undefined;
   try {
-    const curve = nobleCurveOf(key);
     if (curve) {
       const raw = ecdsaSignatureToRaw(signature, key.curveSize);
       if (!raw) return false;
@@ -341,20 +348,15 @@ export function verifyPrehashed(
 }
 
 /** Verify an Ed25519ph signature over a message (cosign uses it for Ed25519 keys with Rekor). */
-export function verifyEd25519ph(key: PublicKey, message: Uint8Array, signature: Uint8Array) {
+export async function verifyEd25519ph(
+  key: PublicKey,
+  message: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
   if (key.kind !== "ed25519" || signature.length !== 64) return false;
+  const { ed25519ph } = await nobleCurves();
   try {
     return ed25519ph.verify(signature, message, key.rawKey);
-  } catch {
-    return false;
-  }
-}
-
-/** Pure Ed25519 verification without WebCrypto (used where a sync answer is needed). */
-export function verifyEd25519Sync(key: PublicKey, message: Uint8Array, signature: Uint8Array) {
-  if (key.kind !== "ed25519" || signature.length !== 64) return false;
-  try {
-    return ed25519.verify(signature, message, key.rawKey);
   } catch {
     return false;
   }

@@ -5,7 +5,9 @@
  * - The first request to a repository is the real request; a 401 with a `WWW-Authenticate`
  *   challenge triggers Basic or a bearer-token exchange and ONE retry. Tokens are cached per
  *   (origin, scopes) until they expire and fetched up front once an origin's challenge is known,
- *   so an authenticated registry costs one token request per repository and scope.
+ *   so an authenticated registry costs one token request per repository and scope. Under
+ *   concurrency too: while the first call to an origin is out the others wait for its
+ *   challenge, and concurrent 401s for the same scopes share one token fetch.
  * - `Authorization` is set afresh on every attempt (never appended: cosign 8a86a7cf) and only
  *   for the registry's own origin: redirects are followed by hand, at most 5 hops, and drop it
  *   when the origin changes (SECURITY.md rule 9, ggcr #2349/#2360).
@@ -125,6 +127,11 @@ export class RegistryTransport {
   readonly #trustedRealms: ReadonlyMap<string, readonly string[]>;
   readonly #challenges = new Map<string, Challenge>();
   readonly #tokens = new Map<string, Promise<BearerToken>>();
+  /** Token fetches in flight, by origin and scopes: concurrent 401s share one. */
+  readonly #fetching = new Map<string, Promise<BearerToken>>();
+  /** The first call to an origin whose challenge is unknown: the others wait for its answer. */
+  readonly #probes = new Map<string, Promise<void>>();
+  readonly #challengeProbed = new Set<string>();
   readonly #creds = new Map<string, Promise<RegistryCredentials | undefined>>();
   readonly #responseUrls = new WeakMap<Response, URL>();
   readonly #preferHttps: boolean;
@@ -243,6 +250,37 @@ export class RegistryTransport {
   async exchange(call: Call): Promise<Response> {
     const base = await this.#base(call.repo.registry);
     const url = typeof call.target === "string" ? new URL(call.target, base) : call.target;
+    // One challenge per registry: while the first call to an origin is out, the others wait
+    // for it, then go with the token it fetched (or with none, when none was asked for).
+    let release: (() => void) | undefined;
+    if (!this.#challenges.has(base.origin) && !this.#challengeProbed.has(base.origin)) {
+      const probe = this.#probes.get(base.origin);
+      if (probe) {
+        await probe;
+      } else {
+        this.#probes.set(base.origin, new Promise((resolve) => release = resolve));
+      }
+    }
+    const settle = () => {
+      if (!release) return;
+      this.#probes.delete(base.origin);
+      this.#challengeProbed.add(base.origin);
+      release();
+      release = undefined;
+    };
+    try {
+      return await this.#exchangeAuthorized(call, url, base, settle);
+    } finally {
+      settle();
+    }
+  }
+
+  async #exchangeAuthorized(
+    call: Call,
+    url: URL,
+    base: URL,
+    settle: () => void,
+  ): Promise<Response> {
     let authorization = await this.#authorization(call, base, undefined);
     let response = await this.#send(call, url, base, authorization);
     // Only the registry's own origin may ask for credentials, not a host it redirected us to.
@@ -256,6 +294,7 @@ export class RegistryTransport {
     await discardBody(response);
     this.#challenges.set(base.origin, challenge);
     authorization = await this.#authorization(call, base, challenge);
+    settle(); // the token (or Basic credentials) is there: the waiting calls may use it
     if (authorization === undefined) throw await this.#unauthorized(call.repo, undefined);
     response = await this.#send(call, url, base, authorization);
     return response;
@@ -291,9 +330,16 @@ export class RegistryTransport {
       }
     }
     const key = tokenKey(base, scopes);
+    const inFlight = this.#fetching.get(key);
+    if (inFlight) return `Bearer ${(await inFlight).token}`;
     const token = this.#fetchToken(call.repo, base, challenge, scopes, creds);
     this.#tokens.set(key, token);
-    token.catch(() => {
+    this.#fetching.set(key, token);
+    const done = () => {
+      if (this.#fetching.get(key) === token) this.#fetching.delete(key);
+    };
+    token.then(done, () => {
+      done();
       if (this.#tokens.get(key) === token) this.#tokens.delete(key);
     });
     return `Bearer ${(await token).token}`;

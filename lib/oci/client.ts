@@ -32,6 +32,7 @@ import {
 } from "./manifest.ts";
 import { discardBody, readBounded } from "./_http.ts";
 import { listReferrersWith, listTagsWith, type ReferrersList } from "./listings.ts";
+import { ReferrersSupport } from "./referrers_support.ts";
 import {
   type BlobTarget,
   openBlobWith,
@@ -127,6 +128,11 @@ export interface RegistryClientOptions extends TransportOptions {
   readonly limits?: Partial<RegistryLimits>;
   /** Blobs larger than this are uploaded in PATCH chunks of this size (default 8 MiB). */
   readonly chunkSize?: number;
+  /**
+   * What registries said about the referrers API, so it is asked once per registry (default:
+   * this client's own memory; the CLI passes one backed by the user cache directory).
+   */
+  readonly referrersSupport?: ReferrersSupport;
 }
 
 /** The fallback tag of the OCI referrers API: `sha256-<hex>` (distribution spec v1.1). */
@@ -183,12 +189,14 @@ export class RegistryClient {
   readonly limits: RegistryLimits;
   readonly #transport: RegistryTransport;
   readonly #chunkSize: number;
+  readonly #referrersSupport: ReferrersSupport;
 
   /** A client; see `RegistryClientOptions` for fetch, credentials, limits and retries. */
   constructor(options: RegistryClientOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#transport = new RegistryTransport(options);
     this.#chunkSize = options.chunkSize ?? 8 * 1024 * 1024;
+    this.#referrersSupport = options.referrersSupport ?? new ReferrersSupport();
     if (!(this.#chunkSize > 0)) throw new RangeError("chunkSize must be positive");
   }
 
@@ -366,6 +374,7 @@ export class RegistryClient {
   ): Promise<ReferrersList> {
     return listReferrersWith(this.#transport, this.limits, repo, digest, {
       ...options,
+      support: this.#referrersSupport,
       fallback: () => this.#fallbackReferrers(repo, digest),
     });
   }

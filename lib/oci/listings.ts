@@ -12,6 +12,7 @@ import { MEDIA_TYPE, type OciDescriptor, parseIndex } from "./manifest.ts";
 import { discardBody, mediaTypeOf, readBounded } from "./_http.ts";
 import { repositoryScope } from "./_auth.ts";
 import type { RegistryTransport } from "./_transport.ts";
+import type { ReferrersSupport } from "./referrers_support.ts";
 
 /** The limits listings honour. */
 export interface ListingLimits {
@@ -89,13 +90,19 @@ export async function listTagsWith(
  * The referrers of `digest` (OCI distribution spec v1.1): the referrers API when it answers
  * 200 with an image index, else the fallback tag `sha256-<hex>` (404 there means none);
  * `artifactType` is filtered client-side either way (cosign-spec.md section 1.8, gotcha 19).
+ * The registry's answer is remembered in `support`: once it said it has no API, the fallback
+ * tag is read directly.
  */
 export async function listReferrersWith(
   transport: RegistryTransport,
   limits: ListingLimits,
   repo: RepositoryRef,
   digest: string,
-  options: { artifactType?: string; fallback: () => Promise<readonly OciDescriptor[]> },
+  options: {
+    artifactType?: string;
+    support?: ReferrersSupport;
+    fallback: () => Promise<readonly OciDescriptor[]>;
+  },
 ): Promise<ReferrersList> {
   parseDigest(digest);
   const name = `${formatRepository(repo)}@${digest}`;
@@ -108,6 +115,11 @@ export async function listReferrersWith(
     (options.artifactType === undefined
       ? ""
       : `?artifactType=${encodeURIComponent(options.artifactType)}`);
+  const fallback = async (): Promise<ReferrersList> => ({
+    manifests: filter(await options.fallback()),
+    source: "fallback-tag",
+  });
+  if (options.support?.get(repo.registry) === false) return await fallback();
   const found: OciDescriptor[] = [];
   for (let page = 0;; page++) {
     const response: Response = await transport.exchange({
@@ -123,11 +135,11 @@ export async function listReferrersWith(
         throw await transport.fail(response, `list ${what}`, "OCI_NAME_UNKNOWN", repo);
       }
       await discardBody(response);
-      return {
-        manifests: filter(await options.fallback()),
-        source: "fallback-tag",
-      };
+      // A registry with the API never answers 404 here (distribution spec v1.1).
+      options.support?.set(repo.registry, false);
+      return await fallback();
     }
+    if (page === 0) options.support?.set(repo.registry, true);
     if (response.status !== 200) {
       throw await transport.fail(response, `list ${what}`, "OCI_NAME_UNKNOWN", repo);
     }

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { createSha2 } from "../util/sha2.ts";
 import { bitLength, popCount, trailingZeros } from "../util/bigint_bits.ts";
 import { type Bytes, equalBytes, toBytes } from "../util/bytes.ts";
 import { CosignError } from "../errors.ts";
@@ -54,19 +54,19 @@ export const MAX_PROOF_HASHES = 64;
 export const MAX_TREE_SIZE = (1n << 64n) - 1n;
 
 /** The root of the empty tree: SHA-256 of nothing (RFC 6962 section 2.1). */
-export const EMPTY_ROOT: Bytes = toBytes(createHash("sha256").digest());
+export const EMPTY_ROOT: Bytes = createSha2("sha256", 0).digest();
 
 const LEAF_PREFIX = new Uint8Array([0]);
 const NODE_PREFIX = new Uint8Array([1]);
 
 /** RFC 6962 section 2.1 leaf hash: SHA-256(0x00 || data). */
 export function hashLeaf(data: Uint8Array): Bytes {
-  return toBytes(createHash("sha256").update(LEAF_PREFIX).update(data).digest());
+  return createSha2("sha256", data.length).update(LEAF_PREFIX).update(data).digest();
 }
 
 /** RFC 6962 section 2.1 interior node hash: SHA-256(0x01 || left || right). */
 export function hashChildren(left: Uint8Array, right: Uint8Array): Bytes {
-  return toBytes(createHash("sha256").update(NODE_PREFIX).update(left).update(right).digest());
+  return createSha2("sha256", 64).update(NODE_PREFIX).update(left).update(right).digest();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { sha2 } from "./sha2.ts";
 
 /** Bytes owned by an `ArrayBuffer` (not a `SharedArrayBuffer`), as WebCrypto expects. */
 export type Bytes = Uint8Array<ArrayBuffer>;
@@ -103,9 +103,12 @@ export function fromBase64(text: string): Bytes {
   }
 }
 
-/** Hash bytes with a SHA-2 function (node:crypto: about twice WebCrypto's speed in Deno). */
+/**
+ * Hash bytes with a SHA-2 function, synchronously (lib/util/sha2.ts: pure JS for small inputs
+ * until `node:crypto` is needed, which is about twice WebCrypto's speed in Deno).
+ */
 export function digest(hash: HashName, data: Uint8Array): Bytes {
-  return toBytes(createHash(hash).update(data).digest());
+  return sha2(hash, data);
 }
 
 /** SHA-256 of bytes. */

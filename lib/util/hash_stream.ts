@@ -1,18 +1,20 @@
 /**
- * Streaming hashes of blobs (DESIGN.md "Blobs stream"): a file is read into one reused 1 MiB
- * buffer and fed to `node:crypto` hashes, so memory stays flat whatever the file size.
+ * Streaming hashes of blobs (DESIGN.md "Blobs stream"): a file is read into two reused 1 MiB
+ * buffers and fed to `node:crypto` hashes (pure JS for a small file, lib/util/sha2.ts), so memory
+ * stays flat whatever the file size.
  *
  * Why not `FsFile.readable`: its 64 KiB chunks cost one allocation and one hash call each, and
- * measured at 40% of `openssl dgst -sha256` on a 256 MiB file; the read loop over a 1 MiB buffer
- * runs at openssl's speed (bench/blob_bench.ts). A caller that needs the bytes themselves (an
+ * measured at 40% of `openssl dgst -sha256` on a 256 MiB file; a read loop over a 1 MiB buffer
+ * ran at ~85-100%, and two buffers, the next read while the current one is hashed, at ~120% of
+ * openssl's time (bench/blob_bench.ts; openssl's figure includes its process start). A caller that needs the bytes themselves (an
  * Ed25519 message, which cannot be signed or verified from a digest) asks for them with
  * `keepBytes`, bounded before anything is kept (SECURITY.md rule 4).
  *
  * @module
  */
 
-import { createHash, type Hash } from "node:crypto";
-import { type Bytes, type HashName, toBytes } from "./bytes.ts";
+import type { Bytes, HashName } from "./bytes.ts";
+import { createSha2, type Sha2Hasher } from "./sha2.ts";
 import { CosignError } from "../errors.ts";
 
 /** Error codes raised here. */
@@ -44,6 +46,12 @@ export interface HashOptions {
    * before anything is kept): for Ed25519, which signs the message itself.
    */
   readonly keepBytes?: number;
+  /**
+   * Also return the bytes when the input turns out to have at most this many, and drop them
+   * (no error) when it has more: verifiers that can use WebCrypto on a small message and fall
+   * back to the digest for a large one.
+   */
+  readonly keepSmallBytes?: number;
 }
 
 /** A hashed blob. */
@@ -72,21 +80,27 @@ function tooLarge(what: string, size: number, limit: number): CosignError {
 
 /** The running state of one hashing pass. */
 class Hasher {
-  readonly #hashes: [HashName, Hash][];
+  readonly #hashes: [HashName, Sha2Hasher][];
   readonly #options: HashOptions;
   readonly #what: string;
   readonly #total: number | undefined;
-  readonly #kept: Uint8Array[] = [];
+  #kept: Uint8Array[] | undefined;
+  readonly #keepUpTo: number | undefined;
   #size = 0;
 
   constructor(what: string, options: HashOptions, total?: number) {
     const algorithms = options.algorithms ?? ["sha256"];
     if (algorithms.length === 0) throw new RangeError("Name at least one hash algorithm");
-    this.#hashes = [...new Set(algorithms)].map((name) => [name, createHash(name)]);
+    // A small file of known size needs no node:crypto (lib/util/sha2.ts).
+    this.#hashes = [...new Set(algorithms)].map((name) => [name, createSha2(name, total)]);
     this.#options = options;
     this.#what = what;
     this.#total = total;
+    this.#keepUpTo = options.keepBytes ?? options.keepSmallBytes;
     if (total !== undefined) this.#checkSize(total);
+    if (this.#keepUpTo !== undefined && !(total !== undefined && total > this.#keepUpTo)) {
+      this.#kept = [];
+    }
   }
 
   #checkSize(size: number): void {
@@ -101,7 +115,10 @@ class Hasher {
     this.#size += chunk.length;
     this.#checkSize(this.#size);
     for (const [, hash] of this.#hashes) hash.update(chunk);
-    if (this.#options.keepBytes !== undefined) this.#kept.push(copy ? chunk.slice() : chunk);
+    if (this.#kept) {
+      if (this.#size > this.#keepUpTo!) this.#kept = undefined; // larger than asked: drop
+      else this.#kept.push(copy ? chunk.slice() : chunk);
+    }
     this.#options.onProgress?.({
       hashed: this.#size,
       ...(this.#total === undefined ? {} : { total: this.#total }),
@@ -110,8 +127,8 @@ class Hasher {
 
   finish(): HashedBlob {
     const digests: Partial<Record<HashName, Bytes>> = {};
-    for (const [name, hash] of this.#hashes) digests[name] = toBytes(hash.digest());
-    if (this.#options.keepBytes === undefined) return { size: this.#size, digests };
+    for (const [name, hash] of this.#hashes) digests[name] = hash.digest();
+    if (!this.#kept) return { size: this.#size, digests };
     const bytes = new Uint8Array(this.#size);
     let offset = 0;
     for (const chunk of this.#kept) {
@@ -123,8 +140,8 @@ class Hasher {
 }
 
 /**
- * Hash a file without loading it: one reused `HASH_CHUNK_BYTES` buffer, every requested hash
- * updated from it. File system errors (`Deno.errors.NotFound`...) propagate as they are.
+ * Hash a file without loading it: two reused `HASH_CHUNK_BYTES` buffers (one read while the
+ * other is hashed), every requested hash updated from each chunk. File system errors (`Deno.errors.NotFound`...) propagate as they are.
  *
  * @example
  * ```ts
@@ -136,13 +153,34 @@ export async function hashFile(path: string | URL, options: HashOptions = {}): P
   const info = await file.stat();
   const total = info.isFile ? info.size : undefined;
   const hasher = new Hasher(`"${String(path)}"`, options, total);
-  const buffer = new Uint8Array(HASH_CHUNK_BYTES);
+  // Two buffers: the next chunk is read (off this thread) while the current one is hashed.
+  let current = new Uint8Array(HASH_CHUNK_BYTES);
+  let next = new Uint8Array(HASH_CHUNK_BYTES);
+  let reading = fillFrom(file, current);
   for (;;) {
-    const n = await file.read(buffer);
-    if (n === null) break;
-    hasher.update(buffer.subarray(0, n), true);
+    const n = await reading;
+    if (n === 0) break;
+    reading = fillFrom(file, next);
+    try {
+      hasher.update(current.subarray(0, n), true);
+    } catch (error) {
+      await reading.catch(() => {}); // let the read in flight finish before the file closes
+      throw error;
+    }
+    [current, next] = [next, current];
   }
   return hasher.finish();
+}
+
+/** Read into `buffer` until it is full or the file ends; the number of bytes read. */
+async function fillFrom(file: Deno.FsFile, buffer: Uint8Array): Promise<number> {
+  let filled = 0;
+  while (filled < buffer.length) {
+    const n = await file.read(buffer.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  return filled;
 }
 
 /** Hash a byte stream (standard input, a response body) chunk by chunk as it arrives. */

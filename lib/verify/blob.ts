@@ -6,8 +6,10 @@
  * (lib/verify/pipeline.ts; SECURITY.md rule 3): a Sigstore bundle of any version; a legacy `sign-blob
  * --bundle` file; or a detached `--signature` with `--certificate` (and chain) or a `--key`, and
  * an optional legacy `--rfc3161-timestamp` file. The blob is hashed in one streaming pass with the algorithm the
- * signature needs, and verified as a digest (prehashed ECDSA/RSA), so memory stays flat; only an
- * Ed25519 signature needs the bytes, read bounded. A blob that cannot be read but is written
+ * signature needs, and a large one verified as a digest (prehashed ECDSA/RSA), so memory stays
+ * flat; a small one (at most `SMALL_MESSAGE_BYTES`) is kept and verified over its bytes with
+ * WebCrypto, which is faster than the pure-JS prehashed path and loads no third-party code. An
+ * Ed25519 signature always needs the bytes, read bounded. A blob that cannot be read but is written
  * `sha256:<hex>` (or sha384/sha512) is taken as the digest, as cosign does.
  *
  * Attestations add cosign's claim checks, never vacuously (SECURITY.md rows 2, 3 and 9): the
@@ -48,6 +50,9 @@ export type VerifyBlobErrorCode =
 /** Largest blob read into memory when the signature needs the message (Ed25519). */
 export const MAX_MESSAGE_BYTES = 128 << 20;
 
+/** Largest blob kept in memory to verify over its bytes (WebCrypto) rather than its digest. */
+export const SMALL_MESSAGE_BYTES = 1 << 20;
+
 const DIGEST_REFERENCE = /^(sha256|sha384|sha512):([0-9a-f]+)$/;
 const DIGEST_HEX_LENGTH: Record<HashName, number> = { sha256: 64, sha384: 96, sha512: 128 };
 
@@ -85,11 +90,17 @@ export interface VerifyBlobOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What an artifact must be prepared as: its hash, and whether the bytes are needed or useful. */
+interface ArtifactNeeds {
+  readonly algorithm: HashName;
+  /** The signature is over the message itself (Ed25519). */
+  readonly bytes: boolean;
+  /** A small blob is better verified over its bytes (WebCrypto) than its digest. */
+  readonly small?: boolean;
+}
+
 /** The hash a message signature's artifact needs, and whether it needs the bytes themselves. */
-function messageNeeds(
-  entity: SignedEntity,
-  policy: VerificationPolicy,
-): { algorithm: HashName; bytes: boolean } {
+function messageNeeds(entity: SignedEntity, policy: VerificationPolicy): ArtifactNeeds {
   const key = policy.key ??
     (entity.material.kind === "certificate"
       ? parseCertificate(entity.material.certificate).publicKey
@@ -101,6 +112,7 @@ function messageNeeds(
   return {
     algorithm: key?.kind === "ed25519" ? hint?.algorithm ?? signerHash : signerHash,
     bytes: key?.kind === "ed25519",
+    small: true,
   };
 }
 
@@ -113,7 +125,7 @@ function statementAlgorithm(statement: Statement | undefined): HashName {
 /** Hash (or read) the blob into the artifact the pipeline checks. */
 async function prepareArtifact(
   blob: BlobInput,
-  needs: { algorithm: HashName; bytes: boolean },
+  needs: ArtifactNeeds,
   options: VerifyBlobOptions,
 ): Promise<Artifact> {
   if (blob.kind === "digest") {
@@ -124,7 +136,11 @@ async function prepareArtifact(
     hashed = await hashBlob(blob, {
       algorithms: [needs.algorithm],
       ...(options.maxBlobBytes !== undefined ? { maxBytes: options.maxBlobBytes } : {}),
-      ...(needs.bytes ? { keepBytes: options.maxMessageBytes ?? MAX_MESSAGE_BYTES } : {}),
+      ...(needs.bytes
+        ? { keepBytes: options.maxMessageBytes ?? MAX_MESSAGE_BYTES }
+        : needs.small
+        ? { keepSmallBytes: SMALL_MESSAGE_BYTES }
+        : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
@@ -152,7 +168,7 @@ async function prepareArtifact(
 export interface BlobVerification {
   /** What verified, and how. */
   readonly result: VerificationResult;
-  /** The artifact as verified (a digest unless the signature needed the bytes). */
+  /** The artifact as verified (its bytes when small or needed, else its digest). */
   readonly artifact?: Artifact;
 }
 

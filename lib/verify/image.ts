@@ -41,6 +41,12 @@ export type VerifyImageErrorCode =
   | "VERIFY_NO_ATTESTATIONS"
   | "VERIFY_NO_MATCHING_ATTESTATION";
 
+/** Per client, the storage format that last verified on each registry (bounded). */
+const lastVerified = new WeakMap<RegistryClient, Map<string, StorageFormat>>();
+/** Per client, the verification in flight that will tell a new registry's format. */
+const formatProbes = new WeakMap<RegistryClient, Map<string, Promise<void>>>();
+const MAX_REMEMBERED_REGISTRIES = 256;
+
 /** Options of image verification. */
 export interface VerifyImageOptions {
   readonly client: RegistryClient;
@@ -53,6 +59,12 @@ export interface VerifyImageOptions {
   readonly targetRepository?: RepositoryRef;
   /** Which storage formats to read (default both). */
   readonly formats?: readonly StorageFormat[];
+  /**
+   * Signatures: with both formats, read and verify both (default false: the first format that
+   * verifies ends the search, which saves the other's lookup; bundles go first unless legacy
+   * signatures verified last on this registry with this client). Attestations read every format.
+   */
+  readonly allSignatures?: boolean;
   /**
    * Check log entries online against this log: fetch inclusion proofs for SET-only entries,
    * and find the entries of legacy signatures stored without one. Absent: fully offline.
@@ -258,16 +270,71 @@ export async function verifyImageSignatures(
 ): Promise<ImageVerification> {
   const image = await resolveImage(options.client, reference);
   const name = `${formatImageReference({ ...reference, digest: image.digest })}`;
-  const candidates = await collectCandidates(options.client, image, "sig", options);
+  const formats = options.formats ?? ["bundle", "legacy"];
+  // One format at a time, and none after one verified (unless all are asked for): first the
+  // format that last verified on this registry (bundles when none did yet), since images of
+  // one registry are mostly signed one way.
+  const registry = options.targetRepository?.registry ?? image.registry;
+  const seen = lastVerified.get(options.client) ?? new Map<string, StorageFormat>();
+  lastVerified.set(options.client, seen);
+  const probes = formatProbes.get(options.client) ?? new Map<string, Promise<void>>();
+  formatProbes.set(options.client, probes);
+  // Concurrent verifications of a registry not seen yet wait for the first one to learn.
+  let learned: (() => void) | undefined;
+  if (!seen.has(registry) && !options.allSignatures && formats.length > 1) {
+    const probe = probes.get(registry);
+    if (probe) await probe;
+    else probes.set(registry, new Promise((resolve) => learned = resolve));
+  }
+  try {
+    return await verifyInPasses(reference, options, image, name, registry, seen, formats);
+  } finally {
+    if (learned) {
+      probes.delete(registry);
+      learned();
+    }
+  }
+}
+
+/** The passes of `verifyImageSignatures`, one storage format at a time. */
+async function verifyInPasses(
+  reference: ImageReference,
+  options: VerifyImageOptions,
+  image: DigestReference,
+  name: string,
+  registry: string,
+  seen: Map<string, StorageFormat>,
+  formats: readonly StorageFormat[],
+): Promise<ImageVerification> {
+  const check = (candidate: Candidate) => checkSignatureClaims(candidate, image, options);
+  const candidates: Candidate[] = [];
+  const verified: VerifiedImageSignature[] = [];
+  const rejected: string[] = [];
+  const causes: unknown[] = [];
+  const first = seen.get(registry) ?? "bundle";
+  const passes: StorageFormat[][] = options.allSignatures || formats.length < 2
+    ? [[...formats]]
+    : [[first], formats.filter((f) => f !== first)];
+  for (const pass of passes) {
+    if (verified.length > 0) break;
+    const found = await collectCandidates(options.client, image, "sig", {
+      ...options,
+      formats: pass,
+    });
+    candidates.push(...found);
+    const outcome = await verifyCandidates(found, image, options, check);
+    verified.push(...outcome.verified);
+    rejected.push(...outcome.rejected);
+    causes.push(...outcome.causes);
+  }
+  if (verified[0]) {
+    seen.delete(registry);
+    seen.set(registry, verified[0].format);
+    if (seen.size > MAX_REMEMBERED_REGISTRIES) seen.delete(seen.keys().next().value!);
+  }
   if (candidates.length === 0) {
     throw new CosignError("VERIFY_NO_SIGNATURES", `No signatures found for "${name}"`);
   }
-  const { verified, rejected, causes } = await verifyCandidates(
-    candidates,
-    image,
-    options,
-    (candidate) => checkSignatureClaims(candidate, image, options),
-  );
   if (verified.length === 0) {
     throw noMatch(name, candidates, { rejected, causes }, options.policy, "signatures");
   }

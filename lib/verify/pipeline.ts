@@ -34,7 +34,6 @@ import type {
   VerificationResult,
   VerifiedTime,
 } from "./entity.ts";
-import { withOnlineEntries } from "./online_log.ts";
 import { findSubject, parseStatement } from "../payload/statement.ts";
 import { embeddedScts, verifyEmbeddedScts } from "../x509/sct.ts";
 import {
@@ -45,7 +44,7 @@ import {
 } from "../keys/public_key.ts";
 import type { RekorClient } from "../tlog/rekor/client.ts";
 import { type TlogVerification, verifyTlogEntries } from "../tlog/verify.ts";
-import { type VerifiedTimestamp, verifyTimestamp } from "../timestamp/token.ts";
+import type { VerifiedTimestamp } from "../timestamp/token.ts";
 import type { TrustedRoot } from "../trust/trusted_root.ts";
 import { type Certificate, parseCertificate } from "../x509/certificate.ts";
 import { certificateIdentity } from "../x509/identity.ts";
@@ -109,7 +108,12 @@ export async function verifySignedEntity(
   requirePolicy(given, policy);
   const signer = signerOf(given, policy);
   const entity = options.log
-    ? await withOnlineEntries(given, artifact, policy, options.log)
+    ? await (await import("./online_log.ts")).withOnlineEntries(
+      given,
+      artifact,
+      policy,
+      options.log,
+    )
     : given;
   const binding = bindArtifact(entity.content, artifact, signer);
   // The signature before the witnesses: every check must pass anyway, and "it does not verify
@@ -442,6 +446,8 @@ async function verifyTimestampAny(
   messages: readonly Uint8Array[],
   root: TrustedRoot,
 ): Promise<VerifiedTimestamp> {
+  // RFC 3161 code loads only for an entity that carries a timestamp.
+  const { verifyTimestamp } = await import("../timestamp/token.ts");
   let firstError: unknown;
   for (const message of messages) {
     try {
@@ -465,13 +471,13 @@ async function checkSignature(
   if (content.kind === "dsse") {
     const signed = pae(content.envelope.payloadType, content.envelope.payload);
     return await verifySignature(key, signed, signature, { hash }) ||
-      (key.kind === "ed25519" && verifyEd25519ph(key, signed, signature));
+      (key.kind === "ed25519" && await verifyEd25519ph(key, signed, signature));
   }
   if (!artifact) throw new TypeError("A message signature needs the artifact to verify");
   if (artifact.kind === "bytes") {
     return await verifySignature(key, artifact.bytes, signature, { hash }) ||
-      (key.kind === "ed25519" && verifyEd25519ph(key, artifact.bytes, signature));
+      (key.kind === "ed25519" && await verifyEd25519ph(key, artifact.bytes, signature));
   }
   if (!messageDigest) return false;
-  return verifyPrehashed(key, messageDigest.digest, signature, messageDigest.algorithm);
+  return await verifyPrehashed(key, messageDigest.digest, signature, messageDigest.algorithm);
 }

@@ -175,7 +175,7 @@ Deno.test("save then load into a fresh repository then verify: legacy and bundle
   // verify --local-image reads the layout itself, through the same pipeline.
   const local = await env.run([...KEY_VERIFY, "--local-image", "saved"]);
   assert.equal(local.code, 0, local.stderr);
-  assert.equal(JSON.parse(local.stdout).length, 2);
+  assert.equal(JSON.parse(local.stdout).length, 1); // the bundle; `.sig` is not read after it
   // Its output names the directory, as cosign's does, never an internal name.
   assert.match(local.stderr, /^Verification for saved --$/m);
   assert.doesNotMatch(local.stderr, /local\/image-/);
@@ -202,7 +202,7 @@ Deno.test("save then load into a fresh repository then verify: legacy and bundle
   const verified = await env.run([...KEY_VERIFY, target]);
   assert.equal(verified.code, 0, verified.stderr);
   const payloads = JSON.parse(verified.stdout);
-  assert.equal(payloads.length, 2); // the legacy signature and the bundle
+  assert.equal(payloads.length, 1); // the bundle: the legacy `.sig` is not read after it verified
   for (const payload of payloads) {
     assert.equal(payload.critical.image["docker-manifest-digest"], image.digest);
   }

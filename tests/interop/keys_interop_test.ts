@@ -106,7 +106,7 @@ async function assertSignsAndVerifies(key: PrivateKey) {
   assert.ok(await verifySignature(key.publicKey, DATA, signature), key.kind);
   assert.equal(await verifySignature(key.publicKey, utf8("other"), signature), false);
   if (key.kind === "ed25519") {
-    assert.ok(verifyEd25519ph(key.publicKey, DATA, await key.sign(DATA, { prehash: true })));
+    assert.ok(await verifyEd25519ph(key.publicKey, DATA, await key.sign(DATA, { prehash: true })));
   } else {
     const hash = key.publicKey.defaultHash;
     const prehashed = key.signPrehashed(digest(hash, DATA), hash);

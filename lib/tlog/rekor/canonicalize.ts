@@ -93,7 +93,7 @@ function nonEmpty(bytes: Bytes, path: string): Bytes {
 
 const HASHES: Record<string, HashName> = { sha256: "sha256", sha384: "sha384", sha512: "sha512" };
 
-function canonicalHashedRekord(spec: JsonRecord): Promise<JsonRecord> {
+async function canonicalHashedRekord(spec: JsonRecord): Promise<JsonRecord> {
   const hash = asRecord(asRecord(spec.data, "spec.data").hash, "spec.data.hash");
   const name = asString(hash.algorithm, "spec.data.hash.algorithm");
   const algorithm = HASHES[name];
@@ -115,16 +115,16 @@ function canonicalHashedRekord(spec: JsonRecord): Promise<JsonRecord> {
       "Unsupported proposed entry: an Ed25519 hashedrekord signature needs the message, not its digest",
     );
   }
-  if (!verifyPrehashed(verifier.key, digest, sig, algorithm)) {
+  if (!(await verifyPrehashed(verifier.key, digest, sig, algorithm))) {
     throw invalid("the signature does not verify with the key or certificate over the digest");
   }
-  return Promise.resolve({
+  return {
     data: { hash: { algorithm, value: toHex(digest) } },
     signature: {
       content: toBase64(sig),
       publicKey: { content: toBase64(utf8(verifier.pem)) },
     },
-  });
+  };
 }
 
 interface ParsedEnvelope {

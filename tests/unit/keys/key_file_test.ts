@@ -79,7 +79,7 @@ async function assertSignsAndVerifies(key: PrivateKey) {
   const signature = await key.sign(DATA);
   assert.ok(await verifySignature(key.publicKey, DATA, signature), key.kind);
   if (key.kind === "ed25519") {
-    assert.ok(verifyEd25519ph(key.publicKey, DATA, await key.sign(DATA, { prehash: true })));
+    assert.ok(await verifyEd25519ph(key.publicKey, DATA, await key.sign(DATA, { prehash: true })));
   }
 }
 

@@ -101,7 +101,7 @@ Deno.test("checkEntryBinding() rejects an entry for another artifact digest, sig
   const s = BigInt(`0x${raw.subarray(32).toHex()}`);
   const flipped = (P256_ORDER - s).toString(16).padStart(64, "0");
   const ecdsaOther = ecdsaRawToDer(concat(raw.subarray(0, 32), Uint8Array.fromHex(flipped)));
-  assert.ok(verifyPrehashed(key.publicKey, digest, ecdsaOther, "sha256"));
+  assert.ok(await verifyPrehashed(key.publicKey, digest, ecdsaOther, "sha256"));
   const good = {
     signature,
     publicKeyOrCertificateDer: key.publicKey.spki,

@@ -118,3 +118,22 @@ Deno.test("hashFile() stops when the signal is aborted, and a missing file is th
   );
   await assert.rejects(() => hashFile(`${dir.path}/missing`), Deno.errors.NotFound);
 });
+
+Deno.test("keepSmallBytes keeps a blob up to the limit and drops a larger one without failing", async () => {
+  await using dir = await tempDir();
+  const small = patterned(1000);
+  const large = patterned(3000);
+  await Deno.writeFile(`${dir.path}/small`, small);
+  await Deno.writeFile(`${dir.path}/large`, large);
+  const kept = await hashFile(`${dir.path}/small`, { keepSmallBytes: 1000 });
+  assert.deepEqual(kept.bytes, small);
+  const dropped = await hashFile(`${dir.path}/large`, { keepSmallBytes: 1000 });
+  assert.equal(dropped.bytes, undefined);
+  assert.equal(toHex(digestOf(dropped, "sha256")), toHex(digest("sha256", large)));
+  // A stream has no size up front: the bytes are dropped once they pass the limit.
+  const streamed = await hashStream(streamOf(large, 700), { keepSmallBytes: 1000 });
+  assert.equal(streamed.bytes, undefined);
+  assert.equal(streamed.size, 3000);
+  const whole = await hashStream(streamOf(small, 300), { keepSmallBytes: 1000 });
+  assert.deepEqual(whole.bytes, small);
+});
