@@ -210,7 +210,7 @@ export class RegistryClient {
 
   // ---------------------------------------------------------------------------- manifests
 
-  /** The digest of `ref`: no request for a digest reference, one HEAD for a tag. */
+  /** The digest of `ref`: no request for a digest reference, one GET for a tag. */
   async resolveDigest(ref: ImageReference): Promise<string> {
     return ref.digest ?? (await this.resolve(ref)).digest;
   }

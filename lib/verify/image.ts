@@ -3,10 +3,12 @@
  * (`cosign verify-attestation`), from Sigstore bundle referrers and legacy `.sig`/`.att` tags
  * (cosign-spec.md sections 9.1-9.4).
  *
- * A tag costs one HEAD; a digest reference none. The legacy manifest and the referrers list are
- * read concurrently, then every layer or bundle (`lib/verify/image_candidates.ts`). Each candidate
- * becomes a `SignedEntity` and goes through the one pipeline, then the image claims are checked
- * here. Unlike cosign, `verify` never accepts an attestation bundle as a signature, and an
+ * A tag costs one GET (the manifest is hashed here; a HEAD's digest is only a claim); a digest
+ * reference none. One storage format is read at a time, first the one that last verified on that
+ * registry, and the other only when nothing verified (or `allSignatures` asks for every one);
+ * each format's layers or bundles are read concurrently (`lib/verify/image_candidates.ts`).
+ * Each candidate becomes a `SignedEntity` and goes through the one pipeline, then the image
+ * claims are checked here. Unlike cosign, `verify` never accepts an attestation bundle as a signature, and an
  * attestation type filter that leaves nothing is a failure (SECURITY.md rows 2 and 9).
  *
  * @module

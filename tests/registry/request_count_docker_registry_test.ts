@@ -8,7 +8,7 @@
  *   manifest, bundle blob), and the very first verify 1 more (the referrers API's 404); a legacy
  *   `.sig` signature costs 2 (`.sig` manifest, layer) with the legacy format, and with the
  *   default formats once a legacy signature verified on that registry (the format that verified
- *   last goes first; else the empty fallback tag comes first: 3); a tag adds its HEAD; the
+ *   last goes first; else the empty fallback tag comes first: 3); a tag adds its GET; the
  *   `.sig` tag is never read after a bundle verified;
  * - on the embedded registry (with the referrers API): a bundle referrer costs 3 (referrers
  *   list, manifest, blob).
@@ -125,7 +125,8 @@ if (
 
     const byTag = await verify(`${bundle2.repository}:v1`);
     assert.equal(byTag.requests.length, 4, byTag.requests.join("\n"));
-    assert.equal(byTag.requests[0], `HEAD /v2/${bundle2.repository}/manifests/v1`);
+    // A tag is resolved by GET and hashed here (a HEAD's digest is only a claim): still one request.
+    assert.equal(byTag.requests[0], `GET /v2/${bundle2.repository}/manifests/v1`);
 
     const legacyOnly = await verify(`${legacy1.repository}@${legacy1.digest}`, ["legacy"]);
     assert.equal(legacyOnly.result.signatures[0]?.format, "legacy");

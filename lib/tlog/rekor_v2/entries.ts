@@ -398,7 +398,7 @@ export async function canonicalizeRekorV2Request(request: RekorV2Request): Promi
     if (key.kind === "ed25519") {
       throw unsupported("an Ed25519ph signature is checked against its message, not a digest");
     }
-    if (!verifyPrehashed(key, request.digest, request.signature, hash)) {
+    if (!(await verifyPrehashed(key, request.digest, request.signature, hash))) {
       throw invalid("the signature does not verify with the key or certificate over the digest");
     }
     spec = {
@@ -431,7 +431,7 @@ export async function canonicalizeRekorV2Request(request: RekorV2Request): Promi
       let match: CheckedVerifier | undefined;
       for (const candidate of verifiers) {
         const ok = candidate.key.kind === "ed25519"
-          ? verifyEd25519ph(candidate.key, message, sig)
+          ? await verifyEd25519ph(candidate.key, message, sig)
           : await verifySignature(candidate.key, message, sig, { hash: candidate.hash });
         if (ok) {
           match = candidate;
