@@ -156,7 +156,9 @@ export async function openAdmissionEnv(): Promise<AdmissionEnv> {
           fetch: fetchWithTimeout(globalThis.fetch, 2000),
           retry: { attempts: 1 },
         }),
-        timeoutMs: 4000,
+        // The apiserver's 10 s minus headroom: a full test run loads both cores, and the first
+        // CUE or keyless decision of a process is slower than the rest.
+        timeoutMs: 8000,
         ...options,
       });
     },
