@@ -8,10 +8,14 @@
  */
 
 import { type Bytes, sha256, toHex } from "../../lib/util/bytes.ts";
-import { canonicalizeProposedEntry } from "../../lib/tlog/rekor/canonicalize.ts";
+import {
+  type CanonicalizeOptions,
+  canonicalizeProposedEntry,
+} from "../../lib/tlog/rekor/canonicalize.ts";
 import type { EntryBody } from "../../lib/tlog/rekor/bodies.ts";
 import { PublicKey } from "../../lib/keys/public_key.ts";
 import { parseCertificate } from "../../lib/x509/certificate.ts";
+import { openSslPrehashedVerifier } from "./_openssl_ecdsa.ts";
 
 /** A validated entry, ready to commit. */
 export interface PreparedEntry {
@@ -46,9 +50,20 @@ export function searchTerms(entry: EntryBody): string[] {
   return [...terms];
 }
 
+let checks: CanonicalizeOptions | undefined;
+
+/** How this thread checks hashedrekord signatures: OpenSSL when bound, else pure JS. */
+function signatureChecks(): CanonicalizeOptions {
+  if (!checks) {
+    const verifyPrehashed = openSslPrehashedVerifier();
+    checks = verifyPrehashed ? { verifyPrehashed } : {};
+  }
+  return checks;
+}
+
 /** Validate and canonicalize a proposal (`REKOR_ENTRY_INVALID`, `REKOR_ENTRY_UNSUPPORTED`). */
 export async function prepareEntry(proposed: unknown): Promise<PreparedEntry> {
-  const canonical = await canonicalizeProposedEntry(proposed);
+  const canonical = await canonicalizeProposedEntry(proposed, signatureChecks());
   return {
     body: canonical.body,
     uuid: canonical.uuid,

@@ -3,9 +3,13 @@
  * tree of canonical entries, each accepted only after its signature verifies against the key or
  * certificate it names, with SETs and signed checkpoints from a persistent ECDSA P-256 log key.
  *
- * State lives in `node:sqlite` (WAL, synchronous=FULL): an entry, its search keys and every tree
- * node it completes commit in one transaction before the caller is answered, so an
- * acknowledged entry survives `kill -9`. Storing the hash of every complete subtree (about 2n
+ * State lives in `node:sqlite` (WAL): an entry, its search keys and every tree node it completes
+ * commit in one transaction, and the WAL file is flushed (`fdatasync`) before the caller is
+ * answered or the entry is visible to any read, so an acknowledged entry survives `kill -9` and
+ * power loss. The flush is ours, not SQLite's (synchronous=NORMAL, the WAL file opened beside
+ * the connection): SQLite's own would block the thread that serves HTTP for the whole fsync,
+ * while `FsFile.syncData()` runs on a blocking-pool thread and requests go on meanwhile. Where
+ * the WAL file cannot be opened, SQLite flushes (synchronous=FULL). Storing the hash of every complete subtree (about 2n
  * rows) lets proofs read O(log n) nodes. Appends go through a single writer that commits
  * whatever queued meanwhile as one batch (group commit: one fsync, one checkpoint for many
  * concurrent appends), so concurrent requests see one consistent order; reads are synchronous
@@ -122,6 +126,15 @@ const CHECKPOINT_CACHE = 64;
 /** Most complete-subtree hashes kept in memory (32 bytes each, plus the map's overhead). */
 const NODE_CACHE = 1 << 16;
 
+/** The connection's WAL file, for our own flushes; undefined when it is not there to open. */
+async function openWal(path: string): Promise<Deno.FsFile | undefined> {
+  try {
+    return await Deno.open(`${path}-wal`, { read: true });
+  } catch {
+    return undefined;
+  }
+}
+
 function corrupt(message: string): CosignError {
   return new CosignError("SERVER_LOG_CORRUPT", `Transparency log storage is corrupt: ${message}`);
 }
@@ -194,7 +207,12 @@ export class TransparencyLog implements MerkleNodeSource {
   readonly #nodes = new Map<string, Bytes>();
   readonly #workers: number;
   #pool: PreparePool | undefined;
+  /** Entries durable and visible to reads. */
   #size: bigint;
+  /** Entries committed: `#size` plus those whose flush is under way (or failed). */
+  #committed: bigint;
+  /** The WAL file, flushed before an append is answered (undefined: SQLite flushes). */
+  readonly #wal: Deno.FsFile | undefined;
   #pending: PendingAppend[] = [];
   #draining: Promise<void> | undefined;
   #closed = false;
@@ -206,8 +224,10 @@ export class TransparencyLog implements MerkleNodeSource {
     treeId: bigint,
     createdAt: Date,
     options: TransparencyLogOptions,
+    wal: Deno.FsFile | undefined,
   ) {
     this.#db = db;
+    this.#wal = wal;
     this.#key = key;
     this.publicKey = key.publicKey;
     this.logId = sha256(key.publicKey.spki);
@@ -242,6 +262,7 @@ export class TransparencyLog implements MerkleNodeSource {
       throw corrupt("entry indexes are not contiguous");
     }
     this.#size = n;
+    this.#committed = n;
     if (n > 0n) {
       // Every committed leaf must have its node: entries and nodes commit together.
       const leaves = db.prepare("SELECT COUNT(*) AS n FROM nodes WHERE level = 0");
@@ -285,7 +306,9 @@ export class TransparencyLog implements MerkleNodeSource {
       const createdAt = new Date(String(meta("created_at")));
       const workers = options.workers ??
         (path === ":memory:" ? 0 : Math.max(1, Math.min(4, navigator.hardwareConcurrency - 1)));
-      return new TransparencyLog(db, key, treeId, createdAt, { ...options, workers });
+      const wal = path === ":memory:" ? undefined : await openWal(path);
+      if (wal) db.exec("PRAGMA synchronous = NORMAL");
+      return new TransparencyLog(db, key, treeId, createdAt, { ...options, workers }, wal);
     } catch (error) {
       db.close();
       throw error;
@@ -344,19 +367,32 @@ export class TransparencyLog implements MerkleNodeSource {
     return { entry: await this.#entry(index), created };
   }
 
-  /** Commit pending appends, a batch at a time, until none is left (the single writer). */
+  /**
+   * Commit pending appends, a batch at a time, until none is left (the single writer). A batch
+   * is answered when its flush is done; the next batch commits while that flush runs, and waits
+   * only for the flush before it (at most two in flight).
+   */
   #drain(): void {
     if (this.#draining) return;
     this.#draining = (async () => {
+      let previous: Promise<void> = Promise.resolve();
       while (this.#pending.length > 0) {
         const batch = this.#pending.splice(0, MAX_COMMIT_BATCH);
+        let results: Appended[];
         try {
-          const results = await this.#commit(batch.map((p) => p.canonical));
-          batch.forEach((p, i) => p.resolve(results[i]!));
+          results = await this.#commit(batch.map((p) => p.canonical));
         } catch (error) {
           for (const p of batch) p.reject(error);
+          continue;
         }
+        const flushed = this.#publish().then(
+          () => batch.forEach((p, i) => p.resolve(results[i]!)),
+          (error) => batch.forEach((p) => p.reject(error)),
+        );
+        await previous;
+        previous = flushed;
       }
+      await previous;
     })().finally(() => {
       this.#draining = undefined;
       // An append may have queued after the loop's last check.
@@ -365,16 +401,16 @@ export class TransparencyLog implements MerkleNodeSource {
   }
 
   /**
-   * Append a batch in one transaction (group commit: one fsync for every entry that queued
-   * while the previous batch was committing). Entries already logged, or repeated within the
-   * batch, resolve to their existing index.
+   * Append a batch in one transaction (group commit: one flush for every entry that queued
+   * while the previous batch was committing); `#publish` makes it durable and visible. Entries
+   * already logged, or repeated within the batch, resolve to their existing index.
    */
   async #commit(batch: readonly PreparedEntry[]): Promise<Appended[]> {
     this.#checkOpen();
     const results: Appended[] = [];
     const fresh: { canonical: PreparedEntry; index: bigint; uuid: Bytes }[] = [];
     const inBatch = new Map<string, bigint>();
-    let next = this.#size;
+    let next = this.#committed;
     for (const canonical of batch) {
       const uuid = fromHex(canonical.uuid);
       const existing = this.#byUuid.get(uuid);
@@ -423,8 +459,19 @@ export class TransparencyLog implements MerkleNodeSource {
       throw error;
     }
     for (const [key, hash] of staged) this.#cacheNode(key, hash as Bytes);
-    this.#size = next;
+    this.#committed = next;
     return results;
+  }
+
+  /**
+   * Flush the WAL, then make every committed entry visible. A failed flush leaves them
+   * committed but unseen (their appends fail); the next flush that succeeds covers them too.
+   */
+  async #publish(): Promise<void> {
+    if (this.#committed === this.#size) return;
+    const target = this.#committed;
+    await this.#wal?.syncData();
+    if (target > this.#size) this.#size = target;
   }
 
   /** The checkpoint for the current tree, signed once per size. */
@@ -477,7 +524,11 @@ export class TransparencyLog implements MerkleNodeSource {
     this.#checkOpen();
     if (!/^[0-9a-f]{64}$/.test(uuid)) return Promise.resolve(undefined);
     const row = this.#byUuid.get(fromHex(uuid));
-    return row ? this.#entry(asInteger(row.idx, "index")) : Promise.resolve(undefined);
+    const index = row ? asInteger(row.idx, "index") : undefined;
+    // A row whose flush is still under way is not in the log yet.
+    return index !== undefined && index < this.#size
+      ? this.#entry(index)
+      : Promise.resolve(undefined);
   }
 
   /** The entry at a log index, with an inclusion proof for the current tree. */
@@ -488,7 +539,9 @@ export class TransparencyLog implements MerkleNodeSource {
   }
 
   #searchTerm(term: string): bigint[] {
-    return this.#search.all(term, MAX_SEARCH_ANSWER).map((row) => asInteger(row.idx, "index"));
+    return this.#search.all(term, MAX_SEARCH_ANSWER)
+      .map((row) => asInteger(row.idx, "index"))
+      .filter((index) => index < this.#size);
   }
 
   #uuidsAt(indexes: Iterable<bigint>): string[] {
@@ -605,6 +658,7 @@ export class TransparencyLog implements MerkleNodeSource {
     while (this.#draining) await this.#draining;
     this.#closed = true;
     this.#pool?.close();
+    this.#wal?.close();
     this.#db.close();
   }
 
