@@ -137,6 +137,12 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     expects: "an RFC 3339 time, e.g. 2026-08-25T00:00:00Z",
     sensitive: false,
   },
+  {
+    name: "DCOSIGN_OPENSSL",
+    description: "0 keeps `serve`'s Rekor on pure-JS ECDSA instead of the system's OpenSSL (FFI)",
+    expects: "0 to turn OpenSSL off",
+    sensitive: false,
+  },
 ];
 
 const MASK = "******";
