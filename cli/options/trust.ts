@@ -19,11 +19,15 @@
  */
 
 import { CosignError } from "../../lib/errors.ts";
-import { trustedRootFromOverrides, type TrustOverrideFiles } from "../../lib/trust/build.ts";
-import { parseSigningConfig, type SigningConfig } from "../../lib/trust/signing_config.ts";
+import type { TrustOverrideFiles } from "../../lib/trust/build.ts";
+import type { SigningConfig } from "../../lib/trust/signing_config.ts";
 import { parseTrustedRoot, type TrustedRoot } from "../../lib/trust/trusted_root.ts";
-import { TufClient } from "../../lib/trust/tuf/client.ts";
+import type { TufClient } from "../../lib/trust/tuf/client.ts";
 import type { CommandInput } from "../spec.ts";
+
+// The TUF client (13 modules), the override builder and the signing-config reader load only
+// when a command takes that path: `--trusted-root FILE` needs none of them, and a one-shot
+// verify starts faster without them (bench/cold_start_bench.ts).
 
 /** Most bytes of a trusted root or signing config file we read. */
 const MAX_TRUST_FILE_BYTES = 4 << 20;
@@ -78,6 +82,7 @@ async function createTufClient(input: CommandInput, options: TrustLoadOptions) {
     what: "TUF root (TUF_ROOT_JSON)",
     code: "TRUST_MISSING",
   });
+  const { TufClient } = await import("../../lib/trust/tuf/client.ts");
   return new TufClient({
     ...(mirror ? { mirror } : {}),
     ...(rootBytes ? { rootBytes } : {}),
@@ -105,6 +110,7 @@ async function loadOverrides(input: CommandInput): Promise<TrustedRoot> {
       code: "TRUST_MISSING",
     });
   }
+  const { trustedRootFromOverrides } = await import("../../lib/trust/build.ts");
   return trustedRootFromOverrides(files);
 }
 
@@ -147,6 +153,7 @@ export async function readSigningConfigFile(
     what: "signing config",
     code: "TRUST_MISSING",
   });
+  const { parseSigningConfig } = await import("../../lib/trust/signing_config.ts");
   return parseSigningConfig(bytes);
 }
 
@@ -165,5 +172,6 @@ export async function loadTufSigningConfig(
     );
   }
   input.out.debug(`Signing config from TUF (${await client.mirror()})`);
+  const { parseSigningConfig } = await import("../../lib/trust/signing_config.ts");
   return parseSigningConfig(bytes);
 }
