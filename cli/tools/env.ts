@@ -139,7 +139,8 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   },
   {
     name: "DCOSIGN_OPENSSL",
-    description: "0 keeps `serve`'s Rekor on pure-JS ECDSA instead of the system's OpenSSL (FFI)",
+    description:
+      "0 keeps `serve`'s Rekor on pure JS and WebCrypto instead of the system's OpenSSL (FFI)",
     expects: "0 to turn OpenSSL off",
     sensitive: false,
   },

@@ -16,10 +16,11 @@
  * and see committed state only.
  *
  * Throughput (bench/rekor_http_bench.ts): a proposal is verified and canonicalized on worker
- * threads (`_prepare_pool.ts`; a hashedrekord signature over a digest needs pure-JS ECDSA,
- * about two thirds of an append's CPU), SETs are signed with WebCrypto concurrently for a whole
- * batch, and complete-subtree hashes are cached (they never change), so proofs for recent
- * entries read no SQLite.
+ * threads (`_prepare_pool.ts`), where hashedrekord signatures over a digest are checked by the
+ * system's OpenSSL when it is bound (`_openssl_ecdsa.ts`; pure JS otherwise); SETs and
+ * checkpoints are signed by OpenSSL too (else WebCrypto, concurrently for a batch); the
+ * checkpoint a batch's answers carry is signed while its flush runs; complete-subtree hashes
+ * are cached (they never change), so proofs for recent entries read no SQLite.
  *
  * @module
  */
@@ -43,7 +44,8 @@ import {
 import { type PreparedEntry, prepareEntry } from "./_prepare.ts";
 import { PreparePool } from "./_prepare_pool.ts";
 import type { RekorLogEntry } from "../../lib/tlog/rekor/client.ts";
-import { PublicKey } from "../../lib/keys/public_key.ts";
+import { PublicKey, type Signer } from "../../lib/keys/public_key.ts";
+import { type OpenSslSigner, openSslSigner } from "./_openssl_ecdsa.ts";
 import { setPayload } from "../../lib/tlog/verify.ts";
 import { keyDetailsOf, type TrustedLog } from "../../lib/trust/trusted_root.ts";
 import { parseCertificate } from "../../lib/x509/certificate.ts";
@@ -194,7 +196,9 @@ export class TransparencyLog implements MerkleNodeSource {
   hostname: string;
 
   readonly #db: DatabaseSync;
-  readonly #key: PrivateKey;
+  /** Signs SETs and checkpoints: the log key, through OpenSSL when it is bound. */
+  readonly #key: Signer;
+  readonly #openSsl: OpenSslSigner | undefined;
   readonly #now: () => number;
   readonly #node: StatementSync;
   readonly #byUuid: StatementSync;
@@ -228,7 +232,8 @@ export class TransparencyLog implements MerkleNodeSource {
   ) {
     this.#db = db;
     this.#wal = wal;
-    this.#key = key;
+    this.#openSsl = openSslSigner(key);
+    this.#key = this.#openSsl ?? key;
     this.publicKey = key.publicKey;
     this.logId = sha256(key.publicKey.spki);
     this.treeId = treeId;
@@ -385,6 +390,10 @@ export class TransparencyLog implements MerkleNodeSource {
           for (const p of batch) p.reject(error);
           continue;
         }
+        // Sign the checkpoint the answers will carry while the flush runs (private until that
+        // size is durable: reads see only `#size`).
+        const committed = this.#committed;
+        this.#checkpoint(committed, rootHash(this, committed)).catch(() => {});
         const flushed = this.#publish().then(
           () => batch.forEach((p, i) => p.resolve(results[i]!)),
           (error) => batch.forEach((p) => p.reject(error)),
@@ -659,6 +668,7 @@ export class TransparencyLog implements MerkleNodeSource {
     this.#closed = true;
     this.#pool?.close();
     this.#wal?.close();
+    this.#openSsl?.[Symbol.dispose]();
     this.#db.close();
   }
 

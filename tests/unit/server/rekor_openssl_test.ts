@@ -3,8 +3,9 @@
  * digest answers exactly as the library's pure-JS `verifyPrehashed`, input by input: honest
  * signatures on P-256, P-384 and P-521 with each hash, a flipped byte, another digest, a short
  * digest, the high-S twin (both accept, as cosign does), BER and raw r||s encodings (both
- * refuse), garbage, and RSA (handed to the library). A file-backed log that uses it refuses a
- * forged hashedrekord. Needs the system's libcrypto (Debian's libssl3).
+ * refuse), garbage, and RSA (handed to the library). Its signer (the log key's SETs and
+ * checkpoints) makes DER signatures the library verifies. A file-backed log that uses both
+ * refuses a forged hashedrekord. Needs the system's libcrypto (Debian's libssl3).
  */
 
 import assert from "node:assert/strict";
@@ -15,10 +16,11 @@ import {
   ecdsaSignatureToRaw,
   type KeyKind,
   verifyPrehashed,
+  verifySignature,
 } from "../../../lib/keys/public_key.ts";
 import { digest, type HashName, sha256, utf8 } from "../../../lib/util/bytes.ts";
 import { isCosignError } from "../../../lib/errors.ts";
-import { openSslPrehashedVerifier } from "../../../server/rekor/_openssl_ecdsa.ts";
+import { openSslPrehashedVerifier, openSslSigner } from "../../../server/rekor/_openssl_ecdsa.ts";
 import { TransparencyLog } from "../../../server/rekor/transparency_log.ts";
 import { requireComponents, tempDir } from "../../_support.ts";
 
@@ -97,6 +99,30 @@ if (
     const signature = await key.sign(message);
     assert.equal(await viaOpenSsl!(key.publicKey, sha256(message), signature, "sha256"), true);
     assert.equal(await viaOpenSsl!(key.publicKey, sha256(utf8("x")), signature, "sha256"), false);
+  });
+
+  for (const kind of ["ecdsa-p256", "ecdsa-p384"] as const) {
+    Deno.test(`OpenSSL signs with a ${kind} log key: DER the library verifies, other hashes by the key`, async () => {
+      const key = await generateKeyPair({ kind });
+      const data = utf8(`signed by OpenSSL ${kind}`);
+      using signer = openSslSigner(key)!;
+      assert.ok(signer, "a signer for an ECDSA key");
+      const signature = await signer.sign(data);
+      assert.ok(ecdsaSignatureToRaw(signature, key.publicKey.curveSize), "strict DER");
+      assert.equal(await verifySignature(key.publicKey, data, signature), true);
+      assert.equal(await verifySignature(key.publicKey, utf8("other"), signature), false);
+      // Another hash than the key's default is the library's signature, still valid.
+      const sha512 = await signer.sign(data, { hash: "sha512" });
+      assert.equal(await verifySignature(key.publicKey, data, sha512, { hash: "sha512" }), true);
+    });
+  }
+
+  Deno.test("the OpenSSL signer refuses to sign once disposed of, and takes no RSA or Ed25519 key", async () => {
+    const signer = openSslSigner(await generateKeyPair())!;
+    signer[Symbol.dispose]();
+    await assert.rejects(signer.sign(utf8("late")), /disposed/);
+    assert.equal(openSslSigner(await generateKeyPair({ kind: "ed25519" })), undefined);
+    assert.equal(openSslSigner(await generateKeyPair({ kind: "rsa" })), undefined);
   });
 
   Deno.test("a file-backed log checking with OpenSSL refuses a forged hashedrekord", async () => {
