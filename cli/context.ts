@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Bytes } from "../lib/util/bytes.ts";
+import { type Bytes, concatAll } from "../lib/util/bytes.ts";
 import { CosignError, type ErrorCode, errorMessage } from "../lib/errors.ts";
 
 /** A sink for bytes (stdout, stderr). */
@@ -151,14 +151,7 @@ async function readPathBounded(path: string, maxBytes: number): Promise<Bytes> {
     if (length > maxBytes) throw tooLarge(maxBytes);
     chunks.push(read === chunk.length ? chunk : chunk.subarray(0, read));
   }
-  if (chunks.length === 1) return chunks[0] as Bytes;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return chunks.length === 1 ? chunks[0] as Bytes : concatAll(chunks);
 }
 
 /**
@@ -186,13 +179,7 @@ export async function readAll(
   } finally {
     reader.releaseLock();
   }
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return concatAll(chunks);
 }
 
 /** The real process context (used by `main.ts`). */
