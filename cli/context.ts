@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Bytes, concatAll } from "../lib/util/bytes.ts";
+import type { Bytes } from "../lib/util/bytes.ts";
 import { CosignError, type ErrorCode, errorMessage } from "../lib/errors.ts";
 
 /** A sink for bytes (stdout, stderr). */
@@ -151,7 +151,21 @@ async function readPathBounded(path: string, maxBytes: number): Promise<Bytes> {
     if (length > maxBytes) throw tooLarge(maxBytes);
     chunks.push(read === chunk.length ? chunk : chunk.subarray(0, read));
   }
-  return chunks.length === 1 ? chunks[0] as Bytes : concatAll(chunks);
+  return chunks.length === 1 ? chunks[0] as Bytes : joinChunks(chunks, length);
+}
+
+/**
+ * `chunks` one after another. (lib/util/bytes.ts has `concatAll`, but that module would bring
+ * its hashing into every command's start-up: tests/unit/startup_graph_test.ts.)
+ */
+function joinChunks(chunks: readonly Uint8Array[], length: number): Bytes {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
 }
 
 /**
@@ -179,7 +193,7 @@ export async function readAll(
   } finally {
     reader.releaseLock();
   }
-  return concatAll(chunks);
+  return joinChunks(chunks, length);
 }
 
 /** The real process context (used by `main.ts`). */
