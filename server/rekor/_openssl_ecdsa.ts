@@ -34,6 +34,7 @@ const LIBRARIES: Partial<Record<typeof Deno.build.os, readonly string[]>> = {
 };
 
 const SYMBOLS = {
+  OPENSSL_init_crypto: { parameters: ["u64", "pointer"], result: "i32" },
   d2i_PUBKEY: { parameters: ["pointer", "buffer", "i64"], result: "pointer" },
   d2i_AutoPrivateKey: { parameters: ["pointer", "buffer", "i64"], result: "pointer" },
   EVP_PKEY_free: { parameters: ["pointer"], result: "void" },
@@ -60,6 +61,9 @@ const SYMBOLS = {
 
 type Library = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
+/** `OPENSSL_INIT_NO_ATEXIT` (openssl/crypto.h, OpenSSL 3.0). */
+const OPENSSL_INIT_NO_ATEXIT = 0x00080000n;
+
 let loaded: { readonly lib: Library | undefined } | undefined;
 
 /** The binding, opened once per thread; `undefined` when turned off or unavailable. */
@@ -73,11 +77,18 @@ function load(): Library | undefined {
   // Never prompt: a server without --allow-ffi simply runs the pure-JS path.
   if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
   for (const name of LIBRARIES[Deno.build.os] ?? []) {
+    let lib: Library;
     try {
-      return Deno.dlopen(name, SYMBOLS).symbols;
+      lib = Deno.dlopen(name, SYMBOLS).symbols;
     } catch {
-      // not this name: try the next
+      continue; // not this name: try the next
     }
+    // No cleanup handler at exit: OpenSSL's would free its global state while other threads
+    // (Rekor's prepare workers) may still be using or releasing theirs, and the process
+    // crashed at exit ("double free", SIGSEGV; tests/unit/server/rekor_openssl_test.ts). The
+    // operating system reclaims the memory anyway.
+    if (lib.OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, null) !== 1) return undefined;
+    return lib;
   }
   return undefined;
 }
