@@ -144,7 +144,7 @@ export async function updateSnapshot(
   const meta = timestamp.signed.snapshot;
   const previous = await loadCachedRole(ctx.set, "snapshot", root, ctx.limits);
   if (
-    previous !== undefined && matchesMeta(previous.bytes, meta, previous.signed.version) &&
+    previous !== undefined && await matchesMeta(previous.bytes, meta, previous.signed.version) &&
     !isExpired(previous, ctx.start)
   ) {
     return { metadata: previous, fresh: false };
@@ -202,7 +202,7 @@ export async function updateTargets(
   }
   const previous = await loadCachedRole(ctx.set, "targets", root, ctx.limits);
   if (
-    previous !== undefined && matchesMeta(previous.bytes, meta, previous.signed.version) &&
+    previous !== undefined && await matchesMeta(previous.bytes, meta, previous.signed.version) &&
     !isExpired(previous, ctx.start)
   ) {
     return { metadata: previous, fresh: false };
@@ -249,6 +249,6 @@ async function downloadMeta(
     ...(meta.length !== undefined ? { exactLength: meta.length } : {}),
     what: `TUF ${role} metadata`,
   }, ctx.transport))!;
-  if (meta.hashes !== undefined) checkHashes(bytes, meta.hashes, `TUF ${role} "${file}"`);
+  if (meta.hashes !== undefined) await checkHashes(bytes, meta.hashes, `TUF ${role} "${file}"`);
   return bytes;
 }

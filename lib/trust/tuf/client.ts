@@ -30,7 +30,6 @@ import { parseTufMetadata } from "./metadata.ts";
 import { PUBLIC_GOOD_MIRROR, publicGoodRootBytes } from "./public_good.ts";
 import type { TrustedTufMetadata, TufLimits } from "./state.ts";
 import { TufUpdater, type TufUpdaterOptions } from "./updater.ts";
-import { verifyThreshold } from "./verify.ts";
 
 /** The target holding the Sigstore trusted root. */
 export const TRUSTED_ROOT_TARGET = "trusted_root.json";
@@ -310,6 +309,7 @@ export async function initializeTuf(
   if (options.root !== undefined) {
     // Refuse a bad root before the cache is reset.
     const root = parseTufMetadata(options.root, "root", "given root");
+    const { verifyThreshold } = await import("./verify.ts");
     await verifyThreshold(root, root.signed.roles.root, root.signed.keys, "root (given root)");
   }
   const { root: _root, rootChecksum: _checksum, ...clientOptions } = options;

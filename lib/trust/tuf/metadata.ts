@@ -520,6 +520,16 @@ const PARSERS: { [R in TufRoleName]: (signed: Json) => TufSignedByRole[R] } = {
   targets: targetsSigned,
 };
 
+/** Options of `parseTufMetadata`. */
+export interface TufParseOptions {
+  /**
+   * These exact bytes passed this parse before (a cache receipt says so, `_cached_set.ts`):
+   * they are read by the native `JSON.parse`, which reads text the strict reader accepted to the
+   * same values, and checked for form as always.
+   */
+  readonly vouched?: boolean;
+}
+
 /**
  * Parse a metadata file of the given top-level role. Throws `CosignError`
  * `TRUST_TUF_METADATA_INVALID` for a malformed file and `TRUST_TUF_TOO_LARGE` for a count past
@@ -539,15 +549,24 @@ export function parseTufMetadata<R extends TufRoleName>(
   bytes: Uint8Array,
   role: R,
   label = `${role}.json`,
+  options: TufParseOptions = {},
 ): TufMetadata<TufSignedByRole[R]> {
   try {
-    const document = object(parseStrictJson(metadataText(bytes), TUF_JSON), "(document)");
+    const text = metadataText(bytes);
+    const json = options.vouched ? JSON.parse(text) : parseStrictJson(text, TUF_JSON);
+    const document = object(json, "(document)");
     const signedJson = object(document.signed, "signed");
     const signed = PARSERS[role](signedJson);
+    // Canonicalized on first use: a cached role the receipt vouches for (`_cached_set.ts`) is
+    // never verified again. It cannot fail later: the strict parse above already refused all
+    // canonical JSON cannot carry (fractions, lone surrogates, depth past 64).
+    let signedBytes: Uint8Array<ArrayBuffer> | undefined;
     return {
       signed,
       signatures: signatures(document.signatures),
-      signedBytes: encodeTufCanonicalJson(signedJson),
+      get signedBytes() {
+        return signedBytes ??= encodeTufCanonicalJson(signedJson);
+      },
       bytes: toBytes(bytes),
     };
   } catch (cause) {

@@ -278,3 +278,27 @@ Deno.test("initializeTuf() checks the root checksum, resets the mirror's cache, 
   assert.equal(await client.mirror(), MIRROR);
   assert.deepEqual(await client.trustedRootBytes(), TRUSTED_ROOT);
 });
+
+Deno.test("a cached target of several MiB (read asynchronously, past the synchronous bound) serves offline, checked", async () => {
+  const fx = await tufFixture();
+  const big = new Uint8Array(3 << 20).map((_, i) => i % 251);
+  await fx.repo.setTargets({
+    "trusted_root.json": big,
+    "signing_config.v0.2.json": SIGNING_CONFIG,
+  });
+  await using dir = await tempDir();
+  assert.deepEqual(await fx.client({ cacheDir: dir.path }).trustedRootBytes(), big);
+  const mark = fx.requests.length;
+  const offline = fx.client({ cacheDir: dir.path, offline: true });
+  assert.deepEqual(await offline.trustedRootBytes(), big);
+  assert.deepEqual(fx.requests.slice(mark), []);
+  // A changed byte in the cached copy is caught by its hash: offline, nothing else can serve.
+  const path = `${mirrorCacheDir(dir.path, MIRROR)}/targets/trusted_root.json`;
+  const damaged = Uint8Array.from(big);
+  damaged[2 << 20] = damaged[2 << 20]! ^ 1;
+  await Deno.writeFile(path, damaged);
+  await assert.rejects(
+    fx.client({ cacheDir: dir.path, offline: true }).trustedRootBytes(),
+    (e) => isCosignError(e, "TRUST_TUF_OFFLINE"),
+  );
+});

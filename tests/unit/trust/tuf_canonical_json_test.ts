@@ -101,6 +101,22 @@ if (requireComponents("OLPC canonical JSON on the Sigstore roots", CORPUS)) {
   const dir = interopPath("tuf/sigstore-public-good");
   const read = (name: string) => Deno.readFileSync(`${dir}/${name}`);
 
+  Deno.test("a vouched parse (native JSON.parse) of each Sigstore metadata file reads the model and signed bytes the strict parse reads", () => {
+    const files: [string, "root" | "timestamp" | "snapshot" | "targets"][] = [
+      ...Array.from({ length: 15 }, (_, i) => [`${i + 1}.root.json`, "root"] as [string, "root"]),
+      ["timestamp.json", "timestamp"],
+      ["165.snapshot.json", "snapshot"],
+      ["14.targets.json", "targets"],
+    ];
+    for (const [name, role] of files) {
+      const strict = parseTufMetadata(read(name), role);
+      const vouched = parseTufMetadata(read(name), role, name, { vouched: true });
+      assert.deepEqual(vouched.signed, strict.signed, name);
+      assert.deepEqual(vouched.signatures, strict.signatures, name);
+      assert.deepEqual(vouched.signedBytes, strict.signedBytes, name);
+    }
+  });
+
   Deno.test("every Sigstore root v1-v16 verifies over canonicalizeTufJson(signed) under its predecessor and itself", async () => {
     const files = [
       ...Array.from({ length: 15 }, (_, i) => read(`${i + 1}.root.json`)),
