@@ -61,10 +61,22 @@ export function concatAll(parts: readonly Uint8Array[]): Bytes {
   return out;
 }
 
-/** Byte-wise equality (not constant time: only for public values). */
+/**
+ * Equality of bytes (not constant time: only for public values). Four bytes a step when both
+ * views are 4-aligned (fresh arrays are): a quarter of the steps, which counts while the loop
+ * still runs cold in the interpreter (a 6 KB TUF root in a one-shot command).
+ */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  let i = 0;
+  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const words = a.length >>> 2;
+    const wa = new Uint32Array(a.buffer, a.byteOffset, words);
+    const wb = new Uint32Array(b.buffer, b.byteOffset, words);
+    for (let w = 0; w < words; w++) if (wa[w] !== wb[w]) return false;
+    i = words * 4;
+  }
+  for (; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 

@@ -108,6 +108,9 @@ async function readFileAtMost(
 ): Promise<Uint8Array<ArrayBuffer> | undefined> {
   let file: Deno.FsFile;
   try {
+    // Only a regular file is opened: opening a FIFO would block the event loop until a writer
+    // came (a path check first, as the open call cannot be told not to wait).
+    if (!Deno.statSync(path).isFile) return undefined;
     file = Deno.openSync(path, { read: true });
   } catch {
     return undefined;

@@ -302,3 +302,17 @@ Deno.test("a cached target of several MiB (read asynchronously, past the synchro
     (e) => isCosignError(e, "TRUST_TUF_OFFLINE"),
   );
 });
+
+Deno.test("a FIFO in place of a cache file is no file: the client neither opens nor waits on it", async () => {
+  const fx = await tufFixture();
+  await using dir = await tempDir();
+  await fx.client({ cacheDir: dir.path }).trustedRootBytes();
+  const setFile = `${mirrorCacheDir(dir.path, MIRROR)}/trusted_metadata.json`;
+  await Deno.remove(setFile);
+  const mkfifo = await new Deno.Command("mkfifo", { args: [setFile] }).output();
+  assert.equal(mkfifo.code, 0, "mkfifo");
+  await assert.rejects(
+    fx.client({ cacheDir: dir.path, offline: true }).trustedRootBytes(),
+    (e) => isCosignError(e, "TRUST_TUF_OFFLINE") && /no verified timestamp/.test(e.message),
+  );
+});
