@@ -136,3 +136,22 @@ export async function tempDir(
     },
   };
 }
+
+/**
+ * A fresh RSA 2048 private key as PKCS#8 PEM, for `import-key-pair`: its PKCS#1 v1.5
+ * signatures are deterministic, so signing the same content twice repeats a log entry.
+ */
+export async function rsaPrivateKeyPem(): Promise<string> {
+  const key = await crypto.subtle.generateKey(
+    {
+      name: "RSASSA-PKCS1-v1_5",
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: "SHA-256",
+    },
+    true,
+    ["sign", "verify"],
+  );
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", key.privateKey));
+  return `-----BEGIN PRIVATE KEY-----\n${pkcs8.toBase64()}\n-----END PRIVATE KEY-----\n`;
+}

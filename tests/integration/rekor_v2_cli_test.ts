@@ -5,8 +5,10 @@
  * 3161 timestamp, and `verify-blob` / `verify` accept it; a changed blob, a flipped body byte,
  * a missing timestamp or trust that does not name the log are refused. Keyless signing without a
  * TSA and legacy signatures are refused before anything is logged, `--rekor-url` still means
- * Rekor v1, and the stack keeps the v2 log, its key and its log ID across a restart. The
- * library's `sign()` selects Rekor v2 with `rekorVersion: 2` the same way.
+ * Rekor v1, and the stack keeps the v2 log, its key and its log ID across a restart. Signing
+ * the same content twice (a deterministic RSA signature) gets the logged entry back from the
+ * log's 409, rebuilt from its tiles. The library's `sign()` selects Rekor v2 with
+ * `rekorVersion: 2` the same way.
  */
 
 import assert from "node:assert/strict";
@@ -26,7 +28,7 @@ import { generateKeyPair } from "../../lib/keys/private_key.ts";
 import { sign, verify } from "../../mod.ts";
 import { startStack } from "../../server/mod.ts";
 import { type ImageEnv, openImageEnv, TEST_IDENTITIES } from "./_image_env.ts";
-import { tempDir } from "../_support.ts";
+import { rsaPrivateKeyPem, tempDir } from "../_support.ts";
 
 const EMAIL = TEST_IDENTITIES[0];
 
@@ -149,6 +151,57 @@ Deno.test("sign-blob --key through Rekor v2: verify-blob --key accepts it, and a
     await env.run([...verify, "--trusted-root", withoutV2, "tool.bin"]),
     /REKOR_UNKNOWN_LOG/,
   );
+});
+
+Deno.test("sign-blob twice with an RSA key through Rekor v2: the repeated (deterministic PKCS#1 v1.5) signature is already logged (409), and the second bundle carries that same entry", async () => {
+  await using env = await openImageEnv("in-process");
+  const v2 = await rekorV2(env);
+  await Deno.writeTextFile(`${env.dir}/rsa.pem`, await rsaPrivateKeyPem());
+  const imported = await env.run(["import-key-pair", "--key", "rsa.pem", "-o", "rsa"]);
+  assert.equal(imported.code, 0, imported.stderr);
+  await Deno.writeTextFile(`${env.dir}/same.txt`, "signed twice, logged once\n");
+  const signTo = (bundle: string) =>
+    env.run([
+      "sign-blob",
+      "--key",
+      "rsa.key",
+      "--signing-config",
+      v2.config,
+      "--trusted-root",
+      env.trustedRoot,
+      "--bundle",
+      bundle,
+      "same.txt",
+    ]);
+  for (const bundle of ["first.json", "second.json"]) {
+    const signed = await signTo(bundle);
+    assert.equal(signed.code, 0, `${bundle}: ${signed.stderr}`);
+  }
+  const read = async (name: string) => parseBundle(await Deno.readFile(`${env.dir}/${name}`));
+  const [first, second] = [await read("first.json"), await read("second.json")];
+  const [a, b] = [
+    first.verificationMaterial.tlogEntries[0]!,
+    second.verificationMaterial.tlogEntries[0]!,
+  ];
+  assert.deepEqual(b.kindVersion, { kind: "hashedrekord", version: "0.0.2" });
+  assert.equal(b.logIndex, a.logIndex, "the entry the log already held");
+  assert.equal(env.services.rekorV2.size, 1n, "logged once");
+  assert.deepEqual(b.canonicalizedBody, a.canonicalizedBody);
+  assert.ok(b.inclusionProof!.treeSize >= a.inclusionProof!.treeSize);
+  for (const bundle of ["first.json", "second.json"]) {
+    assertOk(
+      await env.run([
+        "verify-blob",
+        "--key",
+        "rsa.pub",
+        "--bundle",
+        bundle,
+        "--trusted-root",
+        env.trustedRoot,
+        "same.txt",
+      ]),
+    );
+  }
 });
 
 Deno.test("sign (image) keyless through Rekor v2 stores a bundle whose v2 entry verify accepts; trust with another v2 key refuses it", async () => {

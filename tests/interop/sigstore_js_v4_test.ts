@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { fromBase64, toBase64 } from "../../lib/util/bytes.ts";
 import { encodeSigningConfig } from "../../lib/trust/signing_config.ts";
 import { type ImageEnv, openImageEnv, TEST_IDENTITIES } from "../integration/_image_env.ts";
-import { executable, exists, REPO_ROOT, requireComponents } from "../_support.ts";
+import { executable, exists, REPO_ROOT, requireComponents, rsaPrivateKeyPem } from "../_support.ts";
 
 const NODE_DIR = `${REPO_ROOT}tests/interop/node4`;
 const SIGSTORE_VERIFY_4 = {
@@ -181,6 +181,41 @@ if (
       bundle: `${env.dir}/keyed.json`,
       publicKey: `${env.dir}/cosign.pub`,
     }, ["checkpoint signature", "body", "proof hash"]); // entry 1 of 2: its proof has a hash
+  });
+
+  Deno.test("sigstore-js 4.x verifies the bundle of a repeated RSA signature, whose Rekor v2 entry came back from a 409 rebuilt from tiles", async () => {
+    await using env = await openImageEnv("socket");
+    const config = await rekorV2Config(env);
+    const artifact = `${env.dir}/twice.txt`;
+    await Deno.writeTextFile(artifact, "signed twice, logged once\n");
+    await Deno.writeTextFile(`${env.dir}/rsa.pem`, await rsaPrivateKeyPem());
+    const imported = await env.run(["import-key-pair", "--key", "rsa.pem", "-o", "rsa"]);
+    assert.equal(imported.code, 0, imported.stderr);
+    const v2 = ["--signing-config", config, "--trusted-root", env.trustedRoot];
+    // Another entry first, so that the repeated one's proof has a hash to flip.
+    for (
+      const [key, bundle] of [["cosign.key", "other.json"], ["rsa.key", "first.json"], [
+        "rsa.key",
+        "again.json",
+      ]]
+    ) {
+      const signed = await env.run([
+        "sign-blob",
+        ...v2,
+        "--key",
+        key!,
+        "--bundle",
+        bundle!,
+        artifact,
+      ]);
+      assert.equal(signed.code, 0, signed.stderr);
+    }
+    assert.equal(env.services.rekorV2.size, 2n, "the repeated signature was logged once");
+    await expectVerifies(env, {
+      artifact,
+      bundle: `${env.dir}/again.json`,
+      publicKey: `${env.dir}/rsa.pub`,
+    }, ["checkpoint signature", "body", "proof hash"]);
   });
 
   Deno.test("sigstore-js 4.x verifies a Rekor v2 attest-blob bundle (the envelope logged as a hashedrekord over its PAE)", async () => {

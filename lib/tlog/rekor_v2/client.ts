@@ -10,6 +10,13 @@
  * `TlogEntry` a bundle carries (no SET, no integrated time: Rekor v2 issues neither, so a
  * keyless signature also needs an RFC 3161 timestamp).
  *
+ * Submitting content the log already holds (a retry after a lost answer, or a deterministic
+ * RSA PKCS#1 v1.5 or Ed25519ph signature made twice) is answered 409 with only the entry's index
+ * (`x-log-index`).
+ * The client then rebuilds that entry from the read API, as cosign does with Rekor v1's 409: the
+ * body from its entry bundle, the inclusion proof from hash tiles (`tile_proof.ts`) up to the
+ * latest checkpoint, all put through the checks of a fresh answer.
+ *
  * @module
  */
 
@@ -21,7 +28,7 @@ import {
   readRekorAnswer,
   rekorBaseUrl,
 } from "../_rekor_http.ts";
-import { CosignError, errorMessage } from "../../errors.ts";
+import { CosignError, errorMessage, isCosignError } from "../../errors.ts";
 import { parseTlogEntry } from "../../bundle/model.ts";
 import { type Checkpoint, MAX_CHECKPOINT_BYTES, verifyCheckpoint } from "../checkpoint.ts";
 import type { TlogEntry } from "../entry.ts";
@@ -34,6 +41,7 @@ import {
   encodeRekorV2Request,
   type RekorV2Request,
 } from "./entries.ts";
+import { inclusionProofFromTiles, tileWidth } from "./tile_proof.ts";
 import {
   decodeEntryBundle,
   entryBundlePath,
@@ -77,6 +85,24 @@ function mismatch(message: string): CosignError {
     "REKOR_RESPONSE_MISMATCH",
     `Rekor v2 answered about something else: ${message}`,
   );
+}
+
+/**
+ * `read(width)`, or, when that partial tile is gone (tlog-tiles lets a log delete a partial tile
+ * once the full one exists, and asks clients to fall back to it), the first `width` of the full
+ * tile.
+ */
+async function orFullTile<T>(
+  width: number | undefined,
+  read: (width: number | undefined) => Promise<T>,
+  prefix: (full: T, width: number) => T,
+): Promise<T> {
+  try {
+    return await read(width);
+  } catch (error) {
+    if (width === undefined || !isCosignError(error, "REKOR_NOT_FOUND")) throw error;
+    return prefix(await read(undefined), width);
+  }
 }
 
 /**
@@ -155,8 +181,11 @@ export class RekorV2Client {
   /**
    * Submit an entry: `POST /api/v2/log/entries`. The request is checked (and its canonical body
    * computed) locally first; the answer must log exactly that content, come from the expected
-   * log, and prove inclusion under a checkpoint signed by its key. An entry already in the log
-   * is answered 409 by rekor-tiles, without the entry: that raises `REKOR_DUPLICATE_ENTRY`.
+   * log, and prove inclusion under a checkpoint signed by its key. Content the log already
+   * holds is answered 409 by rekor-tiles with only its index: the entry at that index is then
+   * rebuilt from the log's tiles and checked the same way (see the module doc).
+   * `REKOR_DUPLICATE_ENTRY` when it cannot be: no index given, or none the latest checkpoint
+   * covers yet.
    */
   async createEntry(request: RekorV2Request): Promise<TlogEntry> {
     const expected = await canonicalizeRekorV2Request(request);
@@ -168,12 +197,13 @@ export class RekorV2Client {
     const bytes = await this.#read(response, this.#max, "answer");
     if (response.status === 409) {
       const index = response.headers.get("x-log-index");
-      throw new CosignError(
-        "REKOR_DUPLICATE_ENTRY",
-        `Rekor v2 already holds this entry${
-          index !== null && /^\d{1,20}$/.test(index) ? ` at index ${index}` : ""
-        }: sign again to log a new signature`,
-      );
+      if (index === null || !/^\d{1,20}$/.test(index) || BigInt(index) >= 1n << 63n) {
+        throw new CosignError(
+          "REKOR_DUPLICATE_ENTRY",
+          "Rekor v2 already holds this entry but gave no valid x-log-index to find it by",
+        );
+      }
+      return await this.#existingEntry(BigInt(index), expected.body);
     }
     if (response.status !== 201 && response.status !== 200) {
       let detail = "";
@@ -194,6 +224,59 @@ export class RekorV2Client {
       throw malformed(errorMessage(error), error);
     }
     await this.#checkEntry(entry, expected.body);
+    return entry;
+  }
+
+  /**
+   * The entry at `index` that a 409 named, rebuilt from the read API: its body from the entry
+   * bundle, an inclusion proof from hash tiles up to the latest checkpoint, then the checks of
+   * a fresh answer (the submitted content, this log, a proof to the signed checkpoint's root).
+   */
+  async #existingEntry(index: bigint, body: Bytes): Promise<TlogEntry> {
+    const { text, checkpoint } = await this.#latestCheckpoint();
+    const size = checkpoint.treeSize;
+    if (index >= size) {
+      throw new CosignError(
+        "REKOR_DUPLICATE_ENTRY",
+        `Rekor v2 already holds this entry at index ${index}, which its latest checkpoint ` +
+          `(tree size ${size}) does not cover yet: try again shortly`,
+      );
+    }
+    const bundle = index / BigInt(TILE_WIDTH);
+    const bodies = await orFullTile(
+      tileWidth(size, bundle),
+      (width) => this.readEntryBundle(bundle, width),
+      (full, width) => full.slice(0, width),
+    );
+    const logged = bodies[Number(index % BigInt(TILE_WIDTH))]!;
+    let hashes: Bytes[];
+    try {
+      hashes = await inclusionProofFromTiles(index, size, (level, tile, width) =>
+        orFullTile(
+          width,
+          (w) => this.readTile(level, tile, w),
+          (full, w) => full.subarray(0, w * HASH_SIZE),
+        ));
+    } catch (error) {
+      if (error instanceof RangeError) throw malformed(errorMessage(error), error);
+      throw error;
+    }
+    const { kind, apiVersion } = parseEntryBody(body);
+    const entry: TlogEntry = {
+      logIndex: index,
+      logId: this.#log.logId,
+      kindVersion: { kind, version: apiVersion },
+      integratedTime: 0n,
+      inclusionProof: {
+        logIndex: index,
+        rootHash: checkpoint.rootHash,
+        treeSize: size,
+        hashes,
+        checkpoint: text,
+      },
+      canonicalizedBody: logged,
+    };
+    await this.#checkEntry(entry, body);
     return entry;
   }
 
@@ -248,6 +331,11 @@ export class RekorV2Client {
 
   /** `GET <prefix>/checkpoint`: the latest checkpoint, verified with the log's key. */
   async readCheckpoint(): Promise<Checkpoint> {
+    return (await this.#latestCheckpoint()).checkpoint;
+  }
+
+  /** The latest checkpoint, verified, and its signed note text. */
+  async #latestCheckpoint(): Promise<{ text: string; checkpoint: Checkpoint }> {
     const bytes = await this.#get("checkpoint", MAX_CHECKPOINT_BYTES, "checkpoint");
     let text: string;
     try {
@@ -255,7 +343,7 @@ export class RekorV2Client {
     } catch (cause) {
       throw malformed("the checkpoint is not UTF-8", cause);
     }
-    return await verifyCheckpoint(text, this.#log);
+    return { text, checkpoint: await verifyCheckpoint(text, this.#log) };
   }
 
   /**
